@@ -1,0 +1,178 @@
+//! The one SQS batch loop.
+//!
+//! Every message of a batch is handled concurrently; each that fails, whether its handler
+//! returned an error, its body could not be read, or its handler panicked, is reported as a
+//! batch item failure, so SQS retries only that message and, after the queue's
+//! `maxReceiveCount`, moves it to the dead-letter queue. The rest of the batch is deleted.
+//! The template enables `ReportBatchItemFailures` on every SQS trigger; without it a single
+//! failure would redeliver the whole batch.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use crate::metrics;
+use crate::store::BoxError;
+
+/// What the handler learns about a message besides its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub message_id: String,
+    /// 1 on the first delivery; SQS's `ApproximateReceiveCount`.
+    pub receive_count: u32,
+}
+
+/// Parses each message body as `T` and runs `handle` on it; returns the failures to report.
+pub async fn process_batch<T, F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    T: DeserializeOwned,
+    F: Fn(T, Delivery) -> Fut,
+    Fut: Future<Output = Result<(), BoxError>>,
+{
+    let outcomes = join_all(
+        event
+            .records
+            .into_iter()
+            .map(|message| process_message(message, &handle)),
+    )
+    .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = outcomes
+        .into_iter()
+        .flatten()
+        .map(|message_id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id;
+            failure
+        })
+        .collect();
+    if !response.batch_item_failures.is_empty() {
+        metrics::count("MessagesFailed", response.batch_item_failures.len() as u64, &[]);
+    }
+    response
+}
+
+/// Handles one message; returns its id if it failed.
+async fn process_message<T, F, Fut>(message: SqsMessage, handle: &F) -> Option<String>
+where
+    T: DeserializeOwned,
+    F: Fn(T, Delivery) -> Fut,
+    Fut: Future<Output = Result<(), BoxError>>,
+{
+    // SQS always sets an id; without one the failure could not be reported, only logged.
+    let message_id = message.message_id.clone().unwrap_or_default();
+    let delivery = Delivery {
+        message_id: message_id.clone(),
+        receive_count: message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1),
+    };
+    let span =
+        tracing::info_span!("message", message_id = %delivery.message_id, receive_count = delivery.receive_count);
+    async {
+        let body: T = match serde_json::from_str(message.body.as_deref().unwrap_or_default()) {
+            Ok(body) => body,
+            Err(error) => {
+                tracing::error!(%error, "message body is malformed; it will reach the dead-letter queue");
+                return Some(message_id);
+            }
+        };
+        match AssertUnwindSafe(handle(body, delivery)).catch_unwind().await {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => {
+                tracing::error!(error = %error, "message failed; SQS will deliver it again");
+                Some(message_id)
+            }
+            Err(_) => {
+                tracing::error!("message handler panicked; SQS will deliver it again");
+                Some(message_id)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Work {
+        action: String,
+    }
+
+    fn message(id: &str, body: &str) -> SqsMessage {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(id.to_owned());
+        message.body = Some(body.to_owned());
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".to_owned(), "3".to_owned());
+        message
+    }
+
+    fn batch(messages: Vec<SqsMessage>) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = messages;
+        event
+    }
+
+    async fn handle(work: Work, delivery: Delivery) -> Result<(), BoxError> {
+        assert_eq!(delivery.receive_count, 3);
+        match work.action.as_str() {
+            "ok" => Ok(()),
+            "fail" => Err("the store is down".into()),
+            _ => panic!("poison"),
+        }
+    }
+
+    fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+        let mut ids: Vec<_> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[tokio::test]
+    async fn only_the_failing_messages_are_reported() {
+        let event = batch(vec![
+            message("m1", r#"{"action":"ok"}"#),
+            message("m2", r#"{"action":"fail"}"#),
+            message("m3", r#"{"action":"ok"}"#),
+        ]);
+        assert_eq!(failed_ids(&process_batch(event, handle).await), ["m2"]);
+    }
+
+    #[tokio::test]
+    async fn a_poison_message_fails_alone() {
+        let event = batch(vec![
+            message("m1", "not json"),
+            message("m2", r#"{"action":"panic"}"#),
+            message("m3", r#"{"action":"ok"}"#),
+            message("m4", r#"{"wrong":"shape"}"#),
+        ]);
+        assert_eq!(failed_ids(&process_batch(event, handle).await), ["m1", "m2", "m4"]);
+    }
+
+    #[tokio::test]
+    async fn an_empty_batch_reports_nothing() {
+        assert!(
+            process_batch(batch(vec![]), handle)
+                .await
+                .batch_item_failures
+                .is_empty()
+        );
+    }
+}

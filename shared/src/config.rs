@@ -1,0 +1,93 @@
+//! Configuration from environment variables: the one loader every function uses.
+//!
+//! Values come through [`Source`] so that tests pass a map instead of changing the process
+//! environment (which is `unsafe` to mutate in edition 2024, and shared between tests).
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+
+    /// The variable's value; a missing or empty variable is an error naming it.
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name)
+            .filter(|value| !value.trim().is_empty())
+            .ok_or(ConfigError::Missing(name))
+    }
+
+    fn optional(&self, name: &'static str) -> Option<String> {
+        self.get(name).filter(|value| !value.trim().is_empty())
+    }
+
+    /// An optional boolean flag: `true`/`1` or `false`/`0`.
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.optional(name).as_deref() {
+            None | Some("false") | Some("0") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(other) => Err(ConfigError::Invalid {
+                name,
+                reason: format!("expected true or false, got {other:?}"),
+            }),
+        }
+    }
+}
+
+/// The process environment, as Lambda sets it from the template.
+pub struct ProcessEnv;
+
+impl Source for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned()
+    }
+}
+
+impl Source for [(&str, &str)] {
+    fn get(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_empty_variable_is_named() {
+        let env: &[(&str, &str)] = &[("ORDERS_TABLE", "orders"), ("EMPTY", " ")];
+        assert_eq!(env.required("ORDERS_TABLE"), Ok("orders".to_owned()));
+        assert_eq!(
+            env.required("EMAIL_QUEUE_URL"),
+            Err(ConfigError::Missing("EMAIL_QUEUE_URL"))
+        );
+        assert_eq!(env.required("EMPTY"), Err(ConfigError::Missing("EMPTY")));
+        assert_eq!(
+            ConfigError::Missing("X").to_string(),
+            "environment variable X is not set"
+        );
+    }
+
+    #[test]
+    fn flags_accept_only_booleans() {
+        let env: &[(&str, &str)] = &[("ON", "true"), ("OFF", "0"), ("BAD", "yes")];
+        assert_eq!(env.flag("ON"), Ok(true));
+        assert_eq!(env.flag("OFF"), Ok(false));
+        assert_eq!(env.flag("UNSET"), Ok(false));
+        assert!(matches!(env.flag("BAD"), Err(ConfigError::Invalid { name: "BAD", .. })));
+    }
+}

@@ -1,0 +1,53 @@
+//! The idempotency guard: one record per key, so that the same event or message processed
+//! twice has one effect.
+//!
+//! A caller *claims* a key with the payload's fingerprint. The first claim wins and holds a
+//! lease while it works; it then *completes* the key with the outcome it answered, or
+//! *releases* it when it refused or failed so that a retry can run again. A claim that loses
+//! learns why: the key completed before (answer the stored outcome again), it is being
+//! processed right now, or it was used with a different payload. A lease that runs out (a
+//! crashed or timed-out invocation) can be claimed again.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Nobody has processed this key: the caller owns it until it completes or releases it.
+    Acquired,
+    /// Processed before with the same payload; this is what the first run answered.
+    Completed(Value),
+    /// Another invocation holds the lease on this key right now.
+    InProgress,
+    /// The key was used before with a different payload.
+    Mismatch,
+}
+
+/// Where claims are kept. The DynamoDB implementation is
+/// [`crate::adapters::dynamodb::DynamoIdempotencyStore`].
+pub trait IdempotencyStore: Send + Sync {
+    fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    fn complete(
+        &self,
+        key: &str,
+        outcome: &Value,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Keys of different kinds of work never collide: `webhook#evt_1`, `email#order-confirmation#o1`.
+pub fn scoped_key(scope: &str, id: &str) -> String {
+    format!("{scope}#{id}")
+}

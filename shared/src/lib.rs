@@ -1,0 +1,15 @@
+//! The marketplace back office's shared crate: the domain every function works in, the
+//! webhook edge and SQS batch loop they all go through, and the AWS adapters behind the
+//! domain's store traits.
+//!
+//! The domain modules name no AWS type; only [`adapters`] does.
+
+pub mod adapters;
+pub mod batch;
+pub mod config;
+pub mod idempotency;
+pub mod metrics;
+pub mod pii;
+pub mod store;
+pub mod telemetry;
+pub mod webhook;

@@ -1,0 +1,287 @@
+//! The webhook edge every Function URL goes through, in order: method and size, signature,
+//! envelope, routing, idempotency, then the function's own handler, and one mapping of the
+//! result to an HTTP answer.
+//!
+//! Nothing is stored for a refused event: the idempotency claim is released when the handler
+//! refuses or fails, so the same id can be sent again once the cause is fixed.
+
+pub mod envelope;
+pub mod rejection;
+pub mod routes;
+pub mod signature;
+
+use std::future::Future;
+
+use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use http::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+pub use envelope::Envelope;
+pub use rejection::{Rejection, RejectionKind, parse_data};
+pub use routes::Function;
+pub use signature::{SignatureError, SignatureVerifier, WebhookSecret};
+
+use crate::idempotency::{Claim, IdempotencyStore, scoped_key};
+use crate::metrics;
+
+/// Bodies over this are refused with `413` before anything else is read.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const SIGNATURE_HEADER: &str = "marketplace-signature";
+
+/// What a handler answered for an accepted event; becomes the `202` body next to
+/// `"status": "accepted"`, and is what a duplicate of the event is answered with later.
+pub type Accepted = serde_json::Map<String, Value>;
+
+pub struct WebhookEdge<S> {
+    function: Function,
+    verifier: SignatureVerifier,
+    claims: S,
+}
+
+impl<S: IdempotencyStore> WebhookEdge<S> {
+    pub fn new(function: Function, verifier: SignatureVerifier, claims: S) -> Self {
+        Self {
+            function,
+            verifier,
+            claims,
+        }
+    }
+
+    /// Runs `handler` once per event id and answers as the product contract says.
+    pub async fn receive<H, Fut>(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        now: DateTime<Utc>,
+        handler: H,
+    ) -> LambdaFunctionUrlResponse
+    where
+        H: FnOnce(Envelope) -> Fut,
+        Fut: Future<Output = Result<Accepted, Rejection>>,
+    {
+        let envelope = match self.authenticate(request, now) {
+            Ok(envelope) => envelope,
+            Err(rejection) => return self.refuse(None, rejection),
+        };
+        let span = tracing::info_span!("webhook", event_id = %envelope.id, event_type = %envelope.event_type);
+        let event_type = envelope.event_type.clone();
+        async {
+            match self.process(envelope, now, handler).await {
+                Ok(response) => response,
+                Err(rejection) => self.refuse(Some(&event_type), rejection),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Everything that needs no I/O: a request that fails here is refused before any store is touched.
+    fn authenticate(&self, request: &LambdaFunctionUrlRequest, now: DateTime<Utc>) -> Result<Envelope, Rejection> {
+        require_post(request)?;
+        let body = raw_body(request)?;
+        let header = request
+            .headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|value| value.to_str().ok());
+        self.verifier
+            .verify(header, &body, now.timestamp())
+            .map_err(signature_rejection)?;
+        let envelope = Envelope::parse(&body)?;
+        self.require_routed_here(&envelope)?;
+        Ok(envelope)
+    }
+
+    fn require_routed_here(&self, envelope: &Envelope) -> Result<(), Rejection> {
+        match Function::for_event_type(&envelope.event_type) {
+            Some(function) if function == self.function => Ok(()),
+            Some(function) => Err(Rejection::unprocessable(
+                "wrong_endpoint",
+                format!(
+                    "{} events are taken by the {} function's URL, not {}'s",
+                    envelope.event_type,
+                    function.name(),
+                    self.function.name()
+                ),
+            )
+            .on_field("type")),
+            None => Err(Rejection::bad_request(
+                "unknown_event_type",
+                format!("unknown event type {:?}", envelope.event_type),
+            )
+            .on_field("type")),
+        }
+    }
+
+    async fn process<H, Fut>(
+        &self,
+        envelope: Envelope,
+        now: DateTime<Utc>,
+        handler: H,
+    ) -> Result<LambdaFunctionUrlResponse, Rejection>
+    where
+        H: FnOnce(Envelope) -> Fut,
+        Fut: Future<Output = Result<Accepted, Rejection>>,
+    {
+        let key = scoped_key("webhook", &envelope.id);
+        let claim = self
+            .claims
+            .claim(&key, &envelope.fingerprint, now)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "idempotency claim failed");
+                Rejection::unavailable(
+                    "dependency_unavailable",
+                    "the event could not be recorded; send it again later",
+                )
+            })?;
+        match claim {
+            Claim::Acquired => {}
+            Claim::Completed(first_answer) => {
+                tracing::info!("duplicate event answered with its first outcome");
+                metrics::count("WebhookDuplicate", 1, &[("EventType", &envelope.event_type)]);
+                return Ok(json_response(200, &with_status("duplicate", first_answer)));
+            }
+            Claim::InProgress => {
+                return Err(Rejection::unavailable(
+                    "event_in_progress",
+                    "this event is being processed; send it again later",
+                ));
+            }
+            Claim::Mismatch => {
+                return Err(Rejection::new(
+                    RejectionKind::Conflict,
+                    "event_id_reused",
+                    format!("event id {} was already used with a different body", envelope.id),
+                )
+                .on_field("id"));
+            }
+        }
+
+        let event_type = envelope.event_type.clone();
+        match handler(envelope).await {
+            Ok(accepted) => {
+                let answer = Value::Object(accepted);
+                if let Err(error) = self.claims.complete(&key, &answer, now).await {
+                    // The effect is committed; a retry after the lease re-runs the handler,
+                    // which is idempotent on its own records.
+                    tracing::warn!(%error, "event processed but its idempotency record was not completed");
+                }
+                metrics::count("WebhookAccepted", 1, &[("EventType", &event_type)]);
+                Ok(json_response(202, &with_status("accepted", answer)))
+            }
+            Err(rejection) => {
+                if let Err(error) = self.claims.release(&key).await {
+                    tracing::warn!(%error, "refused event's claim not released; it frees itself when the lease ends");
+                }
+                Err(rejection)
+            }
+        }
+    }
+
+    fn refuse(&self, event_type: Option<&str>, rejection: Rejection) -> LambdaFunctionUrlResponse {
+        if rejection.is_retryable() {
+            tracing::warn!(code = rejection.code, message = %rejection.message, "event deferred");
+        } else {
+            tracing::info!(code = rejection.code, field = ?rejection.field, message = %rejection.message, "event refused");
+        }
+        metrics::count(
+            "WebhookRefused",
+            1,
+            &[("EventType", event_type.unwrap_or("unknown")), ("Code", rejection.code)],
+        );
+        let mut response = json_response(rejection.status(), &rejection.body());
+        if rejection.is_retryable() {
+            response.headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+fn require_post(request: &LambdaFunctionUrlRequest) -> Result<(), Rejection> {
+    match request.request_context.http.method.as_deref() {
+        Some(method) if method.eq_ignore_ascii_case("POST") => Ok(()),
+        _ => Err(Rejection::new(
+            RejectionKind::BadRequest,
+            "method_not_allowed",
+            "webhooks are sent with POST",
+        )),
+    }
+}
+
+fn raw_body(request: &LambdaFunctionUrlRequest) -> Result<Vec<u8>, Rejection> {
+    let text = request.body.as_deref().unwrap_or_default();
+    // Base64 is at most 4/3 of the bytes: refuse obviously oversized bodies before decoding them.
+    let limit = if request.is_base64_encoded {
+        MAX_BODY_BYTES.div_ceil(3) * 4
+    } else {
+        MAX_BODY_BYTES
+    };
+    if text.len() > limit {
+        return Err(too_large());
+    }
+    let body = if request.is_base64_encoded {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| Rejection::bad_request("malformed_body", "the base64 body cannot be decoded"))?
+    } else {
+        text.as_bytes().to_vec()
+    };
+    if body.len() > MAX_BODY_BYTES {
+        Err(too_large())
+    } else {
+        Ok(body)
+    }
+}
+
+fn too_large() -> Rejection {
+    Rejection::new(
+        RejectionKind::PayloadTooLarge,
+        "payload_too_large",
+        format!("the body is over {} KiB", MAX_BODY_BYTES / 1024),
+    )
+}
+
+fn signature_rejection(error: SignatureError) -> Rejection {
+    let code = match error {
+        SignatureError::Missing => "signature_missing",
+        SignatureError::Malformed => "signature_malformed",
+        SignatureError::Stale { .. } => "signature_expired",
+        SignatureError::Mismatch => "signature_invalid",
+    };
+    Rejection::new(RejectionKind::Unauthorized, code, error.to_string()).on_field("Marketplace-Signature")
+}
+
+fn with_status(status: &str, answer: Value) -> Value {
+    let mut body = match answer {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    body.insert("status".to_owned(), json!(status));
+    Value::Object(body)
+}
+
+fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
+    let mut response = LambdaFunctionUrlResponse::default();
+    response.status_code = i64::from(status);
+    response
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.body = Some(body.to_string());
+    response
+}
+
+/// The answer for an event type the function takes but no release has built yet: an honest
+/// `501`, never a fake success, so the marketplace keeps the event and retries it later.
+pub fn not_handled_yet(envelope: &Envelope) -> Rejection {
+    Rejection::new(
+        RejectionKind::NotImplemented,
+        "event_type_not_handled",
+        format!("{} events are not handled by this deployment yet", envelope.event_type),
+    )
+    .on_field("type")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! Which function takes which event type: the one table that the functions, `cargo xtask send`
+//! and the tests all read, so an event type cannot be routed two ways.
+
+/// The back office's Lambda functions, by their crate and binary names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Function {
+    OrderIntake,
+    StockAlerts,
+    ReviewMonitor,
+    RefundProcessor,
+    BuyerMessaging,
+}
+
+const EVENT_TYPES: &[(&str, Function)] = &[
+    ("order.created", Function::OrderIntake),
+    ("order.cancelled", Function::OrderIntake),
+    ("order.shipped", Function::OrderIntake),
+    ("order.delivered", Function::OrderIntake),
+    ("inventory.adjusted", Function::StockAlerts),
+    ("review.created", Function::ReviewMonitor),
+    ("refund.requested", Function::RefundProcessor),
+    ("refund.decided", Function::RefundProcessor),
+    ("message.received", Function::BuyerMessaging),
+    ("message.replied", Function::BuyerMessaging),
+    ("buyer.preferences", Function::BuyerMessaging),
+];
+
+impl Function {
+    pub const ALL: [Function; 5] = [
+        Function::OrderIntake,
+        Function::StockAlerts,
+        Function::ReviewMonitor,
+        Function::RefundProcessor,
+        Function::BuyerMessaging,
+    ];
+
+    /// The crate, binary and local Function URL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::OrderIntake => "order-intake",
+            Function::StockAlerts => "stock-alerts",
+            Function::ReviewMonitor => "review-monitor",
+            Function::RefundProcessor => "refund-processor",
+            Function::BuyerMessaging => "buyer-messaging",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Function> {
+        Self::ALL.into_iter().find(|function| function.name() == name)
+    }
+
+    /// The function whose Function URL takes `event_type`, if the marketplace sends such events.
+    pub fn for_event_type(event_type: &str) -> Option<Function> {
+        EVENT_TYPES
+            .iter()
+            .find(|(name, _)| *name == event_type)
+            .map(|(_, function)| *function)
+    }
+
+    pub fn event_types(self) -> impl Iterator<Item = &'static str> {
+        EVENT_TYPES
+            .iter()
+            .filter(move |(_, function)| *function == self)
+            .map(|(name, _)| *name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_takes_some_event_type_and_names_round_trip() {
+        for function in Function::ALL {
+            assert!(function.event_types().next().is_some(), "{function:?}");
+            assert_eq!(Function::from_name(function.name()), Some(function));
+        }
+    }
+
+    #[test]
+    fn event_types_route_to_their_function() {
+        assert_eq!(Function::for_event_type("order.shipped"), Some(Function::OrderIntake));
+        assert_eq!(
+            Function::for_event_type("refund.decided"),
+            Some(Function::RefundProcessor)
+        );
+        assert_eq!(Function::for_event_type("order.exploded"), None);
+    }
+}
