@@ -1,0 +1,86 @@
+"""The back office's local AWS: moto server on loopback, with DynamoDB made atomic.
+
+moto handles requests on many threads, and its DynamoDB backend is not atomic under
+concurrent requests: 500 racing conditional decrements of a stock of 20 once let 21 or 22
+through. One lock around DynamoDB's dispatch makes every DynamoDB request atomic, as the real
+service is per item, while SQS long polls and SES stay concurrent.
+
+It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
+and the tests (moto keeps them only in memory).
+
+Usage: python local_aws.py [--port N] [--exit-with-parent]
+Prints `READY http://127.0.0.1:<port>` once it accepts requests.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+
+from moto.moto_server.threaded_moto_server import MotoRequestHandler
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+DYNAMODB_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
+
+
+class LocalAws:
+    def __init__(self):
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.dynamodb_lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/_local/outbox":
+            return self.outbox(start_response)
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGETS):
+            with self.dynamodb_lock:
+                # Drain the response inside the lock: moto may build it lazily.
+                return list(self.moto(environ, start_response))
+        return self.moto(environ, start_response)
+
+    def outbox(self, start_response):
+        from moto.ses.models import ses_backends
+
+        emails = []
+        for account_id, regions in ses_backends.items():
+            for region, backend in regions.items():
+                for message in backend.sent_messages:
+                    emails.append(
+                        {
+                            "id": message.id,
+                            "region": region,
+                            "source": message.source,
+                            "destinations": message.destinations,
+                            "subject": getattr(message, "subject", None),
+                            "body": getattr(message, "body", None),
+                            "raw_data": getattr(message, "raw_data", None),
+                        }
+                    )
+        body = json.dumps(emails, default=str).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def exit_when_parent_closes_stdin():
+    """The parent holds our stdin open; when it exits, however it exits, so do we."""
+    sys.stdin.read()
+    os._exit(0)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--exit-with-parent", action="store_true")
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", args.port, LocalAws(), threaded=True, request_handler=MotoRequestHandler)
+    if args.exit_with_parent:
+        threading.Thread(target=exit_when_parent_closes_stdin, daemon=True).start()
+    print(f"READY http://127.0.0.1:{server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
