@@ -63,6 +63,22 @@ impl Source for [(&str, &str)] {
     }
 }
 
+/// What every function with a Function URL needs.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub secret: crate::webhook::WebhookSecret,
+    pub idempotency_table: String,
+}
+
+impl WebhookSettings {
+    pub fn from_env(source: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        Ok(Self {
+            secret: crate::webhook::WebhookSecret::new(source.required("WEBHOOK_SECRET")?),
+            idempotency_table: source.required("IDEMPOTENCY_TABLE")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

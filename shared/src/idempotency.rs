@@ -47,7 +47,9 @@ pub trait IdempotencyStore: Send + Sync {
     fn release(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Keys of different kinds of work never collide: `webhook#evt_1`, `email#order-confirmation#o1`.
-pub fn scoped_key(scope: &str, id: &str) -> String {
-    format!("{scope}#{id}")
+/// Keys start with the function that owns them, which is what the template's IAM
+/// `dynamodb:LeadingKeys` condition checks, then the kind of work:
+/// `order-intake#webhook#evt_1`, `buyer-messaging#email#order-confirmation#o1`.
+pub fn scoped_key(owner: &str, kind: &str, id: &str) -> String {
+    format!("{owner}#{kind}#{id}")
 }

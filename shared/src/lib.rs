@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod pii;
 pub mod store;
 pub mod telemetry;
+pub mod trigger;
 pub mod webhook;

@@ -1,1 +1,343 @@
-fn main() {}
+//! `cargo xtask <command>`: the back office's developer commands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use http::Method;
+use serde_json::Value;
+use xtask::http::HttpClient;
+use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event, wait_for_quiet_queues};
+use xtask::processes::LogSink;
+use xtask::schedule::scheduled_event;
+use xtask::stack::{Stack, StackOptions, StackState};
+use xtask::{local_aws, paths, venv};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+  demo                       run the back office locally, send the sample events, print what happened
+  test                       everything CI checks: format, lints, every test, the template checks
+  up [--port N]              run the back office locally until Ctrl-C (default port 9000)
+  send <event.json>...       sign events as the marketplace and post them to the running stack
+  invoke <function> --schedule | --payload <file>
+                             invoke a function of the running stack directly
+  outbox                     the emails SES accepted in the running stack
+  dlq [--replay]             dead letters waiting in the running stack; --replay sends them back
+";
+
+type CommandResult = Result<(), String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let result = match command.as_str() {
+        "test" => test(),
+        "demo" => with_runtime(demo()),
+        "up" => with_runtime(up(rest)),
+        "send" => with_runtime(send(rest)),
+        "invoke" => with_runtime(invoke(rest)),
+        "outbox" => with_runtime(print_outbox()),
+        "dlq" => with_runtime(dlq(rest)),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn with_runtime(command: impl Future<Output = CommandResult>) -> CommandResult {
+    tokio::runtime::Runtime::new()
+        .map_err(|error| error.to_string())?
+        .block_on(command)
+}
+
+fn cargo() -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(paths::workspace_root());
+    command
+}
+
+fn run_step(name: &str, command: &mut Command) -> CommandResult {
+    eprintln!("xtask: ── {name}");
+    let status = command
+        .status()
+        .map_err(|error| format!("{name}: cannot run {command:?}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn build_functions() -> CommandResult {
+    run_step("build the functions", cargo().args(["build", "--workspace", "--bins"]))
+}
+
+fn venv_tool(tool: &str) -> Command {
+    let mut command = Command::new(paths::venv_bin(tool));
+    command
+        .current_dir(paths::workspace_root())
+        .env("SAM_CLI_TELEMETRY", "0");
+    command
+}
+
+/// Everything CI checks, in the order that fails fastest.
+fn test() -> CommandResult {
+    venv::ensure().map_err(|error| error.to_string())?;
+    run_step("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    run_step("cfn-lint", venv_tool("cfn-lint").arg("infra/template.yaml"))?;
+    run_step(
+        "sam validate --lint",
+        venv_tool("sam").args([
+            "validate",
+            "--lint",
+            "--region",
+            local_aws::REGION,
+            "--template",
+            "infra/template.yaml",
+        ]),
+    )?;
+    run_step(
+        "cargo clippy",
+        cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    build_functions()?;
+    run_step("cargo test", cargo().args(["test", "--workspace"]))?;
+    Ok(())
+}
+
+fn stack_options(port: u16, logs: LogSink) -> StackOptions {
+    StackOptions {
+        port,
+        logs,
+        ..StackOptions::default()
+    }
+}
+
+async fn up(args: &[String]) -> CommandResult {
+    let port = match args {
+        [] => 9000,
+        [flag, port] if flag == "--port" => port
+            .parse()
+            .map_err(|_| format!("--port {port:?} is not a port number"))?,
+        _ => return Err(format!("usage: cargo xtask up [--port N]\n\n{USAGE}")),
+    };
+    build_functions()?;
+    let stack = Stack::start(stack_options(port, LogSink::Terminal))
+        .await
+        .map_err(|error| error.to_string())?;
+    let state = stack.state();
+    write_state(&state)?;
+    let urls: Vec<String> = state
+        .function_urls
+        .iter()
+        .map(|(name, url)| format!("{name} {url}"))
+        .collect();
+    println!(
+        "ready · local AWS {} · invoke {}/2015-03-31/functions/<function>/invocations · {} · Ctrl-C stops",
+        state.aws_endpoint,
+        state.gateway,
+        urls.join(" · ")
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    let _ = std::fs::remove_file(paths::stack_state_file());
+    eprintln!("xtask: stopping");
+    drop(stack);
+    Ok(())
+}
+
+fn write_state(state: &StackState) -> CommandResult {
+    let path = paths::stack_state_file();
+    std::fs::create_dir_all(paths::scratch()).map_err(|error| error.to_string())?;
+    std::fs::write(&path, serde_json::to_vec_pretty(state).expect("state serialises"))
+        .map_err(|error| format!("{}: {error}", path.display()))
+}
+
+async fn send(files: &[String]) -> CommandResult {
+    if files.is_empty() {
+        return Err("usage: cargo xtask send <event.json>...".to_owned());
+    }
+    let state = StackState::load()?;
+    for file in files {
+        let body = std::fs::read(file).map_err(|error| format!("{file}: {error}"))?;
+        let (function, reply) = send_event(&state, &body)
+            .await
+            .map_err(|error| format!("{file}: {error}"))?;
+        println!("{file} → {} {} {}", function.name(), reply.status, reply.text());
+    }
+    Ok(())
+}
+
+async fn invoke(args: &[String]) -> CommandResult {
+    let (function, payload) = match args {
+        [function, flag] if flag == "--schedule" => (
+            function,
+            scheduled_event(&format!("{function}-manual"), chrono::Utc::now()).to_string(),
+        ),
+        [function, flag, file] if flag == "--payload" => (
+            function,
+            std::fs::read_to_string(file).map_err(|error| format!("{file}: {error}"))?,
+        ),
+        _ => return Err("usage: cargo xtask invoke <function> --schedule | --payload <file>".to_owned()),
+    };
+    let state = StackState::load()?;
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", state.gateway);
+    let reply = HttpClient::default()
+        .send(Method::POST, &url, &[], payload)
+        .await
+        .map_err(|error| error.to_string())?;
+    println!("{function} → {} {}", reply.status, reply.text());
+    if reply.status == 200 {
+        Ok(())
+    } else {
+        Err(format!("{function} failed"))
+    }
+}
+
+async fn print_outbox() -> CommandResult {
+    let state = StackState::load()?;
+    let emails = outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?;
+    print_emails(&emails);
+    Ok(())
+}
+
+fn print_emails(emails: &[Value]) {
+    println!("{} email(s) accepted by SES", emails.len());
+    for email in emails {
+        let to = email["destinations"].to_string();
+        let subject = email["subject"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| raw_subject(email));
+        println!("  to {to}: {subject}");
+    }
+}
+
+fn raw_subject(email: &Value) -> String {
+    let raw = email["raw_data"].as_str().unwrap_or_default();
+    raw.lines()
+        .find_map(|line| line.strip_prefix("Subject: "))
+        .unwrap_or("(no subject)")
+        .to_owned()
+}
+
+async fn dlq(args: &[String]) -> CommandResult {
+    let replay = match args {
+        [] => false,
+        [flag] if flag == "--replay" => true,
+        _ => return Err("usage: cargo xtask dlq [--replay]".to_owned()),
+    };
+    let state = StackState::load()?;
+    let sqs = aws_sdk_sqs::Client::new(&local_aws::sdk_config_for(&state.aws_endpoint).await);
+    if replay {
+        for (queue, moved) in replay_dead_letters(&sqs, &state)
+            .await
+            .map_err(|error| error.to_string())?
+        {
+            println!("{queue}: {moved} message(s) sent back");
+        }
+    }
+    for dead in dead_letters(&sqs, &state).await.map_err(|error| error.to_string())? {
+        println!("{}: {} waiting (from {})", dead.queue, dead.waiting, dead.source);
+    }
+    Ok(())
+}
+
+/// The sample events, in the order a story would send them: their file names sort that way.
+fn sample_events() -> Result<Vec<PathBuf>, String> {
+    let dir = paths::events_dir();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|error| format!("{}: {error}", dir.display()))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+async fn demo() -> CommandResult {
+    venv::ensure().map_err(|error| error.to_string())?;
+    build_functions()?;
+    let logs = paths::scratch().join("demo-logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    let mut options = stack_options(0, LogSink::Files(logs.clone()));
+    options.schedules = false;
+    let stack = Stack::start(options).await.map_err(|error| error.to_string())?;
+    let state = stack.state();
+    println!(
+        "The back office is running locally (local AWS at {}).\n",
+        state.aws_endpoint
+    );
+
+    println!("Marketplace events, signed and sent to each function's URL:");
+    for file in sample_events()? {
+        let body = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
+        let name = file.file_name().map(Path::new).unwrap_or(&file).display().to_string();
+        match send_event(&state, &body).await {
+            Ok((function, reply)) => println!(
+                "  {name:<36} → {:<16} {} {}",
+                function.name(),
+                reply.status,
+                summary(&reply.json())
+            ),
+            Err(error) => println!("  {name:<36} → not sent: {error}"),
+        }
+    }
+
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
+    let settled = wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await;
+    println!(
+        "\nQueues {}:",
+        if settled {
+            "after processing"
+        } else {
+            "(still busy after 15 s)"
+        }
+    );
+    for dead in dead_letters(&sqs, &state).await.map_err(|error| error.to_string())? {
+        println!(
+            "  {:<28} {} dead letter(s) from {}",
+            dead.queue, dead.waiting, dead.source
+        );
+    }
+    println!();
+    print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
+    println!("\nFunction logs: {}", logs.display());
+    Ok(())
+}
+
+/// One line for an answer: its status and the fields a reader cares about.
+fn summary(answer: &Value) -> String {
+    match (&answer["status"], &answer["error"]) {
+        (Value::String(status), _) => {
+            let mut fields: Vec<String> = answer
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(key, _)| *key != "status")
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect();
+            fields.insert(0, status.clone());
+            fields.join(" ")
+        }
+        (_, Value::Object(error)) => format!(
+            "{} ({})",
+            error["code"].as_str().unwrap_or("error"),
+            error["message"].as_str().unwrap_or("")
+        ),
+        _ => answer.to_string(),
+    }
+}

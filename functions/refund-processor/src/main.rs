@@ -1,1 +1,19 @@
-fn main() {}
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
+use backoffice::config::{ProcessEnv, WebhookSettings};
+use backoffice::webhook::Function;
+use backoffice::{adapters, telemetry};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    telemetry::init();
+    let settings = WebhookSettings::from_env(&ProcessEnv)?;
+    let edge = adapters::webhook_edge(Function::RefundProcessor, &settings, &adapters::sdk_config().await);
+    // Boxed: the runtime's service stack is a type deep enough to overflow rustc's layout
+    // query depth when held inline in `main`'s future.
+    Box::pin(lambda_runtime::run(service_fn(|event: LambdaEvent<LambdaFunctionUrlRequest>| {
+        let edge = &edge;
+        async move { Ok::<_, Error>(refund_processor::handle_webhook(edge, &event.payload, chrono::Utc::now()).await) }
+    })))
+    .await
+}

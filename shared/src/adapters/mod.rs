@@ -10,3 +10,18 @@ use aws_config::{BehaviorVersion, SdkConfig};
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
+
+/// The webhook edge of `function`, its claims kept in the DynamoDB idempotency table.
+pub fn webhook_edge(
+    function: crate::webhook::Function,
+    settings: &crate::config::WebhookSettings,
+    config: &SdkConfig,
+) -> crate::webhook::WebhookEdge<dynamodb::DynamoIdempotencyStore> {
+    let claims =
+        dynamodb::DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), &settings.idempotency_table);
+    crate::webhook::WebhookEdge::new(
+        function,
+        crate::webhook::SignatureVerifier::new(settings.secret.clone()),
+        claims,
+    )
+}

@@ -124,7 +124,7 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         H: FnOnce(Envelope) -> Fut,
         Fut: Future<Output = Result<Accepted, Rejection>>,
     {
-        let key = scoped_key("webhook", &envelope.id);
+        let key = scoped_key(self.function.name(), "webhook", &envelope.id);
         let claim = self
             .claims
             .claim(&key, &envelope.fingerprint, now)

@@ -209,7 +209,10 @@ async fn an_event_in_progress_is_deferred_with_retry_after() {
     let edge = edge();
     let body = event("evt_9", "order.created", json!({}));
     let fingerprint = Envelope::parse(body.as_bytes()).unwrap().fingerprint;
-    edge.claims.claim("webhook#evt_9", &fingerprint, now()).await.unwrap();
+    edge.claims
+        .claim("order-intake#webhook#evt_9", &fingerprint, now())
+        .await
+        .unwrap();
     let response = edge.receive(&signed(&body), now(), accept).await;
     assert_eq!(response.status_code, 503);
     assert!(response.headers.contains_key(RETRY_AFTER));

@@ -1,0 +1,95 @@
+//! What invoked a function. A function with several triggers (a Function URL, an SQS queue,
+//! a schedule) receives them all on one handler; this tells them apart by shape, once.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
+use aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::Value;
+
+#[derive(Debug)]
+pub enum Trigger {
+    Webhook(Box<LambdaFunctionUrlRequest>),
+    Queue(SqsEvent),
+    Schedule(Box<EventBridgeEvent>),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    #[error("the invocation is not a Function URL request, an SQS batch or a scheduled event")]
+    Unrecognised,
+    #[error("the {kind} invocation is malformed: {source}")]
+    Malformed {
+        kind: &'static str,
+        source: serde_json::Error,
+    },
+}
+
+impl Trigger {
+    pub fn from_payload(payload: Value) -> Result<Self, TriggerError> {
+        let is_sqs = payload["Records"]
+            .as_array()
+            .is_some_and(|records| records.iter().all(|record| record["eventSource"] == "aws:sqs"));
+        if is_sqs {
+            return parse(payload, "SQS").map(Trigger::Queue);
+        }
+        if payload["detail-type"] == "Scheduled Event" {
+            return parse(payload, "scheduled").map(|event| Trigger::Schedule(Box::new(event)));
+        }
+        if payload["requestContext"]["http"].is_object() {
+            return parse(payload, "Function URL").map(|event| Trigger::Webhook(Box::new(event)));
+        }
+        Err(TriggerError::Unrecognised)
+    }
+}
+
+/// Why an invocation as a whole failed, as opposed to one message of a batch, which the batch
+/// loop reports on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum InvocationError {
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+    #[error("{0} is not handled by this deployment yet")]
+    NotHandledYet(&'static str),
+    #[error("the answer cannot be serialised: {0}")]
+    Answer(#[from] serde_json::Error),
+}
+
+/// What Lambda records as the invocation's `errorType` and `errorMessage`.
+impl From<InvocationError> for lambda_runtime::Diagnostic {
+    fn from(error: InvocationError) -> Self {
+        let error_type = match &error {
+            InvocationError::Trigger(TriggerError::Unrecognised) => "UnrecognisedTrigger",
+            InvocationError::Trigger(TriggerError::Malformed { .. }) => "MalformedTrigger",
+            InvocationError::NotHandledYet(_) => "NotHandledYet",
+            InvocationError::Answer(_) => "UnserialisableAnswer",
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(payload: Value, kind: &'static str) -> Result<T, TriggerError> {
+    serde_json::from_value(payload).map_err(|source| TriggerError::Malformed { kind, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_trigger_is_recognised_by_its_shape() {
+        let sqs = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": "{}"}]});
+        assert!(matches!(Trigger::from_payload(sqs), Ok(Trigger::Queue(batch)) if batch.records.len() == 1));
+        let schedule = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        assert!(matches!(Trigger::from_payload(schedule), Ok(Trigger::Schedule(_))));
+        let url = json!({"requestContext": {"http": {"method": "POST"}, "timeEpoch": 0}, "isBase64Encoded": false});
+        assert!(matches!(Trigger::from_payload(url), Ok(Trigger::Webhook(_))));
+        assert!(matches!(
+            Trigger::from_payload(json!({"hello": 1})),
+            Err(TriggerError::Unrecognised)
+        ));
+    }
+}

@@ -1,0 +1,171 @@
+//! What Lambda's event source mappings and EventBridge do in the cloud, done locally.
+//!
+//! An SQS trigger long-polls its queue, hands the function the real SQS event JSON, deletes
+//! what succeeded and leaves the reported failures on the queue, where the redrive policy
+//! moves them to the dead-letter queue after `maxReceiveCount` receives. One difference, for
+//! speed: a failed message is made visible again after `retry_delay` instead of waiting out
+//! the queue's visibility timeout.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
+use chrono::Utc;
+
+use crate::local_aws::REGION;
+use crate::provision::QueueInfo;
+use crate::runtime_api::Invoker;
+use crate::schedule::{Schedule, scheduled_event};
+
+pub struct QueuePoller {
+    pub client: aws_sdk_sqs::Client,
+    pub queue: QueueInfo,
+    pub batch_size: i32,
+    pub invoker: Invoker,
+    pub function: String,
+    pub retry_delay: Duration,
+}
+
+impl QueuePoller {
+    pub async fn run(self) {
+        loop {
+            let received = self
+                .client
+                .receive_message()
+                .queue_url(&self.queue.url)
+                .max_number_of_messages(self.batch_size.clamp(1, 10))
+                .wait_time_seconds(1)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .message_attribute_names("All")
+                .send()
+                .await;
+            let messages = match received {
+                Ok(output) => output.messages.unwrap_or_default(),
+                Err(error) => {
+                    eprintln!(
+                        "xtask: receiving from {} failed: {}",
+                        self.queue.arn,
+                        aws_sdk_sqs::error::DisplayErrorContext(error)
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if !messages.is_empty() {
+                self.deliver(messages).await;
+            }
+        }
+    }
+
+    async fn deliver(&self, messages: Vec<Message>) {
+        let event = self.sqs_event(&messages);
+        let failed: HashSet<String> = match self
+            .invoker
+            .invoke(&serde_json::to_value(&event).expect("serialises"))
+            .await
+        {
+            Ok(answer) => serde_json::from_value::<SqsBatchResponse>(answer)
+                .map(|response| {
+                    response
+                        .batch_item_failures
+                        .into_iter()
+                        .map(|f| f.item_identifier)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Err(error) => {
+                eprintln!(
+                    "xtask: {} failed on a batch of {}: {error}",
+                    self.function,
+                    messages.len()
+                );
+                messages
+                    .iter()
+                    .filter_map(|message| message.message_id.clone())
+                    .collect()
+            }
+        };
+        let (done, retry): (Vec<_>, Vec<_>) = messages
+            .iter()
+            .partition(|message| !failed.contains(message.message_id.as_deref().unwrap_or_default()));
+        self.delete(&done).await;
+        for message in retry {
+            let _ = self
+                .client
+                .change_message_visibility()
+                .queue_url(&self.queue.url)
+                .receipt_handle(message.receipt_handle.as_deref().unwrap_or_default())
+                .visibility_timeout(self.retry_delay.as_secs() as i32)
+                .send()
+                .await;
+        }
+    }
+
+    async fn delete(&self, messages: &[&Message]) {
+        if messages.is_empty() {
+            return;
+        }
+        let entries = messages
+            .iter()
+            .enumerate()
+            .filter_map(|(index, message)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(message.receipt_handle.as_deref()?)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        if let Err(error) = self
+            .client
+            .delete_message_batch()
+            .queue_url(&self.queue.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+        {
+            eprintln!(
+                "xtask: deleting processed messages failed: {}",
+                aws_sdk_sqs::error::DisplayErrorContext(error)
+            );
+        }
+    }
+
+    fn sqs_event(&self, messages: &[Message]) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|message| {
+                let mut record = SqsMessage::default();
+                record.message_id = message.message_id.clone();
+                record.receipt_handle = message.receipt_handle.clone();
+                record.body = message.body.clone();
+                record.md5_of_body = message.md5_of_body.clone();
+                record.attributes = message
+                    .attributes
+                    .iter()
+                    .flatten()
+                    .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
+                    .collect();
+                record.event_source = Some("aws:sqs".to_owned());
+                record.event_source_arn = Some(self.queue.arn.clone());
+                record.aws_region = Some(REGION.to_owned());
+                record
+            })
+            .collect();
+        event
+    }
+}
+
+/// Fires `schedule` on its rate or cron for as long as the future lives.
+pub async fn run_schedule(rule: String, schedule: Schedule, invoker: Invoker, function: String) {
+    let mut now = Utc::now();
+    while let Some(next) = schedule.next_after(now) {
+        tokio::time::sleep((next - Utc::now()).to_std().unwrap_or_default()).await;
+        now = next;
+        if let Err(error) = invoker.invoke(&scheduled_event(&rule, next)).await {
+            eprintln!("xtask: scheduled run {rule} of {function} failed: {error}");
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! What the developer commands do against a running stack, as library functions so that the
+//! end-to-end tests drive exactly the code `cargo xtask send | outbox | dlq` runs.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use backoffice::webhook::{Function, SignatureVerifier, WebhookSecret};
+use http::Method;
+use serde_json::Value;
+
+use crate::http::{HttpClient, Reply};
+use crate::provision::QueueInfo;
+use crate::stack::StackState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
+    #[error("{0}")]
+    Aws(String),
+}
+
+fn sqs_error(error: impl std::error::Error) -> OperationError {
+    OperationError::Aws(aws_sdk_sqs::error::DisplayErrorContext(error).to_string())
+}
+
+/// Signs `body` as the marketplace would and posts it to the Function URL that takes its type.
+pub async fn send_event(state: &StackState, body: &[u8]) -> Result<(Function, Reply), OperationError> {
+    let envelope: Value = serde_json::from_slice(body)
+        .map_err(|error| OperationError::Usage(format!("the event is not JSON: {error}")))?;
+    let event_type = envelope["type"].as_str().unwrap_or_default();
+    let function = Function::for_event_type(event_type)
+        .ok_or_else(|| OperationError::Usage(format!("no function takes events of type {event_type:?}")))?;
+    let url = state
+        .function_urls
+        .get(function.name())
+        .ok_or_else(|| OperationError::Usage(format!("{} has no Function URL", function.name())))?;
+    let signature = SignatureVerifier::new(WebhookSecret::new(state.webhook_secret.as_bytes()))
+        .sign(body, chrono::Utc::now().timestamp());
+    let reply = HttpClient::default()
+        .send(
+            Method::POST,
+            url,
+            &[
+                ("content-type", "application/json"),
+                ("marketplace-signature", &signature),
+            ],
+            body.to_vec(),
+        )
+        .await?;
+    Ok((function, reply))
+}
+
+/// Every email SES accepted so far.
+pub async fn outbox(aws_endpoint: &str) -> Result<Vec<Value>, OperationError> {
+    let reply = HttpClient::default()
+        .get(&format!("{aws_endpoint}/_local/outbox"))
+        .await?;
+    Ok(reply.json().as_array().cloned().unwrap_or_default())
+}
+
+/// A dead-letter queue and how many messages wait in it.
+#[derive(Debug, Clone)]
+pub struct DeadLetters {
+    pub queue: String,
+    pub source: String,
+    pub waiting: u64,
+}
+
+fn dead_letter_queues(state: &StackState) -> impl Iterator<Item = (&String, &QueueInfo, &String)> {
+    state
+        .queues
+        .iter()
+        .filter_map(|(name, queue)| Some((name, queue, queue.dead_letters_of.as_ref()?)))
+}
+
+pub async fn dead_letters(
+    client: &aws_sdk_sqs::Client,
+    state: &StackState,
+) -> Result<Vec<DeadLetters>, OperationError> {
+    let mut found = Vec::new();
+    for (name, queue, source) in dead_letter_queues(state) {
+        let attributes = client
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        let waiting = attributes
+            .attributes
+            .and_then(|map| {
+                map.get(&QueueAttributeName::ApproximateNumberOfMessages)
+                    .and_then(|n| n.parse().ok())
+            })
+            .unwrap_or(0);
+        found.push(DeadLetters {
+            queue: name.clone(),
+            source: source.clone(),
+            waiting,
+        });
+    }
+    Ok(found)
+}
+
+/// Moves every dead letter back to the queue it came from, body and attributes unchanged;
+/// returns how many moved from each dead-letter queue. A message is deleted from the DLQ only
+/// after it is safely on its source queue, so a failure midway loses nothing.
+pub async fn replay_dead_letters(
+    client: &aws_sdk_sqs::Client,
+    state: &StackState,
+) -> Result<Vec<(String, usize)>, OperationError> {
+    let mut moved = Vec::new();
+    for (name, queue, source) in dead_letter_queues(state) {
+        let source_url = &state.queues[source].url;
+        let mut count = 0;
+        loop {
+            let received = client
+                .receive_message()
+                .queue_url(&queue.url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .visibility_timeout(30)
+                .send()
+                .await
+                .map_err(sqs_error)?;
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                client
+                    .send_message()
+                    .queue_url(source_url)
+                    .message_body(message.body.clone().unwrap_or_default())
+                    .set_message_attributes(message.message_attributes.clone())
+                    .send()
+                    .await
+                    .map_err(sqs_error)?;
+                client
+                    .delete_message()
+                    .queue_url(&queue.url)
+                    .receipt_handle(message.receipt_handle.unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(sqs_error)?;
+                count += 1;
+            }
+        }
+        moved.push((name.clone(), count));
+    }
+    Ok(moved)
+}
+
+/// Waits until every queue of the stack is empty and nothing is in flight, or `limit` passes.
+pub async fn wait_for_quiet_queues(client: &aws_sdk_sqs::Client, state: &StackState, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let mut busy = false;
+        for queue in state.queues.values().filter(|queue| queue.dead_letters_of.is_none()) {
+            let attributes = client
+                .get_queue_attributes()
+                .queue_url(&queue.url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await;
+            busy |= attributes
+                .ok()
+                .and_then(|output| output.attributes)
+                .is_none_or(|map| map.values().any(|count| count.parse::<u64>().unwrap_or(1) > 0));
+        }
+        if !busy {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}

@@ -1,0 +1,143 @@
+//! The functions' `bootstrap` processes: started with the environment Lambda would give them,
+//! restarted if they exit (as Lambda replaces a crashed sandbox), killed with the stack.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Command;
+
+use crate::local_aws::REGION;
+use crate::paths;
+use crate::template::FunctionSpec;
+
+/// Where the functions' log lines go.
+#[derive(Debug, Clone)]
+pub enum LogSink {
+    /// Each line on stderr, prefixed with the function's name: `cargo xtask up`.
+    Terminal,
+    /// One file per function in this folder: tests and the demo.
+    Files(PathBuf),
+}
+
+pub struct Launch {
+    pub binary: PathBuf,
+    pub runtime_api: SocketAddr,
+    pub environment: BTreeMap<String, String>,
+    pub logs: LogSink,
+}
+
+/// Keeps one instance of the function running until the returned future is dropped.
+pub async fn supervise(spec: FunctionSpec, launch: Launch) {
+    let mut restarts = 0u32;
+    loop {
+        let mut command = Command::new(&launch.binary);
+        command
+            .env_clear()
+            .envs(&launch.environment)
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", launch.runtime_api.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.binary)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.binary))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_REGION", REGION)
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = match command.spawn() {
+            Ok(child) => child,
+            Err(error) => {
+                eprintln!("xtask: cannot start {}: {error}", launch.binary.display());
+                return;
+            }
+        };
+        let stdout = forward(child.stdout.take(), &spec.binary, &launch.logs);
+        let stderr = forward(child.stderr.take(), &spec.binary, &launch.logs);
+        let status = child.wait().await;
+        let _ = tokio::join!(stdout, stderr);
+        restarts += 1;
+        eprintln!("xtask: {} exited ({status:?}); starting it again", spec.binary);
+        // Back off if it keeps crashing at start, as a broken build would.
+        tokio::time::sleep(Duration::from_millis(200 * u64::from(restarts.min(25)))).await;
+    }
+}
+
+fn forward<R: AsyncRead + Unpin + Send + 'static>(
+    stream: Option<R>,
+    name: &str,
+    logs: &LogSink,
+) -> tokio::task::JoinHandle<()> {
+    let name = name.to_owned();
+    let logs = logs.clone();
+    tokio::spawn(async move {
+        let Some(stream) = stream else { return };
+        let mut lines = BufReader::new(stream).lines();
+        let mut file = match &logs {
+            LogSink::Files(dir) => {
+                let _ = std::fs::create_dir_all(dir);
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(format!("{name}.log")))
+                    .ok()
+            }
+            LogSink::Terminal => None,
+        };
+        while let Ok(Some(line)) = lines.next_line().await {
+            match file.as_mut() {
+                Some(file) => {
+                    use std::io::Write;
+                    let _ = writeln!(file, "{line}");
+                }
+                None => eprintln!("[{name}] {line}"),
+            }
+        }
+    })
+}
+
+/// Functions whose binary is missing or older than the sources it is built from, so a test
+/// never runs yesterday's code.
+pub fn stale_binaries(dir: &Path, specs: &[FunctionSpec]) -> Vec<String> {
+    let root = paths::workspace_root();
+    let shared = newest_modification(&[root.join("shared"), root.join("Cargo.lock")]);
+    specs
+        .iter()
+        .filter(|spec| {
+            let built = std::fs::metadata(dir.join(&spec.binary))
+                .and_then(|meta| meta.modified())
+                .ok();
+            let sources = newest_modification(&[root.join("functions").join(&spec.binary)]).max(shared);
+            built.is_none_or(|built| sources.is_some_and(|sources| sources > built))
+        })
+        .map(|spec| spec.binary.clone())
+        .collect()
+}
+
+fn newest_modification(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
+    let mut newest = None;
+    let mut pending: Vec<PathBuf> = paths.to_vec();
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if meta.is_dir() {
+            pending.extend(
+                std::fs::read_dir(&path)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|entry| entry.path()),
+            );
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(Some(modified));
+        }
+    }
+    newest
+}

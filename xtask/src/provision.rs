@@ -1,0 +1,372 @@
+//! Creates, in the local AWS, every table, index, queue (with its redrive policy) and the SES
+//! identity that the template declares, and resolves the template's references to them.
+//!
+//! Local physical names are the logical ids (`IdempotencyTable`, `EmailQueue`), which keeps
+//! `cargo xtask dlq` and the logs readable.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde::Deserialize;
+use serde_norway::Value;
+
+use crate::local_aws::{ACCOUNT_ID, REGION};
+use crate::template::{Intrinsic, Template, intrinsic, scalar_text, sub_references};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error("template: {0}")]
+    Template(String),
+    #[error("{operation}: {message}")]
+    Aws { operation: String, message: String },
+}
+
+fn aws_error(operation: impl Into<String>, error: impl std::error::Error) -> ProvisionError {
+    ProvisionError::Aws {
+        operation: operation.into(),
+        message: aws_sdk_dynamodb::error::DisplayErrorContext(error).to_string(),
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct QueueInfo {
+    pub url: String,
+    pub arn: String,
+    /// The queue whose dead letters this queue receives, if it is a dead-letter queue.
+    pub dead_letters_of: Option<String>,
+}
+
+/// What provisioning created, and how the template's references resolve to it.
+#[derive(Debug, Clone, Default)]
+pub struct Provisioned {
+    pub tables: BTreeMap<String, String>,
+    pub queues: BTreeMap<String, QueueInfo>,
+    pub parameters: BTreeMap<String, String>,
+    /// The value every `{{resolve:secretsmanager:…}}` reference stands for locally.
+    pub local_secret: String,
+}
+
+pub async fn provision(
+    template: &Template,
+    config: &aws_config::SdkConfig,
+    local_secret: String,
+) -> Result<Provisioned, ProvisionError> {
+    let mut provisioned = Provisioned {
+        local_secret,
+        ..Provisioned::default()
+    };
+    provisioned.parameters = template
+        .parameters()
+        .into_iter()
+        .filter_map(|(name, default)| Some((name, default?)))
+        .collect();
+    let dynamodb = aws_sdk_dynamodb::Client::new(config);
+    for table in template.resources_of_kind("AWS::DynamoDB::Table") {
+        create_table(&dynamodb, table.logical_id, table.properties).await?;
+        provisioned
+            .tables
+            .insert(table.logical_id.to_owned(), table.logical_id.to_owned());
+    }
+    let sqs = aws_sdk_sqs::Client::new(config);
+    // Dead-letter queues first: the queues that redrive into them name their ARNs.
+    let mut queues: Vec<_> = template.resources_of_kind("AWS::SQS::Queue").collect();
+    queues.sort_by_key(|queue| queue.properties.get("RedrivePolicy").is_some());
+    for queue in queues {
+        let (info, dead_letter_queue) = create_queue(&sqs, queue.logical_id, queue.properties, &provisioned).await?;
+        provisioned.queues.insert(queue.logical_id.to_owned(), info);
+        if let Some(dlq) = dead_letter_queue.and_then(|dlq| provisioned.queues.get_mut(&dlq)) {
+            dlq.dead_letters_of = Some(queue.logical_id.to_owned());
+        }
+    }
+    if let Some(identity) = provisioned.parameters.get("SenderIdentity") {
+        aws_sdk_sesv2::Client::new(config)
+            .create_email_identity()
+            .email_identity(identity)
+            .send()
+            .await
+            .map_err(|error| aws_error("SES CreateEmailIdentity", error))?;
+    }
+    Ok(provisioned)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TableProperties {
+    attribute_definitions: Vec<AttributeSpec>,
+    key_schema: Vec<KeySpec>,
+    #[serde(default)]
+    global_secondary_indexes: Vec<IndexSpec>,
+    time_to_live_specification: Option<TtlSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AttributeSpec {
+    attribute_name: String,
+    attribute_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeySpec {
+    attribute_name: String,
+    key_type: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct IndexSpec {
+    index_name: String,
+    key_schema: Vec<KeySpec>,
+    projection: ProjectionSpec,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProjectionSpec {
+    projection_type: String,
+    #[serde(default)]
+    non_key_attributes: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct TtlSpec {
+    attribute_name: String,
+    enabled: bool,
+}
+
+fn key_schema(keys: &[KeySpec]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    keys.iter()
+        .map(|key| {
+            KeySchemaElement::builder()
+                .attribute_name(&key.attribute_name)
+                .key_type(key.key_type.as_str().into())
+                .build()
+                .map_err(|error| ProvisionError::Template(error.to_string()))
+        })
+        .collect()
+}
+
+async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties: &Value) -> Result<(), ProvisionError> {
+    let spec: TableProperties = serde_norway::from_value(properties.clone())
+        .map_err(|error| ProvisionError::Template(format!("{name}: {error}")))?;
+    let mut request = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&spec.key_schema)?));
+    for attribute in &spec.attribute_definitions {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(&attribute.attribute_name)
+                .attribute_type(attribute.attribute_type.as_str().into())
+                .build()
+                .map_err(|error| ProvisionError::Template(error.to_string()))?,
+        );
+    }
+    for index in &spec.global_secondary_indexes {
+        let projection = Projection::builder()
+            .projection_type(index.projection.projection_type.as_str().into())
+            .set_non_key_attributes(
+                (!index.projection.non_key_attributes.is_empty()).then(|| index.projection.non_key_attributes.clone()),
+            )
+            .build();
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(&index.index_name)
+                .set_key_schema(Some(key_schema(&index.key_schema)?))
+                .projection(projection)
+                .build()
+                .map_err(|error| ProvisionError::Template(error.to_string()))?,
+        );
+    }
+    request
+        .send()
+        .await
+        .map_err(|error| aws_error(format!("DynamoDB CreateTable {name}"), error))?;
+    if let Some(ttl) = spec.time_to_live_specification {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(ttl.attribute_name)
+                    .enabled(ttl.enabled)
+                    .build()
+                    .map_err(|error| ProvisionError::Template(error.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|error| aws_error(format!("DynamoDB UpdateTimeToLive {name}"), error))?;
+    }
+    Ok(())
+}
+
+/// Creates the queue; returns it and the logical id of its dead-letter queue, if any.
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    properties: &Value,
+    provisioned: &Provisioned,
+) -> Result<(QueueInfo, Option<String>), ProvisionError> {
+    let mut request = client.create_queue().queue_name(name);
+    for (property, attribute) in [
+        ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
+        ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
+        ("DelaySeconds", QueueAttributeName::DelaySeconds),
+        (
+            "ReceiveMessageWaitTimeSeconds",
+            QueueAttributeName::ReceiveMessageWaitTimeSeconds,
+        ),
+    ] {
+        if let Some(value) = properties.get(property).and_then(scalar_text) {
+            request = request.attributes(attribute, value);
+        }
+    }
+    let mut dead_letter_queue = None;
+    if let Some(redrive) = properties.get("RedrivePolicy") {
+        let target = &redrive["deadLetterTargetArn"];
+        let Some(Intrinsic::GetAtt(dlq, _)) = intrinsic(target) else {
+            return Err(ProvisionError::Template(format!(
+                "{name}: deadLetterTargetArn must be !GetAtt <Queue>.Arn"
+            )));
+        };
+        let arn = provisioned.resolve(target)?;
+        let max_receive_count = scalar_text(&redrive["maxReceiveCount"]).unwrap_or_else(|| "5".to_owned());
+        let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive_count});
+        request = request.attributes(QueueAttributeName::RedrivePolicy, policy.to_string());
+        dead_letter_queue = Some(dlq);
+    }
+    let url = request
+        .send()
+        .await
+        .map_err(|error| aws_error(format!("SQS CreateQueue {name}"), error))?
+        .queue_url
+        .unwrap_or_default();
+    let info = QueueInfo {
+        url,
+        arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"),
+        dead_letters_of: None,
+    };
+    Ok((info, dead_letter_queue))
+}
+
+impl Provisioned {
+    /// The text a template value stands for here: scalars as written, intrinsics resolved,
+    /// Secrets Manager dynamic references replaced by the local secret.
+    pub fn resolve(&self, value: &Value) -> Result<String, ProvisionError> {
+        let text = match intrinsic(value) {
+            Some(Intrinsic::Ref(name)) => self.reference(name)?,
+            Some(Intrinsic::GetAtt(resource, attribute)) => self.attribute(&resource, &attribute)?,
+            Some(Intrinsic::Sub(text)) => self.substitute(text)?,
+            None => scalar_text(value)
+                .ok_or_else(|| ProvisionError::Template(format!("cannot resolve {value:?} locally")))?,
+        };
+        Ok(self.resolve_dynamic_references(&text))
+    }
+
+    fn reference(&self, name: &str) -> Result<String, ProvisionError> {
+        let pseudo = match name {
+            "AWS::Region" => Some(REGION.to_owned()),
+            "AWS::AccountId" => Some(ACCOUNT_ID.to_owned()),
+            "AWS::Partition" => Some("aws".to_owned()),
+            "AWS::StackName" => Some("backoffice-local".to_owned()),
+            "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
+            _ => None,
+        };
+        pseudo
+            .or_else(|| self.tables.get(name).cloned())
+            .or_else(|| self.queues.get(name).map(|queue| queue.url.clone()))
+            .or_else(|| self.parameters.get(name).cloned())
+            .ok_or_else(|| ProvisionError::Template(format!("!Ref {name} does not resolve locally")))
+    }
+
+    fn attribute(&self, resource: &str, attribute: &str) -> Result<String, ProvisionError> {
+        let found = match (self.tables.get(resource), self.queues.get(resource), attribute) {
+            (Some(table), _, "Arn") => Some(format!("arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{table}")),
+            (_, Some(queue), "Arn") => Some(queue.arn.clone()),
+            (_, Some(queue), "QueueUrl") => Some(queue.url.clone()),
+            (_, Some(_), "QueueName") => Some(resource.to_owned()),
+            _ => None,
+        };
+        found
+            .ok_or_else(|| ProvisionError::Template(format!("!GetAtt {resource}.{attribute} does not resolve locally")))
+    }
+
+    fn substitute(&self, text: &str) -> Result<String, ProvisionError> {
+        let mut result = text.to_owned();
+        for reference in sub_references(text) {
+            let value = match reference.split_once('.') {
+                Some((resource, attribute)) => self.attribute(resource, attribute)?,
+                None => self.reference(reference)?,
+            };
+            result = result.replace(&format!("${{{reference}}}"), &value);
+        }
+        Ok(result.replace("${!", "${"))
+    }
+
+    fn resolve_dynamic_references(&self, text: &str) -> String {
+        let mut result = text.to_owned();
+        while let Some(start) = result.find("{{resolve:secretsmanager:") {
+            let Some(length) = result[start..].find("}}") else {
+                break;
+            };
+            result.replace_range(start..start + length + 2, &self.local_secret);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provisioned() -> Provisioned {
+        let mut provisioned = Provisioned {
+            local_secret: "local-secret".into(),
+            ..Default::default()
+        };
+        provisioned.tables.insert("OrdersTable".into(), "OrdersTable".into());
+        provisioned.queues.insert(
+            "EmailQueue".into(),
+            QueueInfo {
+                url: "http://aws/123/EmailQueue".into(),
+                arn: "arn:aws:sqs:us-east-1:123:EmailQueue".into(),
+                dead_letters_of: None,
+            },
+        );
+        provisioned
+            .parameters
+            .insert("WebhookSecretId".into(), "marketplace/secret".into());
+        provisioned
+    }
+
+    fn resolve(yaml: &str) -> Result<String, ProvisionError> {
+        provisioned().resolve(&serde_norway::from_str::<Value>(yaml).unwrap())
+    }
+
+    #[test]
+    fn references_resolve_to_local_resources() {
+        assert_eq!(resolve("!Ref OrdersTable").unwrap(), "OrdersTable");
+        assert_eq!(resolve("!Ref EmailQueue").unwrap(), "http://aws/123/EmailQueue");
+        assert_eq!(
+            resolve("!GetAtt EmailQueue.Arn").unwrap(),
+            "arn:aws:sqs:us-east-1:123:EmailQueue"
+        );
+        assert_eq!(
+            resolve("!Sub 'arn:${AWS::Partition}:dynamodb:${AWS::Region}'").unwrap(),
+            "arn:aws:dynamodb:us-east-1"
+        );
+        assert!(resolve("!Ref Missing").is_err());
+    }
+
+    #[test]
+    fn secrets_manager_references_become_the_local_secret() {
+        let value = resolve("!Sub '{{resolve:secretsmanager:${WebhookSecretId}:SecretString}}'").unwrap();
+        assert_eq!(value, "local-secret");
+    }
+}

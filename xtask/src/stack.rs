@@ -1,0 +1,227 @@
+//! The whole back office on this machine: the local AWS, everything the template declares,
+//! every function as its real binary behind the Lambda Runtime API, and every trigger wired
+//! as in the cloud. `cargo xtask up`, the demo and the end-to-end tests all start this.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::event_sources::{QueuePoller, run_schedule};
+use crate::gateway::{self, Routes};
+use crate::local_aws::{LocalAws, LocalAwsError};
+use crate::processes::{Launch, LogSink, stale_binaries, supervise};
+use crate::provision::{ProvisionError, Provisioned, QueueInfo, provision};
+use crate::runtime_api::{self, Invoker};
+use crate::schedule::Schedule;
+use crate::template::{Template, TemplateError};
+use crate::{http, paths};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    LocalAws(#[from] LocalAwsError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error("cannot listen on loopback: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "function binaries missing or older than their sources in {dir}: {names}; \
+         run `cargo build --workspace --bins` (cargo xtask test and up do it for you)"
+    )]
+    StaleBinaries { dir: String, names: String },
+    #[error("schedule {name}: {reason}")]
+    Schedule { name: String, reason: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Port of the Function URLs and Invoke API; 0 picks a free one.
+    pub port: u16,
+    pub binaries: PathBuf,
+    pub logs: LogSink,
+    /// Processes per function; more than one lets a function's invocations race, as in Lambda.
+    pub instances: usize,
+    pub retry_delay: Duration,
+    /// Fire the template's schedules on their clock (off in tests, which invoke them instead).
+    pub schedules: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            port: 0,
+            binaries: paths::debug_binaries(),
+            logs: LogSink::Terminal,
+            instances: 2,
+            retry_delay: Duration::from_secs(1),
+            schedules: true,
+        }
+    }
+}
+
+/// What `cargo xtask send`, `outbox` and `dlq` need to reach a running stack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StackState {
+    pub gateway: String,
+    pub aws_endpoint: String,
+    pub webhook_secret: String,
+    pub queues: BTreeMap<String, QueueInfo>,
+    pub function_urls: BTreeMap<String, String>,
+}
+
+impl StackState {
+    pub fn load() -> Result<Self, String> {
+        let path = paths::stack_state_file();
+        let text = std::fs::read_to_string(&path).map_err(|_| {
+            format!(
+                "no local stack is running (no {}); start one with `cargo xtask up`",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
+    }
+}
+
+pub struct Stack {
+    pub aws: LocalAws,
+    pub gateway: SocketAddr,
+    pub provisioned: Provisioned,
+    pub config: aws_config::SdkConfig,
+    invokers: BTreeMap<String, Invoker>,
+    function_urls: BTreeMap<String, String>,
+    _tasks: JoinSet<()>,
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        let template = Template::load(&paths::template())?;
+        let functions = template.functions()?;
+        let stale = stale_binaries(&options.binaries, &functions);
+        if !stale.is_empty() {
+            return Err(StackError::StaleBinaries {
+                dir: options.binaries.display().to_string(),
+                names: stale.join(", "),
+            });
+        }
+        let aws = LocalAws::start().await?;
+        let config = aws.sdk_config().await;
+        let provisioned = provision(&template, &config, local_secret()).await?;
+
+        let mut tasks = JoinSet::new();
+        let mut invokers = BTreeMap::new();
+        let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
+        let gateway = listener.local_addr()?;
+        let mut function_urls = BTreeMap::new();
+        for spec in &functions {
+            let (runtime_api, invoker, server) =
+                runtime_api::start(&spec.binary, Duration::from_secs(spec.timeout_secs + 5)).await?;
+            tasks.spawn(server);
+            let mut environment = BTreeMap::new();
+            for (name, value) in &spec.environment {
+                environment.insert(name.clone(), provisioned.resolve(value)?);
+            }
+            environment.insert("AWS_ENDPOINT_URL".to_owned(), aws.endpoint.clone());
+            // Lambda sets this from the template's LoggingConfig; the SDK's own debug lines stay out.
+            let level = provisioned
+                .parameters
+                .get("LogLevel")
+                .map_or("info", String::as_str)
+                .to_lowercase();
+            environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
+            for _ in 0..options.instances.max(1) {
+                let launch = Launch {
+                    binary: options.binaries.join(&spec.binary),
+                    runtime_api,
+                    environment: environment.clone(),
+                    logs: options.logs.clone(),
+                };
+                tasks.spawn(supervise(spec.clone(), launch));
+            }
+            for trigger in &spec.sqs {
+                let queue = provisioned.queues.get(&trigger.queue).cloned().ok_or_else(|| {
+                    ProvisionError::Template(format!(
+                        "{}.{}: no queue {}",
+                        spec.logical_id, trigger.name, trigger.queue
+                    ))
+                })?;
+                let poller = QueuePoller {
+                    client: aws_sdk_sqs::Client::new(&config),
+                    queue,
+                    batch_size: trigger.batch_size,
+                    invoker: invoker.clone(),
+                    function: spec.binary.clone(),
+                    retry_delay: options.retry_delay,
+                };
+                tasks.spawn(poller.run());
+            }
+            for trigger in &spec.schedules {
+                let rule = format!("{}{}", spec.logical_id, trigger.name);
+                let schedule = Schedule::parse(&trigger.expression).map_err(|reason| StackError::Schedule {
+                    name: rule.clone(),
+                    reason,
+                })?;
+                if options.schedules {
+                    tasks.spawn(run_schedule(rule, schedule, invoker.clone(), spec.binary.clone()));
+                }
+            }
+            if spec.has_url {
+                function_urls.insert(
+                    spec.binary.clone(),
+                    format!("http://{gateway}/lambda-url/{}/", spec.binary),
+                );
+            }
+            invokers.insert(spec.binary.clone(), invoker);
+        }
+        let routes = Arc::new(Routes {
+            invokers: invokers.clone(),
+            urls: function_urls.keys().cloned().collect(),
+        });
+        tasks.spawn(http::serve(listener, move |request| {
+            gateway::route(routes.clone(), request)
+        }));
+        Ok(Self {
+            aws,
+            gateway,
+            provisioned,
+            config,
+            invokers,
+            function_urls,
+            _tasks: tasks,
+        })
+    }
+
+    pub fn function_url(&self, function: &str) -> Option<&str> {
+        self.function_urls.get(function).map(String::as_str)
+    }
+
+    pub fn invoker(&self, function: &str) -> Option<&Invoker> {
+        self.invokers.get(function)
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&QueueInfo> {
+        self.provisioned.queues.get(logical_id)
+    }
+
+    pub fn state(&self) -> StackState {
+        StackState {
+            gateway: format!("http://{}", self.gateway),
+            aws_endpoint: self.aws.endpoint.clone(),
+            webhook_secret: self.provisioned.local_secret.clone(),
+            queues: self.provisioned.queues.clone(),
+            function_urls: self.function_urls.clone(),
+        }
+    }
+}
+
+/// A fresh signing secret per stack: nothing signed for one run is accepted by another.
+fn local_secret() -> String {
+    format!("whsec_local_{}", hex::encode(rand::random::<[u8; 16]>()))
+}

@@ -1,0 +1,327 @@
+//! Reading `infra/template.yaml`: its resources, its functions and their triggers, and the
+//! intrinsic functions (`!Ref`, `!GetAtt`, `!Sub`) the local stack must resolve. The template
+//! is the one list of tables, queues, functions and schedules; nothing else repeats it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_norway::Value;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("cannot read the template: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the template is not valid YAML: {0}")]
+    Yaml(#[from] serde_norway::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub struct Template {
+    root: Value,
+}
+
+/// One resource as written in the template.
+pub struct Resource<'a> {
+    pub logical_id: &'a str,
+    pub kind: &'a str,
+    pub properties: &'a Value,
+    pub metadata: &'a Value,
+}
+
+/// An intrinsic function, in short (`!Ref X`) or long (`Ref: X`) form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intrinsic<'a> {
+    Ref(&'a str),
+    GetAtt(String, String),
+    Sub(&'a str),
+}
+
+/// An SQS trigger of a function.
+#[derive(Debug, Clone)]
+pub struct SqsTrigger {
+    pub name: String,
+    pub queue: String,
+    pub batch_size: i32,
+    pub reports_batch_item_failures: bool,
+}
+
+/// A schedule of a function, as `rate(…)` or `cron(…)`.
+#[derive(Debug, Clone)]
+pub struct ScheduleTrigger {
+    pub name: String,
+    pub expression: String,
+}
+
+/// A function as the local stack runs it.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    pub binary: String,
+    pub timeout_secs: u64,
+    pub memory_mb: u64,
+    pub has_url: bool,
+    pub environment: BTreeMap<String, Value>,
+    pub sqs: Vec<SqsTrigger>,
+    pub schedules: Vec<ScheduleTrigger>,
+}
+
+static NULL: Value = Value::Null;
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Self, TemplateError> {
+        Self::parse(&std::fs::read_to_string(path)?)
+    }
+
+    pub fn parse(text: &str) -> Result<Self, TemplateError> {
+        Ok(Self {
+            root: serde_norway::from_str(text)?,
+        })
+    }
+
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    pub fn resources(&self) -> impl Iterator<Item = Resource<'_>> {
+        self.root["Resources"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(id, body)| {
+                Some(Resource {
+                    logical_id: id.as_str()?,
+                    kind: body["Type"].as_str()?,
+                    properties: body.get("Properties").unwrap_or(&NULL),
+                    metadata: body.get("Metadata").unwrap_or(&NULL),
+                })
+            })
+    }
+
+    pub fn resource(&self, logical_id: &str) -> Option<Resource<'_>> {
+        self.resources().find(|resource| resource.logical_id == logical_id)
+    }
+
+    pub fn resources_of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = Resource<'a>> + 'a {
+        self.resources().filter(move |resource| resource.kind == kind)
+    }
+
+    pub fn parameters(&self) -> BTreeMap<String, Option<String>> {
+        self.root["Parameters"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, body)| Some((name.as_str()?.to_owned(), scalar_text(&body["Default"]))))
+            .collect()
+    }
+
+    fn global_function(&self, key: &str) -> &Value {
+        self.root["Globals"]["Function"].get(key).unwrap_or(&NULL)
+    }
+
+    pub fn functions(&self) -> Result<Vec<FunctionSpec>, TemplateError> {
+        self.resources_of_kind("AWS::Serverless::Function")
+            .map(|resource| self.function_spec(&resource))
+            .collect()
+    }
+
+    fn function_spec(&self, resource: &Resource<'_>) -> Result<FunctionSpec, TemplateError> {
+        let id = resource.logical_id;
+        let own_or_global = |key: &str| {
+            resource
+                .properties
+                .get(key)
+                .unwrap_or_else(|| self.global_function(key))
+        };
+        let binary = resource.metadata["BuildProperties"]["Binary"]
+            .as_str()
+            .ok_or_else(|| TemplateError::Invalid(format!("{id}: Metadata.BuildProperties.Binary is missing")))?;
+        let mut environment = BTreeMap::new();
+        for variables in [
+            &self.global_function("Environment")["Variables"],
+            &resource.properties["Environment"]["Variables"],
+        ] {
+            for (name, value) in variables.as_mapping().into_iter().flatten() {
+                if let Some(name) = name.as_str() {
+                    environment.insert(name.to_owned(), value.clone());
+                }
+            }
+        }
+        let mut spec = FunctionSpec {
+            logical_id: id.to_owned(),
+            binary: binary.to_owned(),
+            timeout_secs: own_or_global("Timeout").as_u64().unwrap_or(3),
+            memory_mb: own_or_global("MemorySize").as_u64().unwrap_or(128),
+            has_url: resource.properties.get("FunctionUrlConfig").is_some(),
+            environment,
+            sqs: Vec::new(),
+            schedules: Vec::new(),
+        };
+        for (name, event) in resource.properties["Events"].as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default().to_owned();
+            let properties = &event["Properties"];
+            match event["Type"].as_str() {
+                Some("SQS") => spec.sqs.push(SqsTrigger {
+                    queue: match intrinsic(&properties["Queue"]) {
+                        Some(Intrinsic::GetAtt(queue, attribute)) if attribute == "Arn" => queue,
+                        _ => {
+                            return Err(TemplateError::Invalid(format!(
+                                "{id}.{name}: Queue must be !GetAtt <Queue>.Arn"
+                            )));
+                        }
+                    },
+                    batch_size: properties["BatchSize"].as_i64().unwrap_or(10) as i32,
+                    reports_batch_item_failures: properties["FunctionResponseTypes"]
+                        .as_sequence()
+                        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+                    name,
+                }),
+                Some("Schedule") | Some("ScheduleV2") => {
+                    let expression = properties
+                        .get("Schedule")
+                        .or_else(|| properties.get("ScheduleExpression"))
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| TemplateError::Invalid(format!("{id}.{name}: schedule has no expression")))?;
+                    spec.schedules.push(ScheduleTrigger {
+                        name,
+                        expression: expression.to_owned(),
+                    });
+                }
+                other => {
+                    return Err(TemplateError::Invalid(format!(
+                        "{id}.{name}: event type {other:?} is not run locally"
+                    )));
+                }
+            }
+        }
+        Ok(spec)
+    }
+}
+
+/// The intrinsic function `value` is, if it is one.
+pub fn intrinsic(value: &Value) -> Option<Intrinsic<'_>> {
+    match value {
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            match (tag.trim_start_matches('!'), &tagged.value) {
+                ("Ref", Value::String(name)) => Some(Intrinsic::Ref(name)),
+                ("GetAtt", Value::String(dotted)) => {
+                    let (resource, attribute) = dotted.split_once('.')?;
+                    Some(Intrinsic::GetAtt(resource.to_owned(), attribute.to_owned()))
+                }
+                ("GetAtt", Value::Sequence(parts)) => get_att_parts(parts),
+                ("Sub", Value::String(text)) => Some(Intrinsic::Sub(text)),
+                _ => None,
+            }
+        }
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, inner) = map.iter().next()?;
+            match (key.as_str()?, inner) {
+                ("Ref", Value::String(name)) => Some(Intrinsic::Ref(name)),
+                ("Fn::GetAtt", Value::Sequence(parts)) => get_att_parts(parts),
+                ("Fn::Sub", Value::String(text)) => Some(Intrinsic::Sub(text)),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn get_att_parts(parts: &[Value]) -> Option<Intrinsic<'_>> {
+    match parts {
+        [resource, attribute] => Some(Intrinsic::GetAtt(
+            resource.as_str()?.to_owned(),
+            attribute.as_str()?.to_owned(),
+        )),
+        _ => None,
+    }
+}
+
+/// The `${Name}` and `${Resource.Attribute}` references inside a `!Sub` string (not `${!Literal}`).
+pub fn sub_references(text: &str) -> Vec<&str> {
+    let mut references = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else { break };
+        let name = &after[..end];
+        if !name.starts_with('!') {
+            references.push(name);
+        }
+        rest = &after[end + 1..];
+    }
+    references
+}
+
+/// Calls `visit` on every value of the tree, tags and all.
+pub fn walk<'a>(value: &'a Value, visit: &mut dyn FnMut(&'a Value)) {
+    visit(value);
+    match value {
+        Value::Sequence(items) => items.iter().for_each(|item| walk(item, visit)),
+        Value::Mapping(map) => map.iter().for_each(|(_, item)| walk(item, visit)),
+        Value::Tagged(tagged) => walk(&tagged.value, visit),
+        _ => {}
+    }
+}
+
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intrinsics_are_read_in_both_forms() {
+        let doc: Value = serde_norway::from_str(
+            "a: !Ref Table\nb: !GetAtt Queue.Arn\nc: {Ref: Table}\nd: {'Fn::GetAtt': [Queue, QueueName]}\ne: !Sub 'x-${AWS::Region}'",
+        )
+        .unwrap();
+        assert_eq!(intrinsic(&doc["a"]), Some(Intrinsic::Ref("Table")));
+        assert_eq!(
+            intrinsic(&doc["b"]),
+            Some(Intrinsic::GetAtt("Queue".into(), "Arn".into()))
+        );
+        assert_eq!(intrinsic(&doc["c"]), Some(Intrinsic::Ref("Table")));
+        assert_eq!(
+            intrinsic(&doc["d"]),
+            Some(Intrinsic::GetAtt("Queue".into(), "QueueName".into()))
+        );
+        assert_eq!(intrinsic(&doc["e"]), Some(Intrinsic::Sub("x-${AWS::Region}")));
+    }
+
+    #[test]
+    fn sub_references_skip_literals() {
+        assert_eq!(
+            sub_references("arn:${AWS::Partition}:x:${Table.Arn}/${!Literal}"),
+            ["AWS::Partition", "Table.Arn"]
+        );
+    }
+
+    #[test]
+    fn the_project_template_lists_every_function_with_its_triggers() {
+        let template = Template::load(&crate::paths::template()).unwrap();
+        let functions = template.functions().unwrap();
+        let binaries: Vec<_> = functions.iter().map(|f| f.binary.as_str()).collect();
+        assert_eq!(
+            binaries,
+            [
+                "order-intake",
+                "stock-alerts",
+                "review-monitor",
+                "refund-processor",
+                "buyer-messaging"
+            ]
+        );
+        let stock = functions.iter().find(|f| f.binary == "stock-alerts").unwrap();
+        assert_eq!(stock.sqs[0].queue, "StockChangeQueue");
+        assert_eq!(stock.schedules[0].expression, "rate(1 hour)");
+        assert_eq!(stock.timeout_secs, 30);
+    }
+}
