@@ -5,6 +5,10 @@ concurrent requests: 500 racing conditional decrements of a stock of 20 once let
 through. One lock around DynamoDB's dispatch makes every DynamoDB request atomic, as the real
 service is per item, while SQS long polls and SES stay concurrent.
 
+Python switches threads every 5 ms by default, which hides most races: here it switches every
+10 µs, so a race the real services would allow shows up locally instead of in production
+(without the lock, the stock race test then oversells in nearly every run).
+
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
 and the tests (moto keeps them only in memory).
 
@@ -23,6 +27,7 @@ from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+THREAD_SWITCH_INTERVAL_SECS = 10e-6
 DYNAMODB_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 
 
@@ -74,6 +79,7 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--exit-with-parent", action="store_true")
     args = parser.parse_args()
+    sys.setswitchinterval(THREAD_SWITCH_INTERVAL_SECS)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", args.port, LocalAws(), threaded=True, request_handler=MotoRequestHandler)
     if args.exit_with_parent:

@@ -1,1 +1,85 @@
+//! Test support for the back office's local-AWS and end-to-end tests.
+//!
+//! Each test binary shares one local AWS (moto, with every table and queue of the template
+//! created once), started on first use and gone when the binary exits. Tests keep out of each
+//! other's way with unique ids, not separate servers.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
+use backoffice::webhook::{SIGNATURE_HEADER, SignatureVerifier, WebhookSecret};
+use xtask::local_aws::LocalAws;
+use xtask::provision::{Provisioned, provision};
+use xtask::template::Template;
+
+pub const TEST_SECRET: &str = "whsec_tests";
+
+pub struct SharedAws {
+    pub provisioned: Provisioned,
+    aws: LocalAws,
+}
+
+static SHARED: OnceLock<SharedAws> = OnceLock::new();
+
+/// The local AWS of this test binary, provisioned from `infra/template.yaml`.
+pub fn local_aws() -> &'static SharedAws {
+    SHARED.get_or_init(|| {
+        // Its own thread and runtime: the caller is usually inside a test's runtime, which
+        // must not block, and which ends with that test while this AWS outlives it.
+        std::thread::spawn(|| {
+            let aws = LocalAws::start().expect("the local AWS starts");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let provisioned = runtime
+                .block_on(async {
+                    let template = Template::load(&xtask::paths::template()).expect("template");
+                    provision(&template, &aws.sdk_config().await, TEST_SECRET.to_owned()).await
+                })
+                .expect("the template provisions");
+            SharedAws { provisioned, aws }
+        })
+        .join()
+        .expect("local AWS thread")
+    })
+}
+
+impl SharedAws {
+    pub fn endpoint(&self) -> &str {
+        &self.aws.endpoint
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        self.aws.sdk_config().await
+    }
+
+    /// The local name of a table the template declares.
+    pub fn table(&self, logical_id: &str) -> &str {
+        &self.provisioned.tables[logical_id]
+    }
+}
+
+/// An id no other test of this run uses: `evt_<prefix>_<time>_<n>`.
+pub fn unique_id(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{prefix}_{nanos}_{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A Function URL request as the marketplace would send it, signed with `secret` now.
+pub fn signed_request(secret: &str, body: &str) -> LambdaFunctionUrlRequest {
+    let signature =
+        SignatureVerifier::new(WebhookSecret::new(secret)).sign(body.as_bytes(), chrono::Utc::now().timestamp());
+    let mut request = LambdaFunctionUrlRequest::default();
+    request.request_context.http.method = Some("POST".to_owned());
+    request
+        .headers
+        .insert(SIGNATURE_HEADER, signature.parse().expect("a header value"));
+    request.body = Some(body.to_owned());
+    request
+}

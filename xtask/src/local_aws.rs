@@ -1,11 +1,9 @@
 //! The local AWS: `infra/local/local_aws.py` (moto server with atomic DynamoDB) as a child
 //! process on a free loopback port. It exits when this process does, however that happens,
-//! because it watches the stdin pipe we hold.
+//! because it watches the stdin pipe we hold; dropping a [`LocalAws`] stops it at once.
 
-use std::process::Stdio;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
 
 use crate::{paths, venv};
 
@@ -25,37 +23,45 @@ pub enum LocalAwsError {
 
 pub struct LocalAws {
     pub endpoint: String,
-    _process: Child,
+    process: Child,
     _parent_alive: ChildStdin,
 }
 
 impl LocalAws {
-    pub async fn start() -> Result<Self, LocalAwsError> {
+    /// Starts it and waits until it accepts requests (about a second).
+    pub fn start() -> Result<Self, LocalAwsError> {
         venv::ensure()?;
         let mut process = Command::new(paths::venv_bin("python"))
             .arg(paths::workspace_root().join("infra/local/local_aws.py"))
             .args(["--port", "0", "--exit-with-parent"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .kill_on_drop(true)
             .spawn()?;
         let parent_alive = process.stdin.take().expect("stdin is piped");
-        let mut lines = BufReader::new(process.stdout.take().expect("stdout is piped")).lines();
-        while let Some(line) = lines.next_line().await? {
-            if let Some(endpoint) = line.strip_prefix("READY ") {
+        let stdout = BufReader::new(process.stdout.take().expect("stdout is piped"));
+        for line in stdout.lines() {
+            if let Some(endpoint) = line?.strip_prefix("READY ") {
                 return Ok(Self {
                     endpoint: endpoint.to_owned(),
-                    _process: process,
+                    process,
                     _parent_alive: parent_alive,
                 });
             }
         }
+        let _ = process.kill();
         Err(LocalAwsError::NotReady)
     }
 
     /// An SDK configuration for this local AWS, with throwaway credentials.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         sdk_config_for(&self.endpoint).await
+    }
+}
+
+impl Drop for LocalAws {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
     }
 }
 

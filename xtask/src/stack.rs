@@ -111,7 +111,9 @@ impl Stack {
                 names: stale.join(", "),
             });
         }
-        let aws = LocalAws::start().await?;
+        let aws = tokio::task::spawn_blocking(LocalAws::start)
+            .await
+            .map_err(std::io::Error::other)??;
         let config = aws.sdk_config().await;
         let provisioned = provision(&template, &config, local_secret()).await?;
 

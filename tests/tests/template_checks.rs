@@ -1,0 +1,353 @@
+//! Checks over `infra/template.yaml` that cfn-lint cannot make: it does not look inside
+//! `AWS::Serverless::Function`, so a `!Ref` to a missing table, `ReportBatchItemFailure`
+//! without the s, or `Runtime: provided.al2099` all pass it. Each check is also run on a
+//! template broken on purpose, to prove it can fail.
+
+use std::collections::BTreeSet;
+
+use serde_norway::Value;
+use xtask::schedule::Schedule;
+use xtask::template::{Intrinsic, Template, intrinsic, sub_references, walk};
+
+const PSEUDO_PARAMETERS: &[&str] = &[
+    "AWS::AccountId",
+    "AWS::Region",
+    "AWS::Partition",
+    "AWS::StackName",
+    "AWS::StackId",
+    "AWS::URLSuffix",
+    "AWS::NoValue",
+];
+
+fn project_template_text() -> String {
+    std::fs::read_to_string(xtask::paths::template()).expect("infra/template.yaml")
+}
+
+/// Every problem found, one line each; empty for a sound template.
+fn problems(text: &str) -> Vec<String> {
+    let template = Template::parse(text).expect("the template is YAML");
+    let mut found = Vec::new();
+    references_resolve(&template, &mut found);
+    functions_are_rust_lambdas(&template, &mut found);
+    queues_have_dead_letter_queues_and_alarms(&template, &mut found);
+    policies_grant_only_named_data(&template, &mut found);
+    tables_are_on_demand_with_recovery(&template, &mut found);
+    found
+}
+
+/// Logical ids that exist once SAM has transformed the template, with their attributes.
+fn known_resources(template: &Template) -> Vec<(String, &'static [&'static str])> {
+    let mut known = Vec::new();
+    for resource in template.resources() {
+        let attributes: &'static [&'static str] = match resource.kind {
+            "AWS::DynamoDB::Table" => &["Arn", "StreamArn"],
+            "AWS::SQS::Queue" => &["Arn", "QueueName", "QueueUrl"],
+            "AWS::Serverless::Function" => &["Arn"],
+            _ => &[],
+        };
+        known.push((resource.logical_id.to_owned(), attributes));
+        if resource.kind == "AWS::Serverless::Function" {
+            known.push((format!("{}Role", resource.logical_id), &["Arn"]));
+            if resource.properties.get("FunctionUrlConfig").is_some() {
+                known.push((format!("{}Url", resource.logical_id), &["FunctionUrl", "FunctionArn"]));
+            }
+        }
+    }
+    known
+}
+
+fn references_resolve(template: &Template, found: &mut Vec<String>) {
+    let parameters: BTreeSet<String> = template.parameters().into_keys().collect();
+    let resources = known_resources(template);
+    let refers_to = |name: &str| {
+        PSEUDO_PARAMETERS.contains(&name) || parameters.contains(name) || resources.iter().any(|(id, _)| id == name)
+    };
+    let has_attribute = |resource: &str, attribute: &str| {
+        resources
+            .iter()
+            .any(|(id, attributes)| id == resource && attributes.contains(&attribute))
+    };
+    let mut check = |value: &Value| match intrinsic(value) {
+        Some(Intrinsic::Ref(name)) if !refers_to(name) => found.push(format!("!Ref {name} names nothing")),
+        Some(Intrinsic::GetAtt(resource, attribute)) if !has_attribute(&resource, &attribute) => {
+            found.push(format!("!GetAtt {resource}.{attribute} names nothing"))
+        }
+        Some(Intrinsic::Sub(text)) => {
+            for reference in sub_references(text) {
+                let resolves = match reference.split_once('.') {
+                    Some((resource, attribute)) => has_attribute(resource, attribute),
+                    None => refers_to(reference),
+                };
+                if !resolves {
+                    found.push(format!("${{{reference}}} in !Sub names nothing"));
+                }
+            }
+        }
+        _ => {}
+    };
+    walk(template.root(), &mut check);
+}
+
+fn functions_are_rust_lambdas(template: &Template, found: &mut Vec<String>) {
+    let globals = &template.root()["Globals"]["Function"];
+    for resource in template.resources_of_kind("AWS::Serverless::Function") {
+        let id = resource.logical_id;
+        let setting = |key: &str| resource.properties.get(key).unwrap_or(&globals[key]).clone();
+        if setting("Runtime").as_str() != Some("provided.al2023") {
+            found.push(format!("{id}: Runtime must be provided.al2023"));
+        }
+        if setting("Handler").as_str() != Some("bootstrap") {
+            found.push(format!("{id}: Handler must be bootstrap"));
+        }
+        if resource.metadata["BuildMethod"].as_str() != Some("rust-cargolambda") {
+            found.push(format!("{id}: Metadata.BuildMethod must be rust-cargolambda"));
+        }
+        match resource.metadata["BuildProperties"]["Binary"].as_str() {
+            Some(binary)
+                if xtask::paths::workspace_root()
+                    .join("functions")
+                    .join(binary)
+                    .join("Cargo.toml")
+                    .exists() => {}
+            other => found.push(format!("{id}: Binary {other:?} is not a crate under functions/")),
+        }
+        for (name, event) in resource.properties["Events"].as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            let properties = &event["Properties"];
+            match event["Type"].as_str() {
+                Some("SQS") => {
+                    let reports = properties["FunctionResponseTypes"]
+                        .as_sequence()
+                        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")));
+                    if !reports {
+                        found.push(format!("{id}.{name}: SQS trigger must report batch item failures"));
+                    }
+                }
+                Some("Schedule") => {
+                    let expression = properties["Schedule"].as_str().unwrap_or_default();
+                    if let Err(reason) = Schedule::parse(expression) {
+                        found.push(format!("{id}.{name}: {reason}"));
+                    }
+                }
+                other => found.push(format!(
+                    "{id}.{name}: trigger type {other:?} is not run by the local stack"
+                )),
+            }
+        }
+    }
+}
+
+fn queues_have_dead_letter_queues_and_alarms(template: &Template, found: &mut Vec<String>) {
+    let queues: Vec<_> = template.resources_of_kind("AWS::SQS::Queue").collect();
+    let dead_letter_targets: BTreeSet<String> = queues
+        .iter()
+        .filter_map(
+            |queue| match intrinsic(&queue.properties["RedrivePolicy"]["deadLetterTargetArn"]) {
+                Some(Intrinsic::GetAtt(target, _)) => Some(target),
+                _ => None,
+            },
+        )
+        .collect();
+    let alarmed: BTreeSet<String> = template
+        .resources_of_kind("AWS::CloudWatch::Alarm")
+        .filter(|alarm| {
+            alarm.properties["MetricName"].as_str() == Some("ApproximateNumberOfMessagesVisible")
+                && alarm.properties["Threshold"].as_i64() == Some(1)
+                && alarm.properties["ComparisonOperator"].as_str() == Some("GreaterThanOrEqualToThreshold")
+        })
+        .flat_map(|alarm| {
+            alarm.properties["Dimensions"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|dimension| match intrinsic(&dimension["Value"]) {
+            Some(Intrinsic::GetAtt(queue, _)) => Some(queue),
+            _ => None,
+        })
+        .collect();
+    for queue in &queues {
+        let id = queue.logical_id;
+        if dead_letter_targets.contains(id) {
+            if !alarmed.contains(id) {
+                found.push(format!("{id}: dead-letter queue has no depth ≥ 1 alarm"));
+            }
+            continue;
+        }
+        let redrive = &queue.properties["RedrivePolicy"];
+        if redrive.is_null() {
+            found.push(format!("{id}: queue has no dead-letter queue"));
+        } else if redrive["maxReceiveCount"].as_i64() != Some(5) {
+            found.push(format!("{id}: maxReceiveCount must be 5"));
+        }
+    }
+}
+
+fn policies_grant_only_named_data(template: &Template, found: &mut Vec<String>) {
+    for resource in template.resources_of_kind("AWS::Serverless::Function") {
+        let id = resource.logical_id;
+        let binary = resource.metadata["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        for policy in resource.properties["Policies"].as_sequence().into_iter().flatten() {
+            let Some(statements) = policy["Statement"].as_sequence() else {
+                found.push(format!("{id}: policies must be inline statements, reviewed here"));
+                continue;
+            };
+            for statement in statements {
+                let actions: Vec<&str> = match &statement["Action"] {
+                    Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
+                    Value::String(action) => vec![action.as_str()],
+                    _ => vec![],
+                };
+                if actions.iter().any(|action| action.contains('*')) {
+                    found.push(format!("{id}: a statement grants a wildcard action {actions:?}"));
+                }
+                if statement["Resource"].as_str().is_some_and(|text| text.contains('*')) {
+                    found.push(format!("{id}: a statement grants a wildcard resource"));
+                }
+                let touches_dynamodb = actions.iter().any(|action| action.starts_with("dynamodb:"));
+                let leading_keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+                let own_prefix = format!("{binary}#*");
+                if touches_dynamodb
+                    && intrinsic(&statement["Resource"]).is_some_and(
+                        |target| matches!(target, Intrinsic::GetAtt(table, _) if table == "IdempotencyTable"),
+                    )
+                    && leading_keys
+                        .as_sequence()
+                        .is_none_or(|keys| keys != &[Value::String(own_prefix.clone())])
+                {
+                    found.push(format!("{id}: idempotency keys must be limited to {own_prefix}"));
+                }
+            }
+        }
+        let secret = &resource.properties["Environment"]["Variables"]["WEBHOOK_SECRET"];
+        let from_secrets_manager =
+            matches!(intrinsic(secret), Some(Intrinsic::Sub(text)) if text.starts_with("{{resolve:secretsmanager:"));
+        if !secret.is_null() && !from_secrets_manager {
+            found.push(format!(
+                "{id}: WEBHOOK_SECRET must be a Secrets Manager dynamic reference"
+            ));
+        }
+    }
+}
+
+fn tables_are_on_demand_with_recovery(template: &Template, found: &mut Vec<String>) {
+    for table in template.resources_of_kind("AWS::DynamoDB::Table") {
+        let id = table.logical_id;
+        if table.properties["BillingMode"].as_str() != Some("PAY_PER_REQUEST") {
+            found.push(format!("{id}: tables are on demand"));
+        }
+        if table.properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool() != Some(true) {
+            found.push(format!("{id}: point-in-time recovery must be on"));
+        }
+    }
+}
+
+#[test]
+fn the_project_template_passes_every_check() {
+    assert_eq!(problems(&project_template_text()), Vec::<String>::new());
+}
+
+fn broken(from: &str, to: &str) -> Vec<String> {
+    let text = project_template_text();
+    assert!(
+        text.contains(from),
+        "the template no longer contains {from:?}; update this test"
+    );
+    problems(&text.replacen(from, to, 1))
+}
+
+fn assert_caught(problems: Vec<String>, expected: &str) {
+    assert!(
+        problems.iter().any(|problem| problem.contains(expected)),
+        "expected {expected:?} in {problems:#?}"
+    );
+}
+
+#[test]
+fn a_reference_to_a_missing_table_is_caught() {
+    assert_caught(
+        broken(
+            "IDEMPOTENCY_TABLE: !Ref IdempotencyTable",
+            "IDEMPOTENCY_TABLE: !Ref OrdersTabel",
+        ),
+        "!Ref OrdersTabel",
+    );
+    assert_caught(
+        broken("!GetAtt IdempotencyTable.Arn", "!GetAtt IdempotencyTable.Url"),
+        "IdempotencyTable.Url",
+    );
+    assert_caught(broken("${SenderIdentity}", "${SenderIdentty}"), "${SenderIdentty}");
+}
+
+#[test]
+fn a_trigger_without_batch_item_failures_is_caught() {
+    assert_caught(
+        broken("[ReportBatchItemFailures]", "[ReportBatchItemFailure]"),
+        "must report batch item failures",
+    );
+}
+
+#[test]
+fn a_wrong_runtime_or_binary_is_caught() {
+    assert_caught(
+        broken("Runtime: provided.al2023", "Runtime: provided.al2099"),
+        "provided.al2023",
+    );
+    assert_caught(
+        broken("Binary: order-intake", "Binary: order-intak"),
+        "not a crate under functions/",
+    );
+}
+
+#[test]
+fn a_queue_without_dead_letter_queue_or_alarm_is_caught() {
+    let text = project_template_text();
+    let without_redrive = text.replacen(
+        "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt StockChangeDeadLetterQueue.Arn\n        maxReceiveCount: 5\n",
+        "",
+        1,
+    );
+    assert_ne!(without_redrive, text);
+    assert_caught(
+        problems(&without_redrive),
+        "StockChangeQueue: queue has no dead-letter queue",
+    );
+    assert_caught(
+        broken(
+            "Value: !GetAtt EmailDeadLetterQueue.QueueName",
+            "Value: EmailDeadLetterQueue",
+        ),
+        "EmailDeadLetterQueue: dead-letter queue has no depth",
+    );
+    assert_caught(
+        broken("maxReceiveCount: 5", "maxReceiveCount: 50"),
+        "maxReceiveCount must be 5",
+    );
+}
+
+#[test]
+fn wildcards_and_foreign_keys_in_policies_are_caught() {
+    assert_caught(
+        broken("Resource: !GetAtt IdempotencyTable.Arn", "Resource: \"*\""),
+        "wildcard resource",
+    );
+    assert_caught(broken("dynamodb:GetItem,", "dynamodb:*,"), "wildcard action");
+    assert_caught(
+        broken("[\"order-intake#*\"]", "[\"stock-alerts#*\"]"),
+        "limited to order-intake#*",
+    );
+}
+
+#[test]
+fn a_literal_webhook_secret_is_caught() {
+    let text = project_template_text();
+    let literal = text.replacen(
+        "WEBHOOK_SECRET: !Sub \"{{resolve:secretsmanager:${WebhookSecretId}:SecretString}}\"",
+        "WEBHOOK_SECRET: hunter2",
+        1,
+    );
+    assert_ne!(literal, text);
+    assert_caught(problems(&literal), "Secrets Manager dynamic reference");
+}
