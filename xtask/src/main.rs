@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::Value;
 use xtask::http::HttpClient;
 use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event, wait_for_quiet_queues};
-use xtask::processes::LogSink;
+use xtask::processes::{self, LogSink};
 use xtask::schedule::scheduled_event;
 use xtask::stack::{Stack, StackOptions, StackState};
 use xtask::{local_aws, paths, venv};
@@ -82,7 +82,8 @@ fn run_step(name: &str, command: &mut Command) -> CommandResult {
 }
 
 fn build_functions() -> CommandResult {
-    run_step("build the functions", cargo().args(["build", "--workspace", "--bins"]))
+    eprintln!("xtask: ── build the functions");
+    processes::build_functions()
 }
 
 fn venv_tool(tool: &str) -> Command {
@@ -113,7 +114,6 @@ fn test() -> CommandResult {
         "cargo clippy",
         cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
     )?;
-    build_functions()?;
     run_step("cargo test", cargo().args(["test", "--workspace"]))?;
     Ok(())
 }

@@ -104,40 +104,27 @@ fn forward<R: AsyncRead + Unpin + Send + 'static>(
     })
 }
 
-/// Functions whose binary is missing or older than the sources it is built from, so a test
-/// never runs yesterday's code.
-pub fn stale_binaries(dir: &Path, specs: &[FunctionSpec]) -> Vec<String> {
-    let root = paths::workspace_root();
-    let shared = newest_modification(&[root.join("shared"), root.join("Cargo.lock")]);
-    specs
-        .iter()
-        .filter(|spec| {
-            let built = std::fs::metadata(dir.join(&spec.binary))
-                .and_then(|meta| meta.modified())
-                .ok();
-            let sources = newest_modification(&[root.join("functions").join(&spec.binary)]).max(shared);
-            built.is_none_or(|built| sources.is_some_and(|sources| sources > built))
-        })
-        .map(|spec| spec.binary.clone())
-        .collect()
+/// Builds every function's binary (debug profile) with the cargo that runs us, so the stack
+/// never runs yesterday's code. Cargo holds no lock while tests run, so tests call this too.
+pub fn build_functions() -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = std::process::Command::new(&cargo)
+        .args(["build", "--quiet", "--workspace", "--bins"])
+        .current_dir(paths::workspace_root())
+        .status()
+        .map_err(|error| format!("cannot run {cargo}: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("building the functions failed ({status})"))
+    }
 }
 
-fn newest_modification(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
-    let mut newest = None;
-    let mut pending: Vec<PathBuf> = paths.to_vec();
-    while let Some(path) = pending.pop() {
-        let Ok(meta) = std::fs::metadata(&path) else { continue };
-        if meta.is_dir() {
-            pending.extend(
-                std::fs::read_dir(&path)
-                    .into_iter()
-                    .flatten()
-                    .flatten()
-                    .map(|entry| entry.path()),
-            );
-        } else if let Ok(modified) = meta.modified() {
-            newest = newest.max(Some(modified));
-        }
-    }
-    newest
+/// Functions whose binary is not in `dir`.
+pub fn missing_binaries(dir: &Path, specs: &[FunctionSpec]) -> Vec<String> {
+    specs
+        .iter()
+        .filter(|spec| !dir.join(&spec.binary).is_file())
+        .map(|spec| spec.binary.clone())
+        .collect()
 }

@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 use crate::event_sources::{QueuePoller, run_schedule};
 use crate::gateway::{self, Routes};
 use crate::local_aws::{LocalAws, LocalAwsError};
-use crate::processes::{Launch, LogSink, stale_binaries, supervise};
+use crate::processes::{Launch, LogSink, missing_binaries, supervise};
 use crate::provision::{ProvisionError, Provisioned, QueueInfo, provision};
 use crate::runtime_api::{self, Invoker};
 use crate::schedule::Schedule;
@@ -32,11 +32,8 @@ pub enum StackError {
     Provision(#[from] ProvisionError),
     #[error("cannot listen on loopback: {0}")]
     Io(#[from] std::io::Error),
-    #[error(
-        "function binaries missing or older than their sources in {dir}: {names}; \
-         run `cargo build --workspace --bins` (cargo xtask test and up do it for you)"
-    )]
-    StaleBinaries { dir: String, names: String },
+    #[error("function binaries missing in {dir}: {names}; run `cargo build --workspace --bins`")]
+    MissingBinaries { dir: String, names: String },
     #[error("schedule {name}: {reason}")]
     Schedule { name: String, reason: String },
 }
@@ -104,11 +101,12 @@ impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
         let template = Template::load(&paths::template())?;
         let functions = template.functions()?;
-        let stale = stale_binaries(&options.binaries, &functions);
-        if !stale.is_empty() {
-            return Err(StackError::StaleBinaries {
-                dir: options.binaries.display().to_string(),
-                names: stale.join(", "),
+        let missing = missing_binaries(&options.binaries, &functions);
+        if !missing.is_empty() {
+            let dir = options.binaries.display().to_string();
+            return Err(StackError::MissingBinaries {
+                dir,
+                names: missing.join(", "),
             });
         }
         let aws = tokio::task::spawn_blocking(LocalAws::start)
