@@ -1,5 +1,6 @@
 //! Logging: JSON lines on stdout (what CloudWatch and Lambda's JSON log format expect), each
-//! carrying the fields of the spans it is inside, so a line names its event or message.
+//! carrying the spans it is inside: the runtime's invocation span (`requestId`) and ours
+//! (`event_id`, `message_id`), so every line names its invocation and its event or message.
 //!
 //! The level comes from `AWS_LAMBDA_LOG_LEVEL` (set by Lambda's logging config) or `RUST_LOG`.
 
@@ -15,7 +16,7 @@ pub fn init() {
         .json()
         .with_env_filter(filter)
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .flatten_event(true)
         .with_target(false)
         .with_ansi(false)

@@ -22,6 +22,7 @@ pub struct QueuePoller {
     pub client: aws_sdk_sqs::Client,
     pub queue: QueueInfo,
     pub batch_size: i32,
+    pub reports_batch_item_failures: bool,
     pub invoker: Invoker,
     pub function: String,
     pub retry_delay: Duration,
@@ -60,30 +61,19 @@ impl QueuePoller {
 
     async fn deliver(&self, messages: Vec<Message>) {
         let event = self.sqs_event(&messages);
-        let failed: HashSet<String> = match self
+        let failed = match self
             .invoker
             .invoke(&serde_json::to_value(&event).expect("serialises"))
             .await
         {
-            Ok(answer) => serde_json::from_value::<SqsBatchResponse>(answer)
-                .map(|response| {
-                    response
-                        .batch_item_failures
-                        .into_iter()
-                        .map(|f| f.item_identifier)
-                        .collect()
-                })
-                .unwrap_or_default(),
+            Ok(answer) => failures_to_retry(answer, &message_ids(&messages), self.reports_batch_item_failures),
             Err(error) => {
                 eprintln!(
                     "xtask: {} failed on a batch of {}: {error}",
                     self.function,
                     messages.len()
                 );
-                messages
-                    .iter()
-                    .filter_map(|message| message.message_id.clone())
-                    .collect()
+                message_ids(&messages)
             }
         };
         let (done, retry): (Vec<_>, Vec<_>) = messages
@@ -158,6 +148,34 @@ impl QueuePoller {
     }
 }
 
+/// The messages to retry, read as Lambda reads the answer: without `ReportBatchItemFailures`
+/// a successful invocation deletes the whole batch; with it, `null` or an empty list means
+/// all succeeded, and an answer that is not a batch response, or names a message that is not
+/// in the batch, fails the whole batch.
+fn failures_to_retry(answer: serde_json::Value, batch: &HashSet<String>, reports_failures: bool) -> HashSet<String> {
+    if !reports_failures || answer.is_null() {
+        return HashSet::new();
+    }
+    match serde_json::from_value::<SqsBatchResponse>(answer) {
+        Ok(response) => {
+            let failed: HashSet<String> = response
+                .batch_item_failures
+                .into_iter()
+                .map(|failure| failure.item_identifier)
+                .collect();
+            if failed.is_subset(batch) { failed } else { batch.clone() }
+        }
+        Err(_) => batch.clone(),
+    }
+}
+
+fn message_ids(messages: &[Message]) -> HashSet<String> {
+    messages
+        .iter()
+        .filter_map(|message| message.message_id.clone())
+        .collect()
+}
+
 /// Fires `schedule` on its rate or cron for as long as the future lives.
 pub async fn run_schedule(rule: String, schedule: Schedule, invoker: Invoker, function: String) {
     let mut now = Utc::now();
@@ -167,5 +185,50 @@ pub async fn run_schedule(rule: String, schedule: Schedule, invoker: Invoker, fu
         if let Err(error) = invoker.invoke(&scheduled_event(&rule, next)).await {
             eprintln!("xtask: scheduled run {rule} of {function} failed: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn batch() -> HashSet<String> {
+        ["m1", "m2", "m3"].map(String::from).into()
+    }
+
+    fn retry(answer: serde_json::Value, reports_failures: bool) -> Vec<String> {
+        let mut ids: Vec<_> = failures_to_retry(answer, &batch(), reports_failures)
+            .into_iter()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn reported_failures_alone_are_retried() {
+        assert_eq!(
+            retry(json!({"batchItemFailures": [{"itemIdentifier": "m2"}]}), true),
+            ["m2"]
+        );
+        assert!(retry(json!({"batchItemFailures": []}), true).is_empty());
+        assert!(retry(serde_json::Value::Null, true).is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_answer_or_a_stranger_fails_the_whole_batch() {
+        assert_eq!(retry(json!("done"), true), ["m1", "m2", "m3"]);
+        assert_eq!(
+            retry(
+                json!({"batchItemFailures": [{"itemIdentifier": "receipt-handle"}]}),
+                true
+            ),
+            ["m1", "m2", "m3"]
+        );
+    }
+
+    #[test]
+    fn without_report_batch_item_failures_success_deletes_everything() {
+        assert!(retry(json!({"batchItemFailures": [{"itemIdentifier": "m2"}]}), false).is_empty());
     }
 }

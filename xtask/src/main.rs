@@ -86,6 +86,13 @@ fn build_functions() -> CommandResult {
     processes::build_functions()
 }
 
+/// PATH with `.venv/bin` first: SAM runs `cargo lambda`, which lives there.
+fn path_with_venv() -> std::ffi::OsString {
+    let mut paths = vec![paths::venv().join("bin")];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).expect("no path contains a separator")
+}
+
 fn venv_tool(tool: &str) -> Command {
     let mut command = Command::new(paths::venv_bin(tool));
     command
@@ -115,6 +122,20 @@ fn test() -> CommandResult {
         cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
     )?;
     run_step("cargo test", cargo().args(["test", "--workspace"]))?;
+    // Last: the slowest step (release builds with LTO), and the one least likely to fail.
+    run_step(
+        "sam build (cargo-lambda, release)",
+        venv_tool("sam")
+            .args([
+                "build",
+                "--beta-features",
+                "--template",
+                "infra/template.yaml",
+                "--build-dir",
+                "target/sam-build",
+            ])
+            .env("PATH", path_with_venv()),
+    )?;
     Ok(())
 }
 

@@ -105,22 +105,25 @@ pub async fn dead_letters(
     Ok(found)
 }
 
-/// Moves every dead letter back to the queue it came from, body and attributes unchanged;
-/// returns how many moved from each dead-letter queue. A message is deleted from the DLQ only
-/// after it is safely on its source queue, so a failure midway loses nothing.
+/// Moves the dead letters waiting now back to the queue each came from, body and attributes
+/// unchanged; returns how many moved from each dead-letter queue. A message is deleted from the
+/// DLQ only once it is on its source queue, so a failure midway loses nothing; and only as many
+/// as were waiting at the start move, so a message that fails again and comes back while the
+/// replay runs is not replayed twice.
 pub async fn replay_dead_letters(
     client: &aws_sdk_sqs::Client,
     state: &StackState,
 ) -> Result<Vec<(String, usize)>, OperationError> {
     let mut moved = Vec::new();
-    for (name, queue, source) in dead_letter_queues(state) {
-        let source_url = &state.queues[source].url;
+    for dead in dead_letters(client, state).await? {
+        let queue = &state.queues[&dead.queue];
+        let source_url = &state.queues[&dead.source].url;
         let mut count = 0;
-        loop {
+        while (count as u64) < dead.waiting {
             let received = client
                 .receive_message()
                 .queue_url(&queue.url)
-                .max_number_of_messages(10)
+                .max_number_of_messages((dead.waiting - count as u64).min(10) as i32)
                 .message_attribute_names("All")
                 .visibility_timeout(30)
                 .send()
@@ -149,7 +152,7 @@ pub async fn replay_dead_letters(
                 count += 1;
             }
         }
-        moved.push((name.clone(), count));
+        moved.push((dead.queue, count));
     }
     Ok(moved)
 }

@@ -5,13 +5,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
 use crate::local_aws::REGION;
 use crate::paths;
+use crate::runtime_api::Instance;
 use crate::template::FunctionSpec;
 
 /// Where the functions' log lines go.
@@ -30,45 +32,60 @@ pub struct Launch {
     pub logs: LogSink,
 }
 
-/// Keeps one instance of the function running until the returned future is dropped.
-pub async fn supervise(spec: FunctionSpec, launch: Launch) {
-    let mut restarts = 0u32;
+/// Keeps one process of the function running until the returned future is dropped: starts
+/// it again when it exits or is stopped at its timeout, and fails whatever it was running.
+pub async fn supervise(spec: FunctionSpec, launch: Launch, instance: Arc<Instance>) {
+    let mut quick_exits = 0u32;
     loop {
-        let mut command = Command::new(&launch.binary);
-        command
-            .env_clear()
-            .envs(&launch.environment)
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", launch.runtime_api.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", &spec.binary)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.binary))
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-            .env("AWS_REGION", REGION)
-            .env("AWS_DEFAULT_REGION", REGION)
-            .env("AWS_ACCESS_KEY_ID", "local")
-            .env("AWS_SECRET_ACCESS_KEY", "local")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(error) => {
-                eprintln!("xtask: cannot start {}: {error}", launch.binary.display());
-                return;
-            }
+        let started = Instant::now();
+        match run_once(&spec, &launch, &instance).await {
+            Ok(status) => eprintln!("xtask: {} {status}; starting it again", spec.binary),
+            Err(error) => eprintln!("xtask: cannot start {}: {error}", launch.binary.display()),
+        }
+        instance.abandon();
+        // Back off only while it keeps dying young, as a broken build or config would.
+        quick_exits = if started.elapsed() > Duration::from_secs(10) {
+            0
+        } else {
+            quick_exits + 1
         };
-        let stdout = forward(child.stdout.take(), &spec.binary, &launch.logs);
-        let stderr = forward(child.stderr.take(), &spec.binary, &launch.logs);
-        let status = child.wait().await;
-        let _ = tokio::join!(stdout, stderr);
-        restarts += 1;
-        eprintln!("xtask: {} exited ({status:?}); starting it again", spec.binary);
-        // Back off if it keeps crashing at start, as a broken build would.
-        tokio::time::sleep(Duration::from_millis(200 * u64::from(restarts.min(25)))).await;
+        tokio::time::sleep(Duration::from_millis(200 * u64::from(quick_exits.min(25)))).await;
     }
+}
+
+/// Runs the process until it exits or must be stopped; says how it ended.
+async fn run_once(spec: &FunctionSpec, launch: &Launch, instance: &Instance) -> std::io::Result<String> {
+    let mut command = Command::new(&launch.binary);
+    command
+        .env_clear()
+        .envs(&launch.environment)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", launch.runtime_api.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.binary)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.binary))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+        .env("AWS_REGION", REGION)
+        .env("AWS_DEFAULT_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    let stdout = forward(child.stdout.take(), &spec.binary, &launch.logs);
+    let stderr = forward(child.stderr.take(), &spec.binary, &launch.logs);
+    let ended = tokio::select! {
+        status = child.wait() => format!("exited ({})", status?),
+        () = instance.stop_requested() => {
+            child.kill().await?;
+            format!("was stopped at its {} s timeout", spec.timeout_secs)
+        }
+    };
+    let _ = tokio::join!(stdout, stderr);
+    Ok(ended)
 }
 
 fn forward<R: AsyncRead + Unpin + Send + 'static>(

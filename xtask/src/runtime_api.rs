@@ -1,10 +1,15 @@
-//! The Lambda Runtime API, as AWS documents it, for one function: its `bootstrap` processes
-//! ask `GET /2018-06-01/runtime/invocation/next` for work and post the answer to
-//! `/invocation/{id}/response` or `/error`. Every trigger of the local stack (Function URLs,
-//! queues, schedules, `cargo xtask invoke`) goes through an [`Invoker`], so the binaries run
-//! exactly as they do in Lambda.
+//! The Lambda Runtime API, as AWS documents it. Each `bootstrap` process gets its own endpoint
+//! (its `AWS_LAMBDA_RUNTIME_API`), asks it `GET /2018-06-01/runtime/invocation/next` for work
+//! and posts the answer to `/invocation/{id}/response` or `/error`. The processes of a function
+//! share one queue of invocations, so they race for work as Lambda's sandboxes do.
+//!
+//! As in Lambda, an invocation that outlives the function's timeout fails and its process is
+//! stopped (the supervisor starts a fresh one), and an invocation whose process dies fails at
+//! once instead of waiting out the timeout.
+//!
+//! Every trigger of the local stack (Function URLs, queues, schedules, `cargo xtask invoke`)
+//! goes through an [`Invoker`].
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,7 +19,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::http::{Body, read_body, respond, serve};
 use crate::local_aws::{ACCOUNT_ID, REGION};
@@ -31,16 +36,19 @@ pub enum InvokeError {
     NotJson(String),
 }
 
+type Answer = oneshot::Sender<Result<Bytes, InvokeError>>;
+
 struct Invocation {
     payload: Bytes,
-    answer: oneshot::Sender<Result<Bytes, InvokeError>>,
+    answer: Answer,
 }
 
 /// Hands events to a function and waits for its answer.
 #[derive(Clone)]
 pub struct Invoker {
     queue: mpsc::Sender<Invocation>,
-    timeout: Duration,
+    /// A backstop over the function's own timeout, which its instances enforce.
+    patience: Duration,
 }
 
 impl Invoker {
@@ -55,71 +63,125 @@ impl Invoker {
             .send(Invocation { payload, answer })
             .await
             .map_err(|_| InvokeError::Unavailable)?;
-        match tokio::time::timeout(self.timeout, answered).await {
+        match tokio::time::timeout(self.patience, answered).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(InvokeError::Unavailable),
-            Err(_) => Err(InvokeError::Timeout(self.timeout)),
+            Err(_) => Err(InvokeError::Timeout(self.patience)),
         }
     }
 }
 
-struct RuntimeState {
+/// One function's Runtime API: its invocation queue, and an endpoint per process.
+pub struct Runtime {
     function_arn: String,
     timeout: Duration,
-    waiting: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
-    in_flight: Mutex<HashMap<String, oneshot::Sender<Result<Bytes, InvokeError>>>>,
+    waiting: Arc<tokio::sync::Mutex<mpsc::Receiver<Invocation>>>,
 }
 
-/// Starts the Runtime API for `function` on a free loopback port; returns its address (the
-/// value of `AWS_LAMBDA_RUNTIME_API`), the invoker, and the server to run.
-pub async fn start(
-    function: &str,
+/// What one process is doing, so the supervisor can stop it or fail its invocation.
+#[derive(Default)]
+pub struct Instance {
+    in_flight: Mutex<Option<(String, Answer)>>,
+    stop: Notify,
+}
+
+impl Instance {
+    /// Resolves when the process must be stopped (its invocation ran out of time).
+    pub async fn stop_requested(&self) {
+        self.stop.notified().await
+    }
+
+    /// Fails the invocation the process was running, if any: it exited without answering.
+    pub fn abandon(&self) {
+        if let Some((_, answer)) = self.in_flight.lock().expect("in-flight slot").take() {
+            let _ = answer.send(Err(InvokeError::Function(
+                "the process exited during the invocation".to_owned(),
+            )));
+        }
+    }
+
+    fn finish(&self, id: &str, result: Result<Bytes, InvokeError>) -> bool {
+        let mut slot = self.in_flight.lock().expect("in-flight slot");
+        match slot.take() {
+            Some((current, answer)) if current == id => {
+                let _ = answer.send(result);
+                true
+            }
+            other => {
+                *slot = other;
+                false
+            }
+        }
+    }
+}
+
+impl Runtime {
+    pub fn new(function: &str, timeout: Duration) -> (Self, Invoker) {
+        let (queue, waiting) = mpsc::channel(1024);
+        let runtime = Self {
+            function_arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}"),
+            timeout,
+            waiting: Arc::new(tokio::sync::Mutex::new(waiting)),
+        };
+        (
+            runtime,
+            Invoker {
+                queue,
+                patience: timeout + Duration::from_secs(5),
+            },
+        )
+    }
+
+    /// A new endpoint on a free loopback port for one process: its address, its instance, and
+    /// the server to run.
+    pub async fn endpoint(
+        &self,
+    ) -> std::io::Result<(SocketAddr, Arc<Instance>, impl Future<Output = ()> + Send + 'static)> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?;
+        let instance = Arc::new(Instance::default());
+        let endpoint = Arc::new(Endpoint {
+            function_arn: self.function_arn.clone(),
+            timeout: self.timeout,
+            waiting: self.waiting.clone(),
+            instance: instance.clone(),
+        });
+        let server = serve(listener, move |request| route(endpoint.clone(), request));
+        Ok((address, instance, server))
+    }
+}
+
+struct Endpoint {
+    function_arn: String,
     timeout: Duration,
-) -> std::io::Result<(
-    SocketAddr,
-    Invoker,
-    impl std::future::Future<Output = ()> + Send + 'static,
-)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (queue, waiting) = mpsc::channel(1024);
-    let state = Arc::new(RuntimeState {
-        function_arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}"),
-        timeout,
-        waiting: tokio::sync::Mutex::new(waiting),
-        in_flight: Mutex::new(HashMap::new()),
-    });
-    let server = serve(listener, move |request| route(state.clone(), request));
-    Ok((address, Invoker { queue, timeout }, server))
+    waiting: Arc<tokio::sync::Mutex<mpsc::Receiver<Invocation>>>,
+    instance: Arc<Instance>,
 }
 
-async fn route(state: Arc<RuntimeState>, request: Request<Incoming>) -> Response<Body> {
+async fn route(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
     let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
         return respond(StatusCode::NOT_FOUND, "text/plain", "unknown path");
     };
     match (method, rest.split('/').collect::<Vec<_>>().as_slice()) {
-        (Method::GET, ["invocation", "next"]) => next_invocation(&state).await,
+        (Method::GET, ["invocation", "next"]) => next_invocation(&endpoint).await,
         (Method::POST, ["invocation", id, "response"]) => {
             let id = (*id).to_owned();
             let (_, body) = read_body(request).await;
-            answer(&state, &id, Ok(body))
+            acknowledge(endpoint.instance.finish(&id, Ok(body)))
         }
         (Method::POST, ["invocation", id, "error"]) => {
             let id = (*id).to_owned();
             let (_, body) = read_body(request).await;
-            answer(
-                &state,
-                &id,
-                Err(InvokeError::Function(String::from_utf8_lossy(&body).into_owned())),
-            )
+            let error = InvokeError::Function(String::from_utf8_lossy(&body).into_owned());
+            acknowledge(endpoint.instance.finish(&id, Err(error)))
         }
         (Method::POST, ["init", "error"]) => {
             let (_, body) = read_body(request).await;
             eprintln!(
                 "xtask: {} failed to initialise: {}",
-                state.function_arn,
+                endpoint.function_arn,
                 String::from_utf8_lossy(&body)
             );
             respond(StatusCode::ACCEPTED, "application/json", "{}")
@@ -128,12 +190,12 @@ async fn route(state: Arc<RuntimeState>, request: Request<Incoming>) -> Response
     }
 }
 
-async fn next_invocation(state: &RuntimeState) -> Response<Body> {
+async fn next_invocation(endpoint: &Arc<Endpoint>) -> Response<Body> {
     let invocation = {
-        let mut waiting = state.waiting.lock().await;
+        let mut waiting = endpoint.waiting.lock().await;
         loop {
             match waiting.recv().await {
-                // The caller gave up (timed out) before any process took it: skip it.
+                // The caller gave up before any process took it: skip it.
                 Some(invocation) if invocation.answer.is_closed() => continue,
                 Some(invocation) => break invocation,
                 None => return respond(StatusCode::GONE, "text/plain", "stack stopped"),
@@ -141,18 +203,15 @@ async fn next_invocation(state: &RuntimeState) -> Response<Body> {
         }
     };
     let id = request_id();
-    let deadline = chrono::Utc::now().timestamp_millis() + state.timeout.as_millis() as i64;
-    state
-        .in_flight
-        .lock()
-        .expect("in-flight map")
-        .insert(id.clone(), invocation.answer);
+    let deadline = chrono::Utc::now().timestamp_millis() + endpoint.timeout.as_millis() as i64;
+    *endpoint.instance.in_flight.lock().expect("in-flight slot") = Some((id.clone(), invocation.answer));
+    tokio::spawn(enforce_timeout(endpoint.clone(), id.clone()));
     Response::builder()
         .status(StatusCode::OK)
         .header("content-type", "application/json")
         .header("lambda-runtime-aws-request-id", &id)
         .header("lambda-runtime-deadline-ms", deadline.to_string())
-        .header("lambda-runtime-invoked-function-arn", &state.function_arn)
+        .header("lambda-runtime-invoked-function-arn", &endpoint.function_arn)
         .header(
             "lambda-runtime-trace-id",
             format!("Root=1-{:08x}-{id}", deadline / 1000),
@@ -161,21 +220,87 @@ async fn next_invocation(state: &RuntimeState) -> Response<Body> {
         .expect("valid response")
 }
 
-fn answer(state: &RuntimeState, id: &str, result: Result<Bytes, InvokeError>) -> Response<Body> {
-    match state.in_flight.lock().expect("in-flight map").remove(id) {
-        Some(waiter) => {
-            let _ = waiter.send(result);
-            respond(StatusCode::ACCEPTED, "application/json", r#"{"status":"OK"}"#)
-        }
-        None => respond(
+/// As Lambda does at the timeout: fail the invocation and stop the process running it.
+async fn enforce_timeout(endpoint: Arc<Endpoint>, id: String) {
+    tokio::time::sleep(endpoint.timeout).await;
+    if endpoint
+        .instance
+        .finish(&id, Err(InvokeError::Timeout(endpoint.timeout)))
+    {
+        endpoint.instance.stop.notify_one();
+    }
+}
+
+fn acknowledge(known: bool) -> Response<Body> {
+    if known {
+        respond(StatusCode::ACCEPTED, "application/json", r#"{"status":"OK"}"#)
+    } else {
+        respond(
             StatusCode::BAD_REQUEST,
             "application/json",
             r#"{"errorType":"InvalidRequestID"}"#,
-        ),
+        )
     }
 }
 
 fn request_id() -> String {
     let bytes: [u8; 12] = rand::random();
     hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::HttpClient;
+
+    /// Plays a `bootstrap` that takes an invocation and never answers it.
+    #[tokio::test]
+    async fn an_invocation_past_its_timeout_fails_and_its_process_is_stopped() {
+        let (runtime, invoker) = Runtime::new("stuck", Duration::from_millis(300));
+        let (address, instance, server) = runtime.endpoint().await.unwrap();
+        tokio::spawn(server);
+        let invocation = tokio::spawn(async move { invoker.invoke(&serde_json::json!({"n": 1})).await });
+        let next = HttpClient::default()
+            .get(&format!("http://{address}/2018-06-01/runtime/invocation/next"))
+            .await
+            .unwrap();
+        assert_eq!(next.json(), serde_json::json!({"n": 1}));
+        assert!(next.headers.contains_key("lambda-runtime-aws-request-id"));
+        assert!(next.headers.contains_key("lambda-runtime-deadline-ms"));
+
+        tokio::time::timeout(Duration::from_secs(5), instance.stop_requested())
+            .await
+            .expect("the process is stopped");
+        assert!(matches!(invocation.await.unwrap(), Err(InvokeError::Timeout(_))));
+    }
+
+    #[tokio::test]
+    async fn an_answer_reaches_the_caller_and_a_dead_process_fails_its_invocation() {
+        let (runtime, invoker) = Runtime::new("echo", Duration::from_secs(30));
+        let (address, instance, server) = runtime.endpoint().await.unwrap();
+        tokio::spawn(server);
+        let client = HttpClient::default();
+        let base = format!("http://{address}/2018-06-01/runtime/invocation");
+
+        let answered = tokio::spawn({
+            let invoker = invoker.clone();
+            async move { invoker.invoke(&serde_json::json!({"n": 1})).await }
+        });
+        let next = client.get(&format!("{base}/next")).await.unwrap();
+        let id = next.headers["lambda-runtime-aws-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let reply = client
+            .send(Method::POST, &format!("{base}/{id}/response"), &[], r#"{"ok":true}"#)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 202);
+        assert_eq!(answered.await.unwrap().unwrap(), serde_json::json!({"ok": true}));
+
+        let abandoned = tokio::spawn(async move { invoker.invoke(&serde_json::json!({"n": 2})).await });
+        client.get(&format!("{base}/next")).await.unwrap();
+        instance.abandon();
+        assert!(matches!(abandoned.await.unwrap(), Err(InvokeError::Function(_))));
+    }
 }

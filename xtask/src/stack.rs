@@ -17,7 +17,7 @@ use crate::gateway::{self, Routes};
 use crate::local_aws::{LocalAws, LocalAwsError};
 use crate::processes::{Launch, LogSink, missing_binaries, supervise};
 use crate::provision::{ProvisionError, Provisioned, QueueInfo, provision};
-use crate::runtime_api::{self, Invoker};
+use crate::runtime_api::{Invoker, Runtime};
 use crate::schedule::Schedule;
 use crate::template::{Template, TemplateError};
 use crate::{http, paths};
@@ -121,9 +121,7 @@ impl Stack {
         let gateway = listener.local_addr()?;
         let mut function_urls = BTreeMap::new();
         for spec in &functions {
-            let (runtime_api, invoker, server) =
-                runtime_api::start(&spec.binary, Duration::from_secs(spec.timeout_secs + 5)).await?;
-            tasks.spawn(server);
+            let (runtime, invoker) = Runtime::new(&spec.binary, Duration::from_secs(spec.timeout_secs));
             let mut environment = BTreeMap::new();
             for (name, value) in &spec.environment {
                 environment.insert(name.clone(), provisioned.resolve(value)?);
@@ -137,13 +135,15 @@ impl Stack {
                 .to_lowercase();
             environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
             for _ in 0..options.instances.max(1) {
+                let (runtime_api, instance, server) = runtime.endpoint().await?;
+                tasks.spawn(server);
                 let launch = Launch {
                     binary: options.binaries.join(&spec.binary),
                     runtime_api,
                     environment: environment.clone(),
                     logs: options.logs.clone(),
                 };
-                tasks.spawn(supervise(spec.clone(), launch));
+                tasks.spawn(supervise(spec.clone(), launch, instance));
             }
             for trigger in &spec.sqs {
                 let queue = provisioned.queues.get(&trigger.queue).cloned().ok_or_else(|| {
@@ -156,6 +156,7 @@ impl Stack {
                     client: aws_sdk_sqs::Client::new(&config),
                     queue,
                     batch_size: trigger.batch_size,
+                    reports_batch_item_failures: trigger.reports_batch_item_failures,
                     invoker: invoker.clone(),
                     function: spec.binary.clone(),
                     retry_delay: options.retry_delay,

@@ -181,10 +181,16 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
     }
 
     fn refuse(&self, event_type: Option<&str>, rejection: Rejection) -> LambdaFunctionUrlResponse {
+        // Code and field only: the message may quote the sender's data (serde repeats the
+        // offending value), and buyer emails and addresses never reach a log.
         if rejection.is_retryable() {
-            tracing::warn!(code = rejection.code, message = %rejection.message, "event deferred");
+            tracing::warn!(code = rejection.code, "event deferred");
         } else {
-            tracing::info!(code = rejection.code, field = ?rejection.field, message = %rejection.message, "event refused");
+            tracing::info!(
+                code = rejection.code,
+                field = rejection.field.as_deref(),
+                "event refused"
+            );
         }
         metrics::count(
             "WebhookRefused",

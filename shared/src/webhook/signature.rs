@@ -62,7 +62,8 @@ impl SignatureVerifier {
     pub fn verify(&self, header: Option<&str>, body: &[u8], now: i64) -> Result<(), SignatureError> {
         let header = header.ok_or(SignatureError::Missing)?;
         let parsed = ParsedHeader::parse(header)?;
-        if (now - parsed.timestamp).abs() > self.tolerance_secs {
+        // abs_diff: an attacker's `t=-9223372036854775808` must not overflow a subtraction.
+        if now.abs_diff(parsed.timestamp) > self.tolerance_secs.unsigned_abs() {
             return Err(SignatureError::Stale {
                 tolerance_secs: self.tolerance_secs,
             });
@@ -167,6 +168,13 @@ mod tests {
                 v.verify(Some(&header), BODY, NOW),
                 Err(SignatureError::Stale { tolerance_secs: 300 }),
                 "skew {skew}"
+            );
+        }
+        for extreme in [i64::MIN, i64::MAX] {
+            let header = format!("t={extreme},v1={}", "00".repeat(32));
+            assert_eq!(
+                v.verify(Some(&header), BODY, NOW),
+                Err(SignatureError::Stale { tolerance_secs: 300 })
             );
         }
         let at_edge = v.sign(BODY, NOW - 300);

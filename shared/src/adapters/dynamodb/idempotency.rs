@@ -2,7 +2,7 @@
 //!
 //! | attribute     | meaning                                                         |
 //! |---------------|-----------------------------------------------------------------|
-//! | `pk`          | the scoped key, `webhook#evt_…`                                 |
+//! | `pk`          | `<function>#<kind>#<id>`, e.g. `order-intake#webhook#evt_…`      |
 //! | `fingerprint` | hash of the payload that claimed it                             |
 //! | `state`       | `in_progress` or `completed`                                    |
 //! | `lease_until` | unix seconds after which an `in_progress` claim may be retaken  |
