@@ -9,6 +9,8 @@ pub mod batch;
 pub mod config;
 pub mod idempotency;
 pub mod metrics;
+pub mod money;
+pub mod orders;
 pub mod pii;
 pub mod store;
 pub mod telemetry;

@@ -1,0 +1,296 @@
+//! The rules an order event must keep, from the marketplace's shapes to the domain's types.
+//! Every rule has its own error and names the field it is about.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use super::error::OrderError;
+use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderShippedData};
+use crate::money::{Currency, Money, MoneyError};
+use crate::pii::EmailAddress;
+
+/// One DynamoDB transaction holds at most 100 items: the order, its idempotency record and
+/// one reservation per line.
+pub const MAX_LINES: usize = 98;
+pub const MAX_QUANTITY: i64 = 10_000;
+const MAX_TEXT: usize = 200;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    pub order_id: String,
+    pub seller_id: String,
+    pub buyer: Buyer,
+    pub lines: Vec<OrderLine>,
+    pub total: Money,
+    pub ship_by: DateTime<Utc>,
+    pub shipping_address: Address,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Buyer {
+    pub id: String,
+    pub name: String,
+    pub email: EmailAddress,
+    pub locale: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderLine {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Address {
+    pub name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shipment {
+    pub carrier: String,
+    pub tracking_number: String,
+    pub tracking_url: Option<String>,
+}
+
+/// Checks every rule in the order the fields are written, so the first error is the first field.
+pub fn new_order(data: OrderCreatedData) -> Result<NewOrder, OrderError> {
+    let order_id = identifier(data.order_id, "data.order_id")?;
+    let seller_id = identifier(data.seller_id, "data.seller_id")?;
+    let buyer = buyer(data.buyer)?;
+    let currency = Currency::parse(&data.currency).map_err(|source| OrderError::InvalidMoney {
+        field: "data.currency".to_owned(),
+        source,
+    })?;
+    let lines = lines(data.lines, currency)?;
+    let total = money(&data.total.0, currency, "data.total")?;
+    let computed = lines
+        .iter()
+        .try_fold(Money::zero(currency), |sum, line| {
+            sum.plus(line.unit_price.times(line.quantity)?)
+        })
+        .ok_or_else(|| OrderError::InvalidMoney {
+            field: "data.total".to_owned(),
+            source: MoneyError::TooLarge,
+        })?;
+    if computed != total {
+        return Err(OrderError::TotalMismatch {
+            stated: total.to_string(),
+            computed: computed.to_string(),
+        });
+    }
+    Ok(NewOrder {
+        order_id,
+        seller_id,
+        buyer,
+        lines,
+        total,
+        ship_by: timestamp(&data.ship_by, "data.ship_by")?,
+        shipping_address: address(data.shipping_address)?,
+    })
+}
+
+pub fn shipment(data: &OrderShippedData) -> Result<Shipment, OrderError> {
+    Ok(Shipment {
+        carrier: text(&data.carrier, "data.carrier")?,
+        tracking_number: text(&data.tracking_number, "data.tracking_number")?,
+        tracking_url: data
+            .tracking_url
+            .as_deref()
+            .map(|url| tracking_url(url, "data.tracking_url"))
+            .transpose()?,
+    })
+}
+
+fn lines(lines: Vec<LineData>, currency: Currency) -> Result<Vec<OrderLine>, OrderError> {
+    if lines.is_empty() {
+        return Err(OrderError::NoLines);
+    }
+    if lines.len() > MAX_LINES {
+        return Err(OrderError::TooManyLines {
+            count: lines.len(),
+            max: MAX_LINES,
+        });
+    }
+    let mut skus = HashSet::new();
+    let mut line_ids = HashSet::new();
+    lines
+        .into_iter()
+        .enumerate()
+        .map(|(index, line)| {
+            let at = |name: &str| format!("data.lines[{index}].{name}");
+            let line = OrderLine {
+                line_id: identifier(line.line_id, &at("line_id"))?,
+                sku: sku(line.sku, &at("sku"))?,
+                quantity: quantity(line.quantity, &at("quantity"))?,
+                unit_price: money(&line.unit_price.0, currency, &at("unit_price"))?,
+            };
+            if !skus.insert(line.sku.clone()) {
+                return Err(OrderError::DuplicateSku {
+                    field: at("sku"),
+                    sku: line.sku,
+                });
+            }
+            if !line_ids.insert(line.line_id.clone()) {
+                return Err(OrderError::DuplicateLineId {
+                    field: at("line_id"),
+                    line_id: line.line_id,
+                });
+            }
+            Ok(line)
+        })
+        .collect()
+}
+
+fn buyer(data: BuyerData) -> Result<Buyer, OrderError> {
+    Ok(Buyer {
+        id: identifier(data.id, "data.buyer.id")?,
+        name: text(&data.name, "data.buyer.name")?,
+        email: EmailAddress::parse(&data.email).map_err(|_| OrderError::InvalidEmail {
+            field: "data.buyer.email".to_owned(),
+        })?,
+        locale: locale(&data.locale, "data.buyer.locale")?,
+    })
+}
+
+fn address(data: AddressData) -> Result<Address, OrderError> {
+    let optional = |value: Option<String>, field: &str| {
+        value
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| text(&v, field))
+            .transpose()
+    };
+    let country = data.country.trim();
+    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(OrderError::InvalidCountry {
+            field: "data.shipping_address.country".to_owned(),
+        });
+    }
+    Ok(Address {
+        name: text(&data.name, "data.shipping_address.name")?,
+        line1: text(&data.line1, "data.shipping_address.line1")?,
+        line2: optional(data.line2, "data.shipping_address.line2")?,
+        city: text(&data.city, "data.shipping_address.city")?,
+        region: optional(data.region, "data.shipping_address.region")?,
+        postal_code: text(&data.postal_code, "data.shipping_address.postal_code")?,
+        country: country.to_owned(),
+    })
+}
+
+fn identifier(value: String, field: &str) -> Result<String, OrderError> {
+    let valid = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(value)
+    } else {
+        Err(OrderError::InvalidIdentifier {
+            field: field.to_owned(),
+        })
+    }
+}
+
+fn sku(value: String, field: &str) -> Result<String, OrderError> {
+    let valid = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if valid {
+        Ok(value)
+    } else {
+        Err(OrderError::InvalidSku {
+            field: field.to_owned(),
+        })
+    }
+}
+
+fn quantity(quantity: i64, field: &str) -> Result<u32, OrderError> {
+    if (1..=MAX_QUANTITY).contains(&quantity) {
+        Ok(quantity as u32)
+    } else {
+        Err(OrderError::InvalidQuantity {
+            field: field.to_owned(),
+            quantity,
+            max: MAX_QUANTITY,
+        })
+    }
+}
+
+fn money(text: &str, currency: Currency, field: &str) -> Result<Money, OrderError> {
+    Money::parse(text, currency).map_err(|source| OrderError::InvalidMoney {
+        field: field.to_owned(),
+        source,
+    })
+}
+
+/// Free text a person typed (names, address lines, carriers): kept as written, escaped when it
+/// is shown, but never empty, over-long, multi-line or markup.
+fn text(value: &str, field: &str) -> Result<String, OrderError> {
+    let trimmed = value.trim();
+    let reason = if trimmed.is_empty() {
+        Some("must not be empty")
+    } else if trimmed.chars().count() > MAX_TEXT {
+        Some("must be at most 200 characters")
+    } else if trimmed.chars().any(char::is_control) {
+        Some("must be one line without control characters")
+    } else if trimmed.contains(['<', '>']) {
+        Some("must not contain markup")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(OrderError::InvalidText {
+            field: field.to_owned(),
+            reason,
+        }),
+        None => Ok(trimmed.to_owned()),
+    }
+}
+
+fn locale(value: &str, field: &str) -> Result<String, OrderError> {
+    let mut parts = value.split(['-', '_']);
+    let language = parts.next().unwrap_or_default();
+    let valid = (2..=3).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|part| (2..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if valid {
+        Ok(value.replace('_', "-"))
+    } else {
+        Err(OrderError::InvalidLocale {
+            field: field.to_owned(),
+        })
+    }
+}
+
+fn timestamp(value: &str, field: &str) -> Result<DateTime<Utc>, OrderError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| OrderError::InvalidTimestamp {
+            field: field.to_owned(),
+        })
+}
+
+fn tracking_url(value: &str, field: &str) -> Result<String, OrderError> {
+    let url = text(value, field)?;
+    if url.starts_with("https://") && !url.contains(['"', '\'', ' ']) {
+        Ok(url)
+    } else {
+        Err(OrderError::InvalidText {
+            field: field.to_owned(),
+            reason: "must be an https:// URL",
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "validate_tests.rs"]
+mod tests;
