@@ -53,3 +53,13 @@ pub trait IdempotencyStore: Send + Sync {
 pub fn scoped_key(owner: &str, kind: &str, id: &str) -> String {
     format!("{owner}#{kind}#{id}")
 }
+
+/// A claim to be written in the same transaction as the work it guards, which saves the round
+/// trip of claiming first. When that transaction fails on the claim, the work did not happen,
+/// and [`IdempotencyStore::claim`] tells the caller why (done before, in progress, or reused).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimWrite {
+    pub key: String,
+    pub fingerprint: String,
+    pub now: DateTime<Utc>,
+}

@@ -42,6 +42,7 @@ fn known_resources(template: &Template) -> Vec<(String, &'static [&'static str])
         let attributes: &'static [&'static str] = match resource.kind {
             "AWS::DynamoDB::Table" => &["Arn", "StreamArn"],
             "AWS::SQS::Queue" => &["Arn", "QueueName", "QueueUrl"],
+            "AWS::SNS::Topic" => &["TopicArn", "TopicName"],
             "AWS::Serverless::Function" => &["Arn"],
             _ => &[],
         };

@@ -1,5 +1,7 @@
-//! Creates, in the local AWS, every table, index, queue (with its redrive policy) and the SES
-//! identity that the template declares, and resolves the template's references to them.
+//! Creates, in the local AWS, every table, index, queue (with its redrive policy), SNS topic and
+//! subscription (with its filter policy) and the SES identity that the template declares, and
+//! resolves the template's references to them. Alarms and queue policies have no local effect
+//! (moto does not enforce IAM) and are left to the template checks.
 //!
 //! Local physical names are the logical ids (`IdempotencyTable`, `EmailQueue`), which keeps
 //! `cargo xtask dlq` and the logs readable.
@@ -44,6 +46,8 @@ pub struct QueueInfo {
 pub struct Provisioned {
     pub tables: BTreeMap<String, String>,
     pub queues: BTreeMap<String, QueueInfo>,
+    /// SNS topic ARNs by logical id.
+    pub topics: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
     /// The value every `{{resolve:secretsmanager:…}}` reference stands for locally.
     pub local_secret: String,
@@ -80,6 +84,21 @@ pub async fn provision(
         if let Some(dlq) = dead_letter_queue.and_then(|dlq| provisioned.queues.get_mut(&dlq)) {
             dlq.dead_letters_of = Some(queue.logical_id.to_owned());
         }
+    }
+    let sns = aws_sdk_sns::Client::new(config);
+    for topic in template.resources_of_kind("AWS::SNS::Topic") {
+        let arn = sns
+            .create_topic()
+            .name(topic.logical_id)
+            .send()
+            .await
+            .map_err(|error| aws_error(format!("SNS CreateTopic {}", topic.logical_id), error))?
+            .topic_arn
+            .unwrap_or_default();
+        provisioned.topics.insert(topic.logical_id.to_owned(), arn);
+    }
+    for subscription in template.resources_of_kind("AWS::SNS::Subscription") {
+        subscribe(&sns, subscription.logical_id, subscription.properties, &provisioned).await?;
     }
     if let Some(identity) = provisioned.parameters.get("SenderIdentity") {
         aws_sdk_sesv2::Client::new(config)
@@ -206,6 +225,35 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties:
     Ok(())
 }
 
+/// Subscribes as the template says, filter policy and raw delivery included, so that messages
+/// reach the same queues locally as in the cloud.
+async fn subscribe(
+    client: &aws_sdk_sns::Client,
+    name: &str,
+    properties: &Value,
+    provisioned: &Provisioned,
+) -> Result<(), ProvisionError> {
+    let mut request = client
+        .subscribe()
+        .topic_arn(provisioned.resolve(&properties["TopicArn"])?)
+        .protocol(provisioned.resolve(&properties["Protocol"])?)
+        .endpoint(provisioned.resolve(&properties["Endpoint"])?)
+        .return_subscription_arn(true);
+    if let Some(raw) = properties.get("RawMessageDelivery").and_then(scalar_text) {
+        request = request.attributes("RawMessageDelivery", raw);
+    }
+    if let Some(policy) = properties.get("FilterPolicy") {
+        let policy: serde_json::Value = serde_norway::from_value(policy.clone())
+            .map_err(|error| ProvisionError::Template(format!("{name}.FilterPolicy: {error}")))?;
+        request = request.attributes("FilterPolicy", policy.to_string());
+    }
+    request
+        .send()
+        .await
+        .map_err(|error| aws_error(format!("SNS Subscribe {name}"), error))?;
+    Ok(())
+}
+
 /// Creates the queue; returns it and the logical id of its dead-letter queue, if any.
 async fn create_queue(
     client: &aws_sdk_sqs::Client,
@@ -281,6 +329,7 @@ impl Provisioned {
         pseudo
             .or_else(|| self.tables.get(name).cloned())
             .or_else(|| self.queues.get(name).map(|queue| queue.url.clone()))
+            .or_else(|| self.topics.get(name).cloned())
             .or_else(|| self.parameters.get(name).cloned())
             .ok_or_else(|| ProvisionError::Template(format!("!Ref {name} does not resolve locally")))
     }
@@ -291,6 +340,8 @@ impl Provisioned {
             (_, Some(queue), "Arn") => Some(queue.arn.clone()),
             (_, Some(queue), "QueueUrl") => Some(queue.url.clone()),
             (_, Some(_), "QueueName") => Some(resource.to_owned()),
+            (_, _, "TopicArn") => self.topics.get(resource).cloned(),
+            (_, _, "TopicName") => self.topics.get(resource).map(|_| resource.to_owned()),
             _ => None,
         };
         found

@@ -2,6 +2,7 @@
 //! trait of the domain. Nothing outside this module names an AWS SDK type.
 
 pub mod dynamodb;
+pub mod sns;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 

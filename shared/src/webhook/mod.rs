@@ -24,7 +24,7 @@ pub use rejection::{Rejection, RejectionKind, parse_data};
 pub use routes::Function;
 pub use signature::{SignatureError, SignatureVerifier, WebhookSecret};
 
-use crate::idempotency::{Claim, IdempotencyStore, scoped_key};
+use crate::idempotency::{Claim, ClaimWrite, IdempotencyStore, scoped_key};
 use crate::metrics;
 
 /// Bodies over this are refused with `413` before anything else is read.
@@ -125,59 +125,128 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         Fut: Future<Output = Result<Accepted, Rejection>>,
     {
         let key = scoped_key(self.function.name(), "webhook", &envelope.id);
-        let claim = self
+        match self
             .claims
             .claim(&key, &envelope.fingerprint, now)
             .await
-            .map_err(|error| {
-                tracing::error!(%error, "idempotency claim failed");
-                Rejection::unavailable(
-                    "dependency_unavailable",
-                    "the event could not be recorded; send it again later",
-                )
-            })?;
-        match claim {
+            .map_err(claim_failed)?
+        {
             Claim::Acquired => {}
+            lost => return self.answer_lost_claim(lost, &envelope),
+        }
+        let event_type = envelope.event_type.clone();
+        match handler(envelope).await {
+            Ok(accepted) => Ok(self.accept(&key, &event_type, accepted, now).await),
+            Err(rejection) => Err(self.release(&key, rejection).await),
+        }
+    }
+
+    /// Like [`WebhookEdge::receive`], for a handler that writes the claim in its own
+    /// transaction together with its effect: one round trip fewer on every event. The handler
+    /// answers [`AtomicFailure::ClaimTaken`] when its transaction failed on the claim.
+    pub async fn receive_atomic<H, Fut>(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        now: DateTime<Utc>,
+        handler: H,
+    ) -> LambdaFunctionUrlResponse
+    where
+        H: FnOnce(Envelope, ClaimWrite) -> Fut,
+        Fut: Future<Output = Result<Accepted, AtomicFailure>>,
+    {
+        let envelope = match self.authenticate(request, now) {
+            Ok(envelope) => envelope,
+            Err(rejection) => return self.refuse(None, rejection),
+        };
+        let span = tracing::info_span!("webhook", event_id = %envelope.id, event_type = %envelope.event_type);
+        let event_type = envelope.event_type.clone();
+        async {
+            match self.process_atomic(envelope, now, handler).await {
+                Ok(response) => response,
+                Err(rejection) => self.refuse(Some(&event_type), rejection),
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn process_atomic<H, Fut>(
+        &self,
+        envelope: Envelope,
+        now: DateTime<Utc>,
+        handler: H,
+    ) -> Result<LambdaFunctionUrlResponse, Rejection>
+    where
+        H: FnOnce(Envelope, ClaimWrite) -> Fut,
+        Fut: Future<Output = Result<Accepted, AtomicFailure>>,
+    {
+        let key = scoped_key(self.function.name(), "webhook", &envelope.id);
+        let claim = ClaimWrite {
+            key: key.clone(),
+            fingerprint: envelope.fingerprint.clone(),
+            now,
+        };
+        let event_type = envelope.event_type.clone();
+        let probe = envelope.clone();
+        match handler(envelope, claim).await {
+            Ok(accepted) => Ok(self.accept(&key, &event_type, accepted, now).await),
+            Err(AtomicFailure::Refused(rejection)) => Err(self.release(&key, rejection).await),
+            Err(AtomicFailure::ClaimTaken) => {
+                match self
+                    .claims
+                    .claim(&key, &probe.fingerprint, now)
+                    .await
+                    .map_err(claim_failed)?
+                {
+                    // Released between the transaction and this look: ours now, but the work
+                    // was not done; give it back and let the sender retry.
+                    Claim::Acquired => Err(self.release(&key, in_progress()).await),
+                    lost => self.answer_lost_claim(lost, &probe),
+                }
+            }
+        }
+    }
+
+    /// The answer for an event whose claim someone else holds or held.
+    fn answer_lost_claim(&self, claim: Claim, envelope: &Envelope) -> Result<LambdaFunctionUrlResponse, Rejection> {
+        match claim {
             Claim::Completed(first_answer) => {
                 tracing::info!("duplicate event answered with its first outcome");
                 metrics::count("WebhookDuplicate", 1, &[("EventType", &envelope.event_type)]);
-                return Ok(json_response(200, &with_status("duplicate", first_answer)));
+                Ok(json_response(200, &with_status("duplicate", first_answer)))
             }
-            Claim::InProgress => {
-                return Err(Rejection::unavailable(
-                    "event_in_progress",
-                    "this event is being processed; send it again later",
-                ));
-            }
-            Claim::Mismatch => {
-                return Err(Rejection::new(
-                    RejectionKind::Conflict,
-                    "event_id_reused",
-                    format!("event id {} was already used with a different body", envelope.id),
-                )
-                .on_field("id"));
-            }
+            Claim::Mismatch => Err(Rejection::new(
+                RejectionKind::Conflict,
+                "event_id_reused",
+                format!("event id {} was already used with a different body", envelope.id),
+            )
+            .on_field("id")),
+            Claim::InProgress | Claim::Acquired => Err(in_progress()),
         }
+    }
 
-        let event_type = envelope.event_type.clone();
-        match handler(envelope).await {
-            Ok(accepted) => {
-                let answer = Value::Object(accepted);
-                if let Err(error) = self.claims.complete(&key, &answer, now).await {
-                    // The effect is committed; a retry after the lease re-runs the handler,
-                    // which is idempotent on its own records.
-                    tracing::warn!(%error, "event processed but its idempotency record was not completed");
-                }
-                metrics::count("WebhookAccepted", 1, &[("EventType", &event_type)]);
-                Ok(json_response(202, &with_status("accepted", answer)))
-            }
-            Err(rejection) => {
-                if let Err(error) = self.claims.release(&key).await {
-                    tracing::warn!(%error, "refused event's claim not released; it frees itself when the lease ends");
-                }
-                Err(rejection)
-            }
+    async fn accept(
+        &self,
+        key: &str,
+        event_type: &str,
+        accepted: Accepted,
+        now: DateTime<Utc>,
+    ) -> LambdaFunctionUrlResponse {
+        let answer = Value::Object(accepted);
+        if let Err(error) = self.claims.complete(key, &answer, now).await {
+            // The effect is committed; a retry after the lease re-runs the handler, which is
+            // idempotent on its own records.
+            tracing::warn!(%error, "event processed but its idempotency record was not completed");
         }
+        metrics::count("WebhookAccepted", 1, &[("EventType", event_type)]);
+        json_response(202, &with_status("accepted", answer))
+    }
+
+    async fn release(&self, key: &str, rejection: Rejection) -> Rejection {
+        if let Err(error) = self.claims.release(key).await {
+            tracing::warn!(%error, "refused event's claim not released; it frees itself when the lease ends");
+        }
+        rejection
     }
 
     fn refuse(&self, event_type: Option<&str>, rejection: Rejection) -> LambdaFunctionUrlResponse {
@@ -203,6 +272,36 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         }
         response
     }
+}
+
+/// How a handler of [`WebhookEdge::receive_atomic`] fails.
+#[derive(Debug)]
+pub enum AtomicFailure {
+    /// The event is refused, or the work failed and may be retried; nothing of it is kept.
+    Refused(Rejection),
+    /// The handler's transaction failed on the idempotency claim: someone else has this event.
+    ClaimTaken,
+}
+
+impl From<Rejection> for AtomicFailure {
+    fn from(rejection: Rejection) -> Self {
+        AtomicFailure::Refused(rejection)
+    }
+}
+
+fn claim_failed(error: crate::store::StoreError) -> Rejection {
+    tracing::error!(%error, "idempotency claim failed");
+    Rejection::unavailable(
+        "dependency_unavailable",
+        "the event could not be recorded; send it again later",
+    )
+}
+
+fn in_progress() -> Rejection {
+    Rejection::unavailable(
+        "event_in_progress",
+        "this event is being processed; send it again later",
+    )
 }
 
 fn require_post(request: &LambdaFunctionUrlRequest) -> Result<(), Rejection> {

@@ -16,12 +16,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::{number, store_error, string};
-use crate::idempotency::{Claim, IdempotencyStore};
+use crate::idempotency::{Claim, ClaimWrite, IdempotencyStore};
 use crate::store::StoreError;
 
 const IN_PROGRESS: &str = "in_progress";
@@ -52,25 +52,43 @@ impl DynamoIdempotencyStore {
         self
     }
 
-    async fn try_claim(&self, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<Claim>, StoreError> {
-        let put = self
-            .client
-            .put_item()
+    /// The conditional put that claims a key: in a transaction of the caller's, or on its own.
+    /// Free, expired by TTL but not yet swept, or an abandoned claim of the same payload.
+    pub fn claim_put(&self, claim: &ClaimWrite) -> Put {
+        Put::builder()
             .table_name(&self.table)
-            .item("pk", string(key))
-            .item("fingerprint", string(fingerprint))
+            .item("pk", string(&claim.key))
+            .item("fingerprint", string(&claim.fingerprint))
             .item("state", string(IN_PROGRESS))
-            .item("lease_until", number((now + self.lease).timestamp()))
-            .item("expires_at", number((now + self.retention).timestamp()))
-            // Free, expired by TTL but not yet swept, or an abandoned claim of the same payload.
+            .item("lease_until", number((claim.now + self.lease).timestamp()))
+            .item("expires_at", number((claim.now + self.retention).timestamp()))
             .condition_expression(
                 "attribute_not_exists(pk) OR expires_at < :now \
                  OR (#state = :in_progress AND lease_until < :now AND fingerprint = :fingerprint)",
             )
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":now", number(now.timestamp()))
+            .expression_attribute_values(":now", number(claim.now.timestamp()))
             .expression_attribute_values(":in_progress", string(IN_PROGRESS))
-            .expression_attribute_values(":fingerprint", string(fingerprint))
+            .expression_attribute_values(":fingerprint", string(&claim.fingerprint))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, item and condition are all set")
+    }
+
+    async fn try_claim(&self, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<Claim>, StoreError> {
+        let claim = self.claim_put(&ClaimWrite {
+            key: key.to_owned(),
+            fingerprint: fingerprint.to_owned(),
+            now,
+        });
+        let put = self
+            .client
+            .put_item()
+            .table_name(claim.table_name)
+            .set_item(Some(claim.item))
+            .set_condition_expression(claim.condition_expression)
+            .set_expression_attribute_names(claim.expression_attribute_names)
+            .set_expression_attribute_values(claim.expression_attribute_values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;

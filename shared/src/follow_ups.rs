@@ -1,0 +1,130 @@
+//! Follow-ups: what a change in one function asks of the others. Each is one message on the
+//! queue of the function that acts on it, with a deterministic dedupe key, so a follow-up sent
+//! twice (a retry after a failed send) is acted on once.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::pii::EmailAddress;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FollowUp {
+    /// For stock alerts: these SKUs' stock moved.
+    StockChange(StockChange),
+    /// For buyer messaging: send this email.
+    Email(EmailRequest),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StockChange {
+    pub dedupe_key: String,
+    pub seller_id: String,
+    pub skus: Vec<String>,
+    pub reason: StockChangeReason,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockChangeReason {
+    /// An order reserved stock.
+    Reserved,
+    /// A cancelled order gave its reservation back.
+    Released,
+    /// A shipped order took its stock out of the warehouse.
+    Shipped,
+    /// An order could not be reserved: demand for stock that is not there.
+    Backordered,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailRequest {
+    pub dedupe_key: String,
+    pub template: EmailTemplate,
+    pub recipient: Recipient,
+    /// The recipient's language; templates fall back to English.
+    pub locale: String,
+    /// What the template shows, already in the domain's words (amounts as decimal strings).
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailTemplate {
+    OrderConfirmation,
+    BackorderNotice,
+    Cancellation,
+    ShippingConfirmation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub role: RecipientRole,
+    pub id: String,
+    pub name: String,
+    pub email: EmailAddress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientRole {
+    Buyer,
+    Seller,
+}
+
+impl FollowUp {
+    /// The message attribute the topic's subscriptions filter on.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FollowUp::StockChange(_) => "stock_change",
+            FollowUp::Email(_) => "email",
+        }
+    }
+
+    pub fn dedupe_key(&self) -> &str {
+        match self {
+            FollowUp::StockChange(change) => &change.dedupe_key,
+            FollowUp::Email(email) => &email.dedupe_key,
+        }
+    }
+}
+
+/// Sends follow-ups to the functions that act on them. The SNS implementation is
+/// [`crate::adapters::sns::SnsFollowUps`]: one request for a whole change's follow-ups.
+pub trait FollowUpPublisher: Send + Sync {
+    fn publish(&self, follow_ups: &[FollowUp]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn follow_ups_carry_their_kind_and_never_show_an_address_in_debug() {
+        let email = FollowUp::Email(EmailRequest {
+            dedupe_key: "order-intake#order_confirmation#ord_1".into(),
+            template: EmailTemplate::OrderConfirmation,
+            recipient: Recipient {
+                role: RecipientRole::Buyer,
+                id: "buy_1".into(),
+                name: "Li Wei".into(),
+                email: EmailAddress::parse("li.wei@example.cn").unwrap(),
+            },
+            locale: "zh".into(),
+            data: json!({"order_id": "ord_1"}),
+        });
+        let wire = serde_json::to_value(&email).unwrap();
+        assert_eq!(wire["kind"], "email");
+        assert_eq!(wire["template"], "order_confirmation");
+        assert_eq!(wire["recipient"]["email"], "li.wei@example.cn");
+        assert_eq!(serde_json::from_value::<FollowUp>(wire).unwrap(), email);
+        assert!(!format!("{email:?}").contains("li.wei"));
+        assert_eq!(email.kind(), "email");
+    }
+}
