@@ -37,9 +37,12 @@ pub trait IdempotencyStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
+    /// Records the first answer. Written whole, whether or not a claim is still there: a retry
+    /// whose claim was released (its follow-ups failed after its effect committed) completes too.
     fn complete(
         &self,
         key: &str,
+        fingerprint: &str,
         outcome: &Value,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

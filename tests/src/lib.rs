@@ -4,6 +4,8 @@
 //! created once), started on first use and gone when the binary exits. Tests keep out of each
 //! other's way with unique ids, not separate servers.
 
+pub mod orders;
+
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -25,7 +25,10 @@ async fn a_claim_is_won_once_and_then_answers_duplicates_with_the_first_outcome(
     let now = Utc::now();
     assert_eq!(store.claim(&key, "fp-1", now).await.unwrap(), Claim::Acquired);
     assert_eq!(store.claim(&key, "fp-1", now).await.unwrap(), Claim::InProgress);
-    store.complete(&key, &json!({"order_id": "o-1"}), now).await.unwrap();
+    store
+        .complete(&key, "fp-1", &json!({"order_id": "o-1"}), now)
+        .await
+        .unwrap();
     assert_eq!(
         store.claim(&key, "fp-1", now).await.unwrap(),
         Claim::Completed(json!({"order_id": "o-1"}))
@@ -73,7 +76,7 @@ async fn releasing_never_removes_a_completed_claim() {
     let key = unique_id("order-intake#webhook#evt");
     let now = Utc::now();
     store.claim(&key, "fp", now).await.unwrap();
-    store.complete(&key, &json!({}), now).await.unwrap();
+    store.complete(&key, "fp", &json!({}), now).await.unwrap();
     store.release(&key).await.unwrap();
     assert_eq!(store.claim(&key, "fp", now).await.unwrap(), Claim::Completed(json!({})));
 }

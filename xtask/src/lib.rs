@@ -11,6 +11,7 @@ pub mod processes;
 pub mod provision;
 pub mod runtime_api;
 pub mod schedule;
+pub mod seed;
 pub mod stack;
 pub mod template;
 pub mod venv;

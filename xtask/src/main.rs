@@ -1,6 +1,9 @@
 //! `cargo xtask <command>`: the back office's developer commands.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
@@ -11,7 +14,7 @@ use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event, w
 use xtask::processes::{self, LogSink};
 use xtask::schedule::scheduled_event;
 use xtask::stack::{Stack, StackOptions, StackState};
-use xtask::{local_aws, paths, venv};
+use xtask::{local_aws, paths, seed, venv};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -302,8 +305,14 @@ async fn demo() -> CommandResult {
         "The back office is running locally (local AWS at {}).\n",
         state.aws_endpoint
     );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let inventory = &stack.provisioned.tables["InventoryTable"];
+    let seeds = seed::load(&paths::events_dir().join("seed/inventory.json"))?;
+    seed::seed_stock(&dynamodb, inventory, &seeds).await?;
+    println!("Stock seeded from events/seed/inventory.json (until inventory.adjusted lands):");
+    print_stock(&dynamodb, inventory).await?;
 
-    println!("Marketplace events, signed and sent to each function's URL:");
+    println!("\nMarketplace events, signed and sent to each function's URL:");
     for file in sample_events()? {
         let body = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
         let name = file.file_name().map(Path::new).unwrap_or(&file).display().to_string();
@@ -317,6 +326,11 @@ async fn demo() -> CommandResult {
             Err(error) => println!("  {name:<36} → not sent: {error}"),
         }
     }
+
+    println!("\nOrders:");
+    print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
+    println!("\nStock after them:");
+    print_stock(&dynamodb, inventory).await?;
 
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
     let settled = wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await;
@@ -334,9 +348,61 @@ async fn demo() -> CommandResult {
             dead.queue, dead.waiting, dead.source
         );
     }
+    println!(
+        "  (stock alerts and buyer messaging do not act on follow-ups yet: they wait there, for `cargo xtask dlq --replay`)"
+    );
     println!();
     print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
     println!("\nFunction logs: {}", logs.display());
+    Ok(())
+}
+
+async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<HashMap<String, AttributeValue>>, String> {
+    let output = client.scan().table_name(table).send().await.map_err(|error| {
+        format!(
+            "scanning {table}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(error)
+        )
+    })?;
+    Ok(output.items.unwrap_or_default())
+}
+
+fn text<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a str {
+    item.get(name)
+        .and_then(|value| value.as_s().ok().or_else(|| value.as_n().ok()))
+        .map_or("-", String::as_str)
+}
+
+async fn print_stock(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.sort_by(|a, b| text(a, "sku_key").cmp(text(b, "sku_key")));
+    for item in items {
+        println!(
+            "  {:<16} on hand {:>3}  reserved {:>3}  available {:>3}",
+            text(&item, "sku"),
+            text(&item, "on_hand"),
+            text(&item, "reserved"),
+            text(&item, "available")
+        );
+    }
+    Ok(())
+}
+
+async fn print_orders(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.sort_by(|a, b| text(a, "order_id").cmp(text(b, "order_id")));
+    for item in items {
+        let lines = item
+            .get("lines")
+            .and_then(|lines| lines.as_l().ok())
+            .map_or(0, Vec::len);
+        println!(
+            "  {:<10} {:<12} {} line(s)",
+            text(&item, "order_id"),
+            text(&item, "status"),
+            lines
+        );
+    }
     Ok(())
 }
 

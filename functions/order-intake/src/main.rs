@@ -1,20 +1,30 @@
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
-use backoffice::config::{ProcessEnv, WebhookSettings};
+use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders};
+use backoffice::adapters::sns::SnsFollowUps;
+use backoffice::config::ProcessEnv;
 use backoffice::webhook::Function;
 use backoffice::{adapters, telemetry};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use order_intake::{Config, OrderIntake};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init();
-    let settings = WebhookSettings::from_env(&ProcessEnv)?;
-    let edge = adapters::webhook_edge(Function::OrderIntake, &settings, &adapters::sdk_config().await);
+    let config = Config::from_env(&ProcessEnv)?;
+    let aws = adapters::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    let claims = DynamoIdempotencyStore::new(dynamodb.clone(), &config.webhook.idempotency_table);
+    let intake = OrderIntake {
+        edge: adapters::webhook_edge(Function::OrderIntake, &config.webhook, &aws),
+        orders: DynamoOrders::new(dynamodb, &config.orders_table, &config.inventory_table, claims),
+        follow_ups: SnsFollowUps::new(aws_sdk_sns::Client::new(&aws), &config.follow_up_topic_arn),
+    };
     // Boxed: the runtime's service stack is a type deep enough to overflow rustc's layout
     // query depth when held inline in `main`'s future.
     Box::pin(lambda_runtime::run(service_fn(
         |event: LambdaEvent<LambdaFunctionUrlRequest>| {
-            let edge = &edge;
-            async move { Ok::<_, Error>(order_intake::handle_webhook(edge, &event.payload, chrono::Utc::now()).await) }
+            let intake = &intake;
+            async move { Ok::<_, Error>(intake.handle_webhook(&event.payload, chrono::Utc::now()).await) }
         },
     )))
     .await

@@ -41,6 +41,13 @@ pub enum OrderError {
         sku: String,
         seller_id: String,
     },
+    #[error("{sku} has {available} available, fewer than the {requested} to ship")]
+    InsufficientStock {
+        field: String,
+        sku: String,
+        requested: u32,
+        available: i64,
+    },
     #[error("order {order_id} was not found for this seller")]
     OrderNotFound { order_id: String },
     #[error("order {order_id} already exists with other contents")]
@@ -71,6 +78,7 @@ impl OrderError {
             OrderError::InvalidTimestamp { .. } => "invalid_timestamp",
             OrderError::InvalidCountry { .. } => "invalid_country",
             OrderError::UnknownSku { .. } => "unknown_sku",
+            OrderError::InsufficientStock { .. } => "insufficient_stock",
             OrderError::OrderNotFound { .. } => "order_not_found",
             OrderError::OrderExists { .. } => "order_exists",
             OrderError::Transition(_) => "invalid_transition",
@@ -79,9 +87,10 @@ impl OrderError {
 
     fn kind(&self) -> RejectionKind {
         match self {
-            OrderError::TotalMismatch { .. } | OrderError::UnknownSku { .. } | OrderError::Transition(_) => {
-                RejectionKind::Unprocessable
-            }
+            OrderError::TotalMismatch { .. }
+            | OrderError::UnknownSku { .. }
+            | OrderError::InsufficientStock { .. }
+            | OrderError::Transition(_) => RejectionKind::Unprocessable,
             OrderError::OrderNotFound { .. } => RejectionKind::NotFound,
             OrderError::OrderExists { .. } => RejectionKind::Conflict,
             _ => RejectionKind::BadRequest,
@@ -101,7 +110,8 @@ impl OrderError {
             | OrderError::InvalidLocale { field }
             | OrderError::InvalidTimestamp { field }
             | OrderError::InvalidCountry { field }
-            | OrderError::UnknownSku { field, .. } => Some(field.clone()),
+            | OrderError::UnknownSku { field, .. }
+            | OrderError::InsufficientStock { field, .. } => Some(field.clone()),
             OrderError::NoLines | OrderError::TooManyLines { .. } => Some("data.lines".to_owned()),
             OrderError::TotalMismatch { .. } => Some("data.total".to_owned()),
             OrderError::OrderNotFound { .. } | OrderError::OrderExists { .. } => Some("data.order_id".to_owned()),

@@ -3,10 +3,13 @@
 //! names AWS).
 
 pub mod error;
+pub mod follow_ups;
 pub mod schema;
 pub mod status;
+pub mod store;
 pub mod validate;
 
 pub use error::OrderError;
 pub use status::{InvalidTransition, OrderChange, OrderStatus};
-pub use validate::{Address, Buyer, NewOrder, OrderLine, Shipment};
+pub use store::{Applied, ChangeRequest, EventContext, OrderStore, ShortLine, StoreRefusal, StoredLine, StoredOrder};
+pub use validate::{Address, Buyer, NewOrder, OrderLine, OrderRef, Shipment};

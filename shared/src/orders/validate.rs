@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::error::OrderError;
-use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderShippedData};
+use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderRefData, OrderShippedData};
 use crate::money::{Currency, Money, MoneyError};
 use crate::pii::EmailAddress;
 
@@ -27,7 +28,7 @@ pub struct NewOrder {
     pub shipping_address: Address,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Buyer {
     pub id: String,
     pub name: String,
@@ -43,7 +44,7 @@ pub struct OrderLine {
     pub unit_price: Money,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     pub name: String,
     pub line1: String,
@@ -54,7 +55,7 @@ pub struct Address {
     pub country: String,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Shipment {
     pub carrier: String,
     pub tracking_number: String,
@@ -96,6 +97,28 @@ pub fn new_order(data: OrderCreatedData) -> Result<NewOrder, OrderError> {
         ship_by: timestamp(&data.ship_by, "data.ship_by")?,
         shipping_address: address(data.shipping_address)?,
     })
+}
+
+/// The order an event about an existing order names, and the seller it must belong to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRef {
+    pub order_id: String,
+    pub seller_id: String,
+}
+
+pub fn order_ref(order_id: &str, seller_id: &str) -> Result<OrderRef, OrderError> {
+    Ok(OrderRef {
+        order_id: identifier(order_id.to_owned(), "data.order_id")?,
+        seller_id: identifier(seller_id.to_owned(), "data.seller_id")?,
+    })
+}
+
+impl TryFrom<&OrderRefData> for OrderRef {
+    type Error = OrderError;
+
+    fn try_from(data: &OrderRefData) -> Result<Self, OrderError> {
+        order_ref(&data.order_id, &data.seller_id)
+    }
 }
 
 pub fn shipment(data: &OrderShippedData) -> Result<Shipment, OrderError> {

@@ -135,8 +135,9 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
             lost => return self.answer_lost_claim(lost, &envelope),
         }
         let event_type = envelope.event_type.clone();
+        let fingerprint = envelope.fingerprint.clone();
         match handler(envelope).await {
-            Ok(accepted) => Ok(self.accept(&key, &event_type, accepted, now).await),
+            Ok(accepted) => Ok(self.accept(&key, &fingerprint, &event_type, accepted, now).await),
             Err(rejection) => Err(self.release(&key, rejection).await),
         }
     }
@@ -189,7 +190,7 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         let event_type = envelope.event_type.clone();
         let probe = envelope.clone();
         match handler(envelope, claim).await {
-            Ok(accepted) => Ok(self.accept(&key, &event_type, accepted, now).await),
+            Ok(accepted) => Ok(self.accept(&key, &probe.fingerprint, &event_type, accepted, now).await),
             Err(AtomicFailure::Refused(rejection)) => Err(self.release(&key, rejection).await),
             Err(AtomicFailure::ClaimTaken) => {
                 match self
@@ -228,12 +229,13 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
     async fn accept(
         &self,
         key: &str,
+        fingerprint: &str,
         event_type: &str,
         accepted: Accepted,
         now: DateTime<Utc>,
     ) -> LambdaFunctionUrlResponse {
         let answer = Value::Object(accepted);
-        if let Err(error) = self.claims.complete(key, &answer, now).await {
+        if let Err(error) = self.claims.complete(key, fingerprint, &answer, now).await {
             // The effect is committed; a retry after the lease re-runs the handler, which is
             // idempotent on its own records.
             tracing::warn!(%error, "event processed but its idempotency record was not completed");

@@ -27,8 +27,17 @@ impl IdempotencyStore for MemoryClaims {
         })
     }
 
-    async fn complete(&self, key: &str, outcome: &Value, _now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.records.lock().unwrap().get_mut(key).unwrap().1 = Some(outcome.clone());
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        outcome: &Value,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.records
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), (fingerprint.to_owned(), Some(outcome.clone())));
         Ok(())
     }
 

@@ -142,22 +142,24 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         Ok(Claim::InProgress)
     }
 
-    async fn complete(&self, key: &str, outcome: &Value, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        outcome: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         self.client
-            .update_item()
+            .put_item()
             .table_name(&self.table)
-            .key("pk", string(key))
-            .update_expression(
-                "SET #state = :completed, outcome = :outcome, expires_at = :expires_at REMOVE lease_until",
-            )
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":completed", string(COMPLETED))
-            .expression_attribute_values(":outcome", string(outcome.to_string()))
-            .expression_attribute_values(":expires_at", number((now + self.retention).timestamp()))
+            .item("pk", string(key))
+            .item("fingerprint", string(fingerprint))
+            .item("state", string(COMPLETED))
+            .item("outcome", string(outcome.to_string()))
+            .item("expires_at", number((now + self.retention).timestamp()))
             .send()
             .await
-            .map_err(|error| store_error("DynamoDB UpdateItem (idempotency complete)", error))?;
+            .map_err(|error| store_error("DynamoDB PutItem (idempotency complete)", error))?;
         Ok(())
     }
 

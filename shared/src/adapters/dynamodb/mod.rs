@@ -1,8 +1,10 @@
 //! DynamoDB implementations of the domain's stores.
 
 mod idempotency;
+mod orders;
 
 pub use idempotency::DynamoIdempotencyStore;
+pub use orders::{DynamoOrders, sku_key};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,0 +1,395 @@
+//! Orders and their stock, in DynamoDB transactions.
+//!
+//! `order.created` is one `TransactWriteItems`: the event's idempotency claim, the order (only
+//! if its id is new) and one reservation per line, each conditional on `available >= quantity`.
+//! Either every line is reserved or nothing is written, so concurrent orders can never take a
+//! SKU below zero. When the transaction fails, its cancellation reasons say why without a
+//! read: the claim is taken (a duplicate), the order exists (a retry of this event, or a
+//! reused id), or which lines were short (with their stock and lead time) or unknown.
+//!
+//! Inventory items are keyed `<seller_id>#<sku>` and carry `on_hand`, `reserved` and
+//! `available` (= on_hand − reserved, kept alongside because a condition cannot subtract).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+use super::{DynamoIdempotencyStore, number, store_error, string};
+use crate::idempotency::ClaimWrite;
+use crate::orders::{
+    Applied, ChangeRequest, EventContext, NewOrder, OrderChange, OrderError, OrderStatus, OrderStore, ShortLine,
+    StoreRefusal, StoredOrder,
+};
+use crate::store::StoreError;
+
+/// Transactions that collide with another on the same items are retried this often.
+const ATTEMPTS: u32 = 5;
+
+#[derive(Debug, Clone)]
+pub struct DynamoOrders {
+    client: Client,
+    orders_table: String,
+    inventory_table: String,
+    claims: DynamoIdempotencyStore,
+}
+
+pub fn sku_key(seller_id: &str, sku: &str) -> String {
+    format!("{seller_id}#{sku}")
+}
+
+/// Why a transaction did not commit.
+enum Failed {
+    /// One reason per item, in the order the items were sent.
+    Cancelled(Vec<CancellationReason>),
+    Store(StoreError),
+}
+
+fn is_condition_failure(reason: &CancellationReason) -> bool {
+    reason.code() == Some("ConditionalCheckFailed")
+}
+
+fn collided(reasons: &[CancellationReason]) -> bool {
+    reasons
+        .iter()
+        .any(|reason| reason.code() == Some("TransactionConflict"))
+}
+
+fn attribute_i64(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item.get(name)
+        .and_then(|value| value.as_n().ok())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+impl DynamoOrders {
+    pub fn new(
+        client: Client,
+        orders_table: impl Into<String>,
+        inventory_table: impl Into<String>,
+        claims: DynamoIdempotencyStore,
+    ) -> Self {
+        Self {
+            client,
+            orders_table: orders_table.into(),
+            inventory_table: inventory_table.into(),
+            claims,
+        }
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failed> {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => match error.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => {
+                    Err(Failed::Cancelled(cancelled.cancellation_reasons.unwrap_or_default()))
+                }
+                other => Err(Failed::Store(store_error("DynamoDB TransactWriteItems", other))),
+            },
+        }
+    }
+
+    fn claim_item(&self, claim: &ClaimWrite) -> TransactWriteItem {
+        TransactWriteItem::builder().put(self.claims.claim_put(claim)).build()
+    }
+
+    /// The whole order item, with the attributes its indexes read.
+    fn order_item(&self, order: &StoredOrder) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let mut item: HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(order).map_err(|error| StoreError::new("order serialisation", error))?;
+        item.insert(
+            "status_placed".to_owned(),
+            string(format!("{}#{}", order.status, order.placed_at.to_rfc3339())),
+        );
+        if order.status.awaits_shipment() {
+            // Only orders still to ship are in the sparse ByShipDue index.
+            item.insert(
+                "ship_due_day".to_owned(),
+                string(order.ship_by.format("%Y-%m-%d").to_string()),
+            );
+        }
+        Ok(item)
+    }
+
+    fn put_new_order(&self, order: &StoredOrder) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.orders_table)
+            .set_item(Some(self.order_item(order)?))
+            .condition_expression("attribute_not_exists(order_id)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|error| StoreError::new("order put", error))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Replaces the order, only if nobody changed it since it was read as `from`.
+    fn put_changed_order(
+        &self,
+        order: &StoredOrder,
+        from: OrderStatus,
+        event_id: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.orders_table)
+            .set_item(Some(self.order_item(order)?))
+            .condition_expression("#status = :from AND NOT contains(events, :event)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":from", string(from.as_str()))
+            .expression_attribute_values(":event", string(event_id))
+            .build()
+            .map_err(|error| StoreError::new("order put", error))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn stock_update(
+        &self,
+        seller_id: &str,
+        sku: &str,
+        expression: &str,
+        condition: &str,
+        quantity: u32,
+    ) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.inventory_table)
+            .key("sku_key", string(sku_key(seller_id, sku)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .expression_attribute_values(":q", number(i64::from(quantity)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and expression are all set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    fn reserve(&self, seller_id: &str, sku: &str, quantity: u32) -> TransactWriteItem {
+        self.stock_update(
+            seller_id,
+            sku,
+            "SET available = available - :q, reserved = reserved + :q",
+            "available >= :q",
+            quantity,
+        )
+    }
+
+    /// The stock moves a change makes: a cancelled reservation goes back, a shipped one leaves.
+    fn stock_moves(&self, order: &StoredOrder, change: OrderChange) -> Vec<TransactWriteItem> {
+        let (expression, condition) = match (order.status, change) {
+            (OrderStatus::Accepted, OrderChange::Cancel) => (
+                "SET available = available + :q, reserved = reserved - :q",
+                "attribute_exists(sku_key)",
+            ),
+            (OrderStatus::Accepted, OrderChange::Ship) => (
+                "SET on_hand = on_hand - :q, reserved = reserved - :q",
+                "attribute_exists(sku_key)",
+            ),
+            // Nothing was reserved: shipping takes what is available, and never below zero.
+            (OrderStatus::Backordered, OrderChange::Ship) => (
+                "SET on_hand = on_hand - :q, available = available - :q",
+                "available >= :q",
+            ),
+            _ => return Vec::new(),
+        };
+        order
+            .lines
+            .iter()
+            .map(|line| self.stock_update(&order.seller_id, &line.sku, expression, condition, line.quantity))
+            .collect()
+    }
+
+    async fn read(&self, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.orders_table)
+            .key("order_id", string(order_id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|error| store_error("DynamoDB GetItem (order)", error))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// The order whose id is taken: this event's own earlier write, or someone else's order.
+    fn existing(&self, reason: &CancellationReason, event: &EventContext) -> Result<Applied, StoreRefusal> {
+        let order = reason.item().cloned().map(from_item).transpose()?;
+        match order {
+            Some(order) if order.applied(&event.id) => Ok(Applied::Before(order)),
+            Some(order) => Err(OrderError::OrderExists {
+                order_id: order.order_id,
+            }
+            .into()),
+            None => Err(StoreError::new("order transaction", "order condition failed without the order").into()),
+        }
+    }
+
+    /// The event changed this order before. Only the claim's holder may treat it as a retry
+    /// (and send its follow-ups again); anyone else has a duplicate.
+    async fn reapplied(&self, order: StoredOrder, claim: &ClaimWrite) -> Result<Applied, StoreRefusal> {
+        match self.transact(vec![self.claim_item(claim)]).await {
+            Ok(()) => Ok(Applied::Before(order)),
+            Err(Failed::Cancelled(_)) => Err(StoreRefusal::ClaimTaken),
+            Err(Failed::Store(error)) => Err(error.into()),
+        }
+    }
+
+    /// Stores the order as backordered, nothing reserved, after `short` lines failed.
+    async fn backorder(
+        &self,
+        order: &NewOrder,
+        short: Vec<ShortLine>,
+        event: &EventContext,
+        claim: &ClaimWrite,
+    ) -> Result<Option<Applied>, StoreRefusal> {
+        let backordered = StoredOrder::backordered(order, short, event);
+        let items = vec![self.claim_item(claim), self.put_new_order(&backordered)?];
+        match self.transact(items).await {
+            Ok(()) => Ok(Some(Applied::Now(backordered))),
+            Err(Failed::Cancelled(reasons)) if collided(&reasons) => Ok(None),
+            Err(Failed::Cancelled(reasons)) if reasons.first().is_some_and(is_condition_failure) => {
+                Err(StoreRefusal::ClaimTaken)
+            }
+            Err(Failed::Cancelled(reasons)) => self.existing(&reasons[1], event).map(Some),
+            Err(Failed::Store(error)) => Err(error.into()),
+        }
+    }
+}
+
+fn from_item(item: HashMap<String, AttributeValue>) -> Result<StoredOrder, StoreError> {
+    serde_dynamo::from_item(item).map_err(|error| StoreError::new("order deserialisation", error))
+}
+
+async fn back_off(attempt: u32) {
+    let jitter = u64::from(rand_jitter());
+    tokio::time::sleep(Duration::from_millis(10 * 2u64.pow(attempt) + jitter)).await;
+}
+
+/// A few milliseconds of spread so colliding retries do not collide again.
+fn rand_jitter() -> u8 {
+    (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0)
+        % 16) as u8
+}
+
+impl OrderStore for DynamoOrders {
+    async fn place(&self, order: &NewOrder, event: &EventContext, claim: &ClaimWrite) -> Result<Applied, StoreRefusal> {
+        for attempt in 0..ATTEMPTS {
+            let accepted = StoredOrder::accepted(order, event);
+            let mut items = vec![self.claim_item(claim), self.put_new_order(&accepted)?];
+            items.extend(
+                order
+                    .lines
+                    .iter()
+                    .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity)),
+            );
+            let reasons = match self.transact(items).await {
+                Ok(()) => return Ok(Applied::Now(accepted)),
+                Err(Failed::Store(error)) => return Err(error.into()),
+                Err(Failed::Cancelled(reasons)) => reasons,
+            };
+            if collided(&reasons) {
+                back_off(attempt).await;
+                continue;
+            }
+            if reasons.first().is_some_and(is_condition_failure) {
+                return Err(StoreRefusal::ClaimTaken);
+            }
+            if reasons.get(1).is_some_and(is_condition_failure) {
+                return self.existing(&reasons[1], event);
+            }
+            let mut short = Vec::new();
+            for (index, (line, reason)) in order.lines.iter().zip(reasons.iter().skip(2)).enumerate() {
+                if !is_condition_failure(reason) {
+                    continue;
+                }
+                let Some(stock) = reason.item() else {
+                    return Err(OrderError::UnknownSku {
+                        field: format!("data.lines[{index}].sku"),
+                        sku: line.sku.clone(),
+                        seller_id: order.seller_id.clone(),
+                    }
+                    .into());
+                };
+                short.push(ShortLine {
+                    sku: line.sku.clone(),
+                    requested: line.quantity,
+                    available: attribute_i64(stock, "available"),
+                    lead_time_days: attribute_i64(stock, "lead_time_days").clamp(0, 365) as u32,
+                });
+            }
+            match self.backorder(order, short, event, claim).await? {
+                Some(applied) => return Ok(applied),
+                None => back_off(attempt).await,
+            }
+        }
+        Err(StoreError::new("order transaction", "kept colliding with concurrent transactions").into())
+    }
+
+    async fn change(
+        &self,
+        request: &ChangeRequest,
+        event: &EventContext,
+        claim: &ClaimWrite,
+    ) -> Result<Applied, StoreRefusal> {
+        let not_found = || OrderError::OrderNotFound {
+            order_id: request.order.order_id.clone(),
+        };
+        for attempt in 0..ATTEMPTS {
+            let current = self.read(&request.order.order_id).await?.ok_or_else(not_found)?;
+            // Another seller's order is not found, not forbidden: its existence is not ours to know.
+            if current.seller_id != request.order.seller_id {
+                return Err(not_found().into());
+            }
+            if current.applied(&event.id) {
+                return self.reapplied(current, claim).await;
+            }
+            let next = current.changed(request, event)?;
+            let moves = self.stock_moves(&current, request.change);
+            let mut items = vec![
+                self.claim_item(claim),
+                self.put_changed_order(&next, current.status, &event.id)?,
+            ];
+            items.extend(moves);
+            let reasons = match self.transact(items).await {
+                Ok(()) => return Ok(Applied::Now(next)),
+                Err(Failed::Store(error)) => return Err(error.into()),
+                Err(Failed::Cancelled(reasons)) => reasons,
+            };
+            if reasons.first().is_some_and(is_condition_failure) {
+                return Err(StoreRefusal::ClaimTaken);
+            }
+            let short_line = current
+                .lines
+                .iter()
+                .zip(reasons.iter().skip(2))
+                .position(|(_, reason)| is_condition_failure(reason));
+            if let (Some(index), false) = (short_line, reasons.get(1).is_some_and(is_condition_failure)) {
+                let line = &current.lines[index];
+                let available = reasons[index + 2]
+                    .item()
+                    .map_or(0, |stock| attribute_i64(stock, "available"));
+                return Err(OrderError::InsufficientStock {
+                    field: "type".to_owned(),
+                    sku: line.sku.clone(),
+                    requested: line.quantity,
+                    available,
+                }
+                .into());
+            }
+            // The order changed under us, or the transaction collided: read it again.
+            back_off(attempt).await;
+        }
+        Err(StoreError::new("order transaction", "kept colliding with concurrent changes").into())
+    }
+}

@@ -1,0 +1,185 @@
+//! What order intake needs from storage, in the domain's words. The DynamoDB implementation
+//! is [`crate::adapters::dynamodb::DynamoOrders`].
+
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::error::OrderError;
+use super::status::{OrderChange, OrderStatus};
+use super::validate::{Address, Buyer, NewOrder, OrderRef, Shipment};
+use crate::idempotency::ClaimWrite;
+use crate::money::{Currency, Money};
+use crate::store::StoreError;
+
+/// An order as stored: everything later events and follow-ups need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredOrder {
+    pub order_id: String,
+    pub seller_id: String,
+    pub status: OrderStatus,
+    pub buyer: Buyer,
+    pub currency: String,
+    pub total_minor: i64,
+    pub lines: Vec<StoredLine>,
+    pub placed_at: DateTime<Utc>,
+    pub ship_by: DateTime<Utc>,
+    pub shipping_address: Address,
+    /// Lines that were short when the order came in (backordered orders only).
+    #[serde(default)]
+    pub short_lines: Vec<ShortLine>,
+    /// When a backordered order can be expected to ship: its longest restock lead time.
+    #[serde(default)]
+    pub expected_by: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub shipment: Option<Shipment>,
+    #[serde(default)]
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The events applied to this order, so a retried event is recognised as already applied.
+    pub events: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredLine {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShortLine {
+    pub sku: String,
+    pub requested: u32,
+    pub available: i64,
+    pub lead_time_days: u32,
+}
+
+/// The event being applied: its id and when the marketplace says it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventContext {
+    pub id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// What a store call did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    /// Written now, by this event.
+    Now(StoredOrder),
+    /// This event was applied before: a retry, whose follow-ups may not have gone out.
+    Before(StoredOrder),
+}
+
+impl Applied {
+    pub fn order(&self) -> &StoredOrder {
+        match self {
+            Applied::Now(order) | Applied::Before(order) => order,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreRefusal {
+    /// The transaction failed on the idempotency claim: someone else has this event.
+    #[error("the event's idempotency claim is taken")]
+    ClaimTaken,
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A change to an existing order, as an event asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRequest {
+    pub order: OrderRef,
+    pub change: OrderChange,
+    pub shipment: Option<Shipment>,
+}
+
+pub trait OrderStore: Send + Sync {
+    /// Stores a new order with every line reserved, or, if any line is short, as backordered
+    /// with nothing reserved; together with `claim`, in one transaction.
+    fn place(
+        &self,
+        order: &NewOrder,
+        event: &EventContext,
+        claim: &ClaimWrite,
+    ) -> impl Future<Output = Result<Applied, StoreRefusal>> + Send;
+
+    /// Cancels, ships or delivers an order of the seller, moving its stock as the lifecycle says.
+    fn change(
+        &self,
+        request: &ChangeRequest,
+        event: &EventContext,
+        claim: &ClaimWrite,
+    ) -> impl Future<Output = Result<Applied, StoreRefusal>> + Send;
+}
+
+impl StoredOrder {
+    pub fn accepted(order: &NewOrder, event: &EventContext) -> Self {
+        Self {
+            order_id: order.order_id.clone(),
+            seller_id: order.seller_id.clone(),
+            status: OrderStatus::Accepted,
+            buyer: order.buyer.clone(),
+            currency: order.total.currency().code().to_owned(),
+            total_minor: order.total.minor_units(),
+            lines: order
+                .lines
+                .iter()
+                .map(|line| StoredLine {
+                    line_id: line.line_id.clone(),
+                    sku: line.sku.clone(),
+                    quantity: line.quantity,
+                    unit_price_minor: line.unit_price.minor_units(),
+                })
+                .collect(),
+            placed_at: event.at,
+            ship_by: order.ship_by,
+            shipping_address: order.shipping_address.clone(),
+            short_lines: Vec::new(),
+            expected_by: None,
+            shipment: None,
+            delivered_at: None,
+            events: vec![event.id.clone()],
+        }
+    }
+
+    /// Nothing reserved; expected once the slowest short SKU can be restocked.
+    pub fn backordered(order: &NewOrder, short_lines: Vec<ShortLine>, event: &EventContext) -> Self {
+        let longest_lead = short_lines.iter().map(|line| line.lead_time_days).max().unwrap_or(0);
+        Self {
+            status: OrderStatus::Backordered,
+            expected_by: Some(event.at + Duration::days(i64::from(longest_lead))),
+            short_lines,
+            ..Self::accepted(order, event)
+        }
+    }
+
+    /// The order after `request`, or why the lifecycle refuses it.
+    pub fn changed(&self, request: &ChangeRequest, event: &EventContext) -> Result<Self, OrderError> {
+        let mut next = self.clone();
+        next.status = self.status.apply(request.change)?;
+        match request.change {
+            OrderChange::Ship => next.shipment = request.shipment.clone(),
+            OrderChange::Deliver => next.delivered_at = Some(event.at),
+            OrderChange::Cancel => {}
+        }
+        next.events.push(event.id.clone());
+        Ok(next)
+    }
+
+    pub fn applied(&self, event_id: &str) -> bool {
+        self.events.iter().any(|id| id == event_id)
+    }
+
+    pub fn amount(&self, minor: i64) -> String {
+        match Currency::parse(&self.currency) {
+            Ok(currency) => Money::from_minor(minor, currency).to_string(),
+            Err(_) => minor.to_string(),
+        }
+    }
+}

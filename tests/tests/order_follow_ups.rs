@@ -1,0 +1,205 @@
+//! Order intake's follow-ups, read off the real queues the follow-up topic feeds. The tests of
+//! this binary share those queues, so they take turns.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use backoffice::follow_ups::{EmailTemplate, FollowUp, StockChangeReason};
+use backoffice_tests::orders::{FailsOnce, envelope, order_data, shop, shop_with};
+use backoffice_tests::{local_aws, unique_id};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+static QUEUES: Mutex<()> = Mutex::const_new(());
+
+/// Every message now on the stock-change and email queues, removed from them.
+async fn drain() -> Vec<FollowUp> {
+    let aws = local_aws();
+    let sqs = aws_sdk_sqs::Client::new(&aws.sdk_config().await);
+    let mut found = Vec::new();
+    for queue in ["StockChangeQueue", "EmailQueue"] {
+        let url = &aws.provisioned.queues[queue].url;
+        loop {
+            let messages = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                found.push(serde_json::from_str(message.body.as_deref().unwrap()).expect("a follow-up"));
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(message.receipt_handle.unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            attributes.attributes.unwrap()[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
+            "0",
+            "nothing left in flight on {queue}"
+        );
+    }
+    found
+}
+
+fn of_order<'a>(follow_ups: &'a [FollowUp], order_id: &str) -> Vec<&'a FollowUp> {
+    follow_ups
+        .iter()
+        .filter(|follow_up| match follow_up {
+            FollowUp::StockChange(change) => change.order_id.as_deref() == Some(order_id),
+            FollowUp::Email(email) => email.data["order_id"] == order_id,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_land_once_per_change_even_after_a_failed_publish_and_a_retry() {
+    let _turn = QUEUES.lock().await;
+    drain().await;
+    let shop = shop_with(FailsOnce::new).await;
+    shop.stock("A", 10, 3).await;
+    let order_id = unique_id("ord");
+    let created = envelope(
+        &unique_id("evt"),
+        "order.created",
+        order_data(&order_id, &shop.seller, &[("A", 2, "3.00")]),
+    );
+
+    let (status, answer) = shop.send(&created).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (503, Some("follow_ups_failed"))
+    );
+    assert_eq!(shop.levels("A").await, (10, 2, 8), "the order itself is recorded");
+    assert!(drain().await.is_empty(), "nothing published while the topic was down");
+
+    let (status, answer) = shop.send(&created).await;
+    assert_eq!(
+        (status, answer["order_status"].as_str()),
+        (202, Some("accepted")),
+        "the retry: {answer}"
+    );
+    assert_eq!(shop.levels("A").await, (10, 2, 8), "reserved once");
+    let (status, _) = shop.send(&created).await;
+    assert_eq!(status, 200, "a third delivery is a plain duplicate");
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let landed = drain().await;
+    let ours = of_order(&landed, &order_id);
+    assert_eq!(ours.len(), 2, "{ours:#?}");
+    assert!(
+        ours.iter().any(
+            |f| matches!(f, FollowUp::StockChange(c) if c.reason == StockChangeReason::Reserved && c.skus == ["A"])
+        )
+    );
+    assert!(ours.iter().any(
+        |f| matches!(f, FollowUp::Email(e) if e.template == EmailTemplate::OrderConfirmation
+        && e.locale == "zh" && e.data["total"] == "6.00" && e.recipient.email.expose() == "li.wei@example.cn")
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_change_sends_its_own_follow_ups_once() {
+    let _turn = QUEUES.lock().await;
+    drain().await;
+    let shop = shop().await;
+    shop.stock("A", 10, 3).await;
+    shop.stock("OUT", 0, 12).await;
+    let shipped = unique_id("ord");
+    let backordered = unique_id("ord");
+    shop.event("order.created", order_data(&shipped, &shop.seller, &[("A", 1, "3.00")]))
+        .await;
+    let ship = envelope(
+        &unique_id("evt"),
+        "order.shipped",
+        json!({"order_id": shipped, "seller_id": shop.seller, "carrier": "DHL", "tracking_number": "JD0146"}),
+    );
+    assert_eq!(shop.send(&ship).await.0, 202);
+    assert_eq!(shop.send(&ship).await.0, 200);
+    shop.event(
+        "order.delivered",
+        json!({"order_id": shipped, "seller_id": shop.seller}),
+    )
+    .await;
+    shop.event(
+        "order.created",
+        order_data(&backordered, &shop.seller, &[("OUT", 1, "3.00")]),
+    )
+    .await;
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let landed = drain().await;
+    let templates = |order_id: &str| -> Vec<EmailTemplate> {
+        of_order(&landed, order_id)
+            .iter()
+            .filter_map(|f| match f {
+                FollowUp::Email(e) => Some(e.template),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut shipped_templates = templates(&shipped);
+    shipped_templates.sort_by_key(|template| format!("{template:?}"));
+    assert_eq!(
+        shipped_templates,
+        [EmailTemplate::OrderConfirmation, EmailTemplate::ShippingConfirmation],
+        "confirmation and shipping, none for delivery"
+    );
+    let shipping = of_order(&landed, &shipped).into_iter().find_map(|f| match f {
+        FollowUp::Email(e) if e.template == EmailTemplate::ShippingConfirmation => Some(e.clone()),
+        _ => None,
+    });
+    assert_eq!(shipping.unwrap().data["shipment"]["tracking_number"], "JD0146");
+    assert_eq!(templates(&backordered), [EmailTemplate::BackorderNotice]);
+    let backorder_stock = of_order(&landed, &backordered).into_iter().find_map(|f| match f {
+        FollowUp::StockChange(c) => Some(c.clone()),
+        _ => None,
+    });
+    assert_eq!(backorder_stock.unwrap().reason, StockChangeReason::Backordered);
+    assert_eq!(
+        of_order(&landed, &shipped).len(),
+        4,
+        "two changes, two follow-ups each, nothing twice"
+    );
+}
+
+#[tokio::test]
+async fn an_order_created_makes_at_most_three_aws_requests_whatever_its_lines() {
+    let _turn = QUEUES.lock().await;
+    let shop = shop().await;
+    let skus: Vec<String> = (0..20).map(|i| format!("SKU-{i}")).collect();
+    for sku in &skus {
+        shop.stock(sku, 100, 3).await;
+    }
+    for count in [1, 20] {
+        let lines: Vec<(&str, i64, &str)> = skus[..count].iter().map(|sku| (sku.as_str(), 1, "1.00")).collect();
+        shop.requests.take();
+        let (status, _) = shop
+            .event("order.created", order_data(&unique_id("ord"), &shop.seller, &lines))
+            .await;
+        assert_eq!(status, 202);
+        assert_eq!(
+            shop.requests.take(),
+            3,
+            "{count} lines: transaction, publish, completion"
+        );
+    }
+    drain().await;
+}
