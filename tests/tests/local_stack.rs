@@ -214,6 +214,72 @@ async fn the_sample_orders_go_through_order_intakes_url() {
     }
 }
 
+/// The race through the real path: the Function URL, two processes of order intake, moto.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_orders_through_the_url_never_oversell() {
+    let (stack, _) = start_stack().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let inventory = &stack.provisioned.tables["InventoryTable"];
+    let seller = unique_id("sel");
+    let seed = |sku: &str, on_hand| xtask::seed::StockSeed {
+        seller_id: seller.clone(),
+        sku: sku.to_owned(),
+        on_hand,
+        safety_stock: 0,
+        lead_time_days: 3,
+    };
+    xtask::seed::seed_stock(&dynamodb, inventory, &[seed("LAST", 20), seed("MORE", 1000)])
+        .await
+        .unwrap();
+    let state = stack.state();
+    let bodies: Vec<String> = (0..64)
+        .map(|_| {
+            let data = backoffice_tests::orders::order_data(
+                &unique_id("ord"),
+                &seller,
+                &[("LAST", 1, "9.00"), ("MORE", 1, "1.00")],
+            );
+            backoffice_tests::orders::envelope(&unique_id("evt"), "order.created", data)
+        })
+        .collect();
+    let replies = futures_util::future::join_all(bodies.iter().map(|body| send_event(&state, body.as_bytes()))).await;
+    let statuses: Vec<String> = replies
+        .iter()
+        .map(|reply| {
+            reply.as_ref().unwrap().1.json()["order_status"]
+                .as_str()
+                .unwrap_or("refused")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| *s == "accepted").count(), 20, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| *s == "backordered").count(),
+        44,
+        "{statuses:?}"
+    );
+    for (sku, expected) in [("LAST", ("20", "0")), ("MORE", ("20", "980"))] {
+        let item = dynamodb
+            .get_item()
+            .table_name(inventory)
+            .key(
+                "sku_key",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("{seller}#{sku}")),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        let reserved_available = (
+            item["reserved"].as_n().unwrap().as_str(),
+            item["available"].as_n().unwrap().as_str(),
+        );
+        assert_eq!(reserved_available, expected, "{sku}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_schedule_reaches_the_sweep() {
     let (stack, _) = start_stack().await;

@@ -634,3 +634,51 @@ async fn bad_signatures_are_401_and_store_nothing() {
     assert!(shop.order(&order_id).await.is_none());
     assert_eq!(shop.levels("A").await, (10, 0, 10));
 }
+
+#[tokio::test]
+async fn a_backordered_order_cancels_freely_and_ships_only_from_available_stock() {
+    let shop = shop().await;
+    shop.stock("OUT", 0, 9).await;
+    let cancelled = unique_id("ord");
+    let shipped = unique_id("ord");
+    for order_id in [&cancelled, &shipped] {
+        let (_, answer) = shop
+            .event(
+                "order.created",
+                order_data(order_id, &shop.seller, &[("OUT", 2, "1.00")]),
+            )
+            .await;
+        assert_eq!(answer["order_status"], "backordered");
+    }
+    let (status, _) = shop
+        .event(
+            "order.cancelled",
+            json!({"order_id": cancelled, "seller_id": shop.seller}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        shop.levels("OUT").await,
+        (0, 0, 0),
+        "nothing was reserved, nothing is released"
+    );
+    let (status, _) = shop
+        .event(
+            "order.delivered",
+            json!({"order_id": shipped, "seller_id": shop.seller}),
+        )
+        .await;
+    assert_eq!(status, 422, "not shipped yet");
+
+    let ship = json!({"order_id": shipped, "seller_id": shop.seller, "carrier": "DHL", "tracking_number": "T9"});
+    let (status, answer) = shop.event("order.shipped", ship.clone()).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (422, Some("insufficient_stock"))
+    );
+    assert_eq!(shop.order(&shipped).await.unwrap().status, OrderStatus::Backordered);
+    shop.stock("OUT", 5, 9).await;
+    let (status, _) = shop.event("order.shipped", ship).await;
+    assert_eq!(status, 202);
+    assert_eq!(shop.levels("OUT").await, (3, 0, 3), "shipped from what was available");
+}
