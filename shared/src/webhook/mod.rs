@@ -61,6 +61,22 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         H: FnOnce(Envelope) -> Fut,
         Fut: Future<Output = Result<Accepted, Rejection>>,
     {
+        self.frame(request, now, |envelope| self.process(envelope, now, handler))
+            .await
+    }
+
+    /// What every webhook goes through around its processing: the checks that need no I/O,
+    /// a span carrying the event's ids, and one answer for every refusal.
+    async fn frame<P, Fut>(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        now: DateTime<Utc>,
+        process: P,
+    ) -> LambdaFunctionUrlResponse
+    where
+        P: FnOnce(Envelope) -> Fut,
+        Fut: Future<Output = Result<LambdaFunctionUrlResponse, Rejection>>,
+    {
         let envelope = match self.authenticate(request, now) {
             Ok(envelope) => envelope,
             Err(rejection) => return self.refuse(None, rejection),
@@ -68,7 +84,7 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         let span = tracing::info_span!("webhook", event_id = %envelope.id, event_type = %envelope.event_type);
         let event_type = envelope.event_type.clone();
         async {
-            match self.process(envelope, now, handler).await {
+            match process(envelope).await {
                 Ok(response) => response,
                 Err(rejection) => self.refuse(Some(&event_type), rejection),
             }
@@ -155,20 +171,8 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         H: FnOnce(Envelope, ClaimWrite) -> Fut,
         Fut: Future<Output = Result<Accepted, AtomicFailure>>,
     {
-        let envelope = match self.authenticate(request, now) {
-            Ok(envelope) => envelope,
-            Err(rejection) => return self.refuse(None, rejection),
-        };
-        let span = tracing::info_span!("webhook", event_id = %envelope.id, event_type = %envelope.event_type);
-        let event_type = envelope.event_type.clone();
-        async {
-            match self.process_atomic(envelope, now, handler).await {
-                Ok(response) => response,
-                Err(rejection) => self.refuse(Some(&event_type), rejection),
-            }
-        }
-        .instrument(span)
-        .await
+        self.frame(request, now, |envelope| self.process_atomic(envelope, now, handler))
+            .await
     }
 
     async fn process_atomic<H, Fut>(
