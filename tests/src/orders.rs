@@ -46,24 +46,29 @@ impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
     }
 }
 
-/// Fails its first publish, then publishes for real: a queue outage that passes.
-pub struct FailsOnce<P> {
+/// A publisher whose next publish can be made to fail: an outage that passes.
+pub struct Outage<P> {
     inner: P,
-    failed: std::sync::atomic::AtomicBool,
+    failing: std::sync::atomic::AtomicBool,
 }
 
-impl<P> FailsOnce<P> {
+impl<P> Outage<P> {
     pub fn new(inner: P) -> Self {
         Self {
             inner,
-            failed: std::sync::atomic::AtomicBool::new(false),
+            failing: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The next publish fails; the one after goes through.
+    pub fn fail_next(&self) {
+        self.failing.store(true, Ordering::SeqCst);
     }
 }
 
-impl<P: FollowUpPublisher> FollowUpPublisher for FailsOnce<P> {
+impl<P: FollowUpPublisher> FollowUpPublisher for Outage<P> {
     async fn publish(&self, follow_ups: &[FollowUp]) -> Result<(), StoreError> {
-        if !self.failed.swap(true, Ordering::SeqCst) {
+        if self.failing.swap(false, Ordering::SeqCst) {
             return Err(StoreError::new("SNS PublishBatch", "injected outage"));
         }
         self.inner.publish(follow_ups).await

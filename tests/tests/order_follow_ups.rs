@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use backoffice::follow_ups::{EmailTemplate, FollowUp, StockChangeReason};
-use backoffice_tests::orders::{FailsOnce, envelope, order_data, shop, shop_with};
+use backoffice_tests::orders::{Outage, envelope, order_data, shop, shop_with};
 use backoffice_tests::{local_aws, unique_id};
 use serde_json::json;
 use tokio::sync::Mutex;
@@ -73,7 +73,7 @@ fn of_order<'a>(follow_ups: &'a [FollowUp], order_id: &str) -> Vec<&'a FollowUp>
 async fn follow_ups_land_once_per_change_even_after_a_failed_publish_and_a_retry() {
     let _turn = QUEUES.lock().await;
     drain().await;
-    let shop = shop_with(FailsOnce::new).await;
+    let shop = shop_with(Outage::new).await;
     shop.stock("A", 10, 3).await;
     let order_id = unique_id("ord");
     let created = envelope(
@@ -82,6 +82,7 @@ async fn follow_ups_land_once_per_change_even_after_a_failed_publish_and_a_retry
         order_data(&order_id, &shop.seller, &[("A", 2, "3.00")]),
     );
 
+    shop.intake.follow_ups.fail_next();
     let (status, answer) = shop.send(&created).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
@@ -201,5 +202,90 @@ async fn an_order_created_makes_at_most_three_aws_requests_whatever_its_lines() 
             "{count} lines: transaction, publish, completion"
         );
     }
+    drain().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_sends_the_follow_ups_of_its_own_change_even_after_the_order_moved_on() {
+    let _turn = QUEUES.lock().await;
+    drain().await;
+    let shop = shop_with(Outage::new).await;
+    shop.stock("A", 10, 3).await;
+    let order_id = unique_id("ord");
+    shop.event(
+        "order.created",
+        order_data(&order_id, &shop.seller, &[("A", 1, "3.00")]),
+    )
+    .await;
+    let shipped = envelope(
+        &unique_id("evt"),
+        "order.shipped",
+        json!({"order_id": order_id, "seller_id": shop.seller, "carrier": "DHL", "tracking_number": "JD77"}),
+    );
+    shop.intake.follow_ups.fail_next();
+    assert_eq!(shop.send(&shipped).await.0, 503);
+    assert_eq!(
+        shop.event(
+            "order.delivered",
+            json!({"order_id": order_id, "seller_id": shop.seller})
+        )
+        .await
+        .0,
+        202
+    );
+
+    let (status, answer) = shop.send(&shipped).await;
+    assert_eq!(
+        (status, answer["order_status"].as_str()),
+        (202, Some("delivered")),
+        "{answer}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let landed = drain().await;
+    let shipping: Vec<_> = of_order(&landed, &order_id)
+        .into_iter()
+        .filter_map(|f| match f {
+            FollowUp::Email(e) if e.template == EmailTemplate::ShippingConfirmation => {
+                Some(e.data["shipment"]["tracking_number"].clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        shipping,
+        [json!("JD77")],
+        "the shipping email, once, though the order is delivered now"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_event_id_stays_refused_after_its_claim_was_released() {
+    let _turn = QUEUES.lock().await;
+    let shop = shop_with(Outage::new).await;
+    shop.stock("A", 10, 3).await;
+    let id = unique_id("evt");
+    let order_id = unique_id("ord");
+    shop.intake.follow_ups.fail_next();
+    let first = envelope(
+        &id,
+        "order.created",
+        order_data(&order_id, &shop.seller, &[("A", 1, "3.00")]),
+    );
+    assert_eq!(
+        shop.send(&first).await.0,
+        503,
+        "committed, follow-ups failed, claim released"
+    );
+    let other_body = envelope(
+        &id,
+        "order.created",
+        order_data(&order_id, &shop.seller, &[("A", 2, "3.00")]),
+    );
+    let (status, answer) = shop.send(&other_body).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("event_id_reused"))
+    );
+    assert_eq!(shop.levels("A").await, (10, 1, 9));
     drain().await;
 }

@@ -16,7 +16,9 @@ use backoffice::orders::{
     Applied, ChangeRequest, EventContext, OrderChange, OrderRef, OrderStatus, OrderStore, StoreRefusal, follow_ups,
     validate,
 };
-use backoffice::webhook::{Accepted, AtomicFailure, Envelope, Rejection, WebhookEdge, not_handled_yet, parse_data};
+use backoffice::webhook::{
+    Accepted, AtomicFailure, Envelope, Rejection, WebhookEdge, event_id_reused, not_handled_yet, parse_data,
+};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
@@ -60,6 +62,7 @@ impl<C: IdempotencyStore, O: OrderStore, P: FollowUpPublisher> OrderIntake<C, O,
     async fn apply(&self, envelope: Envelope, claim: ClaimWrite) -> Result<Accepted, AtomicFailure> {
         let event = EventContext {
             id: envelope.id.clone(),
+            fingerprint: envelope.fingerprint.clone(),
             at: envelope.created_at,
         };
         let applied = match envelope.event_type.as_str() {
@@ -76,7 +79,7 @@ impl<C: IdempotencyStore, O: OrderStore, P: FollowUpPublisher> OrderIntake<C, O,
         .map_err(refusal)?;
         let order = applied.order();
         self.follow_ups
-            .publish(&follow_ups::for_order(order))
+            .publish(&follow_ups::for_change(order, applied.status()))
             .await
             .map_err(|error| {
                 tracing::error!(%error, order_id = %order.order_id, "follow-ups not sent; the event will be retried");
@@ -95,7 +98,7 @@ impl<C: IdempotencyStore, O: OrderStore, P: FollowUpPublisher> OrderIntake<C, O,
             );
             answer.insert("expected_by".to_owned(), json!(order.expected_by));
         }
-        if matches!(applied, Applied::Before(_)) {
+        if matches!(applied, Applied::Before { .. }) {
             tracing::info!(order_id = %order.order_id, "event applied before; follow-ups sent again");
         }
         Ok(answer)
@@ -129,6 +132,7 @@ impl<C: IdempotencyStore, O: OrderStore, P: FollowUpPublisher> OrderIntake<C, O,
 fn refusal(refusal: StoreRefusal) -> AtomicFailure {
     match refusal {
         StoreRefusal::ClaimTaken => AtomicFailure::ClaimTaken,
+        StoreRefusal::EventReused => AtomicFailure::Refused(event_id_reused()),
         StoreRefusal::Order(error) => AtomicFailure::Refused(error.into()),
         StoreRefusal::Store(error) => {
             tracing::error!(%error, "order store failed");

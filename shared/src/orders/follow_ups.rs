@@ -10,29 +10,31 @@ use crate::follow_ups::{
     EmailRequest, EmailTemplate, FollowUp, Recipient, RecipientRole, StockChange, StockChangeReason,
 };
 
-pub fn for_order(order: &StoredOrder) -> Vec<FollowUp> {
-    let (reason, template) = match order.status {
+/// The follow-ups of the change that took `order` to `status` (its current status, or for a
+/// retried event, the one that event produced).
+pub fn for_change(order: &StoredOrder, status: OrderStatus) -> Vec<FollowUp> {
+    let (reason, template) = match status {
         OrderStatus::Accepted => (StockChangeReason::Reserved, EmailTemplate::OrderConfirmation),
         OrderStatus::Backordered => (StockChangeReason::Backordered, EmailTemplate::BackorderNotice),
         OrderStatus::Cancelled => (StockChangeReason::Released, EmailTemplate::Cancellation),
         OrderStatus::Shipped => (StockChangeReason::Shipped, EmailTemplate::ShippingConfirmation),
         OrderStatus::Delivered => return Vec::new(),
     };
-    vec![stock_change(order, reason), email(order, template)]
+    vec![stock_change(order, status, reason), email(order, status, template)]
 }
 
-fn key(order: &StoredOrder, what: &str) -> String {
-    format!("order-intake#{}#{}#{what}", order.order_id, order.status)
+fn key(order: &StoredOrder, status: OrderStatus, what: &str) -> String {
+    format!("order-intake#{}#{status}#{what}", order.order_id)
 }
 
-fn stock_change(order: &StoredOrder, reason: StockChangeReason) -> FollowUp {
-    let skus = if order.status == OrderStatus::Backordered {
+fn stock_change(order: &StoredOrder, status: OrderStatus, reason: StockChangeReason) -> FollowUp {
+    let skus = if status == OrderStatus::Backordered {
         order.short_lines.iter().map(|line| line.sku.clone()).collect()
     } else {
         order.lines.iter().map(|line| line.sku.clone()).collect()
     };
     FollowUp::StockChange(StockChange {
-        dedupe_key: key(order, "stock"),
+        dedupe_key: key(order, status, "stock"),
         seller_id: order.seller_id.clone(),
         skus,
         reason,
@@ -40,9 +42,9 @@ fn stock_change(order: &StoredOrder, reason: StockChangeReason) -> FollowUp {
     })
 }
 
-fn email(order: &StoredOrder, template: EmailTemplate) -> FollowUp {
+fn email(order: &StoredOrder, status: OrderStatus, template: EmailTemplate) -> FollowUp {
     FollowUp::Email(EmailRequest {
-        dedupe_key: key(order, "email"),
+        dedupe_key: key(order, status, "email"),
         template,
         recipient: Recipient {
             role: RecipientRole::Buyer,
@@ -51,12 +53,12 @@ fn email(order: &StoredOrder, template: EmailTemplate) -> FollowUp {
             email: order.buyer.email.clone(),
         },
         locale: order.buyer.locale.clone(),
-        data: email_data(order),
+        data: email_data(order, status),
     })
 }
 
 /// What the buyer's email shows, amounts already as decimal strings of the order's currency.
-fn email_data(order: &StoredOrder) -> Value {
+fn email_data(order: &StoredOrder, status: OrderStatus) -> Value {
     let lines: Vec<Value> = order
         .lines
         .iter()
@@ -72,7 +74,7 @@ fn email_data(order: &StoredOrder) -> Value {
     json!({
         "order_id": order.order_id,
         "seller_id": order.seller_id,
-        "status": order.status,
+        "status": status,
         "currency": order.currency,
         "total": order.amount(order.total_minor),
         "lines": lines,

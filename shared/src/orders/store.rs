@@ -36,8 +36,19 @@ pub struct StoredOrder {
     pub shipment: Option<Shipment>,
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
-    /// The events applied to this order, so a retried event is recognised as already applied.
+    /// The ids of the events applied to this order, for the transactions' conditions.
     pub events: Vec<String>,
+    /// What each of those events did: the status it produced and its body's fingerprint, so a
+    /// retry sends that change's follow-ups (not the order's latest) and a reused id with
+    /// another body is refused even after its idempotency claim is gone.
+    pub history: Vec<AppliedEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedEvent {
+    pub event_id: String,
+    pub status: OrderStatus,
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,10 +67,12 @@ pub struct ShortLine {
     pub lead_time_days: u32,
 }
 
-/// The event being applied: its id and when the marketplace says it happened.
+/// The event being applied: its id, its body's fingerprint, and when the marketplace says it
+/// happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventContext {
     pub id: String,
+    pub fingerprint: String,
     pub at: DateTime<Utc>,
 }
 
@@ -68,14 +81,23 @@ pub struct EventContext {
 pub enum Applied {
     /// Written now, by this event.
     Now(StoredOrder),
-    /// This event was applied before: a retry, whose follow-ups may not have gone out.
-    Before(StoredOrder),
+    /// This event was applied before, producing `status`: a retry, whose follow-ups may not
+    /// have gone out. The order may have moved on since.
+    Before { order: StoredOrder, status: OrderStatus },
 }
 
 impl Applied {
     pub fn order(&self) -> &StoredOrder {
         match self {
-            Applied::Now(order) | Applied::Before(order) => order,
+            Applied::Now(order) | Applied::Before { order, .. } => order,
+        }
+    }
+
+    /// The status this event produced, which its follow-ups are about.
+    pub fn status(&self) -> OrderStatus {
+        match self {
+            Applied::Now(order) => order.status,
+            Applied::Before { status, .. } => *status,
         }
     }
 }
@@ -85,6 +107,9 @@ pub enum StoreRefusal {
     /// The transaction failed on the idempotency claim: someone else has this event.
     #[error("the event's idempotency claim is taken")]
     ClaimTaken,
+    /// This event id changed the order before, with another body.
+    #[error("the event id was applied before with another body")]
+    EventReused,
     #[error(transparent)]
     Order(#[from] OrderError),
     #[error(transparent)]
@@ -145,18 +170,25 @@ impl StoredOrder {
             shipment: None,
             delivered_at: None,
             events: vec![event.id.clone()],
+            history: vec![AppliedEvent {
+                event_id: event.id.clone(),
+                status: OrderStatus::Accepted,
+                fingerprint: event.fingerprint.clone(),
+            }],
         }
     }
 
     /// Nothing reserved; expected once the slowest short SKU can be restocked.
     pub fn backordered(order: &NewOrder, short_lines: Vec<ShortLine>, event: &EventContext) -> Self {
         let longest_lead = short_lines.iter().map(|line| line.lead_time_days).max().unwrap_or(0);
-        Self {
+        let mut backordered = Self {
             status: OrderStatus::Backordered,
             expected_by: Some(event.at + Duration::days(i64::from(longest_lead))),
             short_lines,
             ..Self::accepted(order, event)
-        }
+        };
+        backordered.history[0].status = OrderStatus::Backordered;
+        backordered
     }
 
     /// The order after `request`, or why the lifecycle refuses it.
@@ -169,11 +201,23 @@ impl StoredOrder {
             OrderChange::Cancel => {}
         }
         next.events.push(event.id.clone());
+        next.history.push(AppliedEvent {
+            event_id: event.id.clone(),
+            status: next.status,
+            fingerprint: event.fingerprint.clone(),
+        });
         Ok(next)
     }
 
-    pub fn applied(&self, event_id: &str) -> bool {
-        self.events.iter().any(|id| id == event_id)
+    /// What `event` did to this order before, if it was applied: the status it produced,
+    /// or `EventReused` if that event id came with another body.
+    pub fn earlier(&self, event: &EventContext) -> Option<Result<OrderStatus, StoreRefusal>> {
+        let applied = self.history.iter().find(|applied| applied.event_id == event.id)?;
+        Some(if applied.fingerprint == event.fingerprint {
+            Ok(applied.status)
+        } else {
+            Err(StoreRefusal::EventReused)
+        })
     }
 
     pub fn amount(&self, minor: i64) -> String {

@@ -220,12 +220,7 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
                 metrics::count("WebhookDuplicate", 1, &[("EventType", &envelope.event_type)]);
                 Ok(json_response(200, &with_status("duplicate", first_answer)))
             }
-            Claim::Mismatch => Err(Rejection::new(
-                RejectionKind::Conflict,
-                "event_id_reused",
-                format!("event id {} was already used with a different body", envelope.id),
-            )
-            .on_field("id")),
+            Claim::Mismatch => Err(event_id_reused()),
             Claim::InProgress | Claim::Acquired => Err(in_progress()),
         }
     }
@@ -381,6 +376,16 @@ fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response.body = Some(body.to_string());
     response
+}
+
+/// The answer for an event id seen before with another body: a new event needs a new id.
+pub fn event_id_reused() -> Rejection {
+    Rejection::new(
+        RejectionKind::Conflict,
+        "event_id_reused",
+        "this event id was already used with a different body",
+    )
+    .on_field("id")
 }
 
 /// The answer for an event type the function takes but no release has built yet: an honest

@@ -18,6 +18,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+use sha2::{Digest, Sha256};
 
 use super::{DynamoIdempotencyStore, number, store_error, string};
 use crate::idempotency::ClaimWrite;
@@ -27,8 +28,9 @@ use crate::orders::{
 };
 use crate::store::StoreError;
 
-/// Transactions that collide with another on the same items are retried this often.
-const ATTEMPTS: u32 = 5;
+/// Transactions that collide with another on the same items are retried this often, with
+/// full jitter: under a burst on one SKU (64 orders at once in the tests) five was too few.
+const ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
@@ -49,8 +51,8 @@ enum Failed {
     Store(StoreError),
 }
 
-fn is_condition_failure(reason: &CancellationReason) -> bool {
-    reason.code() == Some("ConditionalCheckFailed")
+fn is_condition_failure(reason: Option<&CancellationReason>) -> bool {
+    reason.is_some_and(|reason| reason.code() == Some("ConditionalCheckFailed"))
 }
 
 fn collided(reasons: &[CancellationReason]) -> bool {
@@ -59,11 +61,38 @@ fn collided(reasons: &[CancellationReason]) -> bool {
         .any(|reason| reason.code() == Some("TransactionConflict"))
 }
 
+/// A reason that is neither success, a failed condition nor a collision (throttling, a
+/// validation error): the outcome says nothing about stock, so the event must be retried.
+fn unexpected(reasons: &[CancellationReason]) -> Option<StoreError> {
+    let odd = reasons.iter().find(|reason| {
+        !matches!(
+            reason.code(),
+            None | Some("None") | Some("ConditionalCheckFailed") | Some("TransactionConflict")
+        )
+    })?;
+    Some(StoreError::new(
+        "DynamoDB TransactWriteItems",
+        format!(
+            "cancelled: {} {}",
+            odd.code().unwrap_or_default(),
+            odd.message().unwrap_or_default()
+        ),
+    ))
+}
+
 fn attribute_i64(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
     item.get(name)
         .and_then(|value| value.as_n().ok())
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// Names one transaction of one invocation, so that the SDK's own retry of a request whose
+/// answer was lost is recognised by DynamoDB as the same transaction (and succeeds) instead of
+/// failing on its own claim. Another invocation, or another attempt, gets another token.
+fn request_token(claim: &ClaimWrite, purpose: &str, attempt: u32) -> String {
+    let seed = format!("{}|{}|{purpose}|{attempt}", claim.key, claim.now.timestamp_micros());
+    hex::encode(Sha256::digest(seed))[..36].to_owned()
 }
 
 impl DynamoOrders {
@@ -81,14 +110,13 @@ impl DynamoOrders {
         }
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), Failed> {
-        match self
+    async fn transact(&self, items: Vec<TransactWriteItem>, token: String) -> Result<(), Failed> {
+        let request = self
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
-            .send()
-            .await
-        {
+            .client_request_token(token);
+        match request.send().await {
             Ok(_) => Ok(()),
             Err(error) => match error.into_service_error() {
                 TransactWriteItemsError::TransactionCanceledException(cancelled) => {
@@ -172,13 +200,8 @@ impl DynamoOrders {
     }
 
     fn reserve(&self, seller_id: &str, sku: &str, quantity: u32) -> TransactWriteItem {
-        self.stock_update(
-            seller_id,
-            sku,
-            "SET available = available - :q, reserved = reserved + :q",
-            "available >= :q",
-            quantity,
-        )
+        let reserve = "SET available = available - :q, reserved = reserved + :q";
+        self.stock_update(seller_id, sku, reserve, "available >= :q", quantity)
     }
 
     /// The stock moves a change makes: a cancelled reservation goes back, a shipped one leaves.
@@ -219,48 +242,104 @@ impl DynamoOrders {
         output.item.map(from_item).transpose()
     }
 
-    /// The order whose id is taken: this event's own earlier write, or someone else's order.
-    fn existing(&self, reason: &CancellationReason, event: &EventContext) -> Result<Applied, StoreRefusal> {
-        let order = reason.item().cloned().map(from_item).transpose()?;
-        match order {
-            Some(order) if order.applied(&event.id) => Ok(Applied::Before(order)),
-            Some(order) => Err(OrderError::OrderExists {
+    /// The order whose id is taken: this event's own earlier write, or another order.
+    async fn existing(
+        &self,
+        reason: Option<&CancellationReason>,
+        event: &EventContext,
+        claim: &ClaimWrite,
+    ) -> Result<Applied, StoreRefusal> {
+        let order = reason
+            .and_then(CancellationReason::item)
+            .cloned()
+            .map(from_item)
+            .transpose()?;
+        let Some(order) = order else {
+            return Err(StoreError::new("order transaction", "order condition failed without the order").into());
+        };
+        match order.earlier(event) {
+            Some(status) => self.reapplied(order, status?, event, claim).await,
+            // The caller is the marketplace, which knows its orders: naming the conflict
+            // reveals nothing to a seller.
+            None => Err(OrderError::OrderExists {
                 order_id: order.order_id,
             }
             .into()),
-            None => Err(StoreError::new("order transaction", "order condition failed without the order").into()),
         }
     }
 
     /// The event changed this order before. Only the claim's holder may treat it as a retry
     /// (and send its follow-ups again); anyone else has a duplicate.
-    async fn reapplied(&self, order: StoredOrder, claim: &ClaimWrite) -> Result<Applied, StoreRefusal> {
-        match self.transact(vec![self.claim_item(claim)]).await {
-            Ok(()) => Ok(Applied::Before(order)),
+    async fn reapplied(
+        &self,
+        order: StoredOrder,
+        status: OrderStatus,
+        event: &EventContext,
+        claim: &ClaimWrite,
+    ) -> Result<Applied, StoreRefusal> {
+        let token = request_token(claim, &format!("reclaim-{}", event.id), 0);
+        match self.transact(vec![self.claim_item(claim)], token).await {
+            Ok(()) => Ok(Applied::Before { order, status }),
             Err(Failed::Cancelled(_)) => Err(StoreRefusal::ClaimTaken),
             Err(Failed::Store(error)) => Err(error.into()),
         }
     }
 
-    /// Stores the order as backordered, nothing reserved, after `short` lines failed.
+    /// Stores the order as backordered, nothing reserved, after `short` lines failed; `None`
+    /// when the transaction collided and the whole placement should be tried again.
     async fn backorder(
         &self,
         order: &NewOrder,
         short: Vec<ShortLine>,
         event: &EventContext,
         claim: &ClaimWrite,
+        attempt: u32,
     ) -> Result<Option<Applied>, StoreRefusal> {
         let backordered = StoredOrder::backordered(order, short, event);
         let items = vec![self.claim_item(claim), self.put_new_order(&backordered)?];
-        match self.transact(items).await {
-            Ok(()) => Ok(Some(Applied::Now(backordered))),
-            Err(Failed::Cancelled(reasons)) if collided(&reasons) => Ok(None),
-            Err(Failed::Cancelled(reasons)) if reasons.first().is_some_and(is_condition_failure) => {
-                Err(StoreRefusal::ClaimTaken)
-            }
-            Err(Failed::Cancelled(reasons)) => self.existing(&reasons[1], event).map(Some),
-            Err(Failed::Store(error)) => Err(error.into()),
+        let reasons = match self.transact(items, request_token(claim, "backorder", attempt)).await {
+            Ok(()) => return Ok(Some(Applied::Now(backordered))),
+            Err(Failed::Store(error)) => return Err(error.into()),
+            Err(Failed::Cancelled(reasons)) => reasons,
+        };
+        if let Some(error) = unexpected(&reasons) {
+            return Err(error.into());
         }
+        if collided(&reasons) {
+            return Ok(None);
+        }
+        if is_condition_failure(reasons.first()) {
+            return Err(StoreRefusal::ClaimTaken);
+        }
+        self.existing(reasons.get(1), event, claim).await.map(Some)
+    }
+
+    /// The short lines of a placement whose reservations failed, or the first unknown SKU.
+    fn short_lines(&self, order: &NewOrder, reasons: &[CancellationReason]) -> Result<Vec<ShortLine>, StoreRefusal> {
+        let mut short = Vec::new();
+        for (index, (line, reason)) in order.lines.iter().zip(reasons.iter().skip(2)).enumerate() {
+            if !is_condition_failure(Some(reason)) {
+                continue;
+            }
+            let Some(stock) = reason.item() else {
+                return Err(OrderError::UnknownSku {
+                    field: format!("data.lines[{index}].sku"),
+                    sku: line.sku.clone(),
+                    seller_id: order.seller_id.clone(),
+                }
+                .into());
+            };
+            short.push(ShortLine {
+                sku: line.sku.clone(),
+                requested: line.quantity,
+                available: attribute_i64(stock, "available"),
+                lead_time_days: attribute_i64(stock, "lead_time_days").clamp(0, 365) as u32,
+            });
+        }
+        if short.is_empty() {
+            return Err(StoreError::new("order transaction", "cancelled, but no line was short").into());
+        }
+        Ok(short)
     }
 }
 
@@ -268,18 +347,13 @@ fn from_item(item: HashMap<String, AttributeValue>) -> Result<StoredOrder, Store
     serde_dynamo::from_item(item).map_err(|error| StoreError::new("order deserialisation", error))
 }
 
+/// Full jitter: a random wait up to an exponentially growing ceiling (10 ms to 640 ms).
 async fn back_off(attempt: u32) {
-    let jitter = u64::from(rand_jitter());
-    tokio::time::sleep(Duration::from_millis(10 * 2u64.pow(attempt) + jitter)).await;
-}
-
-/// A few milliseconds of spread so colliding retries do not collide again.
-fn rand_jitter() -> u8 {
-    (std::time::SystemTime::now()
+    let ceiling = 10u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0)
-        % 16) as u8
+        .map_or(0, |d| d.subsec_nanos());
+    tokio::time::sleep(Duration::from_millis(u64::from(nanos) % ceiling)).await;
 }
 
 impl OrderStore for DynamoOrders {
@@ -293,42 +367,26 @@ impl OrderStore for DynamoOrders {
                     .iter()
                     .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity)),
             );
-            let reasons = match self.transact(items).await {
+            let reasons = match self.transact(items, request_token(claim, "place", attempt)).await {
                 Ok(()) => return Ok(Applied::Now(accepted)),
                 Err(Failed::Store(error)) => return Err(error.into()),
                 Err(Failed::Cancelled(reasons)) => reasons,
             };
+            if let Some(error) = unexpected(&reasons) {
+                return Err(error.into());
+            }
             if collided(&reasons) {
                 back_off(attempt).await;
                 continue;
             }
-            if reasons.first().is_some_and(is_condition_failure) {
+            if is_condition_failure(reasons.first()) {
                 return Err(StoreRefusal::ClaimTaken);
             }
-            if reasons.get(1).is_some_and(is_condition_failure) {
-                return self.existing(&reasons[1], event);
+            if is_condition_failure(reasons.get(1)) {
+                return self.existing(reasons.get(1), event, claim).await;
             }
-            let mut short = Vec::new();
-            for (index, (line, reason)) in order.lines.iter().zip(reasons.iter().skip(2)).enumerate() {
-                if !is_condition_failure(reason) {
-                    continue;
-                }
-                let Some(stock) = reason.item() else {
-                    return Err(OrderError::UnknownSku {
-                        field: format!("data.lines[{index}].sku"),
-                        sku: line.sku.clone(),
-                        seller_id: order.seller_id.clone(),
-                    }
-                    .into());
-                };
-                short.push(ShortLine {
-                    sku: line.sku.clone(),
-                    requested: line.quantity,
-                    available: attribute_i64(stock, "available"),
-                    lead_time_days: attribute_i64(stock, "lead_time_days").clamp(0, 365) as u32,
-                });
-            }
-            match self.backorder(order, short, event, claim).await? {
+            let short = self.short_lines(order, &reasons)?;
+            match self.backorder(order, short, event, claim, attempt).await? {
                 Some(applied) => return Ok(applied),
                 None => back_off(attempt).await,
             }
@@ -351,8 +409,8 @@ impl OrderStore for DynamoOrders {
             if current.seller_id != request.order.seller_id {
                 return Err(not_found().into());
             }
-            if current.applied(&event.id) {
-                return self.reapplied(current, claim).await;
+            if let Some(status) = current.earlier(event) {
+                return self.reapplied(current, status?, event, claim).await;
             }
             let next = current.changed(request, event)?;
             let moves = self.stock_moves(&current, request.change);
@@ -361,20 +419,23 @@ impl OrderStore for DynamoOrders {
                 self.put_changed_order(&next, current.status, &event.id)?,
             ];
             items.extend(moves);
-            let reasons = match self.transact(items).await {
+            let reasons = match self.transact(items, request_token(claim, "change", attempt)).await {
                 Ok(()) => return Ok(Applied::Now(next)),
                 Err(Failed::Store(error)) => return Err(error.into()),
                 Err(Failed::Cancelled(reasons)) => reasons,
             };
-            if reasons.first().is_some_and(is_condition_failure) {
+            if let Some(error) = unexpected(&reasons) {
+                return Err(error.into());
+            }
+            if is_condition_failure(reasons.first()) {
                 return Err(StoreRefusal::ClaimTaken);
             }
-            let short_line = current
-                .lines
+            let order_changed = is_condition_failure(reasons.get(1));
+            let short_line = reasons
                 .iter()
-                .zip(reasons.iter().skip(2))
-                .position(|(_, reason)| is_condition_failure(reason));
-            if let (Some(index), false) = (short_line, reasons.get(1).is_some_and(is_condition_failure)) {
+                .skip(2)
+                .position(|reason| is_condition_failure(Some(reason)));
+            if let (Some(index), false) = (short_line, order_changed) {
                 let line = &current.lines[index];
                 let available = reasons[index + 2]
                     .item()
