@@ -162,6 +162,8 @@ async fn up(args: &[String]) -> CommandResult {
     let stack = Stack::start(stack_options(port, LogSink::Terminal))
         .await
         .map_err(|error| error.to_string())?;
+    // So that `cargo xtask send events/…` finds the sample SKUs in stock.
+    seed_sample_stock(&stack).await?;
     let state = stack.state();
     write_state(&state)?;
     let urls: Vec<String> = state
@@ -307,8 +309,7 @@ async fn demo() -> CommandResult {
     );
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
     let inventory = &stack.provisioned.tables["InventoryTable"];
-    let seeds = seed::load(&paths::events_dir().join("seed/inventory.json"))?;
-    seed::seed_stock(&dynamodb, inventory, &seeds).await?;
+    seed_sample_stock(&stack).await?;
     println!("Stock seeded from events/seed/inventory.json (until inventory.adjusted lands):");
     print_stock(&dynamodb, inventory).await?;
 
@@ -355,6 +356,13 @@ async fn demo() -> CommandResult {
     print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
     println!("\nFunction logs: {}", logs.display());
     Ok(())
+}
+
+/// The sample catalogue's stock, from `events/seed/inventory.json`.
+async fn seed_sample_stock(stack: &Stack) -> CommandResult {
+    let seeds = seed::load(&paths::events_dir().join("seed/inventory.json"))?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds).await
 }
 
 async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<HashMap<String, AttributeValue>>, String> {
