@@ -148,7 +148,7 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
             .map_err(claim_failed)?
         {
             Claim::Acquired => {}
-            lost => return self.answer_lost_claim(lost, &envelope),
+            lost => return self.answer_lost_claim(lost, &envelope.event_type),
         }
         let event_type = envelope.event_type.clone();
         let fingerprint = envelope.fingerprint.clone();
@@ -192,32 +192,27 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
             now,
         };
         let event_type = envelope.event_type.clone();
-        let probe = envelope.clone();
+        let fingerprint = envelope.fingerprint.clone();
         match handler(envelope, claim).await {
-            Ok(accepted) => Ok(self.accept(&key, &probe.fingerprint, &event_type, accepted, now).await),
+            Ok(accepted) => Ok(self.accept(&key, &fingerprint, &event_type, accepted, now).await),
             Err(AtomicFailure::Refused(rejection)) => Err(self.release(&key, rejection).await),
             Err(AtomicFailure::ClaimTaken) => {
-                match self
-                    .claims
-                    .claim(&key, &probe.fingerprint, now)
-                    .await
-                    .map_err(claim_failed)?
-                {
+                match self.claims.claim(&key, &fingerprint, now).await.map_err(claim_failed)? {
                     // Released between the transaction and this look: ours now, but the work
                     // was not done; give it back and let the sender retry.
                     Claim::Acquired => Err(self.release(&key, in_progress()).await),
-                    lost => self.answer_lost_claim(lost, &probe),
+                    lost => self.answer_lost_claim(lost, &event_type),
                 }
             }
         }
     }
 
     /// The answer for an event whose claim someone else holds or held.
-    fn answer_lost_claim(&self, claim: Claim, envelope: &Envelope) -> Result<LambdaFunctionUrlResponse, Rejection> {
+    fn answer_lost_claim(&self, claim: Claim, event_type: &str) -> Result<LambdaFunctionUrlResponse, Rejection> {
         match claim {
             Claim::Completed(first_answer) => {
                 tracing::info!("duplicate event answered with its first outcome");
-                metrics::count("WebhookDuplicate", 1, &[("EventType", &envelope.event_type)]);
+                metrics::count("WebhookDuplicate", 1, &[("EventType", event_type)]);
                 Ok(json_response(200, &with_status("duplicate", first_answer)))
             }
             Claim::Mismatch => Err(event_id_reused()),
