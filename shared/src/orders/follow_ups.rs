@@ -84,3 +84,127 @@ fn email_data(order: &StoredOrder, status: OrderStatus) -> Value {
         "shipment": order.shipment,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::orders::store::{AppliedEvent, ShortLine, StoredLine};
+    use crate::orders::validate::{Address, Buyer};
+    use crate::pii::EmailAddress;
+
+    fn order(status: OrderStatus) -> StoredOrder {
+        let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        StoredOrder {
+            order_id: "ord_1".into(),
+            seller_id: "sel_1".into(),
+            status,
+            buyer: Buyer {
+                id: "buy_1".into(),
+                name: "Li Wei".into(),
+                email: EmailAddress::parse("li.wei@example.cn").unwrap(),
+                locale: "zh".into(),
+            },
+            currency: "JPY".into(),
+            total_minor: 2400,
+            lines: vec![
+                StoredLine {
+                    line_id: "l1".into(),
+                    sku: "POT".into(),
+                    quantity: 2,
+                    unit_price_minor: 1000,
+                },
+                StoredLine {
+                    line_id: "l2".into(),
+                    sku: "CUP".into(),
+                    quantity: 1,
+                    unit_price_minor: 400,
+                },
+            ],
+            placed_at: at,
+            ship_by: at,
+            shipping_address: Address {
+                name: "Li Wei".into(),
+                line1: "88 Nanjing Road".into(),
+                line2: None,
+                city: "Shanghai".into(),
+                region: None,
+                postal_code: "200001".into(),
+                country: "CN".into(),
+            },
+            short_lines: vec![ShortLine {
+                sku: "CUP".into(),
+                requested: 1,
+                available: 0,
+                lead_time_days: 7,
+            }],
+            expected_by: None,
+            shipment: None,
+            delivered_at: None,
+            events: vec!["evt_1".into()],
+            history: vec![AppliedEvent {
+                event_id: "evt_1".into(),
+                status,
+                fingerprint: "f".into(),
+            }],
+        }
+    }
+
+    fn email_of(follow_ups: &[FollowUp]) -> &EmailRequest {
+        follow_ups
+            .iter()
+            .find_map(|f| if let FollowUp::Email(e) = f { Some(e) } else { None })
+            .unwrap()
+    }
+
+    #[test]
+    fn each_status_asks_for_its_email_and_stock_change() {
+        for (status, template) in [
+            (OrderStatus::Accepted, EmailTemplate::OrderConfirmation),
+            (OrderStatus::Backordered, EmailTemplate::BackorderNotice),
+            (OrderStatus::Cancelled, EmailTemplate::Cancellation),
+            (OrderStatus::Shipped, EmailTemplate::ShippingConfirmation),
+        ] {
+            let follow_ups = for_change(&order(status), status);
+            assert_eq!(follow_ups.len(), 2, "{status}");
+            assert_eq!(email_of(&follow_ups).template, template);
+        }
+        assert!(for_change(&order(OrderStatus::Delivered), OrderStatus::Delivered).is_empty());
+    }
+
+    #[test]
+    fn keys_name_the_change_not_the_orders_latest_status() {
+        let delivered = order(OrderStatus::Delivered);
+        let retried_shipping = for_change(&delivered, OrderStatus::Shipped);
+        assert_eq!(
+            email_of(&retried_shipping).dedupe_key,
+            "order-intake#ord_1#shipped#email"
+        );
+        assert_eq!(
+            retried_shipping,
+            for_change(&delivered, OrderStatus::Shipped),
+            "deterministic"
+        );
+    }
+
+    #[test]
+    fn amounts_are_shown_in_their_currency_and_backorders_name_their_short_skus() {
+        let follow_ups = for_change(&order(OrderStatus::Backordered), OrderStatus::Backordered);
+        let data = &email_of(&follow_ups).data;
+        assert_eq!(data["total"], "2400", "JPY has no minor digits");
+        assert_eq!(data["lines"][0]["line_total"], "2000");
+        let stock = follow_ups
+            .iter()
+            .find_map(|f| {
+                if let FollowUp::StockChange(c) = f {
+                    Some(c)
+                } else {
+                    None
+                }
+            })
+            .unwrap();
+        assert_eq!(stock.skus, ["CUP"]);
+        assert_eq!(stock.reason, StockChangeReason::Backordered);
+    }
+}
