@@ -9,8 +9,6 @@ use std::collections::HashMap;
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
 }
 
 pub trait Source {
@@ -25,18 +23,6 @@ pub trait Source {
 
     fn optional(&self, name: &'static str) -> Option<String> {
         self.get(name).filter(|value| !value.trim().is_empty())
-    }
-
-    /// An optional boolean flag: `true`/`1` or `false`/`0`.
-    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
-        match self.optional(name).as_deref() {
-            None | Some("false") | Some("0") => Ok(false),
-            Some("true") | Some("1") => Ok(true),
-            Some(other) => Err(ConfigError::Invalid {
-                name,
-                reason: format!("expected true or false, got {other:?}"),
-            }),
-        }
     }
 }
 
@@ -96,14 +82,5 @@ mod tests {
             ConfigError::Missing("X").to_string(),
             "environment variable X is not set"
         );
-    }
-
-    #[test]
-    fn flags_accept_only_booleans() {
-        let env: &[(&str, &str)] = &[("ON", "true"), ("OFF", "0"), ("BAD", "yes")];
-        assert_eq!(env.flag("ON"), Ok(true));
-        assert_eq!(env.flag("OFF"), Ok(false));
-        assert_eq!(env.flag("UNSET"), Ok(false));
-        assert!(matches!(env.flag("BAD"), Err(ConfigError::Invalid { name: "BAD", .. })));
     }
 }

@@ -199,10 +199,6 @@ impl Stack {
         })
     }
 
-    pub fn function_url(&self, function: &str) -> Option<&str> {
-        self.function_urls.get(function).map(String::as_str)
-    }
-
     pub fn invoker(&self, function: &str) -> Option<&Invoker> {
         self.invokers.get(function)
     }

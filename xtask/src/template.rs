@@ -98,10 +98,6 @@ impl Template {
             })
     }
 
-    pub fn resource(&self, logical_id: &str) -> Option<Resource<'_>> {
-        self.resources().find(|resource| resource.logical_id == logical_id)
-    }
-
     pub fn resources_of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = Resource<'a>> + 'a {
         self.resources().filter(move |resource| resource.kind == kind)
     }

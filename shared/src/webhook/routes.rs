@@ -45,10 +45,6 @@ impl Function {
         }
     }
 
-    pub fn from_name(name: &str) -> Option<Function> {
-        Self::ALL.into_iter().find(|function| function.name() == name)
-    }
-
     /// The function whose Function URL takes `event_type`, if the marketplace sends such events.
     pub fn for_event_type(event_type: &str) -> Option<Function> {
         EVENT_TYPES
@@ -70,10 +66,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_function_takes_some_event_type_and_names_round_trip() {
+    fn every_function_takes_some_event_type() {
         for function in Function::ALL {
             assert!(function.event_types().next().is_some(), "{function:?}");
-            assert_eq!(Function::from_name(function.name()), Some(function));
         }
     }
 
