@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod money;
 pub mod orders;
+pub mod outbox;
 pub mod pii;
 pub mod store;
 pub mod telemetry;

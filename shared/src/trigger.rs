@@ -1,21 +1,25 @@
 //! What invoked a function. A function with several triggers (a Function URL, an SQS queue,
-//! a schedule) receives them all on one handler; this tells them apart by shape, once.
+//! a DynamoDB stream, a schedule) receives them all on one handler; this tells them apart by
+//! shape, once.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::Value;
 
+use crate::outbox::StreamBatch;
+
 #[derive(Debug)]
 pub enum Trigger {
     Webhook(Box<LambdaFunctionUrlRequest>),
     Queue(SqsEvent),
+    Stream(StreamBatch),
     Schedule(Box<EventBridgeEvent>),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriggerError {
-    #[error("the invocation is not a Function URL request, an SQS batch or a scheduled event")]
+    #[error("the invocation is not a Function URL request, an SQS batch, a stream batch or a scheduled event")]
     Unrecognised,
     #[error("the {kind} invocation is malformed: {source}")]
     Malformed {
@@ -25,12 +29,27 @@ pub enum TriggerError {
 }
 
 impl Trigger {
+    /// What the trigger is, in words for an error message.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Trigger::Webhook(_) => "a Function URL request",
+            Trigger::Queue(_) => "an SQS batch",
+            Trigger::Stream(_) => "a DynamoDB stream batch",
+            Trigger::Schedule(_) => "a scheduled event",
+        }
+    }
+
     pub fn from_payload(payload: Value) -> Result<Self, TriggerError> {
-        let is_sqs = payload["Records"]
-            .as_array()
-            .is_some_and(|records| records.iter().all(|record| record["eventSource"] == "aws:sqs"));
-        if is_sqs {
+        let records_from = |source: &str| {
+            payload["Records"]
+                .as_array()
+                .is_some_and(|records| records.iter().all(|record| record["eventSource"] == source))
+        };
+        if records_from("aws:sqs") {
             return parse(payload, "SQS").map(Trigger::Queue);
+        }
+        if records_from("aws:dynamodb") {
+            return parse(payload, "DynamoDB stream").map(Trigger::Stream);
         }
         if payload["detail-type"] == "Scheduled Event" {
             return parse(payload, "scheduled").map(|event| Trigger::Schedule(Box::new(event)));
@@ -50,6 +69,8 @@ pub enum InvocationError {
     Trigger(#[from] TriggerError),
     #[error("{0} is not handled by this deployment yet")]
     NotHandledYet(&'static str),
+    #[error("{0} is not a trigger of this function")]
+    NotATrigger(&'static str),
     #[error("the answer cannot be serialised: {0}")]
     Answer(#[from] serde_json::Error),
 }
@@ -61,6 +82,7 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
             InvocationError::Trigger(TriggerError::Unrecognised) => "UnrecognisedTrigger",
             InvocationError::Trigger(TriggerError::Malformed { .. }) => "MalformedTrigger",
             InvocationError::NotHandledYet(_) => "NotHandledYet",
+            InvocationError::NotATrigger(_) => "UnexpectedTrigger",
             InvocationError::Answer(_) => "UnserialisableAnswer",
         };
         lambda_runtime::Diagnostic {
@@ -83,6 +105,8 @@ mod tests {
     fn each_trigger_is_recognised_by_its_shape() {
         let sqs = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "m1", "body": "{}"}]});
         assert!(matches!(Trigger::from_payload(sqs), Ok(Trigger::Queue(batch)) if batch.records.len() == 1));
+        let stream = json!({"Records": [{"eventSource": "aws:dynamodb", "eventName": "REMOVE", "dynamodb": {"SequenceNumber": "1"}}]});
+        assert!(matches!(Trigger::from_payload(stream), Ok(Trigger::Stream(batch)) if batch.records.len() == 1));
         let schedule = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
         assert!(matches!(Trigger::from_payload(schedule), Ok(Trigger::Schedule(_))));
         let url = json!({"requestContext": {"http": {"method": "POST"}, "timeEpoch": 0}, "isBase64Encoded": false});

@@ -1,24 +1,29 @@
 //! Order intake's real handler over the local AWS, as the integration tests drive it: real
-//! DynamoDB transactions, real SNS fan-out to the real queues; only the HTTP hop is skipped.
+//! DynamoDB transactions, the real outbox stream relayed by the real handler, real SNS fan-out
+//! to the real queues; only the HTTP hop and Lambda's stream polling are done by the test.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
-use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders, sku_key};
+use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders, OrderTables, sku_key};
 use backoffice::adapters::sns::SnsFollowUps;
 use backoffice::follow_ups::{FollowUp, FollowUpPublisher};
 use backoffice::orders::StoredOrder;
+use backoffice::outbox::StreamBatch;
 use backoffice::store::StoreError;
 use backoffice::webhook::{Function, SignatureVerifier, WebhookEdge, WebhookSecret};
-use order_intake::OrderIntake;
+use order_intake::{OrderIntake, relay_follow_ups};
 use serde_json::{Value, json};
+use tokio::sync::Mutex;
 use xtask::seed::{StockSeed, seed_stock};
+use xtask::streams::{Position, StreamReader};
 
 use crate::{TEST_SECRET, local_aws, signed_request, unique_id};
 
-pub type Intake<P> = OrderIntake<DynamoIdempotencyStore, DynamoOrders, P>;
+pub type Intake = OrderIntake<DynamoIdempotencyStore, DynamoOrders>;
 
 /// Counts every request the SDK clients send, at the moment they go on the wire.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +81,9 @@ impl<P: FollowUpPublisher> FollowUpPublisher for Outage<P> {
 }
 
 pub struct Shop<P = SnsFollowUps> {
-    pub intake: Intake<P>,
+    pub intake: Intake,
+    /// What relays the outbox: SNS, or SNS behind an [`Outage`].
+    pub publisher: P,
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// A seller of its own, so a test's stock and orders are nobody else's.
     pub seller: String,
@@ -102,22 +109,22 @@ pub async fn shop_with<P: FollowUpPublisher>(wrap: impl FnOnce(SnsFollowUps) -> 
             .build(),
     );
     let claims = DynamoIdempotencyStore::new(dynamodb.clone(), aws.table("IdempotencyTable"));
+    let tables = OrderTables {
+        orders: aws.table("OrdersTable").to_owned(),
+        inventory: aws.table("InventoryTable").to_owned(),
+        outbox: aws.table("OutboxTable").to_owned(),
+    };
     let intake = OrderIntake {
         edge: WebhookEdge::new(
             Function::OrderIntake,
             SignatureVerifier::new(WebhookSecret::new(TEST_SECRET)),
             claims.clone(),
         ),
-        orders: DynamoOrders::new(
-            dynamodb.clone(),
-            aws.table("OrdersTable"),
-            aws.table("InventoryTable"),
-            claims,
-        ),
-        follow_ups: wrap(SnsFollowUps::new(sns, &aws.provisioned.topics["FollowUpTopic"])),
+        orders: DynamoOrders::new(dynamodb.clone(), tables, claims),
     };
     Shop {
         intake,
+        publisher: wrap(SnsFollowUps::new(sns, &aws.provisioned.topics["FollowUpTopic"])),
         dynamodb,
         seller: unique_id("sel"),
         requests,
@@ -161,7 +168,47 @@ pub fn answer(response: &LambdaFunctionUrlResponse) -> (i64, Value) {
     )
 }
 
+/// Where the relay has read the outbox stream up to, for every shop of the test binary: like
+/// Lambda's one poller per shard, each record is handed on until it is relayed, and then never.
+static RELAYED_UP_TO: Mutex<Option<Position>> = Mutex::const_new(None);
+
 impl<P: FollowUpPublisher> Shop<P> {
+    /// Does what Lambda's stream polling does: hands the outbox records not relayed yet to
+    /// order intake's relay, and moves past what it relayed. A reported failure is where the
+    /// next call starts. Returns the relay's answer.
+    pub async fn relay(&self) -> DynamoDbEventResponse {
+        let aws = local_aws();
+        let reader = StreamReader::new(aws.endpoint(), &aws.provisioned.streams["OutboxTable"]);
+        let mut position = RELAYED_UP_TO.lock().await;
+        let mut iterator = Some(
+            reader
+                .iterator(position.clone().unwrap_or(Position::Oldest))
+                .await
+                .unwrap(),
+        );
+        let mut records = Vec::new();
+        while let Some(current) = iterator {
+            let page = reader.page(&current, 100).await.unwrap();
+            if page.records.is_empty() {
+                break;
+            }
+            records.extend(page.records);
+            iterator = page.next;
+        }
+        let Some(last) = records.last() else {
+            return DynamoDbEventResponse::default();
+        };
+        let after_last = xtask::streams::sequence_of(last) + 1;
+        let batch: StreamBatch = serde_json::from_value(json!({ "Records": records })).unwrap();
+        let answer = relay_follow_ups(batch, &self.publisher).await;
+        let next = match answer.batch_item_failures.first() {
+            Some(failure) => failure.item_identifier.clone().unwrap(),
+            None => after_last.to_string(),
+        };
+        *position = Some(Position::At(next));
+        answer
+    }
+
     pub async fn stock(&self, sku: &str, on_hand: i64, lead_time_days: i64) {
         let seed = StockSeed {
             seller_id: self.seller.clone(),
@@ -188,6 +235,17 @@ impl<P: FollowUpPublisher> Shop<P> {
     /// Sends a new event of `event_type` with a fresh id.
     pub async fn event(&self, event_type: &str, data: Value) -> (i64, Value) {
         self.send(&envelope(&unique_id("evt"), event_type, data)).await
+    }
+
+    /// Deletes an event's idempotency claim, as its TTL does a week later.
+    pub async fn forget_claim(&self, event_id: &str) {
+        self.dynamodb
+            .delete_item()
+            .table_name(local_aws().table("IdempotencyTable"))
+            .key("pk", AttributeValue::S(format!("order-intake#webhook#{event_id}")))
+            .send()
+            .await
+            .unwrap();
     }
 
     pub async fn order(&self, order_id: &str) -> Option<StoredOrder> {

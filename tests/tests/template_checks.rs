@@ -115,13 +115,24 @@ fn functions_are_rust_lambdas(template: &Template, found: &mut Vec<String>) {
         for (name, event) in resource.properties["Events"].as_mapping().into_iter().flatten() {
             let name = name.as_str().unwrap_or_default();
             let properties = &event["Properties"];
+            let reports = properties["FunctionResponseTypes"]
+                .as_sequence()
+                .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")));
             match event["Type"].as_str() {
-                Some("SQS") => {
-                    let reports = properties["FunctionResponseTypes"]
-                        .as_sequence()
-                        .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures")));
+                Some("SQS") if !reports => {
+                    found.push(format!("{id}.{name}: SQS trigger must report batch item failures"));
+                }
+                Some("SQS") => {}
+                Some("DynamoDB") => {
                     if !reports {
-                        found.push(format!("{id}.{name}: SQS trigger must report batch item failures"));
+                        found.push(format!("{id}.{name}: stream trigger must report batch item failures"));
+                    }
+                    // Lambda's defaults retry a failing record until it expires, blocking its shard.
+                    if properties["MaximumRetryAttempts"].as_i64().is_none_or(|n| n < 0) {
+                        found.push(format!("{id}.{name}: stream trigger needs a MaximumRetryAttempts limit"));
+                    }
+                    if intrinsic(&properties["DestinationConfig"]["OnFailure"]["Destination"]).is_none() {
+                        found.push(format!("{id}.{name}: stream trigger needs an on-failure queue"));
                     }
                 }
                 Some("Schedule") => {
@@ -140,7 +151,7 @@ fn functions_are_rust_lambdas(template: &Template, found: &mut Vec<String>) {
 
 fn queues_have_dead_letter_queues_and_alarms(template: &Template, found: &mut Vec<String>) {
     let queues: Vec<_> = template.resources_of_kind("AWS::SQS::Queue").collect();
-    let dead_letter_targets: BTreeSet<String> = queues
+    let mut dead_letter_targets: BTreeSet<String> = queues
         .iter()
         .filter_map(
             |queue| match intrinsic(&queue.properties["RedrivePolicy"]["deadLetterTargetArn"]) {
@@ -149,6 +160,16 @@ fn queues_have_dead_letter_queues_and_alarms(template: &Template, found: &mut Ve
             },
         )
         .collect();
+    // A stream trigger's on-failure queue is that stream's dead-letter queue.
+    for function in template.resources_of_kind("AWS::Serverless::Function") {
+        for (_, event) in function.properties["Events"].as_mapping().into_iter().flatten() {
+            if let Some(Intrinsic::GetAtt(target, _)) =
+                intrinsic(&event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"])
+            {
+                dead_letter_targets.insert(target);
+            }
+        }
+    }
     let alarmed: BTreeSet<String> = template
         .resources_of_kind("AWS::CloudWatch::Alarm")
         .filter(|alarm| {
@@ -284,9 +305,37 @@ fn a_reference_to_a_missing_table_is_caught() {
 
 #[test]
 fn a_trigger_without_batch_item_failures_is_caught() {
+    let sqs = "            Queue: !GetAtt StockChangeQueue.Arn\n            BatchSize: 10\n            MaximumBatchingWindowInSeconds: 1\n            FunctionResponseTypes: [ReportBatchItemFailures]";
     assert_caught(
-        broken("[ReportBatchItemFailures]", "[ReportBatchItemFailure]"),
-        "must report batch item failures",
+        broken(sqs, &sqs.replace("[ReportBatchItemFailures]", "[]")),
+        "StockAlertsFunction.StockChanges: SQS trigger must report batch item failures",
+    );
+    let stream = "            MaximumBatchingWindowInSeconds: 0\n            FunctionResponseTypes: [ReportBatchItemFailures]";
+    assert_caught(
+        broken(stream, &stream.replace("[ReportBatchItemFailures]", "[]")),
+        "stream trigger must report batch item failures",
+    );
+}
+
+#[test]
+fn a_stream_trigger_without_retry_limit_or_dead_letter_queue_is_caught() {
+    assert_caught(
+        broken("MaximumRetryAttempts: 10", "MaximumRetryAttempts: -1"),
+        "needs a MaximumRetryAttempts limit",
+    );
+    assert_caught(
+        broken(
+            "Destination: !GetAtt OutboxDeadLetterQueue.Arn",
+            "Destination: OutboxDeadLetterQueue",
+        ),
+        "needs an on-failure queue",
+    );
+    assert_caught(
+        broken(
+            "Value: !GetAtt OutboxDeadLetterQueue.QueueName",
+            "Value: OutboxDeadLetterQueue",
+        ),
+        "OutboxDeadLetterQueue: dead-letter queue has no depth",
     );
 }
 

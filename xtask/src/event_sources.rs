@@ -5,6 +5,11 @@
 //! moves them to the dead-letter queue after `maxReceiveCount` receives. One difference, for
 //! speed: a failed message is made visible again after `retry_delay` instead of waiting out
 //! the queue's visibility timeout.
+//!
+//! A DynamoDB stream trigger reads its shard in order, passes the records its filter lets
+//! through, and retries a failed batch from the first record the function reports (the whole
+//! batch if it failed outright) until its retry limit; then the batch's range goes to its
+//! on-failure queue, in the shape Lambda sends, and the poller moves on.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -13,10 +18,12 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use chrono::Utc;
 
-use crate::local_aws::REGION;
+use crate::local_aws::{ACCOUNT_ID, REGION};
 use crate::provision::QueueInfo;
 use crate::runtime_api::Invoker;
 use crate::schedule::{Schedule, scheduled_event};
+use crate::streams::{Position, StreamReader, stream_event};
+use crate::template::StreamTrigger;
 
 pub struct QueuePoller {
     pub client: aws_sdk_sqs::Client,
@@ -176,6 +183,157 @@ fn message_ids(messages: &[Message]) -> HashSet<String> {
         .collect()
 }
 
+pub struct StreamPoller {
+    pub reader: StreamReader,
+    pub trigger: StreamTrigger,
+    /// Where the on-failure queue is, if the trigger has one.
+    pub on_failure: Option<(aws_sdk_sqs::Client, QueueInfo)>,
+    pub invoker: Invoker,
+    pub function: String,
+    pub retry_delay: Duration,
+}
+
+impl StreamPoller {
+    pub async fn run(self) {
+        let mut iterator = None;
+        loop {
+            let current = match iterator.take() {
+                Some(current) => current,
+                None => match self.reader.iterator(Position::Oldest).await {
+                    Ok(first) => first,
+                    Err(error) => {
+                        eprintln!("xtask: {error}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                },
+            };
+            match self.reader.page(&current, self.trigger.batch_size).await {
+                Ok(page) => {
+                    let wanted: Vec<_> = page.records.into_iter().filter(|r| self.passes_filter(r)).collect();
+                    if wanted.is_empty() {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    } else {
+                        self.deliver(wanted).await;
+                    }
+                    iterator = page.next;
+                }
+                Err(error) => {
+                    eprintln!("xtask: {error}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    iterator = Some(current);
+                }
+            }
+        }
+    }
+
+    fn passes_filter(&self, record: &serde_json::Value) -> bool {
+        self.trigger.event_names.as_ref().is_none_or(|names| {
+            names
+                .iter()
+                .any(|name| record["eventName"].as_str() == Some(name.as_str()))
+        })
+    }
+
+    /// Invokes the function until every record is done or the retries run out.
+    async fn deliver(&self, records: Vec<serde_json::Value>) {
+        let mut pending = records.as_slice();
+        for attempt in 0..=self.trigger.max_retries {
+            let answer = self.invoker.invoke(&stream_event(pending)).await;
+            let retry_from = match answer {
+                Ok(answer) => retry_from(&answer, pending, self.trigger.reports_batch_item_failures),
+                Err(error) => {
+                    eprintln!(
+                        "xtask: {} failed on a stream batch of {}: {error}",
+                        self.function,
+                        pending.len()
+                    );
+                    Some(0)
+                }
+            };
+            match retry_from {
+                None => return,
+                Some(index) => pending = &pending[index..],
+            }
+            if attempt < self.trigger.max_retries {
+                tokio::time::sleep(self.retry_delay).await;
+            }
+        }
+        self.give_up(pending).await;
+    }
+
+    /// Sends the failed range to the on-failure queue, as Lambda's `DDBStreamBatchInfo`.
+    async fn give_up(&self, records: &[serde_json::Value]) {
+        let sequence = |record: Option<&serde_json::Value>| {
+            record.map_or(String::new(), |r| {
+                r["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default().to_owned()
+            })
+        };
+        eprintln!(
+            "xtask: {} gave up on {} stream records after {} retries",
+            self.function,
+            records.len(),
+            self.trigger.max_retries
+        );
+        let Some((client, queue)) = &self.on_failure else {
+            return;
+        };
+        let info = serde_json::json!({
+            "requestContext": {
+                "functionArn": format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{}", self.function),
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": self.trigger.max_retries + 1,
+            },
+            "version": "1.0",
+            "timestamp": Utc::now().to_rfc3339(),
+            "DDBStreamBatchInfo": {
+                "shardId": "local",
+                "startSequenceNumber": sequence(records.first()),
+                "endSequenceNumber": sequence(records.last()),
+                "batchSize": records.len(),
+                "streamArn": self.reader.stream_arn,
+            },
+        });
+        if let Err(error) = client
+            .send_message()
+            .queue_url(&queue.url)
+            .message_body(info.to_string())
+            .send()
+            .await
+        {
+            eprintln!(
+                "xtask: the failed stream batch could not be sent to {}: {}",
+                queue.arn,
+                aws_sdk_sqs::error::DisplayErrorContext(error)
+            );
+        }
+    }
+}
+
+/// Where a stream batch must be retried from, read as Lambda reads the answer: `None` when
+/// it succeeded; the lowest reported record otherwise; the whole batch when the answer is
+/// not a batch response or names a record that is not in the batch.
+pub fn retry_from(answer: &serde_json::Value, batch: &[serde_json::Value], reports_failures: bool) -> Option<usize> {
+    if !reports_failures || answer.is_null() {
+        return None;
+    }
+    let Some(failures) = answer["batchItemFailures"].as_array() else {
+        return Some(0);
+    };
+    let mut earliest: Option<usize> = None;
+    for failure in failures {
+        let named = failure["itemIdentifier"].as_str().unwrap_or_default();
+        let Some(index) = batch
+            .iter()
+            .position(|record| record["dynamodb"]["SequenceNumber"].as_str() == Some(named))
+        else {
+            return Some(0);
+        };
+        earliest = Some(earliest.map_or(index, |known| known.min(index)));
+    }
+    earliest
+}
+
 /// Fires `schedule` on its rate or cron for as long as the future lives.
 pub async fn run_schedule(rule: String, schedule: Schedule, invoker: Invoker, function: String) {
     let mut now = Utc::now();
@@ -225,6 +383,29 @@ mod tests {
             ),
             ["m1", "m2", "m3"]
         );
+    }
+
+    fn stream_batch() -> Vec<serde_json::Value> {
+        ["11", "12", "13"]
+            .iter()
+            .map(|n| json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": n}}))
+            .collect()
+    }
+
+    #[test]
+    fn a_stream_batch_is_retried_from_its_earliest_reported_record() {
+        let batch = stream_batch();
+        let failed = |ids: &[&str]| json!({"batchItemFailures": ids.iter().map(|id| json!({"itemIdentifier": id})).collect::<Vec<_>>()});
+        assert_eq!(retry_from(&failed(&["13", "12"]), &batch, true), Some(1));
+        assert_eq!(retry_from(&failed(&[]), &batch, true), None);
+        assert_eq!(retry_from(&serde_json::Value::Null, &batch, true), None);
+        assert_eq!(
+            retry_from(&failed(&["99"]), &batch, true),
+            Some(0),
+            "a stranger fails the batch"
+        );
+        assert_eq!(retry_from(&json!("done"), &batch, true), Some(0));
+        assert_eq!(retry_from(&failed(&["12"]), &batch, false), None);
     }
 
     #[test]

@@ -13,5 +13,6 @@ pub mod runtime_api;
 pub mod schedule;
 pub mod seed;
 pub mod stack;
+pub mod streams;
 pub mod template;
 pub mod venv;

@@ -3,14 +3,16 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
 use backoffice::webhook::{Function, SignatureVerifier, WebhookSecret};
 use http::Method;
 use serde_json::Value;
 
+use crate::event_sources::retry_from;
 use crate::http::{HttpClient, Reply};
 use crate::provision::QueueInfo;
 use crate::stack::StackState;
+use crate::streams::{StreamReader, stream_event};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperationError {
@@ -105,56 +107,119 @@ pub async fn dead_letters(
     Ok(found)
 }
 
-/// Moves the dead letters waiting now back to the queue each came from, body and attributes
-/// unchanged; returns how many moved from each dead-letter queue. A message is deleted from the
-/// DLQ only once it is on its source queue, so a failure midway loses nothing; and only as many
-/// as were waiting at the start move, so a message that fails again and comes back while the
-/// replay runs is not replayed twice.
+/// Replays the dead letters waiting now; returns how many were replayed from each dead-letter
+/// queue. A queue's dead letters move back to the queue they came from, body and attributes
+/// unchanged; a stream's failed batches are read again from the stream and handed to the
+/// function that failed them. A dead letter is deleted only once it is replayed, so a failure
+/// midway loses nothing; and only as many as were waiting at the start are taken, so one that
+/// fails again and comes back while the replay runs is not replayed twice.
 pub async fn replay_dead_letters(
     client: &aws_sdk_sqs::Client,
     state: &StackState,
 ) -> Result<Vec<(String, usize)>, OperationError> {
-    let mut moved = Vec::new();
+    let mut replayed = Vec::new();
     for dead in dead_letters(client, state).await? {
         let queue = &state.queues[&dead.queue];
-        let source_url = &state.queues[&dead.source].url;
-        let mut count = 0;
-        while (count as u64) < dead.waiting {
-            let received = client
-                .receive_message()
+        let count = match state.queues.get(&dead.source) {
+            Some(source) => {
+                each_dead_letter(client, queue, dead.waiting, |message| redrive(client, source, message)).await?
+            }
+            None => each_dead_letter(client, queue, dead.waiting, |message| relay_again(state, message)).await?,
+        };
+        replayed.push((dead.queue, count));
+    }
+    Ok(replayed)
+}
+
+/// Takes up to `waiting` messages off `queue`, replays each, and deletes the ones replayed.
+async fn each_dead_letter<F, Fut>(
+    client: &aws_sdk_sqs::Client,
+    queue: &QueueInfo,
+    waiting: u64,
+    replay: F,
+) -> Result<usize, OperationError>
+where
+    F: Fn(Message) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, OperationError>>,
+{
+    let mut taken = 0;
+    let mut replayed = 0;
+    while taken < waiting {
+        let received = client
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages((waiting - taken).min(10) as i32)
+            .message_attribute_names("All")
+            .visibility_timeout(30)
+            .send()
+            .await
+            .map_err(sqs_error)?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        for message in messages {
+            taken += 1;
+            let receipt = message.receipt_handle.clone().unwrap_or_default();
+            if !replay(message).await? {
+                continue;
+            }
+            client
+                .delete_message()
                 .queue_url(&queue.url)
-                .max_number_of_messages((dead.waiting - count as u64).min(10) as i32)
-                .message_attribute_names("All")
-                .visibility_timeout(30)
+                .receipt_handle(receipt)
                 .send()
                 .await
                 .map_err(sqs_error)?;
-            let messages = received.messages.unwrap_or_default();
-            if messages.is_empty() {
-                break;
-            }
-            for message in messages {
-                client
-                    .send_message()
-                    .queue_url(source_url)
-                    .message_body(message.body.clone().unwrap_or_default())
-                    .set_message_attributes(message.message_attributes.clone())
-                    .send()
-                    .await
-                    .map_err(sqs_error)?;
-                client
-                    .delete_message()
-                    .queue_url(&queue.url)
-                    .receipt_handle(message.receipt_handle.unwrap_or_default())
-                    .send()
-                    .await
-                    .map_err(sqs_error)?;
-                count += 1;
-            }
+            replayed += 1;
         }
-        moved.push((dead.queue, count));
     }
-    Ok(moved)
+    Ok(replayed)
+}
+
+async fn redrive(client: &aws_sdk_sqs::Client, source: &QueueInfo, message: Message) -> Result<bool, OperationError> {
+    client
+        .send_message()
+        .queue_url(&source.url)
+        .message_body(message.body.unwrap_or_default())
+        .set_message_attributes(message.message_attributes)
+        .send()
+        .await
+        .map_err(sqs_error)?;
+    Ok(true)
+}
+
+/// Hands a failed stream batch (Lambda's `DDBStreamBatchInfo`) to its function again; `false`
+/// when the function fails on it again, which leaves it waiting.
+async fn relay_again(state: &StackState, message: Message) -> Result<bool, OperationError> {
+    let failure: Value = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+        .map_err(|error| OperationError::Usage(format!("a stream dead letter is not JSON: {error}")))?;
+    let info = &failure["DDBStreamBatchInfo"];
+    let field = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+    let function = field(&failure["requestContext"]["functionArn"])
+        .rsplit(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let reader = StreamReader::new(state.aws_endpoint.clone(), field(&info["streamArn"]));
+    let records = reader
+        .range(&field(&info["startSequenceNumber"]), &field(&info["endSequenceNumber"]))
+        .await
+        .map_err(|error| OperationError::Aws(error.to_string()))?;
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", state.gateway);
+    let reply = HttpClient::default()
+        .send(Method::POST, &url, &[], stream_event(&records).to_string())
+        .await?;
+    let succeeded = reply.status == 200
+        && reply.headers.get("x-amz-function-error").is_none()
+        && retry_from(&reply.json(), &records, true).is_none();
+    if !succeeded {
+        eprintln!(
+            "xtask: {function} failed again on {} replayed stream records",
+            records.len()
+        );
+    }
+    Ok(succeeded)
 }
 
 /// Waits until every queue of the stack is empty and nothing is in flight, or `limit` passes.

@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection, StreamSpecification,
+    TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Deserialize;
@@ -45,6 +46,8 @@ pub struct QueueInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Provisioned {
     pub tables: BTreeMap<String, String>,
+    /// Stream ARNs of the tables that have one, by the table's logical id.
+    pub streams: BTreeMap<String, String>,
     pub queues: BTreeMap<String, QueueInfo>,
     /// SNS topic ARNs by logical id.
     pub topics: BTreeMap<String, String>,
@@ -69,7 +72,9 @@ pub async fn provision(
         .collect();
     let dynamodb = aws_sdk_dynamodb::Client::new(config);
     for table in template.resources_of_kind("AWS::DynamoDB::Table") {
-        create_table(&dynamodb, table.logical_id, table.properties).await?;
+        if let Some(stream) = create_table(&dynamodb, table.logical_id, table.properties).await? {
+            provisioned.streams.insert(table.logical_id.to_owned(), stream);
+        }
         provisioned
             .tables
             .insert(table.logical_id.to_owned(), table.logical_id.to_owned());
@@ -83,6 +88,17 @@ pub async fn provision(
         provisioned.queues.insert(queue.logical_id.to_owned(), info);
         if let Some(dlq) = dead_letter_queue.and_then(|dlq| provisioned.queues.get_mut(&dlq)) {
             dlq.dead_letters_of = Some(queue.logical_id.to_owned());
+        }
+    }
+    // A stream trigger's on-failure queue is the dead-letter queue of that table's stream.
+    for function in template
+        .functions()
+        .map_err(|error| ProvisionError::Template(error.to_string()))?
+    {
+        for trigger in function.streams {
+            if let Some(queue) = trigger.on_failure.and_then(|queue| provisioned.queues.get_mut(&queue)) {
+                queue.dead_letters_of = Some(trigger.table.clone());
+            }
         }
     }
     let sns = aws_sdk_sns::Client::new(config);
@@ -119,6 +135,13 @@ struct TableProperties {
     #[serde(default)]
     global_secondary_indexes: Vec<IndexSpec>,
     time_to_live_specification: Option<TtlSpec>,
+    stream_specification: Option<StreamSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamSpec {
+    stream_view_type: String,
 }
 
 #[derive(Deserialize)]
@@ -170,7 +193,12 @@ fn key_schema(keys: &[KeySpec]) -> Result<Vec<KeySchemaElement>, ProvisionError>
         .collect()
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties: &Value) -> Result<(), ProvisionError> {
+/// Creates the table as the template says; its stream's ARN if it has one.
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    properties: &Value,
+) -> Result<Option<String>, ProvisionError> {
     let spec: TableProperties = serde_norway::from_value(properties.clone())
         .map_err(|error| ProvisionError::Template(format!("{name}: {error}")))?;
     let mut request = client
@@ -203,10 +231,22 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties:
                 .map_err(|error| ProvisionError::Template(error.to_string()))?,
         );
     }
-    request
+    if let Some(stream) = &spec.stream_specification {
+        request = request.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(stream.stream_view_type.as_str().into())
+                .build()
+                .map_err(|error| ProvisionError::Template(error.to_string()))?,
+        );
+    }
+    let created = request
         .send()
         .await
         .map_err(|error| aws_error(format!("DynamoDB CreateTable {name}"), error))?;
+    let stream_arn = created
+        .table_description
+        .and_then(|description| description.latest_stream_arn);
     if let Some(ttl) = spec.time_to_live_specification {
         client
             .update_time_to_live()
@@ -222,7 +262,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, properties:
             .await
             .map_err(|error| aws_error(format!("DynamoDB UpdateTimeToLive {name}"), error))?;
     }
-    Ok(())
+    Ok(stream_arn)
 }
 
 /// Subscribes as the template says, filter policy and raw delivery included, so that messages
@@ -337,6 +377,7 @@ impl Provisioned {
     fn attribute(&self, resource: &str, attribute: &str) -> Result<String, ProvisionError> {
         let found = match (self.tables.get(resource), self.queues.get(resource), attribute) {
             (Some(table), _, "Arn") => Some(format!("arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{table}")),
+            (Some(_), _, "StreamArn") => self.streams.get(resource).cloned(),
             (_, Some(queue), "Arn") => Some(queue.arn.clone()),
             (_, Some(queue), "QueueUrl") => Some(queue.url.clone()),
             (_, Some(_), "QueueName") => Some(resource.to_owned()),

@@ -12,13 +12,14 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::event_sources::{QueuePoller, run_schedule};
+use crate::event_sources::{QueuePoller, StreamPoller, run_schedule};
 use crate::gateway::{self, Routes};
 use crate::local_aws::{LocalAws, LocalAwsError};
 use crate::processes::{Launch, LogSink, missing_binaries, supervise};
 use crate::provision::{ProvisionError, Provisioned, QueueInfo, provision};
 use crate::runtime_api::{Invoker, Runtime};
 use crate::schedule::Schedule;
+use crate::streams::StreamReader;
 use crate::template::{Template, TemplateError};
 use crate::{http, paths};
 
@@ -157,6 +158,28 @@ impl Stack {
                     queue,
                     batch_size: trigger.batch_size,
                     reports_batch_item_failures: trigger.reports_batch_item_failures,
+                    invoker: invoker.clone(),
+                    function: spec.binary.clone(),
+                    retry_delay: options.retry_delay,
+                };
+                tasks.spawn(poller.run());
+            }
+            for trigger in &spec.streams {
+                let stream_arn = provisioned.streams.get(&trigger.table).cloned().ok_or_else(|| {
+                    ProvisionError::Template(format!(
+                        "{}.{}: table {} has no stream",
+                        spec.logical_id, trigger.name, trigger.table
+                    ))
+                })?;
+                let on_failure = trigger
+                    .on_failure
+                    .as_ref()
+                    .and_then(|queue| provisioned.queues.get(queue))
+                    .map(|queue| (aws_sdk_sqs::Client::new(&config), queue.clone()));
+                let poller = StreamPoller {
+                    reader: StreamReader::new(aws.endpoint.clone(), stream_arn),
+                    trigger: trigger.clone(),
+                    on_failure,
                     invoker: invoker.clone(),
                     function: spec.binary.clone(),
                     retry_delay: options.retry_delay,

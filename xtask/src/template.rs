@@ -46,6 +46,21 @@ pub struct SqsTrigger {
     pub reports_batch_item_failures: bool,
 }
 
+/// A DynamoDB stream trigger of a function.
+#[derive(Debug, Clone)]
+pub struct StreamTrigger {
+    pub name: String,
+    /// The table whose stream it reads.
+    pub table: String,
+    pub batch_size: usize,
+    pub reports_batch_item_failures: bool,
+    pub max_retries: u32,
+    /// The event names its filter lets through (`None`: every record).
+    pub event_names: Option<Vec<String>>,
+    /// The queue that gets the failed batches' ranges, if any.
+    pub on_failure: Option<String>,
+}
+
 /// A schedule of a function, as `rate(…)` or `cron(…)`.
 #[derive(Debug, Clone)]
 pub struct ScheduleTrigger {
@@ -63,6 +78,7 @@ pub struct FunctionSpec {
     pub has_url: bool,
     pub environment: BTreeMap<String, Value>,
     pub sqs: Vec<SqsTrigger>,
+    pub streams: Vec<StreamTrigger>,
     pub schedules: Vec<ScheduleTrigger>,
 }
 
@@ -151,6 +167,7 @@ impl Template {
             has_url: resource.properties.get("FunctionUrlConfig").is_some(),
             environment,
             sqs: Vec::new(),
+            streams: Vec::new(),
             schedules: Vec::new(),
         };
         for (name, event) in resource.properties["Events"].as_mapping().into_iter().flatten() {
@@ -172,6 +189,7 @@ impl Template {
                         .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
                     name,
                 }),
+                Some("DynamoDB") => spec.streams.push(stream_trigger(id, name, properties)?),
                 Some("Schedule") | Some("ScheduleV2") => {
                     let expression = properties
                         .get("Schedule")
@@ -192,6 +210,51 @@ impl Template {
         }
         Ok(spec)
     }
+}
+
+fn stream_trigger(id: &str, name: String, properties: &Value) -> Result<StreamTrigger, TemplateError> {
+    let invalid = |what: &str| TemplateError::Invalid(format!("{id}.{name}: {what}"));
+    let table = match intrinsic(&properties["Stream"]) {
+        Some(Intrinsic::GetAtt(table, attribute)) if attribute == "StreamArn" => table,
+        _ => return Err(invalid("Stream must be !GetAtt <Table>.StreamArn")),
+    };
+    let on_failure = match &properties["DestinationConfig"]["OnFailure"]["Destination"] {
+        Value::Null => None,
+        destination => match intrinsic(destination) {
+            Some(Intrinsic::GetAtt(queue, attribute)) if attribute == "Arn" => Some(queue),
+            _ => return Err(invalid("OnFailure.Destination must be !GetAtt <Queue>.Arn")),
+        },
+    };
+    let mut event_names: Option<Vec<String>> = None;
+    for filter in properties["FilterCriteria"]["Filters"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let pattern: serde_json::Value = serde_json::from_str(filter["Pattern"].as_str().unwrap_or_default())
+            .map_err(|error| invalid(&format!("filter pattern: {error}")))?;
+        let names = pattern
+            .as_object()
+            .filter(|pattern| pattern.len() == 1)
+            .and_then(|pattern| pattern.get("eventName"))
+            .and_then(serde_json::Value::as_array)
+            .ok_or_else(|| invalid("only eventName filters are run locally"))?;
+        event_names
+            .get_or_insert_with(Vec::new)
+            .extend(names.iter().filter_map(|name| name.as_str().map(str::to_owned)));
+    }
+    Ok(StreamTrigger {
+        table,
+        batch_size: properties["BatchSize"].as_u64().unwrap_or(100) as usize,
+        reports_batch_item_failures: properties["FunctionResponseTypes"]
+            .as_sequence()
+            .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
+        // Lambda's default is to retry until the records expire; locally that would never end.
+        max_retries: properties["MaximumRetryAttempts"].as_u64().unwrap_or(10) as u32,
+        event_names,
+        on_failure,
+        name,
+    })
 }
 
 /// The intrinsic function `value` is, if it is one.
@@ -319,5 +382,13 @@ mod tests {
         assert_eq!(stock.sqs[0].queue, "StockChangeQueue");
         assert_eq!(stock.schedules[0].expression, "rate(1 hour)");
         assert_eq!(stock.timeout_secs, 30);
+        let intake = functions.iter().find(|f| f.binary == "order-intake").unwrap();
+        let outbox = &intake.streams[0];
+        assert_eq!(
+            (outbox.table.as_str(), outbox.on_failure.as_deref()),
+            ("OutboxTable", Some("OutboxDeadLetterQueue"))
+        );
+        assert_eq!(outbox.event_names, Some(vec!["INSERT".to_owned()]));
+        assert!(outbox.reports_batch_item_failures);
     }
 }

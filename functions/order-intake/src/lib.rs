@@ -1,26 +1,29 @@
 //! Order intake: the marketplace's `order.*` webhooks.
 //!
 //! Each event goes through the shared webhook edge, is read and checked against the order
-//! rules, and is applied in one DynamoDB transaction together with its idempotency claim
-//! (`order.created` reserves every line or none; cancel releases, ship consumes, deliver
-//! starts the return window). Its follow-ups (a stock change, a buyer email) then go out in one
-//! publish. If that publish fails, the event is answered `503` and nothing is lost: the
-//! marketplace's retry finds the change already applied and sends the follow-ups again.
+//! rules, and is applied in one DynamoDB transaction together with its completed idempotency
+//! claim and its follow-ups (`order.created` reserves every line or none; cancel releases,
+//! ship consumes, deliver starts the return window). The follow-ups (a stock change, a buyer
+//! email) wait in the outbox table, whose stream invokes [`relay_follow_ups`], which publishes
+//! them to the follow-up topic. An accepted order is one AWS request; a backordered one is two.
 
 use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use backoffice::config::{ConfigError, Source, WebhookSettings};
 use backoffice::follow_ups::FollowUpPublisher;
 use backoffice::idempotency::{ClaimWrite, IdempotencyStore};
 use backoffice::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
 use backoffice::orders::{
-    Applied, ChangeRequest, EventContext, OrderChange, OrderRef, OrderStatus, OrderStore, StoreRefusal, follow_ups,
-    validate,
+    Applied, ChangeRequest, EventContext, OrderChange, OrderRef, OrderStore, StoreRefusal, validate,
 };
+use backoffice::outbox::{self, StreamBatch};
+use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
     Accepted, AtomicFailure, Envelope, Rejection, WebhookEdge, event_id_reused, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::Value;
+use tracing::Instrument;
 
 /// Where order intake keeps and sends things, from the template's environment.
 #[derive(Debug, Clone)]
@@ -28,6 +31,7 @@ pub struct Config {
     pub webhook: WebhookSettings,
     pub orders_table: String,
     pub inventory_table: String,
+    pub outbox_table: String,
     pub follow_up_topic_arn: String,
 }
 
@@ -37,18 +41,39 @@ impl Config {
             webhook: WebhookSettings::from_env(source)?,
             orders_table: source.required("ORDERS_TABLE")?,
             inventory_table: source.required("INVENTORY_TABLE")?,
+            outbox_table: source.required("OUTBOX_TABLE")?,
             follow_up_topic_arn: source.required("FOLLOW_UP_TOPIC_ARN")?,
         })
     }
 }
 
-pub struct OrderIntake<C, O, P> {
+pub struct OrderIntake<C, O> {
     pub edge: WebhookEdge<C>,
     pub orders: O,
-    pub follow_ups: P,
 }
 
-impl<C: IdempotencyStore, O: OrderStore, P: FollowUpPublisher> OrderIntake<C, O, P> {
+/// Every invocation: a webhook through the Function URL, or a batch of the outbox's stream.
+pub async fn handle<C: IdempotencyStore, O: OrderStore>(
+    intake: &OrderIntake<C, O>,
+    publisher: &impl FollowUpPublisher,
+    payload: Value,
+    now: DateTime<Utc>,
+) -> Result<Value, InvocationError> {
+    match Trigger::from_payload(payload)? {
+        Trigger::Webhook(request) => Ok(serde_json::to_value(intake.handle_webhook(&request, now).await)?),
+        Trigger::Stream(batch) => Ok(serde_json::to_value(relay_follow_ups(batch, publisher).await)?),
+        other => Err(InvocationError::NotATrigger(other.kind())),
+    }
+}
+
+/// Publishes the follow-ups the outbox table's stream delivers; reports the record to retry
+/// from when a publish fails.
+pub async fn relay_follow_ups(batch: StreamBatch, publisher: &impl FollowUpPublisher) -> DynamoDbEventResponse {
+    let span = tracing::info_span!("outbox", records = batch.records.len());
+    outbox::relay(batch, publisher).instrument(span).await
+}
+
+impl<C: IdempotencyStore, O: OrderStore> OrderIntake<C, O> {
     pub async fn handle_webhook(
         &self,
         request: &LambdaFunctionUrlRequest,
@@ -77,31 +102,10 @@ impl<C: IdempotencyStore, O: OrderStore, P: FollowUpPublisher> OrderIntake<C, O,
             _ => return Err(not_handled_yet(&envelope).into()),
         }
         .map_err(refusal)?;
-        let order = applied.order();
-        self.follow_ups
-            .publish(&follow_ups::for_change(order, applied.status()))
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, order_id = %order.order_id, "follow-ups not sent; the event will be retried");
-                Rejection::unavailable(
-                    "follow_ups_failed",
-                    "the order is recorded but its follow-ups could not be sent; send the event again",
-                )
-            })?;
-        let mut answer = Accepted::new();
-        answer.insert("order_id".to_owned(), json!(order.order_id));
-        answer.insert("order_status".to_owned(), json!(order.status));
-        if order.status == OrderStatus::Backordered {
-            answer.insert(
-                "short_skus".to_owned(),
-                json!(order.short_lines.iter().map(|line| &line.sku).collect::<Vec<_>>()),
-            );
-            answer.insert("expected_by".to_owned(), json!(order.expected_by));
+        match applied {
+            Applied::Now(order) => Ok(order.receipt(order.status)),
+            Applied::Before { order, status } => Err(AtomicFailure::DoneBefore(order.receipt(status))),
         }
-        if matches!(applied, Applied::Before { .. }) {
-            tracing::info!(order_id = %order.order_id, "event applied before; follow-ups sent again");
-        }
-        Ok(answer)
     }
 
     /// Reads the change an event asks for; the store applies it.

@@ -1,11 +1,11 @@
-use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
-use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders};
+use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders, OrderTables};
 use backoffice::adapters::sns::SnsFollowUps;
 use backoffice::config::ProcessEnv;
 use backoffice::webhook::Function;
 use backoffice::{adapters, telemetry};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use order_intake::{Config, OrderIntake};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -14,18 +14,21 @@ async fn main() -> Result<(), Error> {
     let aws = adapters::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
     let claims = DynamoIdempotencyStore::new(dynamodb.clone(), &config.webhook.idempotency_table);
+    let tables = OrderTables {
+        orders: config.orders_table.clone(),
+        inventory: config.inventory_table.clone(),
+        outbox: config.outbox_table.clone(),
+    };
     let intake = OrderIntake {
         edge: adapters::webhook_edge(Function::OrderIntake, &config.webhook, &aws),
-        orders: DynamoOrders::new(dynamodb, &config.orders_table, &config.inventory_table, claims),
-        follow_ups: SnsFollowUps::new(aws_sdk_sns::Client::new(&aws), &config.follow_up_topic_arn),
+        orders: DynamoOrders::new(dynamodb, tables, claims),
     };
+    let publisher = SnsFollowUps::new(aws_sdk_sns::Client::new(&aws), &config.follow_up_topic_arn);
     // Boxed: the runtime's service stack is a type deep enough to overflow rustc's layout
     // query depth when held inline in `main`'s future.
-    Box::pin(lambda_runtime::run(service_fn(
-        |event: LambdaEvent<LambdaFunctionUrlRequest>| {
-            let intake = &intake;
-            async move { Ok::<_, Error>(intake.handle_webhook(&event.payload, chrono::Utc::now()).await) }
-        },
-    )))
+    Box::pin(lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let (intake, publisher) = (&intake, &publisher);
+        async move { order_intake::handle(intake, publisher, event.payload, chrono::Utc::now()).await }
+    })))
     .await
 }

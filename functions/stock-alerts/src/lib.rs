@@ -33,5 +33,6 @@ pub async fn handle<S: IdempotencyStore>(
             Ok(serde_json::to_value(response)?)
         }
         Trigger::Schedule(_) => Err(InvocationError::NotHandledYet("the stock sweep")),
+        other => Err(InvocationError::NotATrigger(other.kind())),
     }
 }

@@ -9,9 +9,20 @@ use super::store::StoredOrder;
 use crate::follow_ups::{
     EmailRequest, EmailTemplate, FollowUp, Recipient, RecipientRole, StockChange, StockChangeReason,
 };
+use crate::outbox::OutboxEntry;
 
-/// The follow-ups of the change that took `order` to `status` (its current status, or for a
-/// retried event, the one that event produced).
+/// The outbox entry of the change that just took `order` to its status: its follow-ups under
+/// the change's key, or `None` when the change needs none.
+pub fn outbox_entry(order: &StoredOrder) -> Option<OutboxEntry> {
+    let status = order.status;
+    let follow_ups = for_change(order, status);
+    (!follow_ups.is_empty()).then(|| OutboxEntry {
+        key: format!("order-intake#{}#{status}", order.order_id),
+        follow_ups,
+    })
+}
+
+/// The follow-ups of the change that took `order` to `status`.
 pub fn for_change(order: &StoredOrder, status: OrderStatus) -> Vec<FollowUp> {
     let (reason, template) = match status {
         OrderStatus::Accepted => (StockChangeReason::Reserved, EmailTemplate::OrderConfirmation),

@@ -81,8 +81,8 @@ pub struct EventContext {
 pub enum Applied {
     /// Written now, by this event.
     Now(StoredOrder),
-    /// This event was applied before, producing `status`: a retry, whose follow-ups may not
-    /// have gone out. The order may have moved on since.
+    /// This event was applied before, producing `status`, and its idempotency claim has
+    /// expired since: a late retry, answered as a duplicate. The order may have moved on.
     Before { order: StoredOrder, status: OrderStatus },
 }
 
@@ -218,6 +218,20 @@ impl StoredOrder {
         } else {
             Err(StoreRefusal::EventReused)
         })
+    }
+
+    /// What the webhook answers for the event that left this order in `status` (its status
+    /// now, or for a late retry, the one that event produced); kept as the event's outcome.
+    pub fn receipt(&self, status: OrderStatus) -> serde_json::Map<String, serde_json::Value> {
+        let mut receipt = serde_json::Map::new();
+        receipt.insert("order_id".to_owned(), self.order_id.clone().into());
+        receipt.insert("order_status".to_owned(), status.as_str().into());
+        if status == OrderStatus::Backordered {
+            let short_skus = self.short_lines.iter().map(|line| line.sku.clone()).collect::<Vec<_>>();
+            receipt.insert("short_skus".to_owned(), short_skus.into());
+            receipt.insert("expected_by".to_owned(), serde_json::json!(self.expected_by));
+        }
+        receipt
     }
 
     pub fn amount(&self, minor: i64) -> String {

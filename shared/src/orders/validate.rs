@@ -11,9 +11,9 @@ use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderRef
 use crate::money::{Currency, Money, MoneyError};
 use crate::pii::EmailAddress;
 
-/// One DynamoDB transaction holds at most 100 items: the order, its idempotency record and
-/// one reservation per line.
-pub const MAX_LINES: usize = 98;
+/// One DynamoDB transaction holds at most 100 items: the order, its idempotency record, its
+/// outbox entry and one reservation per line.
+pub const MAX_LINES: usize = 97;
 pub const MAX_QUANTITY: i64 = 10_000;
 const MAX_TEXT: usize = 200;
 

@@ -158,8 +158,9 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         }
     }
 
-    /// Like [`WebhookEdge::receive`], for a handler that writes the claim in its own
-    /// transaction together with its effect: one round trip fewer on every event. The handler
+    /// Like [`WebhookEdge::receive`], for a handler that writes the claim, completed with its
+    /// answer, in the same transaction as its effect: the event costs that one write. Nothing
+    /// is written when the handler refuses, so there is nothing to release. The handler
     /// answers [`AtomicFailure::ClaimTaken`] when its transaction failed on the claim.
     pub async fn receive_atomic<H, Fut>(
         &self,
@@ -194,8 +195,11 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         let event_type = envelope.event_type.clone();
         let fingerprint = envelope.fingerprint.clone();
         match handler(envelope, claim).await {
-            Ok(accepted) => Ok(self.accept(&key, &fingerprint, &event_type, accepted, now).await),
-            Err(AtomicFailure::Refused(rejection)) => Err(self.release(&key, rejection).await),
+            Ok(accepted) => Ok(accepted_response(&event_type, Value::Object(accepted))),
+            Err(AtomicFailure::Refused(rejection)) => Err(rejection),
+            Err(AtomicFailure::DoneBefore(answer)) => {
+                self.answer_lost_claim(Claim::Completed(Value::Object(answer)), &event_type)
+            }
             Err(AtomicFailure::ClaimTaken) => {
                 match self.claims.claim(&key, &fingerprint, now).await.map_err(claim_failed)? {
                     // Released between the transaction and this look: ours now, but the work
@@ -234,8 +238,7 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
             // idempotent on its own records.
             tracing::warn!(%error, "event processed but its idempotency record was not completed");
         }
-        metrics::count("WebhookAccepted", 1, &[("EventType", event_type)]);
-        json_response(202, &with_status("accepted", answer))
+        accepted_response(event_type, answer)
     }
 
     async fn release(&self, key: &str, rejection: Rejection) -> Rejection {
@@ -270,11 +273,19 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
     }
 }
 
+fn accepted_response(event_type: &str, answer: Value) -> LambdaFunctionUrlResponse {
+    metrics::count("WebhookAccepted", 1, &[("EventType", event_type)]);
+    json_response(202, &with_status("accepted", answer))
+}
+
 /// How a handler of [`WebhookEdge::receive_atomic`] fails.
 #[derive(Debug)]
 pub enum AtomicFailure {
     /// The event is refused, or the work failed and may be retried; nothing of it is kept.
     Refused(Rejection),
+    /// The event's effect was recorded before and its claim has expired since (a very late
+    /// retry): answered as a duplicate, with what the event did.
+    DoneBefore(Accepted),
     /// The handler's transaction failed on the idempotency claim: someone else has this event.
     ClaimTaken,
 }

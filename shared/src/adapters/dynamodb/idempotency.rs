@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -55,12 +56,27 @@ impl DynamoIdempotencyStore {
     /// The conditional put that claims a key: in a transaction of the caller's, or on its own.
     /// Free, expired by TTL but not yet swept, or an abandoned claim of the same payload.
     pub fn claim_put(&self, claim: &ClaimWrite) -> Put {
-        Put::builder()
-            .table_name(&self.table)
-            .item("pk", string(&claim.key))
-            .item("fingerprint", string(&claim.fingerprint))
+        self.conditional_put(claim, Put::builder())
             .item("state", string(IN_PROGRESS))
             .item("lease_until", number((claim.now + self.lease).timestamp()))
+            .build()
+            .expect("table, item and condition are all set")
+    }
+
+    /// Claims a key and completes it with `outcome` at once, for a caller's transaction that
+    /// does the whole work: the key is taken exactly when the work is done.
+    pub fn completed_put(&self, claim: &ClaimWrite, outcome: &Value) -> Put {
+        self.conditional_put(claim, Put::builder())
+            .item("state", string(COMPLETED))
+            .item("outcome", string(outcome.to_string()))
+            .build()
+            .expect("table, item and condition are all set")
+    }
+
+    fn conditional_put(&self, claim: &ClaimWrite, put: PutBuilder) -> PutBuilder {
+        put.table_name(&self.table)
+            .item("pk", string(&claim.key))
+            .item("fingerprint", string(&claim.fingerprint))
             .item("expires_at", number((claim.now + self.retention).timestamp()))
             .condition_expression(
                 "attribute_not_exists(pk) OR expires_at < :now \
@@ -71,8 +87,6 @@ impl DynamoIdempotencyStore {
             .expression_attribute_values(":in_progress", string(IN_PROGRESS))
             .expression_attribute_values(":fingerprint", string(&claim.fingerprint))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .expect("table, item and condition are all set")
     }
 
     async fn try_claim(&self, key: &str, fingerprint: &str, now: DateTime<Utc>) -> Result<Option<Claim>, StoreError> {

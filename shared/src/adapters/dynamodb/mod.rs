@@ -4,7 +4,7 @@ mod idempotency;
 mod orders;
 
 pub use idempotency::DynamoIdempotencyStore;
-pub use orders::{DynamoOrders, sku_key};
+pub use orders::{DynamoOrders, OrderTables, sku_key};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;

@@ -1,11 +1,12 @@
 //! Orders and their stock, in DynamoDB transactions.
 //!
-//! `order.created` is one `TransactWriteItems`: the event's idempotency claim, the order (only
-//! if its id is new) and one reservation per line, each conditional on `available >= quantity`.
-//! Either every line is reserved or nothing is written, so concurrent orders can never take a
-//! SKU below zero. When the transaction fails, its cancellation reasons say why without a
-//! read: the claim is taken (a duplicate), the order exists (a retry of this event, or a
-//! reused id), or which lines were short (with their stock and lead time) or unknown.
+//! `order.created` is one `TransactWriteItems`: the event's idempotency claim (completed, with
+//! the answer), the order (only if its id is new), one reservation per line, each conditional
+//! on `available >= quantity`, and the change's follow-ups in the outbox. Either every line is
+//! reserved or nothing is written, so concurrent orders can never take a SKU below zero. When
+//! the transaction fails, its cancellation reasons say why without a read: the claim is taken
+//! (a duplicate), the order exists (a late retry of this event, or a reused id), or which
+//! lines were short (with their stock and lead time) or unknown.
 //!
 //! Inventory items are keyed `<seller_id>#<sku>` and carry `on_hand`, `reserved` and
 //! `available` (= on_hand − reserved, kept alongside because a condition cannot subtract).
@@ -24,20 +25,39 @@ use super::{DynamoIdempotencyStore, number, store_error, string};
 use crate::idempotency::ClaimWrite;
 use crate::orders::{
     Applied, ChangeRequest, EventContext, NewOrder, OrderChange, OrderError, OrderStatus, OrderStore, ShortLine,
-    StoreRefusal, StoredOrder,
+    StoreRefusal, StoredOrder, follow_ups,
 };
+use crate::outbox::OutboxEntry;
 use crate::store::StoreError;
 
 /// Transactions that collide with another on the same items are retried this often, with
 /// full jitter: under a burst on one SKU (64 orders at once in the tests) five was too few.
 const ATTEMPTS: u32 = 8;
 
+/// Where each item sits in an order transaction: the claim, the order, then one stock move per
+/// line, then the outbox entry (unconditional, so it never explains a cancellation).
+const CLAIM: usize = 0;
+const ORDER: usize = 1;
+const FIRST_LINE: usize = 2;
+
+/// How long an outbox entry is kept after the stream relayed it; for investigations only.
+const OUTBOX_RETENTION_DAYS: i64 = 7;
+
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
     client: Client,
     orders_table: String,
     inventory_table: String,
+    outbox_table: String,
     claims: DynamoIdempotencyStore,
+}
+
+/// The tables order intake writes.
+#[derive(Debug, Clone)]
+pub struct OrderTables {
+    pub orders: String,
+    pub inventory: String,
+    pub outbox: String,
 }
 
 pub fn sku_key(seller_id: &str, sku: &str) -> String {
@@ -96,16 +116,12 @@ fn request_token(claim: &ClaimWrite, purpose: &str, attempt: u32) -> String {
 }
 
 impl DynamoOrders {
-    pub fn new(
-        client: Client,
-        orders_table: impl Into<String>,
-        inventory_table: impl Into<String>,
-        claims: DynamoIdempotencyStore,
-    ) -> Self {
+    pub fn new(client: Client, tables: OrderTables, claims: DynamoIdempotencyStore) -> Self {
         Self {
             client,
-            orders_table: orders_table.into(),
-            inventory_table: inventory_table.into(),
+            orders_table: tables.orders,
+            inventory_table: tables.inventory,
+            outbox_table: tables.outbox,
             claims,
         }
     }
@@ -127,8 +143,41 @@ impl DynamoOrders {
         }
     }
 
-    fn claim_item(&self, claim: &ClaimWrite) -> TransactWriteItem {
-        TransactWriteItem::builder().put(self.claims.claim_put(claim)).build()
+    /// The event's claim, completed with the answer for `order` as the event leaves it.
+    fn claim_item(&self, claim: &ClaimWrite, order: &StoredOrder) -> TransactWriteItem {
+        let put = self
+            .claims
+            .completed_put(claim, &serde_json::Value::Object(order.receipt(order.status)));
+        TransactWriteItem::builder().put(put).build()
+    }
+
+    /// The follow-ups of the change that left `order` as it is, for the stream to relay; none
+    /// for a change that needs none.
+    fn outbox_item(&self, order: &StoredOrder, claim: &ClaimWrite) -> Option<TransactWriteItem> {
+        let entry: OutboxEntry = follow_ups::outbox_entry(order)?;
+        let expires_at = claim.now + chrono::Duration::days(OUTBOX_RETENTION_DAYS);
+        let put = Put::builder()
+            .table_name(&self.outbox_table)
+            .item("key", string(&entry.key))
+            .item("follow_ups", string(entry.follow_ups_json()))
+            .item("expires_at", number(expires_at.timestamp()))
+            .build()
+            .expect("table and item are set");
+        Some(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Every item of an order transaction, in the positions the constants above name.
+    fn transaction(
+        &self,
+        claim: &ClaimWrite,
+        order: &StoredOrder,
+        order_put: TransactWriteItem,
+        stock: Vec<TransactWriteItem>,
+    ) -> Vec<TransactWriteItem> {
+        let mut items = vec![self.claim_item(claim, order), order_put];
+        items.extend(stock);
+        items.extend(self.outbox_item(order, claim));
+        items
     }
 
     /// The whole order item, with the attributes its indexes read.
@@ -247,7 +296,6 @@ impl DynamoOrders {
         &self,
         reason: Option<&CancellationReason>,
         event: &EventContext,
-        claim: &ClaimWrite,
     ) -> Result<Applied, StoreRefusal> {
         let order = reason
             .and_then(CancellationReason::item)
@@ -258,30 +306,13 @@ impl DynamoOrders {
             return Err(StoreError::new("order transaction", "order condition failed without the order").into());
         };
         match order.earlier(event) {
-            Some(status) => self.reapplied(order, status?, event, claim).await,
+            Some(status) => Ok(Applied::Before { order, status: status? }),
             // The caller is the marketplace, which knows its orders: naming the conflict
             // reveals nothing to a seller.
             None => Err(OrderError::OrderExists {
                 order_id: order.order_id,
             }
             .into()),
-        }
-    }
-
-    /// The event changed this order before. Only the claim's holder may treat it as a retry
-    /// (and send its follow-ups again); anyone else has a duplicate.
-    async fn reapplied(
-        &self,
-        order: StoredOrder,
-        status: OrderStatus,
-        event: &EventContext,
-        claim: &ClaimWrite,
-    ) -> Result<Applied, StoreRefusal> {
-        let token = request_token(claim, &format!("reclaim-{}", event.id), 0);
-        match self.transact(vec![self.claim_item(claim)], token).await {
-            Ok(()) => Ok(Applied::Before { order, status }),
-            Err(Failed::Cancelled(_)) => Err(StoreRefusal::ClaimTaken),
-            Err(Failed::Store(error)) => Err(error.into()),
         }
     }
 
@@ -296,7 +327,7 @@ impl DynamoOrders {
         attempt: u32,
     ) -> Result<Option<Applied>, StoreRefusal> {
         let backordered = StoredOrder::backordered(order, short, event);
-        let items = vec![self.claim_item(claim), self.put_new_order(&backordered)?];
+        let items = self.transaction(claim, &backordered, self.put_new_order(&backordered)?, Vec::new());
         let reasons = match self.transact(items, request_token(claim, "backorder", attempt)).await {
             Ok(()) => return Ok(Some(Applied::Now(backordered))),
             Err(Failed::Store(error)) => return Err(error.into()),
@@ -308,16 +339,16 @@ impl DynamoOrders {
         if collided(&reasons) {
             return Ok(None);
         }
-        if is_condition_failure(reasons.first()) {
+        if is_condition_failure(reasons.get(CLAIM)) {
             return Err(StoreRefusal::ClaimTaken);
         }
-        self.existing(reasons.get(1), event, claim).await.map(Some)
+        self.existing(reasons.get(ORDER), event).await.map(Some)
     }
 
     /// The short lines of a placement whose reservations failed, or the first unknown SKU.
     fn short_lines(&self, order: &NewOrder, reasons: &[CancellationReason]) -> Result<Vec<ShortLine>, StoreRefusal> {
         let mut short = Vec::new();
-        for (index, (line, reason)) in order.lines.iter().zip(reasons.iter().skip(2)).enumerate() {
+        for (index, (line, reason)) in order.lines.iter().zip(reasons.iter().skip(FIRST_LINE)).enumerate() {
             if !is_condition_failure(Some(reason)) {
                 continue;
             }
@@ -360,13 +391,12 @@ impl OrderStore for DynamoOrders {
     async fn place(&self, order: &NewOrder, event: &EventContext, claim: &ClaimWrite) -> Result<Applied, StoreRefusal> {
         for attempt in 0..ATTEMPTS {
             let accepted = StoredOrder::accepted(order, event);
-            let mut items = vec![self.claim_item(claim), self.put_new_order(&accepted)?];
-            items.extend(
-                order
-                    .lines
-                    .iter()
-                    .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity)),
-            );
+            let reservations = order
+                .lines
+                .iter()
+                .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity))
+                .collect();
+            let items = self.transaction(claim, &accepted, self.put_new_order(&accepted)?, reservations);
             let reasons = match self.transact(items, request_token(claim, "place", attempt)).await {
                 Ok(()) => return Ok(Applied::Now(accepted)),
                 Err(Failed::Store(error)) => return Err(error.into()),
@@ -379,11 +409,11 @@ impl OrderStore for DynamoOrders {
                 back_off(attempt).await;
                 continue;
             }
-            if is_condition_failure(reasons.first()) {
+            if is_condition_failure(reasons.get(CLAIM)) {
                 return Err(StoreRefusal::ClaimTaken);
             }
-            if is_condition_failure(reasons.get(1)) {
-                return self.existing(reasons.get(1), event, claim).await;
+            if is_condition_failure(reasons.get(ORDER)) {
+                return self.existing(reasons.get(ORDER), event).await;
             }
             let short = self.short_lines(order, &reasons)?;
             match self.backorder(order, short, event, claim, attempt).await? {
@@ -410,15 +440,19 @@ impl OrderStore for DynamoOrders {
                 return Err(not_found().into());
             }
             if let Some(status) = current.earlier(event) {
-                return self.reapplied(current, status?, event, claim).await;
+                return Ok(Applied::Before {
+                    order: current,
+                    status: status?,
+                });
             }
             let next = current.changed(request, event)?;
             let moves = self.stock_moves(&current, request.change);
-            let mut items = vec![
-                self.claim_item(claim),
+            let items = self.transaction(
+                claim,
+                &next,
                 self.put_changed_order(&next, current.status, &event.id)?,
-            ];
-            items.extend(moves);
+                moves,
+            );
             let reasons = match self.transact(items, request_token(claim, "change", attempt)).await {
                 Ok(()) => return Ok(Applied::Now(next)),
                 Err(Failed::Store(error)) => return Err(error.into()),
@@ -427,17 +461,18 @@ impl OrderStore for DynamoOrders {
             if let Some(error) = unexpected(&reasons) {
                 return Err(error.into());
             }
-            if is_condition_failure(reasons.first()) {
+            if is_condition_failure(reasons.get(CLAIM)) {
                 return Err(StoreRefusal::ClaimTaken);
             }
-            let order_changed = is_condition_failure(reasons.get(1));
+            let order_changed = is_condition_failure(reasons.get(ORDER));
             let short_line = reasons
                 .iter()
-                .skip(2)
+                .skip(FIRST_LINE)
+                .take(current.lines.len())
                 .position(|reason| is_condition_failure(Some(reason)));
             if let (Some(index), false) = (short_line, order_changed) {
                 let line = &current.lines[index];
-                let available = reasons[index + 2]
+                let available = reasons[index + FIRST_LINE]
                     .item()
                     .map_or(0, |stock| attribute_i64(stock, "available"));
                 return Err(OrderError::InsufficientStock {
