@@ -214,6 +214,84 @@ async fn the_sample_orders_go_through_order_intakes_url() {
     }
 }
 
+/// The follow-up topic goes away and comes back, subscriptions and all.
+async fn topic_outage(stack: &Stack) -> impl AsyncFnOnce() {
+    let sns = aws_sdk_sns::Client::new(&stack.config);
+    let topic = stack.provisioned.topics["FollowUpTopic"].clone();
+    sns.delete_topic().topic_arn(&topic).send().await.unwrap();
+    async move || {
+        sns.create_topic().name("FollowUpTopic").send().await.unwrap();
+        let template = xtask::template::Template::load(&xtask::paths::template()).unwrap();
+        for subscription in template.resources_of_kind("AWS::SNS::Subscription") {
+            xtask::provision::subscribe(&sns, subscription.logical_id, subscription.properties, &stack.provisioned)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_ups_that_cannot_be_relayed_wait_in_the_outbox_dlq_block_nothing_and_replay() {
+    let (stack, logs) = start_stack().await;
+    let state = stack.state();
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let seeds = xtask::seed::load(&xtask::paths::events_dir().join("seed/inventory.json")).unwrap();
+    xtask::seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds)
+        .await
+        .unwrap();
+    let outbox_dlq = stack.queue("OutboxDeadLetterQueue").expect("template declares it").clone();
+    let order = |id: &str| {
+        let mut sample: Value =
+            serde_json::from_slice(&std::fs::read(xtask::paths::events_dir().join("01-order.created.json")).unwrap())
+                .unwrap();
+        sample["id"] = json!(unique_id("evt"));
+        sample["data"]["order_id"] = json!(id);
+        sample.to_string()
+    };
+
+    let restore = topic_outage(&stack).await;
+    let (_, reply) = send_event(&state, order("ord_outage").as_bytes()).await.unwrap();
+    assert_eq!(reply.status, 202, "the webhook does not wait for the topic: {}", reply.text());
+    eventually(
+        "the unrelayable batch is in the outbox DLQ",
+        Duration::from_secs(60),
+        async || waiting_in(&sqs, &outbox_dlq.url).await == 1,
+    )
+    .await;
+    assert!(failed_message_ids(&logs, "stock-alerts").is_empty(), "nothing was relayed");
+
+    restore().await;
+    let (_, reply) = send_event(&state, order("ord_after").as_bytes()).await.unwrap();
+    assert_eq!(reply.status, 202);
+    eventually(
+        "the next order's stock change reaches stock alerts",
+        Duration::from_secs(30),
+        async || failed_message_ids(&logs, "stock-alerts").len() == 1,
+    )
+    .await;
+
+    let listed = dead_letters(&sqs, &state).await.unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|dead| dead.queue == "OutboxDeadLetterQueue" && dead.waiting == 1 && dead.source == "OutboxTable"),
+        "{listed:?}"
+    );
+    let replayed = replay_dead_letters(&sqs, &state).await.unwrap();
+    assert!(
+        replayed.contains(&("OutboxDeadLetterQueue".to_owned(), 1)),
+        "{replayed:?}"
+    );
+    assert_eq!(waiting_in(&sqs, &outbox_dlq.url).await, 0);
+    eventually(
+        "the replayed order's stock change reaches stock alerts too",
+        Duration::from_secs(30),
+        async || failed_message_ids(&logs, "stock-alerts").len() == 2,
+    )
+    .await;
+}
+
 /// The race through the real path: the Function URL, two processes of order intake, moto.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_orders_through_the_url_never_oversell() {

@@ -267,7 +267,7 @@ async fn create_table(
 
 /// Subscribes as the template says, filter policy and raw delivery included, so that messages
 /// reach the same queues locally as in the cloud.
-async fn subscribe(
+pub async fn subscribe(
     client: &aws_sdk_sns::Client,
     name: &str,
     properties: &Value,
