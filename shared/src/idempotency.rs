@@ -38,7 +38,7 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
     /// Records the first answer. Written whole, whether or not a claim is still there: a retry
-    /// whose claim was released (its follow-ups failed after its effect committed) completes too.
+    /// that re-ran after the lease ran out completes too.
     fn complete(
         &self,
         key: &str,
@@ -57,9 +57,10 @@ pub fn scoped_key(owner: &str, kind: &str, id: &str) -> String {
     format!("{owner}#{kind}#{id}")
 }
 
-/// A claim to be written in the same transaction as the work it guards, which saves the round
-/// trip of claiming first. When that transaction fails on the claim, the work did not happen,
-/// and [`IdempotencyStore::claim`] tells the caller why (done before, in progress, or reused).
+/// A claim to be written, already completed with its answer, in the same transaction as the
+/// work it guards: the key is taken exactly when the work is done, with no round trip before or
+/// after. When that transaction fails on the claim, the work did not happen, and
+/// [`IdempotencyStore::claim`] tells the caller why (done before, in progress, or reused).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimWrite {
     pub key: String,

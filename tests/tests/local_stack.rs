@@ -223,9 +223,14 @@ async fn topic_outage(stack: &Stack) -> impl AsyncFnOnce() {
         sns.create_topic().name("FollowUpTopic").send().await.unwrap();
         let template = xtask::template::Template::load(&xtask::paths::template()).unwrap();
         for subscription in template.resources_of_kind("AWS::SNS::Subscription") {
-            xtask::provision::subscribe(&sns, subscription.logical_id, subscription.properties, &stack.provisioned)
-                .await
-                .unwrap();
+            xtask::provision::subscribe(
+                &sns,
+                subscription.logical_id,
+                subscription.properties,
+                &stack.provisioned,
+            )
+            .await
+            .unwrap();
         }
     }
 }
@@ -240,7 +245,10 @@ async fn follow_ups_that_cannot_be_relayed_wait_in_the_outbox_dlq_block_nothing_
     xtask::seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds)
         .await
         .unwrap();
-    let outbox_dlq = stack.queue("OutboxDeadLetterQueue").expect("template declares it").clone();
+    let outbox_dlq = stack
+        .queue("OutboxDeadLetterQueue")
+        .expect("template declares it")
+        .clone();
     let order = |id: &str| {
         let mut sample: Value =
             serde_json::from_slice(&std::fs::read(xtask::paths::events_dir().join("01-order.created.json")).unwrap())
@@ -252,14 +260,22 @@ async fn follow_ups_that_cannot_be_relayed_wait_in_the_outbox_dlq_block_nothing_
 
     let restore = topic_outage(&stack).await;
     let (_, reply) = send_event(&state, order("ord_outage").as_bytes()).await.unwrap();
-    assert_eq!(reply.status, 202, "the webhook does not wait for the topic: {}", reply.text());
+    assert_eq!(
+        reply.status,
+        202,
+        "the webhook does not wait for the topic: {}",
+        reply.text()
+    );
     eventually(
         "the unrelayable batch is in the outbox DLQ",
         Duration::from_secs(60),
         async || waiting_in(&sqs, &outbox_dlq.url).await == 1,
     )
     .await;
-    assert!(failed_message_ids(&logs, "stock-alerts").is_empty(), "nothing was relayed");
+    assert!(
+        failed_message_ids(&logs, "stock-alerts").is_empty(),
+        "nothing was relayed"
+    );
 
     restore().await;
     let (_, reply) = send_event(&state, order("ord_after").as_bytes()).await.unwrap();

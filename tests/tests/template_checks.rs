@@ -129,7 +129,9 @@ fn functions_are_rust_lambdas(template: &Template, found: &mut Vec<String>) {
                     }
                     // Lambda's defaults retry a failing record until it expires, blocking its shard.
                     if properties["MaximumRetryAttempts"].as_i64().is_none_or(|n| n < 0) {
-                        found.push(format!("{id}.{name}: stream trigger needs a MaximumRetryAttempts limit"));
+                        found.push(format!(
+                            "{id}.{name}: stream trigger needs a MaximumRetryAttempts limit"
+                        ));
                     }
                     if intrinsic(&properties["DestinationConfig"]["OnFailure"]["Destination"]).is_none() {
                         found.push(format!("{id}.{name}: stream trigger needs an on-failure queue"));
@@ -310,7 +312,8 @@ fn a_trigger_without_batch_item_failures_is_caught() {
         broken(sqs, &sqs.replace("[ReportBatchItemFailures]", "[]")),
         "StockAlertsFunction.StockChanges: SQS trigger must report batch item failures",
     );
-    let stream = "            MaximumBatchingWindowInSeconds: 0\n            FunctionResponseTypes: [ReportBatchItemFailures]";
+    let stream =
+        "            MaximumBatchingWindowInSeconds: 0\n            FunctionResponseTypes: [ReportBatchItemFailures]";
     assert_caught(
         broken(stream, &stream.replace("[ReportBatchItemFailures]", "[]")),
         "stream trigger must report batch item failures",

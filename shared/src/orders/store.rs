@@ -39,8 +39,8 @@ pub struct StoredOrder {
     /// The ids of the events applied to this order, for the transactions' conditions.
     pub events: Vec<String>,
     /// What each of those events did: the status it produced and its body's fingerprint, so a
-    /// retry sends that change's follow-ups (not the order's latest) and a reused id with
-    /// another body is refused even after its idempotency claim is gone.
+    /// retry after its idempotency claim expired is answered with what it did (not with the
+    /// order's latest status), and a reused id with another body is still refused.
     pub history: Vec<AppliedEvent>,
 }
 
@@ -84,22 +84,6 @@ pub enum Applied {
     /// This event was applied before, producing `status`, and its idempotency claim has
     /// expired since: a late retry, answered as a duplicate. The order may have moved on.
     Before { order: StoredOrder, status: OrderStatus },
-}
-
-impl Applied {
-    pub fn order(&self) -> &StoredOrder {
-        match self {
-            Applied::Now(order) | Applied::Before { order, .. } => order,
-        }
-    }
-
-    /// The status this event produced, which its follow-ups are about.
-    pub fn status(&self) -> OrderStatus {
-        match self {
-            Applied::Now(order) => order.status,
-            Applied::Before { status, .. } => *status,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -53,9 +53,9 @@ impl DynamoIdempotencyStore {
         self
     }
 
-    /// The conditional put that claims a key: in a transaction of the caller's, or on its own.
-    /// Free, expired by TTL but not yet swept, or an abandoned claim of the same payload.
-    pub fn claim_put(&self, claim: &ClaimWrite) -> Put {
+    /// The conditional put that claims a key for the length of a lease: a key that is free,
+    /// expired by TTL but not yet swept, or an abandoned claim of the same payload.
+    fn claim_put(&self, claim: &ClaimWrite) -> Put {
         self.conditional_put(claim, Put::builder())
             .item("state", string(IN_PROGRESS))
             .item("lease_until", number((claim.now + self.lease).timestamp()))
@@ -63,8 +63,9 @@ impl DynamoIdempotencyStore {
             .expect("table, item and condition are all set")
     }
 
-    /// Claims a key and completes it with `outcome` at once, for a caller's transaction that
-    /// does the whole work: the key is taken exactly when the work is done.
+    /// Claims a key (on the same condition) and completes it with `outcome` at once, for a
+    /// caller's transaction that does the whole work: the key is taken exactly when the work is
+    /// done.
     pub fn completed_put(&self, claim: &ClaimWrite, outcome: &Value) -> Put {
         self.conditional_put(claim, Put::builder())
             .item("state", string(COMPLETED))
