@@ -9,6 +9,12 @@ Python switches threads every 5 ms by default, which hides most races: here it s
 10 µs, so a race the real services would allow shows up locally instead of in production
 (without the lock, the stock race test then oversells in nearly every run).
 
+A cancelled TransactWriteItems leaves no stream record behind. moto applies a transaction's
+writes one by one, appending each to the table's stream, and on cancellation swaps in a copy
+of each table taken before; the copy comes with a new stream shard. Unpatched, a cancelled
+order transaction put its outbox entry on the stream (a confirmation email for an order that
+was backordered), and every open shard iterator went on reading the discarded shard.
+
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
 and the tests (moto keeps them only in memory).
 
@@ -29,6 +35,31 @@ from werkzeug.serving import make_server
 
 THREAD_SWITCH_INTERVAL_SECS = 10e-6
 DYNAMODB_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
+
+
+def keep_cancelled_transactions_off_streams():
+    from moto.dynamodb.models import DynamoDBBackend
+
+    apply_transaction = DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self, transact_items):
+        streams = {}
+        for item in transact_items:
+            operation = next(iter(item.values()), {})
+            table = self.tables.get(operation.get("TableName"))
+            if table is not None and table.stream_shard is not None:
+                streams[table.name] = (table.stream_shard, len(table.stream_shard.items))
+        try:
+            return apply_transaction(self, transact_items)
+        except Exception:
+            for name, (shard, length) in streams.items():
+                del shard.items[length:]
+                restored = self.tables[name]
+                restored.stream_shard = shard
+                shard.table = restored
+            raise
+
+    DynamoDBBackend.transact_write_items = transact_write_items
 
 
 class LocalAws:
@@ -80,6 +111,7 @@ def main():
     parser.add_argument("--exit-with-parent", action="store_true")
     args = parser.parse_args()
     sys.setswitchinterval(THREAD_SWITCH_INTERVAL_SECS)
+    keep_cancelled_transactions_off_streams()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", args.port, LocalAws(), threaded=True, request_handler=MotoRequestHandler)
     if args.exit_with_parent:

@@ -9,6 +9,8 @@ use std::collections::HashMap;
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    #[error("environment variable {name} must be true or false, not {value:?}")]
+    NotABoolean { name: &'static str, value: String },
 }
 
 pub trait Source {
@@ -24,6 +26,23 @@ pub trait Source {
     fn optional(&self, name: &'static str) -> Option<String> {
         self.get(name).filter(|value| !value.trim().is_empty())
     }
+
+    /// `true` or `false`; `default` when unset.
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(name).map(|value| value.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(value) if value == "true" => Ok(true),
+            Some(value) if value == "false" => Ok(false),
+            Some(value) => Err(ConfigError::NotABoolean { name, value }),
+        }
+    }
+}
+
+/// Whether a function opens its AWS connections during init (`OPEN_CONNECTIONS_AT_INIT`),
+/// so that its first event does not wait for a TLS handshake. The template turns it on; the
+/// local stack, whose AWS is plain HTTP on loopback, leaves it off.
+pub fn open_connections_at_init(source: &(impl Source + ?Sized)) -> Result<bool, ConfigError> {
+    source.flag("OPEN_CONNECTIONS_AT_INIT", false)
 }
 
 /// The process environment, as Lambda sets it from the template.
@@ -81,6 +100,22 @@ mod tests {
         assert_eq!(
             ConfigError::Missing("X").to_string(),
             "environment variable X is not set"
+        );
+    }
+
+    #[test]
+    fn flags_are_true_or_false_and_anything_else_is_named() {
+        let env: &[(&str, &str)] = &[("OPEN_CONNECTIONS_AT_INIT", "True")];
+        assert_eq!(open_connections_at_init(env), Ok(true));
+        let unset: &[(&str, &str)] = &[];
+        assert_eq!(open_connections_at_init(unset), Ok(false));
+        let wrong: &[(&str, &str)] = &[("OPEN_CONNECTIONS_AT_INIT", "yes")];
+        assert_eq!(
+            open_connections_at_init(wrong),
+            Err(ConfigError::NotABoolean {
+                name: "OPEN_CONNECTIONS_AT_INIT",
+                value: "yes".to_owned()
+            })
         );
     }
 }

@@ -95,7 +95,7 @@ impl FollowUp {
 }
 
 /// Sends follow-ups to the functions that act on them. The SNS implementation is
-/// [`crate::adapters::sns::SnsFollowUps`]: one request for a whole change's follow-ups.
+/// [`crate::adapters::sns::SnsFollowUps`]: one request per ten follow-ups.
 pub trait FollowUpPublisher: Send + Sync {
     fn publish(&self, follow_ups: &[FollowUp]) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -198,14 +198,13 @@ impl<P: FollowUpPublisher> Shop<P> {
         let Some(last) = records.last() else {
             return DynamoDbEventResponse::default();
         };
-        let after_last = xtask::streams::sequence_of(last) + 1;
+        let last_sequence = xtask::streams::sequence_of(last).to_owned();
         let batch: StreamBatch = serde_json::from_value(json!({ "Records": records })).unwrap();
         let answer = relay_follow_ups(batch, &self.publisher).await;
-        let next = match answer.batch_item_failures.first() {
-            Some(failure) => failure.item_identifier.clone().unwrap(),
-            None => after_last.to_string(),
-        };
-        *position = Some(Position::At(next));
+        *position = Some(match answer.batch_item_failures.first() {
+            Some(failure) => Position::At(failure.item_identifier.clone().unwrap()),
+            None => Position::After(last_sequence),
+        });
         answer
     }
 

@@ -1,13 +1,16 @@
 //! The local AWS itself: DynamoDB conditional writes are atomic under concurrent requests,
 //! as they are in AWS (plain moto is not: it once let 22 of 500 racing decrements of a stock
-//! of 20 through), and every resource of the template exists.
+//! of 20 through), a cancelled transaction leaves nothing on a stream, and every resource of
+//! the template exists.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, TransactWriteItem,
 };
 use backoffice_tests::{local_aws, unique_id};
 use futures_util::future::join_all;
+use xtask::streams::{Position, StreamReader};
 
 const RACERS: usize = 250;
 const STOCK: i64 = 20;
@@ -114,4 +117,65 @@ async fn every_table_and_queue_of_the_template_exists() {
             "{name}: a queue has a DLQ, a DLQ has none"
         );
     }
+}
+
+fn outbox_put(key: &str) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(local_aws().table("OutboxTable"))
+        .item("key", AttributeValue::S(key.to_owned()))
+        .item("follow_ups", AttributeValue::S("[]".to_owned()))
+        .build()
+        .unwrap();
+    TransactWriteItem::builder().put(put).build()
+}
+
+/// What an open iterator reads from now on, as the stream poller reads it.
+async fn keys_read(reader: &StreamReader, iterator: &mut Option<String>) -> Vec<String> {
+    let mut keys = Vec::new();
+    while let Some(current) = iterator.clone() {
+        let page = reader.page(&current, 100).await.unwrap();
+        *iterator = page.next;
+        if page.records.is_empty() {
+            break;
+        }
+        keys.extend(
+            page.records
+                .iter()
+                .map(|record| record["dynamodb"]["Keys"]["key"]["S"].as_str().unwrap().to_owned()),
+        );
+    }
+    keys
+}
+
+#[tokio::test]
+async fn a_cancelled_transaction_leaves_nothing_on_the_stream_and_open_iterators_go_on() {
+    let aws = local_aws();
+    let client = Client::new(&aws.sdk_config().await);
+    let reader = StreamReader::new(aws.endpoint(), &aws.provisioned.streams["OutboxTable"]);
+    let mut iterator = Some(reader.iterator(Position::Oldest).await.unwrap());
+    keys_read(&reader, &mut iterator).await;
+
+    let cancelled = unique_id("cancelled");
+    let failing_check = ConditionCheck::builder()
+        .table_name(local_aws().table("InventoryTable"))
+        .key("sku_key", AttributeValue::S(unique_id("nothing")))
+        .condition_expression("attribute_exists(sku_key)")
+        .build()
+        .unwrap();
+    let refused = client
+        .transact_write_items()
+        .transact_items(outbox_put(&cancelled))
+        .transact_items(TransactWriteItem::builder().condition_check(failing_check).build())
+        .send()
+        .await;
+    assert!(refused.is_err(), "the transaction is cancelled");
+    let committed = unique_id("committed");
+    client
+        .transact_write_items()
+        .transact_items(outbox_put(&committed))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(keys_read(&reader, &mut iterator).await, [committed]);
 }

@@ -212,6 +212,50 @@ async fn the_sample_orders_go_through_order_intakes_url() {
             .expect("the order is stored");
         assert_eq!(item["status"].as_s().unwrap(), expected, "{order_id}");
     }
+
+    // Each change's follow-ups, relayed from the outbox stream, reach their queues once; the
+    // consumers do not handle them yet, so each ends in its dead-letter queue, where it is read.
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
+    let mut landed = Vec::new();
+    for (queue, expected) in [("StockChangeDeadLetterQueue", 4), ("EmailDeadLetterQueue", 4)] {
+        let url = stack.queue(queue).unwrap().url.clone();
+        eventually(
+            &format!("{expected} follow-ups are in {queue}"),
+            Duration::from_secs(90),
+            async || waiting_in(&sqs, &url).await >= expected,
+        )
+        .await;
+        loop {
+            let messages = sqs
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                let body: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
+                landed.push(body["dedupe_key"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    landed.sort();
+    let expected: Vec<String> = [
+        "ord_1001#accepted",
+        "ord_1001#shipped",
+        "ord_1002#backordered",
+        "ord_1002#cancelled",
+    ]
+    .iter()
+    .flat_map(|change| ["email", "stock"].map(|what| format!("order-intake#{change}#{what}")))
+    .collect();
+    assert_eq!(landed, expected);
 }
 
 /// The follow-up topic goes away and comes back, subscriptions and all.

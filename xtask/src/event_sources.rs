@@ -22,7 +22,7 @@ use crate::local_aws::{ACCOUNT_ID, REGION};
 use crate::provision::QueueInfo;
 use crate::runtime_api::Invoker;
 use crate::schedule::{Schedule, scheduled_event};
-use crate::streams::{Position, StreamReader, stream_event};
+use crate::streams::{Position, StreamReader, sequence_of, stream_event};
 use crate::template::StreamTrigger;
 
 pub struct QueuePoller {
@@ -196,20 +196,28 @@ pub struct StreamPoller {
 impl StreamPoller {
     pub async fn run(self) {
         let mut iterator = None;
+        // The last record handed on: where to pick up when a fresh iterator is needed.
+        let mut last: Option<String> = None;
         loop {
             let current = match iterator.take() {
                 Some(current) => current,
-                None => match self.reader.iterator(Position::Oldest).await {
-                    Ok(first) => first,
-                    Err(error) => {
-                        eprintln!("xtask: {error}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                        continue;
+                None => {
+                    let position = last.clone().map_or(Position::Oldest, Position::After);
+                    match self.reader.iterator(position).await {
+                        Ok(fresh) => fresh,
+                        Err(error) => {
+                            eprintln!("xtask: {error}");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            continue;
+                        }
                     }
-                },
+                }
             };
             match self.reader.page(&current, self.trigger.batch_size).await {
                 Ok(page) => {
+                    if let Some(newest) = page.records.last() {
+                        last = Some(sequence_of(newest).to_owned());
+                    }
                     let wanted: Vec<_> = page.records.into_iter().filter(|r| self.passes_filter(r)).collect();
                     if wanted.is_empty() {
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -221,7 +229,6 @@ impl StreamPoller {
                 Err(error) => {
                     eprintln!("xtask: {error}");
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    iterator = Some(current);
                 }
             }
         }

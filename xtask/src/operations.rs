@@ -12,7 +12,7 @@ use crate::event_sources::retry_from;
 use crate::http::{HttpClient, Reply};
 use crate::provision::QueueInfo;
 use crate::stack::StackState;
-use crate::streams::{StreamReader, stream_event};
+use crate::streams::{StreamReader, sequence_of, stream_event};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperationError {
@@ -206,6 +206,13 @@ async fn relay_again(state: &StackState, message: Message) -> Result<bool, Opera
         .range(&field(&info["startSequenceNumber"]), &field(&info["endSequenceNumber"]))
         .await
         .map_err(|error| OperationError::Aws(error.to_string()))?;
+    let (start, end) = (field(&info["startSequenceNumber"]), field(&info["endSequenceNumber"]));
+    let whole = records.first().is_some_and(|first| sequence_of(first) == start)
+        && records.last().is_some_and(|last| sequence_of(last) == end);
+    if !whole {
+        eprintln!("xtask: the stream no longer holds records {start} to {end}; the dead letter stays");
+        return Ok(false);
+    }
     let url = format!("{}/2015-03-31/functions/{function}/invocations", state.gateway);
     let reply = HttpClient::default()
         .send(Method::POST, &url, &[], stream_event(&records).to_string())

@@ -135,6 +135,8 @@ impl Stack {
                 .map_or("info", String::as_str)
                 .to_lowercase();
             environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
+            // The local AWS is plain HTTP on loopback: no handshake worth opening early.
+            environment.insert("OPEN_CONNECTIONS_AT_INIT".to_owned(), "false".to_owned());
             for _ in 0..options.instances.max(1) {
                 let (runtime_api, instance, server) = runtime.endpoint().await?;
                 tasks.spawn(server);

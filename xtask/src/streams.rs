@@ -23,6 +23,8 @@ pub enum Position {
     Oldest,
     /// This record and those after it.
     At(String),
+    /// The records after this one.
+    After(String),
 }
 
 #[derive(Clone)]
@@ -92,6 +94,10 @@ impl StreamReader {
                 request["ShardIteratorType"] = json!("AT_SEQUENCE_NUMBER");
                 request["SequenceNumber"] = json!(sequence);
             }
+            Position::After(sequence) => {
+                request["ShardIteratorType"] = json!("AFTER_SEQUENCE_NUMBER");
+                request["SequenceNumber"] = json!(sequence);
+            }
         }
         let answer = self.call("GetShardIterator", request).await?;
         answer["ShardIterator"]
@@ -134,7 +140,7 @@ impl StreamReader {
                 break;
             }
             for record in page.records {
-                if sequence_of(&record) > sequence_number(last) {
+                if compare_sequences(sequence_of(&record), last).is_gt() {
                     return Ok(found);
                 }
                 found.push(record);
@@ -145,16 +151,31 @@ impl StreamReader {
     }
 }
 
-/// A record's sequence number, comparable as a number (they are decimal strings of any length).
-pub fn sequence_of(record: &Value) -> u128 {
-    sequence_number(record["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default())
+/// A record's sequence number.
+pub fn sequence_of(record: &Value) -> &str {
+    record["dynamodb"]["SequenceNumber"].as_str().unwrap_or_default()
 }
 
-fn sequence_number(text: &str) -> u128 {
-    text.parse().unwrap_or(u128::MAX)
+/// Orders sequence numbers, which are decimal strings of up to 40 digits without leading
+/// zeros: more than a `u128` holds.
+pub fn compare_sequences(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 /// The Lambda event for `records`.
 pub fn stream_event(records: &[Value]) -> Value {
     json!({ "Records": records })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequence_numbers_compare_as_numbers_of_any_length() {
+        let forty_digits = "1".repeat(40);
+        assert!(compare_sequences("99", "100").is_lt());
+        assert!(compare_sequences(&forty_digits, "99").is_gt());
+        assert!(compare_sequences("123", "123").is_eq());
+    }
 }

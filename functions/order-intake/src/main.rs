@@ -1,6 +1,6 @@
-use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders, OrderTables};
+use backoffice::adapters::dynamodb::{self, DynamoIdempotencyStore, DynamoOrders, OrderTables};
 use backoffice::adapters::sns::SnsFollowUps;
-use backoffice::config::ProcessEnv;
+use backoffice::config::{self, ProcessEnv};
 use backoffice::webhook::Function;
 use backoffice::{adapters, telemetry};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -13,6 +13,14 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env(&ProcessEnv)?;
     let aws = adapters::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
+    if config::open_connections_at_init(&ProcessEnv)? {
+        dynamodb::open_connection(
+            &dynamodb,
+            &config.webhook.idempotency_table,
+            Function::OrderIntake.name(),
+        )
+        .await;
+    }
     let claims = DynamoIdempotencyStore::new(dynamodb.clone(), &config.webhook.idempotency_table);
     let tables = OrderTables {
         orders: config.orders_table.clone(),

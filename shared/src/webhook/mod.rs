@@ -283,8 +283,9 @@ fn accepted_response(event_type: &str, answer: Value) -> LambdaFunctionUrlRespon
 pub enum AtomicFailure {
     /// The event is refused, or the work failed and may be retried; nothing of it is kept.
     Refused(Rejection),
-    /// The event's effect was recorded before and its claim has expired since (a very late
-    /// retry): answered as a duplicate, with what the event did.
+    /// The handler found the event's effect already recorded in its own records (a change
+    /// event is checked against the order before its transaction; an event whose claim has
+    /// expired is found there too): answered as a duplicate, with what the event did.
     DoneBefore(Accepted),
     /// The handler's transaction failed on the idempotency claim: someone else has this event.
     ClaimTaken,

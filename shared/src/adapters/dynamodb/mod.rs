@@ -11,6 +11,22 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::store::StoreError;
 
+/// Opens the client's connection to DynamoDB during init with one cheap read of a key that
+/// never exists (`<function>#warm-up`, inside the function's own idempotency keys), so that
+/// the first event does not pay for the TLS handshake. A failure is logged and ignored: the
+/// first event then opens the connection itself.
+pub async fn open_connection(client: &aws_sdk_dynamodb::Client, idempotency_table: &str, function: &str) {
+    let read = client
+        .get_item()
+        .table_name(idempotency_table)
+        .key("pk", string(format!("{function}#warm-up")))
+        .send()
+        .await;
+    if let Err(error) = read {
+        tracing::warn!(error = %DisplayErrorContext(error), "DynamoDB connection not opened during init");
+    }
+}
+
 /// Wraps an SDK error with its whole chain of causes, which the SDK's own `Display` hides.
 pub(crate) fn store_error<E: std::error::Error + Send + Sync + 'static>(
     operation: &'static str,

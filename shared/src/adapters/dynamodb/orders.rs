@@ -447,6 +447,7 @@ impl OrderStore for DynamoOrders {
             }
             let next = current.changed(request, event)?;
             let moves = self.stock_moves(&current, request.change);
+            let move_count = moves.len();
             let items = self.transaction(
                 claim,
                 &next,
@@ -468,7 +469,7 @@ impl OrderStore for DynamoOrders {
             let short_line = reasons
                 .iter()
                 .skip(FIRST_LINE)
-                .take(current.lines.len())
+                .take(move_count)
                 .position(|reason| is_condition_failure(Some(reason)));
             if let (Some(index), false) = (short_line, order_changed) {
                 let line = &current.lines[index];
