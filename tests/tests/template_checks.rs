@@ -43,6 +43,7 @@ fn known_resources(template: &Template) -> Vec<(String, &'static [&'static str])
             "AWS::DynamoDB::Table" => &["Arn", "StreamArn"],
             "AWS::SQS::Queue" => &["Arn", "QueueName", "QueueUrl"],
             "AWS::SNS::Topic" => &["TopicArn", "TopicName"],
+            "AWS::IAM::Role" => &["Arn", "RoleId"],
             "AWS::Serverless::Function" => &["Arn"],
             _ => &[],
         };
@@ -207,42 +208,94 @@ fn queues_have_dead_letter_queues_and_alarms(template: &Template, found: &mut Ve
     }
 }
 
+/// The statements of the role a function runs as: it must have one of its own, declared here
+/// (SAM's generated role would get AWS's managed policies for its event sources, which read
+/// every queue or stream of the account), with nothing managed but the basic logging policy.
+fn own_role_statements<'a>(
+    template: &'a Template,
+    function: &xtask::template::Resource<'_>,
+    found: &mut Vec<String>,
+) -> Vec<&'a Value> {
+    let id = function.logical_id;
+    if !function.properties["Policies"].is_null() {
+        found.push(format!("{id}: grants go in its own role, not in SAM's Policies"));
+    }
+    let role_id = match intrinsic(&function.properties["Role"]) {
+        Some(Intrinsic::GetAtt(role, attribute)) if attribute == "Arn" => role,
+        _ => {
+            found.push(format!("{id}: needs Role: !GetAtt <its role>.Arn"));
+            return Vec::new();
+        }
+    };
+    let users = template
+        .resources_of_kind("AWS::Serverless::Function")
+        .filter(
+            |other| matches!(intrinsic(&other.properties["Role"]), Some(Intrinsic::GetAtt(role, _)) if role == role_id),
+        )
+        .count();
+    if users > 1 {
+        found.push(format!("{id}: role {role_id} is shared with another function"));
+    }
+    let Some(role) = template
+        .resources_of_kind("AWS::IAM::Role")
+        .find(|role| role.logical_id == role_id)
+    else {
+        found.push(format!(
+            "{id}: role {role_id} is not an AWS::IAM::Role of this template"
+        ));
+        return Vec::new();
+    };
+    for managed in role.properties["ManagedPolicyArns"].as_sequence().into_iter().flatten() {
+        let basic_logging = matches!(intrinsic(managed), Some(Intrinsic::Sub(text))
+            if text.ends_with(":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"));
+        if !basic_logging {
+            found.push(format!("{role_id}: no managed policy but AWSLambdaBasicExecutionRole"));
+        }
+    }
+    role.properties["Policies"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+        .flat_map(|policy| {
+            policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+        })
+        .collect()
+}
+
 fn policies_grant_only_named_data(template: &Template, found: &mut Vec<String>) {
     for resource in template.resources_of_kind("AWS::Serverless::Function") {
         let id = resource.logical_id;
         let binary = resource.metadata["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_default();
-        for policy in resource.properties["Policies"].as_sequence().into_iter().flatten() {
-            let Some(statements) = policy["Statement"].as_sequence() else {
-                found.push(format!("{id}: policies must be inline statements, reviewed here"));
-                continue;
+        for statement in own_role_statements(template, &resource, found) {
+            let actions: Vec<&str> = match &statement["Action"] {
+                Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
+                Value::String(action) => vec![action.as_str()],
+                _ => vec![],
             };
-            for statement in statements {
-                let actions: Vec<&str> = match &statement["Action"] {
-                    Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
-                    Value::String(action) => vec![action.as_str()],
-                    _ => vec![],
-                };
-                if actions.iter().any(|action| action.contains('*')) {
-                    found.push(format!("{id}: a statement grants a wildcard action {actions:?}"));
-                }
-                if statement["Resource"].as_str().is_some_and(|text| text.contains('*')) {
-                    found.push(format!("{id}: a statement grants a wildcard resource"));
-                }
-                let touches_dynamodb = actions.iter().any(|action| action.starts_with("dynamodb:"));
-                let leading_keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
-                let own_prefix = format!("{binary}#*");
-                if touches_dynamodb
-                    && intrinsic(&statement["Resource"]).is_some_and(
-                        |target| matches!(target, Intrinsic::GetAtt(table, _) if table == "IdempotencyTable"),
-                    )
-                    && leading_keys
-                        .as_sequence()
-                        .is_none_or(|keys| keys != &[Value::String(own_prefix.clone())])
-                {
-                    found.push(format!("{id}: idempotency keys must be limited to {own_prefix}"));
-                }
+            if actions.iter().any(|action| action.contains('*')) {
+                found.push(format!("{id}: a statement grants a wildcard action {actions:?}"));
+            }
+            // ListStreams names no resource in IAM; it lists stream ARNs, no data.
+            let lists_streams_only = actions == ["dynamodb:ListStreams"];
+            if statement["Resource"].as_str().is_some_and(|text| text.contains('*')) && !lists_streams_only {
+                found.push(format!("{id}: a statement grants a wildcard resource"));
+            }
+            let touches_dynamodb = actions.iter().any(|action| action.starts_with("dynamodb:"));
+            let leading_keys = &statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"];
+            let own_prefix = format!("{binary}#*");
+            if touches_dynamodb
+                && intrinsic(&statement["Resource"])
+                    .is_some_and(|target| matches!(target, Intrinsic::GetAtt(table, _) if table == "IdempotencyTable"))
+                && leading_keys
+                    .as_sequence()
+                    .is_none_or(|keys| keys != &[Value::String(own_prefix.clone())])
+            {
+                found.push(format!("{id}: idempotency keys must be limited to {own_prefix}"));
             }
         }
         let secret = &resource.properties["Environment"]["Variables"]["WEBHOOK_SECRET"];
@@ -390,6 +443,38 @@ fn wildcards_and_foreign_keys_in_policies_are_caught() {
     assert_caught(
         broken("[\"order-intake#*\"]", "[\"stock-alerts#*\"]"),
         "limited to order-intake#*",
+    );
+    assert_caught(
+        broken(
+            "Action: [dynamodb:ListStreams]",
+            "Action: [dynamodb:ListStreams, dynamodb:GetRecords]",
+        ),
+        "wildcard resource",
+    );
+}
+
+#[test]
+fn a_function_without_its_own_role_is_caught() {
+    assert_caught(
+        broken(
+            "      Role: !GetAtt ReviewMonitorFunctionRole.Arn\n",
+            "      Policies: [AWSLambdaBasicExecutionRole]\n",
+        ),
+        "ReviewMonitorFunction: needs Role",
+    );
+    assert_caught(
+        broken(
+            "Role: !GetAtt ReviewMonitorFunctionRole.Arn",
+            "Role: !GetAtt RefundProcessorFunctionRole.Arn",
+        ),
+        "is shared with another function",
+    );
+    assert_caught(
+        broken(
+            "service-role/AWSLambdaBasicExecutionRole",
+            "service-role/AWSLambdaSQSQueueExecutionRole",
+        ),
+        "no managed policy but AWSLambdaBasicExecutionRole",
     );
 }
 
