@@ -71,7 +71,8 @@ async fn function_url(invoker: &Invoker, request: Request<Incoming>) -> Response
     }
 }
 
-fn function_url_event(parts: &http::request::Parts, body: &Bytes) -> LambdaFunctionUrlRequest {
+/// The Function URL event Lambda builds from an HTTP request.
+pub fn function_url_event(parts: &http::request::Parts, body: &Bytes) -> LambdaFunctionUrlRequest {
     let mut event = LambdaFunctionUrlRequest::default();
     event.version = Some("2.0".to_owned());
     event.raw_path = Some(parts.uri.path().to_owned());

@@ -1,6 +1,7 @@
 //! Developer tooling for the back office, as a library so that the end-to-end tests start the
 //! same local stack `cargo xtask up` runs. The binary (`main.rs`) is the command line.
 
+pub mod bench;
 pub mod event_sources;
 pub mod gateway;
 pub mod http;

@@ -27,6 +27,9 @@ usage: cargo xtask <command>
                              invoke a function of the running stack directly
   outbox                     the emails SES accepted in the running stack
   dlq [--replay]             dead letters waiting in the running stack; --replay sends them back
+  bench [--quick] [--no-build]
+                             release builds' size, cold start, memory, latency and AWS requests per
+                             event, beside a Python peer; --quick: 5 cold starts, 100 warm events
 ";
 
 type CommandResult = Result<(), String>;
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         "invoke" => with_runtime(invoke(rest)),
         "outbox" => with_runtime(print_outbox()),
         "dlq" => with_runtime(dlq(rest)),
+        "bench" => with_runtime(bench(rest)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
@@ -89,13 +93,6 @@ fn build_functions() -> CommandResult {
     processes::build_functions()
 }
 
-/// PATH with `.venv/bin` first: SAM runs `cargo lambda`, which lives there.
-fn path_with_venv() -> std::ffi::OsString {
-    let mut paths = vec![paths::venv().join("bin")];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
-    std::env::join_paths(paths).expect("no path contains a separator")
-}
-
 fn venv_tool(tool: &str) -> Command {
     let mut command = Command::new(paths::venv_bin(tool));
     command
@@ -137,7 +134,7 @@ fn test() -> CommandResult {
                 "--build-dir",
                 "target/sam-build",
             ])
-            .env("PATH", path_with_venv()),
+            .env("PATH", venv::path_with_venv()),
     )?;
     Ok(())
 }
@@ -435,4 +432,28 @@ fn summary(answer: &Value) -> String {
         ),
         _ => answer.to_string(),
     }
+}
+
+async fn bench(args: &[String]) -> CommandResult {
+    let mut options = xtask::bench::BenchOptions::default();
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => {
+                options.spawns = 5;
+                options.warm_events = 100;
+            }
+            "--no-build" => options.skip_build = true,
+            other => return Err(format!("bench: unknown option {other:?}\n\n{USAGE}")),
+        }
+    }
+    let report = xtask::bench::run(&options).await.map_err(|error| error.to_string())?;
+    let table = report.table();
+    println!("{table}");
+    let dir = paths::scratch().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
+    let json = serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?;
+    std::fs::write(dir.join("report.json"), json).map_err(|error| error.to_string())?;
+    std::fs::write(dir.join("report.md"), &table).map_err(|error| error.to_string())?;
+    eprintln!("xtask: wrote {} and report.md", dir.join("report.json").display());
+    Ok(())
 }

@@ -53,23 +53,30 @@ pub async fn supervise(spec: FunctionSpec, launch: Launch, instance: Arc<Instanc
     }
 }
 
+/// What Lambda sets in every sandbox of `spec`, with local credentials.
+pub fn lambda_environment(spec: &FunctionSpec) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.binary.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.binary)),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_owned()),
+        ("AWS_REGION", REGION.to_owned()),
+        ("AWS_DEFAULT_REGION", REGION.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "local".to_owned()),
+    ]
+}
+
 /// Runs the process until it exits or must be stopped; says how it ended.
 async fn run_once(spec: &FunctionSpec, launch: &Launch, instance: &Instance) -> std::io::Result<String> {
     let mut command = Command::new(&launch.binary);
     command
         .env_clear()
         .envs(&launch.environment)
+        .envs(lambda_environment(spec))
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("AWS_LAMBDA_RUNTIME_API", launch.runtime_api.to_string())
-        .env("AWS_LAMBDA_FUNCTION_NAME", &spec.binary)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string())
-        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.binary))
-        .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
-        .env("AWS_REGION", REGION)
-        .env("AWS_DEFAULT_REGION", REGION)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

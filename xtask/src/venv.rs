@@ -1,6 +1,7 @@
-//! The project's Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint) live in `.venv/`,
-//! installed from `infra/local/requirements.txt` on first use and again whenever that file
-//! changes, so nothing depends on what a machine happens to have installed.
+//! The project's Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint, and awslambdaric
+//! for the bench's peer) live in `.venv/`, installed from `infra/local/requirements.txt` on
+//! first use and again whenever that file changes, so nothing depends on what a machine
+//! happens to have installed.
 
 use std::fs::File;
 use std::path::Path;
@@ -47,6 +48,13 @@ pub fn ensure() -> Result<(), VenvError> {
         .arg(&requirements))?;
     std::fs::write(&stamp, wanted)?;
     Ok(())
+}
+
+/// PATH with `.venv/bin` first: SAM and the bench run `cargo lambda`, which lives there.
+pub fn path_with_venv() -> std::ffi::OsString {
+    let mut paths = vec![paths::venv().join("bin")];
+    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(paths).expect("no path contains a separator")
 }
 
 fn is_current(stamp: &Path, wanted: &str) -> bool {

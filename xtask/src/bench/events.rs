@@ -1,0 +1,258 @@
+//! The events the bench sends: a real one per function, and one per event type for counting
+//! AWS requests.
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use super::{BenchError, run_error};
+use crate::provision::Provisioned;
+use crate::seed::{StockSeed, seed_stock as write_stock};
+use crate::streams::{Position, StreamReader};
+
+const SELLER: &str = "sel_bench";
+/// SKUs with stock no bench run can use up, and one with none.
+const STOCKED: usize = 20;
+const OUT_OF_STOCK: &str = "BENCH-OUT";
+
+/// What a subject is sent, over and over with fresh ids.
+pub struct Workload {
+    pub name: String,
+    pub expected_status: i64,
+    secret: String,
+    kind: Kind,
+}
+
+enum Kind {
+    /// `order.created` with this many lines, ids prefixed so that runs never collide.
+    Order { lines: usize, prefix: &'static str },
+    /// A webhook of a type the function takes but does not handle yet.
+    Unhandled { event_type: &'static str },
+}
+
+/// One event type, to count the AWS requests it makes.
+pub struct Case {
+    pub name: String,
+    pub event: Bytes,
+}
+
+impl Workload {
+    pub fn for_function(function: &str, secret: &str) -> Self {
+        let (name, expected_status, kind) = match function {
+            "order-intake" => (
+                "order.created, 1 line",
+                202,
+                Kind::Order {
+                    lines: 1,
+                    prefix: "rust",
+                },
+            ),
+            other => {
+                let event_type = crate::bench::events::first_event_type(other);
+                ("webhook, not handled yet (501)", 501, Kind::Unhandled { event_type })
+            }
+        };
+        Self {
+            name: name.to_owned(),
+            expected_status,
+            secret: secret.to_owned(),
+            kind,
+        }
+    }
+
+    pub fn peer(secret: &str) -> Self {
+        Self {
+            name: "order.created, 1 line".to_owned(),
+            expected_status: 202,
+            secret: secret.to_owned(),
+            kind: Kind::Order {
+                lines: 1,
+                prefix: "peer",
+            },
+        }
+    }
+
+    pub fn event(&self, sequence: u64) -> Bytes {
+        let body = match self.kind {
+            Kind::Order { lines, prefix } => order_created(&format!("{prefix}_{sequence}"), lines, false),
+            Kind::Unhandled { event_type } => envelope(&format!("evt_bench_{sequence}"), event_type, json!({})),
+        };
+        webhook(&self.secret, &body)
+    }
+}
+
+fn first_event_type(function: &str) -> &'static str {
+    backoffice::webhook::Function::ALL
+        .into_iter()
+        .find(|candidate| candidate.name() == function)
+        .and_then(|found| found.event_types().next())
+        .unwrap_or("unknown.event")
+}
+
+fn envelope(id: &str, event_type: &str, data: Value) -> String {
+    json!({"id": id, "type": event_type, "created_at": chrono::Utc::now().to_rfc3339(), "data": data}).to_string()
+}
+
+/// An `order.created` of `lines` lines, one unit each; the last line out of stock if `short`.
+fn order_created(id: &str, lines: usize, short: bool) -> String {
+    let mut skus: Vec<String> = (0..lines).map(|n| format!("BENCH-{n:02}")).collect();
+    if short && let Some(last) = skus.last_mut() {
+        *last = OUT_OF_STOCK.to_owned();
+    }
+    let lines: Vec<Value> = skus
+        .iter()
+        .enumerate()
+        .map(|(n, sku)| json!({"line_id": format!("l{n}"), "sku": sku, "quantity": 1, "unit_price": "9.90"}))
+        .collect();
+    let cents = 990 * lines.len();
+    let total = format!("{}.{:02}", cents / 100, cents % 100);
+    let data = json!({
+        "order_id": format!("ord_{id}"),
+        "seller_id": SELLER,
+        "buyer": {"id": "buy_bench", "name": "Bench Buyer", "email": "bench@example.com", "locale": "en"},
+        "currency": "EUR",
+        "lines": lines,
+        "total": total,
+        "ship_by": (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339(),
+        "shipping_address": {"name": "Bench Buyer", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+    });
+    envelope(&format!("evt_{id}"), "order.created", data)
+}
+
+/// A Function URL request carrying `body`, signed with `secret` now.
+fn webhook(secret: &str, body: &str) -> Bytes {
+    let signature = backoffice::webhook::SignatureVerifier::new(backoffice::webhook::WebhookSecret::new(secret))
+        .sign(body.as_bytes(), chrono::Utc::now().timestamp());
+    let (parts, ()) = http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("content-type", "application/json")
+        .header("marketplace-signature", signature)
+        .body(())
+        .expect("a static request is valid")
+        .into_parts();
+    let event = crate::gateway::function_url_event(&parts, &Bytes::from(body.to_owned()));
+    Bytes::from(serde_json::to_vec(&event).expect("the event serialises"))
+}
+
+pub async fn seed_stock(config: &aws_config::SdkConfig, table: &str) -> Result<(), BenchError> {
+    let mut seeds: Vec<StockSeed> = (0..STOCKED)
+        .map(|n| StockSeed {
+            seller_id: SELLER.to_owned(),
+            sku: format!("BENCH-{n:02}"),
+            on_hand: 1_000_000_000,
+            safety_stock: 0,
+            lead_time_days: 3,
+        })
+        .collect();
+    seeds.push(StockSeed {
+        seller_id: SELLER.to_owned(),
+        sku: OUT_OF_STOCK.to_owned(),
+        on_hand: 0,
+        safety_stock: 0,
+        lead_time_days: 9,
+    });
+    write_stock(&aws_sdk_dynamodb::Client::new(config), table, &seeds)
+        .await
+        .map_err(|error| run_error("seeding the bench's stock", error))
+}
+
+/// Every event type a function takes, for the request counts.
+pub async fn cases(
+    function: &str,
+    workload: &Workload,
+    aws_endpoint: &str,
+    provisioned: &Provisioned,
+) -> Result<Vec<Case>, BenchError> {
+    let secret = &workload.secret;
+    let case = |name: &str, event: Bytes| Case {
+        name: name.to_owned(),
+        event,
+    };
+    let mut cases = Vec::new();
+    match function {
+        "order-intake" => {
+            let one_line = order_created("count_1", 1, false);
+            cases.push(case("order.created, 1 line", webhook(secret, &one_line)));
+            cases.push(case(
+                "order.created, 20 lines",
+                webhook(secret, &order_created("count_20", 20, false)),
+            ));
+            cases.push(case(
+                "order.created, backordered",
+                webhook(secret, &order_created("count_bo", 3, true)),
+            ));
+            cases.push(case("order.created, delivered again", webhook(secret, &one_line)));
+            let relay = outbox_batch(aws_endpoint, provisioned).await?;
+            cases.push(case("outbox relay, 1 change", relay));
+        }
+        other => {
+            cases.push(case(
+                &format!("{}, not handled yet", first_event_type(other)),
+                workload.event(u64::MAX),
+            ));
+            if matches!(other, "stock-alerts" | "buyer-messaging") {
+                let body = json!({"kind": "stock_change", "dedupe_key": "bench"}).to_string();
+                let message = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "bench-1", "body": body,
+                    "attributes": {"ApproximateReceiveCount": "1"}}]});
+                cases.push(case(
+                    "queued message, not handled yet",
+                    Bytes::from(message.to_string()),
+                ));
+            }
+            if other == "stock-alerts" {
+                let sweep = crate::schedule::scheduled_event("bench", chrono::Utc::now());
+                cases.push(case("scheduled sweep, not handled yet", Bytes::from(sweep.to_string())));
+            }
+        }
+    }
+    Ok(cases)
+}
+
+/// The newest outbox record, as the stream would hand it to order intake.
+async fn outbox_batch(aws_endpoint: &str, provisioned: &Provisioned) -> Result<Bytes, BenchError> {
+    let stream = provisioned
+        .streams
+        .get("OutboxTable")
+        .ok_or_else(|| run_error("outbox", "the outbox table has no stream"))?;
+    let reader = StreamReader::new(aws_endpoint, stream);
+    let mut iterator = Some(
+        reader
+            .iterator(Position::Oldest)
+            .await
+            .map_err(|e| run_error("outbox", e))?,
+    );
+    let mut last = None;
+    while let Some(current) = iterator {
+        let page = reader.page(&current, 1000).await.map_err(|e| run_error("outbox", e))?;
+        if page.records.is_empty() {
+            break;
+        }
+        last = page.records.last().cloned();
+        iterator = page.next;
+    }
+    let record = last.ok_or_else(|| run_error("outbox", "no outbox record to relay"))?;
+    Ok(Bytes::from(crate::streams::stream_event(&[record]).to_string()))
+}
+
+/// How an invocation ended, in a word for the report.
+pub fn outcome(invoked: &super::runtime::Invoked) -> String {
+    let answer: Value = serde_json::from_slice(&invoked.answer).unwrap_or_default();
+    if invoked.failed {
+        return format!("failed: {}", answer["errorType"].as_str().unwrap_or("error"));
+    }
+    if let Some(status) = answer["statusCode"].as_i64() {
+        let body: Value = serde_json::from_str(answer["body"].as_str().unwrap_or_default()).unwrap_or_default();
+        let what = body["status"]
+            .as_str()
+            .or(body["error"]["code"].as_str())
+            .unwrap_or_default();
+        return match body["order_status"].as_str() {
+            Some(order) => format!("{status} {what}, order {order}"),
+            None => format!("{status} {what}"),
+        };
+    }
+    if let Some(failures) = answer["batchItemFailures"].as_array() {
+        return format!("{} of the batch failed", failures.len());
+    }
+    "answered".to_owned()
+}

@@ -1,0 +1,357 @@
+//! `cargo xtask bench`: every function's size, cold start, memory, warm latency and AWS
+//! requests per event, on this machine, beside a Python peer doing `order.created`'s AWS work.
+//!
+//! The release binaries are built as deploys build them (`cargo lambda build --release`). Each
+//! is spawned against the bench's own Runtime API ([`runtime`]) with the local AWS behind a
+//! counting pass-through ([`meter`]): init is exec to the first `next`; the first response is
+//! exec to the answer of one real event with its real AWS calls. A last spawn per function then
+//! takes the warm events, and its peak RSS is read from `/proc` before it is stopped.
+
+mod events;
+mod meter;
+mod report;
+mod runtime;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::process::{Child, Command};
+
+use crate::local_aws::LocalAws;
+use crate::provision::provision;
+use crate::template::{FunctionSpec, Template};
+use crate::{paths, processes, venv};
+use events::Workload;
+use meter::AwsMeter;
+pub use report::{Distribution, FunctionReport, Report, RequestCount};
+use runtime::{BenchRuntime, Invoked};
+
+/// How long one step of a process may take before the bench gives up on it.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub spawns: usize,
+    pub warm_events: usize,
+    /// Use the release binaries already in `target/bench/lambda`.
+    pub skip_build: bool,
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            spawns: 30,
+            warm_events: 1000,
+            skip_build: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("{what}: {message}")]
+    Run { what: String, message: String },
+}
+
+fn run_error(what: impl Into<String>, message: impl std::fmt::Display) -> BenchError {
+    BenchError::Run {
+        what: what.into(),
+        message: message.to_string(),
+    }
+}
+
+/// What is spawned: a function's `bootstrap`, or the Python peer.
+struct Subject {
+    name: String,
+    command: Vec<String>,
+    working_dir: PathBuf,
+    environment: BTreeMap<String, String>,
+    workload: Workload,
+}
+
+pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
+    venv::ensure().map_err(|error| BenchError::Setup(error.to_string()))?;
+    let template = Template::load(&paths::template()).map_err(|error| BenchError::Setup(error.to_string()))?;
+    let functions = template
+        .functions()
+        .map_err(|error| BenchError::Setup(error.to_string()))?;
+    if !options.skip_build {
+        build_release(&functions)?;
+    }
+    let aws = tokio::task::spawn_blocking(LocalAws::start)
+        .await
+        .map_err(|error| BenchError::Setup(error.to_string()))?
+        .map_err(|error| BenchError::Setup(error.to_string()))?;
+    let secret = format!("whsec_bench_{}", hex::encode(rand::random::<[u8; 8]>()));
+    let provisioned = provision(&template, &aws.sdk_config().await, secret.clone())
+        .await
+        .map_err(|error| BenchError::Setup(error.to_string()))?;
+    events::seed_stock(&aws.sdk_config().await, &provisioned.tables["InventoryTable"]).await?;
+    let meter = AwsMeter::start(&aws.endpoint)
+        .await
+        .map_err(|error| BenchError::Setup(error.to_string()))?;
+
+    let mut report = Report::new(options);
+    let mut intake_environment = BTreeMap::new();
+    for spec in &functions {
+        let mut environment = BTreeMap::new();
+        for (name, value) in &spec.environment {
+            let value = provisioned
+                .resolve(value)
+                .map_err(|error| BenchError::Setup(error.to_string()))?;
+            environment.insert(name.clone(), value);
+        }
+        environment.extend(lambda_environment(spec, &meter.endpoint));
+        if spec.binary == "order-intake" {
+            intake_environment = environment.clone();
+        }
+        let bootstrap = lambda_dir().join(&spec.binary).join("bootstrap");
+        let subject = Subject {
+            name: spec.binary.clone(),
+            command: vec![bootstrap.display().to_string()],
+            working_dir: paths::workspace_root(),
+            environment,
+            workload: Workload::for_function(&spec.binary, &secret),
+        };
+        eprintln!("xtask: ── bench {}", subject.name);
+        let mut measured = measure(&subject, options, &meter).await?;
+        measured.bootstrap_bytes = Some(file_size(&bootstrap)?);
+        measured.zip_bytes = Some(zipped_size(&bootstrap)?);
+        report.functions.push(measured);
+        report
+            .requests
+            .extend(count_requests(&subject, &meter, &aws.endpoint, &provisioned).await?);
+    }
+
+    eprintln!("xtask: ── bench the Python peer");
+    let peer = Subject {
+        name: "python-peer".to_owned(),
+        command: vec![
+            paths::venv_bin("python").display().to_string(),
+            "-m".to_owned(),
+            "awslambdaric".to_owned(),
+            "handler.handler".to_owned(),
+        ],
+        working_dir: paths::workspace_root().join("xtask/bench/peer"),
+        environment: intake_environment,
+        workload: Workload::peer(&secret),
+    };
+    report.peer = Some(measure(&peer, options, &meter).await?);
+    report.conclude();
+    Ok(report)
+}
+
+fn lambda_dir() -> PathBuf {
+    paths::scratch().join("bench").join("lambda")
+}
+
+/// `cargo lambda build --release`, as `sam build` runs it for a deploy.
+fn build_release(functions: &[FunctionSpec]) -> Result<(), BenchError> {
+    eprintln!("xtask: ── cargo lambda build --release");
+    let mut command = std::process::Command::new(paths::venv_bin("cargo-lambda"));
+    command
+        .current_dir(paths::workspace_root())
+        .args(["lambda", "build", "--release", "--lambda-dir"])
+        .arg(lambda_dir())
+        .env("PATH", venv::path_with_venv());
+    for spec in functions {
+        command.args(["--package", &spec.binary]);
+    }
+    let status = command
+        .status()
+        .map_err(|error| BenchError::Setup(format!("cannot run cargo lambda: {error}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(BenchError::Setup(format!("cargo lambda build failed ({status})")))
+    }
+}
+
+fn file_size(path: &Path) -> Result<u64, BenchError> {
+    std::fs::metadata(path)
+        .map(|metadata| metadata.len())
+        .map_err(|error| run_error(path.display().to_string(), error))
+}
+
+/// The size of the deployment zip: the `bootstrap` alone, deflated, as `sam build` packs it.
+fn zipped_size(bootstrap: &Path) -> Result<u64, BenchError> {
+    let zip = bootstrap.with_file_name("bootstrap.zip");
+    let script = "import sys, zipfile\n\
+                  with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:\n\
+                  \x20   z.write(sys.argv[1], 'bootstrap')\n";
+    let status = std::process::Command::new(paths::venv_bin("python"))
+        .args(["-c", script])
+        .arg(bootstrap)
+        .arg(&zip)
+        .status()
+        .map_err(|error| run_error("zip", error))?;
+    if !status.success() {
+        return Err(run_error("zip", status));
+    }
+    file_size(&zip)
+}
+
+/// What Lambda sets in a sandbox, with the AWS endpoint pointed at the meter.
+fn lambda_environment(spec: &FunctionSpec, endpoint: &str) -> BTreeMap<String, String> {
+    let mut environment: BTreeMap<String, String> = processes::lambda_environment(spec)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    environment.insert("AWS_ENDPOINT_URL".to_owned(), endpoint.to_owned());
+    environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), "warn".to_owned());
+    // As in the local stack: nothing to gain on loopback, and the bench measures what runs here.
+    environment.insert("OPEN_CONNECTIONS_AT_INIT".to_owned(), "false".to_owned());
+    environment
+}
+
+fn spawn(subject: &Subject, runtime: &BenchRuntime) -> Result<Child, BenchError> {
+    let logs = paths::scratch().join("bench").join("logs");
+    std::fs::create_dir_all(&logs).map_err(|error| run_error("logs", error))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(logs.join(format!("{}.log", subject.name)))
+        .map_err(|error| run_error("logs", error))?;
+    let mut command = Command::new(&subject.command[0]);
+    command
+        .args(&subject.command[1..])
+        .current_dir(&subject.working_dir)
+        .env_clear()
+        .envs(&subject.environment)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime.address.to_string())
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|error| run_error("logs", error))?)
+        .stderr(log)
+        .kill_on_drop(true);
+    command
+        .spawn()
+        .map_err(|error| run_error(format!("spawning {}", subject.name), error))
+}
+
+/// The process's peak resident set (`VmHWM`), in KiB.
+fn peak_rss_kib(child: &Child) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn invoke_checked(
+    subject: &Subject,
+    runtime: &mut BenchRuntime,
+    event: Bytes,
+    expected_status: i64,
+) -> Result<Invoked, BenchError> {
+    let invoked = runtime
+        .invoke(event, PATIENCE)
+        .await
+        .map_err(|error| run_error(&subject.name, error))?;
+    let answer: serde_json::Value = serde_json::from_slice(&invoked.answer).unwrap_or_default();
+    if invoked.failed || answer["statusCode"].as_i64() != Some(expected_status) {
+        return Err(run_error(
+            &subject.name,
+            format!(
+                "expected a {expected_status} answer, got {}",
+                String::from_utf8_lossy(&invoked.answer)
+            ),
+        ));
+    }
+    Ok(invoked)
+}
+
+/// Cold starts, then warm events on one more process.
+async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) -> Result<FunctionReport, BenchError> {
+    let mut inits = Vec::new();
+    let mut first_responses = Vec::new();
+    let mut sequence = 0u64;
+    let mut next_event = || {
+        sequence += 1;
+        subject.workload.event(sequence)
+    };
+    let expected = subject.workload.expected_status;
+    for _ in 0..options.spawns {
+        let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
+        let started = Instant::now();
+        let mut child = spawn(subject, &runtime)?;
+        let ready = runtime
+            .asked_for_work(PATIENCE)
+            .await
+            .map_err(|error| run_error(&subject.name, error))?;
+        let invoked = invoke_checked(subject, &mut runtime, next_event(), expected).await?;
+        inits.push(ready - started);
+        first_responses.push(invoked.answered_at - started);
+        let _ = child.kill().await;
+    }
+
+    let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
+    let mut child = spawn(subject, &runtime)?;
+    runtime
+        .asked_for_work(PATIENCE)
+        .await
+        .map_err(|error| run_error(&subject.name, error))?;
+    invoke_checked(subject, &mut runtime, next_event(), expected).await?;
+    meter.take();
+    let mut warm = Vec::with_capacity(options.warm_events);
+    for _ in 0..options.warm_events {
+        warm.push(
+            invoke_checked(subject, &mut runtime, next_event(), expected)
+                .await?
+                .duration(),
+        );
+    }
+    let usage = meter.take();
+    let peak_rss_kib = peak_rss_kib(&child);
+    let _ = child.kill().await;
+
+    let total: Duration = warm.iter().sum();
+    Ok(FunctionReport {
+        function: subject.name.clone(),
+        event: subject.workload.name.clone(),
+        bootstrap_bytes: None,
+        zip_bytes: None,
+        init_ms: Distribution::of(&inits),
+        first_response_ms: Distribution::of(&first_responses),
+        warm_ms: Distribution::of(&warm),
+        peak_rss_kib,
+        aws_share: usage.busy.as_secs_f64() / total.as_secs_f64().max(f64::EPSILON),
+        aws_requests_per_warm_event: usage.requests as f64 / warm.len().max(1) as f64,
+    })
+}
+
+/// The AWS requests of each event type the function takes, counted at the meter.
+async fn count_requests(
+    subject: &Subject,
+    meter: &AwsMeter,
+    aws_endpoint: &str,
+    provisioned: &crate::provision::Provisioned,
+) -> Result<Vec<RequestCount>, BenchError> {
+    let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
+    let mut child = spawn(subject, &runtime)?;
+    runtime
+        .asked_for_work(PATIENCE)
+        .await
+        .map_err(|error| run_error(&subject.name, error))?;
+    let mut counts = Vec::new();
+    for case in events::cases(&subject.name, &subject.workload, aws_endpoint, provisioned).await? {
+        meter.take();
+        let invoked = runtime
+            .invoke(case.event, PATIENCE)
+            .await
+            .map_err(|error| run_error(&subject.name, error))?;
+        counts.push(RequestCount {
+            function: subject.name.clone(),
+            event: case.name,
+            requests: meter.take().requests,
+            outcome: events::outcome(&invoked),
+        });
+    }
+    let _ = child.kill().await;
+    Ok(counts)
+}

@@ -1,0 +1,252 @@
+//! The bench's results: `target/bench/report.json`, and the table it prints.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::BenchOptions;
+
+/// Median and tail of a set of durations, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Distribution {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+}
+
+impl Distribution {
+    pub fn of(samples: &[Duration]) -> Self {
+        let mut sorted = samples.to_vec();
+        sorted.sort();
+        // Nearest rank: the smallest sample at or above the share.
+        let rank = |share: f64| {
+            let index = ((share * sorted.len() as f64).ceil() as usize).saturating_sub(1);
+            sorted.get(index).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        Self {
+            p50: rank(0.5),
+            p90: rank(0.9),
+            p99: rank(0.99),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunctionReport {
+    pub function: String,
+    /// The event of the cold starts and warm runs.
+    pub event: String,
+    pub bootstrap_bytes: Option<u64>,
+    pub zip_bytes: Option<u64>,
+    /// Exec to the first `next`.
+    pub init_ms: Distribution,
+    /// Exec to the answer of the first event.
+    pub first_response_ms: Distribution,
+    /// Event handed over to answer, warm.
+    pub warm_ms: Distribution,
+    /// Over a cold start and every warm event.
+    pub peak_rss_kib: Option<u64>,
+    /// The share of the warm time spent waiting for the local AWS.
+    pub aws_share: f64,
+    pub aws_requests_per_warm_event: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestCount {
+    pub function: String,
+    pub event: String,
+    pub requests: u64,
+    pub outcome: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Goal {
+    pub goal: String,
+    pub met: bool,
+    pub measured: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub date: String,
+    pub machine: String,
+    pub spawns: usize,
+    pub warm_events: usize,
+    pub functions: Vec<FunctionReport>,
+    pub peer: Option<FunctionReport>,
+    /// The peer's cold start over order intake's, for init and for the first response.
+    pub peer_ratio_init: f64,
+    pub peer_ratio_first_response: f64,
+    pub requests: Vec<RequestCount>,
+    pub goals: Vec<Goal>,
+}
+
+impl Report {
+    pub fn new(options: &BenchOptions) -> Self {
+        Self {
+            date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            machine: machine(),
+            spawns: options.spawns,
+            warm_events: options.warm_events,
+            functions: Vec::new(),
+            peer: None,
+            peer_ratio_init: 0.0,
+            peer_ratio_first_response: 0.0,
+            requests: Vec::new(),
+            goals: Vec::new(),
+        }
+    }
+
+    /// The peer ratio and the goals, once everything is measured.
+    pub fn conclude(&mut self) {
+        let intake = self.functions.iter().find(|f| f.function == "order-intake");
+        if let (Some(intake), Some(peer)) = (intake, &self.peer) {
+            self.peer_ratio_init = peer.init_ms.p50 / intake.init_ms.p50.max(f64::EPSILON);
+            self.peer_ratio_first_response =
+                peer.first_response_ms.p50 / intake.first_response_ms.p50.max(f64::EPSILON);
+        }
+        let mut goals = Vec::new();
+        let mut each =
+            |goal: &str, pass: &dyn Fn(&FunctionReport) -> bool, shown: &dyn Fn(&FunctionReport) -> String| {
+                let failing: Vec<_> = self.functions.iter().filter(|f| !pass(f)).collect();
+                let worst = failing.first().copied().or(self.functions.first());
+                goals.push(Goal {
+                    goal: goal.to_owned(),
+                    met: failing.is_empty(),
+                    measured: worst.map_or(String::new(), |f| format!("{}: {}", f.function, shown(f))),
+                });
+            };
+        each("init median ≤ 10 ms", &|f| f.init_ms.p50 <= 10.0, &|f| {
+            format!("{:.1} ms", f.init_ms.p50)
+        });
+        each(
+            "first response median ≤ 20 ms",
+            &|f| f.first_response_ms.p50 <= 20.0,
+            &|f| format!("{:.1} ms", f.first_response_ms.p50),
+        );
+        each(
+            "zip ≤ 5 MB",
+            &|f| f.zip_bytes.is_some_and(|bytes| bytes <= 5_000_000),
+            &|f| format!("{:.2} MB", f.zip_bytes.unwrap_or(0) as f64 / 1e6),
+        );
+        each(
+            "peak RSS ≤ 25 MB",
+            &|f| f.peak_rss_kib.is_some_and(|kib| kib * 1024 <= 25_000_000),
+            &|f| format!("{:.1} MB", f.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6),
+        );
+        goals.push(Goal {
+            goal: "Python peer's cold start ≥ 5× order intake's".to_owned(),
+            met: self.peer_ratio_first_response >= 5.0,
+            measured: format!(
+                "{:.1}× (init {:.1}×)",
+                self.peer_ratio_first_response, self.peer_ratio_init
+            ),
+        });
+        self.goals = goals;
+    }
+
+    /// The table `cargo xtask bench` prints and the README shows (Markdown).
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Measured {} on {} ({} cold starts, {} warm events each).\n",
+            self.date, self.machine, self.spawns, self.warm_events
+        );
+        let _ = writeln!(
+            out,
+            "| function | event | bootstrap | zip | init p50 / p90 | first response p50 / p90 | warm p50 / p99 | in AWS | peak RSS |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        for f in self.functions.iter().chain(self.peer.iter()) {
+            let megabytes =
+                |bytes: Option<u64>| bytes.map_or("—".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.2} / {:.2} ms | {:.0}% | {} |",
+                f.function,
+                f.event,
+                megabytes(f.bootstrap_bytes),
+                megabytes(f.zip_bytes),
+                f.init_ms.p50,
+                f.init_ms.p90,
+                f.first_response_ms.p50,
+                f.first_response_ms.p90,
+                f.warm_ms.p50,
+                f.warm_ms.p99,
+                f.aws_share * 100.0,
+                megabytes(f.peak_rss_kib.map(|kib| kib * 1024)),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nPython peer / order intake, median cold start: **{:.1}×** to the first response, {:.1}× to init.\n",
+            self.peer_ratio_first_response, self.peer_ratio_init
+        );
+        let _ = writeln!(out, "| AWS requests per event | requests | outcome |");
+        let _ = writeln!(out, "|---|---|---|");
+        for count in &self.requests {
+            let _ = writeln!(
+                out,
+                "| {} — {} | {} | {} |",
+                count.function, count.event, count.requests, count.outcome
+            );
+        }
+        let _ = writeln!(out, "\n| goal | met | measured (worst) |");
+        let _ = writeln!(out, "|---|---|---|");
+        for goal in &self.goals {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                goal.goal,
+                if goal.met { "yes" } else { "**no**" },
+                goal.measured
+            );
+        }
+        out
+    }
+}
+
+/// CPU model, cores and memory, from `/proc`.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name"))
+        .and_then(|rest| rest.split_once(':'))
+        .map_or("unknown CPU", |(_, name)| name.trim())
+        .to_owned();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let memory_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("MemTotal:"))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / (1024 * 1024));
+    format!("{model}, {cores} cores, {memory_gib} GiB")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let distribution = Distribution::of(&samples);
+        assert_eq!(
+            (distribution.p50, distribution.p90, distribution.p99),
+            (50.0, 90.0, 99.0)
+        );
+        let few = Distribution::of(&[
+            Duration::from_millis(3),
+            Duration::from_millis(1),
+            Duration::from_millis(2),
+        ]);
+        assert_eq!((few.p50, few.p90), (2.0, 3.0));
+        assert_eq!(Distribution::of(&[]).p50, 0.0);
+    }
+}
