@@ -2,14 +2,22 @@
 //! trait of the domain. Nothing outside this module names an AWS SDK type.
 
 pub mod dynamodb;
+mod https;
 pub mod sns;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-/// The SDK configuration, loaded once per cold start from the environment Lambda provides.
-/// `AWS_ENDPOINT_URL` (set only locally) points every client at the local AWS.
+/// The SDK configuration, loaded once per cold start from the environment Lambda provides,
+/// with one HTTPS client for every SDK client ([`https::client`]). `AWS_ENDPOINT_URL` (set only
+/// locally) points every client at the local AWS.
 pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match https::client() {
+        Some(client) => loader.http_client(client),
+        None => loader,
+    }
+    .load()
+    .await
 }
 
 /// The webhook edge of `function`, its claims kept in the DynamoDB idempotency table.

@@ -27,6 +27,8 @@ enum Kind {
     Order { lines: usize, prefix: &'static str },
     /// A webhook of a type the function takes but does not handle yet.
     Unhandled { event_type: &'static str },
+    /// Anything: the baseline answers everything alike.
+    Empty,
 }
 
 /// One event type, to count the AWS requests it makes.
@@ -59,6 +61,15 @@ impl Workload {
         }
     }
 
+    pub fn baseline() -> Self {
+        Self {
+            name: "any event".to_owned(),
+            expected_status: 200,
+            secret: String::new(),
+            kind: Kind::Empty,
+        }
+    }
+
     pub fn peer(secret: &str) -> Self {
         Self {
             name: "order.created, 1 line".to_owned(),
@@ -75,6 +86,7 @@ impl Workload {
         let body = match self.kind {
             Kind::Order { lines, prefix } => order_created(&format!("{prefix}_{sequence}"), lines, false),
             Kind::Unhandled { event_type } => envelope(&format!("evt_bench_{sequence}"), event_type, json!({})),
+            Kind::Empty => return Bytes::from_static(b"{}"),
         };
         webhook(&self.secret, &body)
     }

@@ -29,6 +29,9 @@ use meter::AwsMeter;
 pub use report::{Distribution, FunctionReport, Report, RequestCount};
 use runtime::{BenchRuntime, Invoked};
 
+/// The binary of the do-nothing function the others are read against.
+const BASELINE: &str = "hello-world";
+
 /// How long one step of a process may take before the bench gives up on it.
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -97,6 +100,23 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
         .map_err(|error| BenchError::Setup(error.to_string()))?;
 
     let mut report = Report::new(options);
+    eprintln!("xtask: ── bench the hello-world baseline");
+    let hello = FunctionSpec {
+        binary: BASELINE.to_owned(),
+        ..functions[0].clone()
+    };
+    let baseline = Subject {
+        name: BASELINE.to_owned(),
+        command: vec![lambda_dir().join(BASELINE).join("bootstrap").display().to_string()],
+        working_dir: paths::workspace_root(),
+        environment: lambda_environment(&hello, &meter.endpoint),
+        workload: Workload::baseline(),
+    };
+    let mut measured = measure(&baseline, options, &meter).await?;
+    measured.bootstrap_bytes = Some(file_size(&lambda_dir().join(BASELINE).join("bootstrap"))?);
+    measured.zip_bytes = Some(zipped_size(&lambda_dir().join(BASELINE).join("bootstrap"))?);
+    report.baseline = Some(measured);
+
     let mut intake_environment = BTreeMap::new();
     for spec in &functions {
         let mut environment = BTreeMap::new();
@@ -162,6 +182,7 @@ fn build_release(functions: &[FunctionSpec]) -> Result<(), BenchError> {
     for spec in functions {
         command.args(["--package", &spec.binary]);
     }
+    command.args(["--package", "bench-hello-world"]);
     let status = command
         .status()
         .map_err(|error| BenchError::Setup(format!("cannot run cargo lambda: {error}")))?;

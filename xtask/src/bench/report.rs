@@ -73,6 +73,8 @@ pub struct Report {
     pub machine: String,
     pub spawns: usize,
     pub warm_events: usize,
+    /// A function that does nothing, built like the others: the floor.
+    pub baseline: Option<FunctionReport>,
     pub functions: Vec<FunctionReport>,
     pub peer: Option<FunctionReport>,
     /// The peer's cold start over order intake's, for init and for the first response.
@@ -89,6 +91,7 @@ impl Report {
             machine: machine(),
             spawns: options.spawns,
             warm_events: options.warm_events,
+            baseline: None,
             functions: Vec::new(),
             peer: None,
             peer_ratio_init: 0.0,
@@ -159,7 +162,7 @@ impl Report {
             "| function | event | bootstrap | zip | init p50 / p90 | first response p50 / p90 | warm p50 / p99 | in AWS | peak RSS |"
         );
         let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
-        for f in self.functions.iter().chain(self.peer.iter()) {
+        for f in self.baseline.iter().chain(&self.functions).chain(self.peer.iter()) {
             let megabytes =
                 |bytes: Option<u64>| bytes.map_or("—".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6));
             let _ = writeln!(
