@@ -291,6 +291,7 @@ async fn invoke_checked(
 async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) -> Result<FunctionReport, BenchError> {
     let mut inits = Vec::new();
     let mut first_responses = Vec::new();
+    let mut first_responses_in_aws = Vec::new();
     let mut sequence = 0u64;
     let mut next_event = || {
         sequence += 1;
@@ -299,6 +300,7 @@ async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) ->
     let expected = subject.workload.expected_status;
     for _ in 0..options.spawns {
         let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
+        meter.take();
         let started = Instant::now();
         let mut child = spawn(subject, &runtime)?;
         let ready = runtime
@@ -308,6 +310,7 @@ async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) ->
         let invoked = invoke_checked(subject, &mut runtime, next_event(), expected).await?;
         inits.push(ready - started);
         first_responses.push(invoked.answered_at - started);
+        first_responses_in_aws.push(meter.take().busy);
         let _ = child.kill().await;
     }
 
@@ -339,6 +342,7 @@ async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) ->
         zip_bytes: None,
         init_ms: Distribution::of(&inits),
         first_response_ms: Distribution::of(&first_responses),
+        first_response_in_aws_ms: Distribution::of(&first_responses_in_aws),
         warm_ms: Distribution::of(&warm),
         peak_rss_kib,
         aws_share: usage.busy.as_secs_f64() / total.as_secs_f64().max(f64::EPSILON),

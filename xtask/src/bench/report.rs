@@ -43,6 +43,8 @@ pub struct FunctionReport {
     pub init_ms: Distribution,
     /// Exec to the answer of the first event.
     pub first_response_ms: Distribution,
+    /// The part of it spent waiting for the local AWS.
+    pub first_response_in_aws_ms: Distribution,
     /// Event handed over to answer, warm.
     pub warm_ms: Distribution,
     /// Over a cold start and every warm event.
@@ -59,6 +61,9 @@ pub struct RequestCount {
     pub requests: u64,
     pub outcome: String,
 }
+
+/// One figure of a function's report, if it was measured.
+type Figure = dyn Fn(&FunctionReport) -> Option<f64>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Goal {
@@ -110,34 +115,35 @@ impl Report {
                 peer.first_response_ms.p50 / intake.first_response_ms.p50.max(f64::EPSILON);
         }
         let mut goals = Vec::new();
-        let mut each =
-            |goal: &str, pass: &dyn Fn(&FunctionReport) -> bool, shown: &dyn Fn(&FunctionReport) -> String| {
-                let failing: Vec<_> = self.functions.iter().filter(|f| !pass(f)).collect();
-                let worst = failing.first().copied().or(self.functions.first());
-                goals.push(Goal {
-                    goal: goal.to_owned(),
-                    met: failing.is_empty(),
-                    measured: worst.map_or(String::new(), |f| format!("{}: {}", f.function, shown(f))),
-                });
-            };
-        each("init median ≤ 10 ms", &|f| f.init_ms.p50 <= 10.0, &|f| {
-            format!("{:.1} ms", f.init_ms.p50)
-        });
-        each(
-            "first response median ≤ 20 ms",
-            &|f| f.first_response_ms.p50 <= 20.0,
-            &|f| format!("{:.1} ms", f.first_response_ms.p50),
-        );
-        each(
-            "zip ≤ 5 MB",
-            &|f| f.zip_bytes.is_some_and(|bytes| bytes <= 5_000_000),
-            &|f| format!("{:.2} MB", f.zip_bytes.unwrap_or(0) as f64 / 1e6),
-        );
-        each(
-            "peak RSS ≤ 25 MB",
-            &|f| f.peak_rss_kib.is_some_and(|kib| kib * 1024 <= 25_000_000),
-            &|f| format!("{:.1} MB", f.peak_rss_kib.unwrap_or(0) as f64 * 1024.0 / 1e6),
-        );
+        // Each goal is an upper limit on one figure of every function; the worst is shown.
+        let limits: [(&str, f64, &Figure, &str); 4] = [
+            ("init median ≤ 10 ms", 10.0, &|f| Some(f.init_ms.p50), "ms"),
+            (
+                "first response median ≤ 20 ms",
+                20.0,
+                &|f| Some(f.first_response_ms.p50),
+                "ms",
+            ),
+            ("zip ≤ 5 MB", 5.0, &|f| f.zip_bytes.map(|b| b as f64 / 1e6), "MB"),
+            (
+                "peak RSS ≤ 25 MB",
+                25.0,
+                &|f| f.peak_rss_kib.map(|k| k as f64 * 1024.0 / 1e6),
+                "MB",
+            ),
+        ];
+        for (goal, limit, figure, unit) in limits {
+            let worst = self
+                .functions
+                .iter()
+                .map(|f| (f, figure(f).unwrap_or(f64::INFINITY)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            goals.push(Goal {
+                goal: goal.to_owned(),
+                met: worst.is_some_and(|(_, value)| value <= limit),
+                measured: worst.map_or(String::new(), |(f, value)| format!("{}: {value:.2} {unit}", f.function)),
+            });
+        }
         goals.push(Goal {
             goal: "Python peer's cold start ≥ 5× order intake's".to_owned(),
             met: self.peer_ratio_first_response >= 5.0,
@@ -159,15 +165,15 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| function | event | bootstrap | zip | init p50 / p90 | first response p50 / p90 | warm p50 / p99 | in AWS | peak RSS |"
+            "| function | event | bootstrap | zip | init p50 / p90 | first response p50 / p90 | of it in AWS, p50 | warm p50 / p99 | warm in AWS | peak RSS |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
         for f in self.baseline.iter().chain(&self.functions).chain(self.peer.iter()) {
             let megabytes =
                 |bytes: Option<u64>| bytes.map_or("—".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6));
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.2} / {:.2} ms | {:.0}% | {} |",
+                "| {} | {} | {} | {} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} ms | {:.2} / {:.2} ms | {:.0}% | {} |",
                 f.function,
                 f.event,
                 megabytes(f.bootstrap_bytes),
@@ -176,6 +182,7 @@ impl Report {
                 f.init_ms.p90,
                 f.first_response_ms.p50,
                 f.first_response_ms.p90,
+                f.first_response_in_aws_ms.p50,
                 f.warm_ms.p50,
                 f.warm_ms.p99,
                 f.aws_share * 100.0,
@@ -251,5 +258,44 @@ mod tests {
         ]);
         assert_eq!((few.p50, few.p90), (2.0, 3.0));
         assert_eq!(Distribution::of(&[]).p50, 0.0);
+    }
+
+    fn function(name: &str, init_ms: f64, zip_bytes: u64) -> FunctionReport {
+        let at = |ms: f64| Distribution {
+            p50: ms,
+            p90: ms,
+            p99: ms,
+        };
+        FunctionReport {
+            function: name.to_owned(),
+            event: "e".to_owned(),
+            bootstrap_bytes: Some(zip_bytes * 2),
+            zip_bytes: Some(zip_bytes),
+            init_ms: at(init_ms),
+            first_response_ms: at(init_ms * 2.0),
+            first_response_in_aws_ms: at(1.0),
+            warm_ms: at(1.0),
+            peak_rss_kib: Some(10_000),
+            aws_share: 0.5,
+            aws_requests_per_warm_event: 1.0,
+        }
+    }
+
+    #[test]
+    fn each_goal_names_its_worst_function_and_the_peer_ratio_is_against_order_intake() {
+        let mut report = Report::new(&BenchOptions::default());
+        report.functions = vec![
+            function("order-intake", 5.0, 4_000_000),
+            function("stock-alerts", 12.0, 6_000_000),
+        ];
+        report.peer = Some(function("python-peer", 400.0, 0));
+        report.conclude();
+        let goal = |name: &str| report.goals.iter().find(|g| g.goal.starts_with(name)).unwrap().clone();
+        assert!(!goal("init").met);
+        assert_eq!(goal("init").measured, "stock-alerts: 12.00 ms");
+        assert!(!goal("zip").met);
+        assert!(goal("peak RSS").met);
+        assert_eq!(report.peer_ratio_init, 80.0);
+        assert!(goal("Python").met);
     }
 }
