@@ -85,3 +85,25 @@ pub fn signed_request(secret: &str, body: &str) -> LambdaFunctionUrlRequest {
     request.body = Some(body.to_owned());
     request
 }
+
+/// Every message now visible on a queue, received (and hidden for a minute), not deleted.
+pub async fn receive_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let mut received = Vec::new();
+    loop {
+        let messages = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive from the local queue")
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return received;
+        }
+        received.extend(messages);
+    }
+}

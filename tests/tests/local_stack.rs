@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use backoffice::webhook::Function;
-use backoffice_tests::unique_id;
+use backoffice_tests::{receive_all, unique_id};
 use serde_json::{Value, json};
 use xtask::operations::{dead_letters, replay_dead_letters, send_event};
 use xtask::processes::LogSink;
@@ -225,24 +225,9 @@ async fn the_sample_orders_go_through_order_intakes_url() {
             async || waiting_in(&sqs, &url).await >= expected,
         )
         .await;
-        loop {
-            let messages = sqs
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .visibility_timeout(60)
-                .send()
-                .await
-                .unwrap()
-                .messages
-                .unwrap_or_default();
-            if messages.is_empty() {
-                break;
-            }
-            for message in messages {
-                let body: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
-                landed.push(body["dedupe_key"].as_str().unwrap().to_owned());
-            }
+        for message in receive_all(&sqs, &url).await {
+            let body: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
+            landed.push(body["dedupe_key"].as_str().unwrap().to_owned());
         }
     }
     landed.sort();

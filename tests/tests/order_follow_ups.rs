@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName;
 use backoffice::follow_ups::{EmailTemplate, FollowUp, StockChangeReason};
 use backoffice_tests::orders::{Outage, envelope, order_data, shop, shop_with};
-use backoffice_tests::{local_aws, unique_id};
+use backoffice_tests::{local_aws, receive_all, unique_id};
 use serde_json::json;
 use tokio::sync::Mutex;
 
@@ -19,29 +19,14 @@ async fn drain() -> Vec<FollowUp> {
     let mut found = Vec::new();
     for queue in ["StockChangeQueue", "EmailQueue"] {
         let url = &aws.provisioned.queues[queue].url;
-        loop {
-            let messages = sqs
-                .receive_message()
+        for message in receive_all(&sqs, url).await {
+            found.push(serde_json::from_str(message.body.as_deref().unwrap()).expect("a follow-up"));
+            sqs.delete_message()
                 .queue_url(url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
+                .receipt_handle(message.receipt_handle.unwrap())
                 .send()
                 .await
-                .unwrap()
-                .messages
-                .unwrap_or_default();
-            if messages.is_empty() {
-                break;
-            }
-            for message in messages {
-                found.push(serde_json::from_str(message.body.as_deref().unwrap()).expect("a follow-up"));
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(message.receipt_handle.unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
+                .unwrap();
         }
         let attributes = sqs
             .get_queue_attributes()

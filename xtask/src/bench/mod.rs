@@ -255,6 +255,31 @@ fn spawn(subject: &Subject, runtime: &BenchRuntime) -> Result<Child, BenchError>
         .map_err(|error| run_error(format!("spawning {}", subject.name), error))
 }
 
+/// A new process of a subject, waiting for its first event.
+struct Process {
+    runtime: BenchRuntime,
+    child: Child,
+    started: Instant,
+    ready: Instant,
+}
+
+/// Spawns `subject` against a fresh Runtime API and waits for it to ask for work.
+async fn start(subject: &Subject) -> Result<Process, BenchError> {
+    let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
+    let started = Instant::now();
+    let child = spawn(subject, &runtime)?;
+    let ready = runtime
+        .asked_for_work(PATIENCE)
+        .await
+        .map_err(|error| run_error(&subject.name, error))?;
+    Ok(Process {
+        runtime,
+        child,
+        started,
+        ready,
+    })
+}
+
 /// The process's peak resident set (`VmHWM`), in KiB.
 fn peak_rss_kib(child: &Child) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()?)).ok()?;
@@ -299,40 +324,26 @@ async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) ->
     };
     let expected = subject.workload.expected_status;
     for _ in 0..options.spawns {
-        let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
         meter.take();
-        let started = Instant::now();
-        let mut child = spawn(subject, &runtime)?;
-        let ready = runtime
-            .asked_for_work(PATIENCE)
-            .await
-            .map_err(|error| run_error(&subject.name, error))?;
-        let invoked = invoke_checked(subject, &mut runtime, next_event(), expected).await?;
-        inits.push(ready - started);
-        first_responses.push(invoked.answered_at - started);
+        let mut cold = start(subject).await?;
+        let invoked = invoke_checked(subject, &mut cold.runtime, next_event(), expected).await?;
+        inits.push(cold.ready - cold.started);
+        first_responses.push(invoked.answered_at - cold.started);
         first_responses_in_aws.push(meter.take().busy);
-        let _ = child.kill().await;
+        let _ = cold.child.kill().await;
     }
 
-    let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
-    let mut child = spawn(subject, &runtime)?;
-    runtime
-        .asked_for_work(PATIENCE)
-        .await
-        .map_err(|error| run_error(&subject.name, error))?;
-    invoke_checked(subject, &mut runtime, next_event(), expected).await?;
+    let mut warm_process = start(subject).await?;
+    invoke_checked(subject, &mut warm_process.runtime, next_event(), expected).await?;
     meter.take();
     let mut warm = Vec::with_capacity(options.warm_events);
     for _ in 0..options.warm_events {
-        warm.push(
-            invoke_checked(subject, &mut runtime, next_event(), expected)
-                .await?
-                .duration(),
-        );
+        let invoked = invoke_checked(subject, &mut warm_process.runtime, next_event(), expected).await?;
+        warm.push(invoked.duration());
     }
     let usage = meter.take();
-    let peak_rss_kib = peak_rss_kib(&child);
-    let _ = child.kill().await;
+    let peak_rss_kib = peak_rss_kib(&warm_process.child);
+    let _ = warm_process.child.kill().await;
 
     let total: Duration = warm.iter().sum();
     Ok(FunctionReport {
@@ -357,16 +368,12 @@ async fn count_requests(
     aws_endpoint: &str,
     provisioned: &crate::provision::Provisioned,
 ) -> Result<Vec<RequestCount>, BenchError> {
-    let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
-    let mut child = spawn(subject, &runtime)?;
-    runtime
-        .asked_for_work(PATIENCE)
-        .await
-        .map_err(|error| run_error(&subject.name, error))?;
+    let mut process = start(subject).await?;
     let mut counts = Vec::new();
     for case in events::cases(&subject.name, &subject.workload, aws_endpoint, provisioned).await? {
         meter.take();
-        let invoked = runtime
+        let invoked = process
+            .runtime
             .invoke(case.event, PATIENCE)
             .await
             .map_err(|error| run_error(&subject.name, error))?;
@@ -377,6 +384,6 @@ async fn count_requests(
             outcome: events::outcome(&invoked),
         });
     }
-    let _ = child.kill().await;
+    let _ = process.child.kill().await;
     Ok(counts)
 }
