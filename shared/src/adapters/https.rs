@@ -10,6 +10,11 @@
 //! clients, Starfield Services Root G2: those five are picked out of the bundle, so the system
 //! still decides whether they are trusted. A bundle without any of them (or none at all) gets
 //! the SDK's default client and its full scan.
+//!
+//! So does any environment that may reach something other than AWS's own endpoints, or has
+//! chosen its roots itself: an HTTPS `AWS_ENDPOINT_URL*` (LocalStack, a gateway), an HTTP proxy
+//! variable (the SDK's default client honours them; this one would not), or `SSL_CERT_FILE` /
+//! `SSL_CERT_DIR` (a TLS-inspecting proxy's CA, say).
 
 use std::path::PathBuf;
 
@@ -22,7 +27,7 @@ use base64::engine::general_purpose::STANDARD;
 use rustls_pki_types::CertificateDer;
 
 /// Where Linux distributions keep the bundle: Amazon Linux (Lambda's `provided.al2023`) and
-/// Fedora first, then Debian and Ubuntu. `SSL_CERT_FILE`, if set, comes before both.
+/// Fedora first, then Debian and Ubuntu.
 const BUNDLES: &[&str] = &["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt"];
 
 /// The subjects (common names) of the roots AWS's certificates chain to.
@@ -31,13 +36,24 @@ const AWS_ROOTS: &[&str] = &["Amazon Root CA ", "Starfield Services Root Certifi
 const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
 const END: &str = "-----END CERTIFICATE-----";
 
+/// Variables that mean the SDK's default client, with every root and the proxy, is needed.
+const NEEDS_DEFAULT: &[&str] = &[
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+];
+
 /// The client, or `None` for the SDK's default.
 pub fn client() -> Option<SharedHttpClient> {
-    let bundle = std::env::var_os("SSL_CERT_FILE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(BUNDLES.iter().map(PathBuf::from))
-        .find(|path| path.is_file())?;
+    if !aws_roots_will_do(std::env::vars()) {
+        return None;
+    }
+    let bundle = BUNDLES.iter().map(PathBuf::from).find(|path| path.is_file())?;
     let roots = aws_roots(&std::fs::read_to_string(&bundle).ok()?)?;
     let context = TlsContext::builder()
         .with_trust_store(TrustStore::empty().with_pem_certificate(roots))
@@ -49,6 +65,17 @@ pub fn client() -> Option<SharedHttpClient> {
             .tls_context(context)
             .build_https(),
     )
+}
+
+/// Whether every HTTPS connection the SDK makes in this environment goes straight to an AWS
+/// endpoint, so that AWS's roots are all it needs.
+fn aws_roots_will_do(environment: impl Iterator<Item = (String, String)>) -> bool {
+    environment
+        .filter(|(_, value)| !value.trim().is_empty())
+        .all(|(name, value)| {
+            let overrides_endpoint = name.starts_with("AWS_ENDPOINT_URL") && !value.starts_with("http://");
+            !NEEDS_DEFAULT.contains(&name.as_str()) && !overrides_endpoint
+        })
 }
 
 /// The AWS roots of a PEM bundle that rustls accepts as trust anchors, as PEM; `None` if none.
@@ -109,6 +136,34 @@ mod tests {
         let mut checked = rustls::RootCertStore::empty();
         let (valid, invalid) = checked.add_parsable_certificates(certificates(&roots).map(CertificateDer::from));
         assert_eq!((valid, invalid), (5, 0), "handed over as valid PEM");
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn only_direct_connections_to_aws_get_the_aws_roots_alone() {
+        assert!(aws_roots_will_do(vars(&[("AWS_REGION", "eu-west-1")])));
+        assert!(aws_roots_will_do(vars(&[(
+            "AWS_ENDPOINT_URL",
+            "http://127.0.0.1:4566"
+        )])));
+        assert!(aws_roots_will_do(vars(&[("HTTPS_PROXY", "")])));
+        for needs_default in [
+            ("AWS_ENDPOINT_URL", "https://localhost.localstack.cloud:4566"),
+            ("AWS_ENDPOINT_URL_DYNAMODB", "https://gateway.example"),
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("all_proxy", "socks5://proxy:1080"),
+            ("SSL_CERT_FILE", "/etc/custom.pem"),
+            ("SSL_CERT_DIR", "/etc/custom"),
+        ] {
+            assert!(!aws_roots_will_do(vars(&[needs_default])), "{needs_default:?}");
+        }
     }
 
     #[test]
