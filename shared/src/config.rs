@@ -11,6 +11,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} must be true or false, not {value:?}")]
     NotABoolean { name: &'static str, value: String },
+    #[error("environment variable {name} is {reason}")]
+    Invalid { name: &'static str, reason: &'static str },
 }
 
 pub trait Source {

@@ -4,14 +4,14 @@
 
 use std::future::Future;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-use crate::pii::EmailAddress;
+pub use crate::email::request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};
 use crate::store::StoreError;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Built a handful at a time and serialised at once: boxing the email would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum FollowUp {
     /// For stock alerts: these SKUs' stock moved.
     StockChange(StockChange),
@@ -42,41 +42,6 @@ pub enum StockChangeReason {
     Backordered,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmailRequest {
-    pub dedupe_key: String,
-    pub template: EmailTemplate,
-    pub recipient: Recipient,
-    /// The recipient's language; templates fall back to English.
-    pub locale: String,
-    /// What the template shows, already in the domain's words (amounts as decimal strings).
-    pub data: Value,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailTemplate {
-    OrderConfirmation,
-    BackorderNotice,
-    Cancellation,
-    ShippingConfirmation,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recipient {
-    pub role: RecipientRole,
-    pub id: String,
-    pub name: String,
-    pub email: EmailAddress,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RecipientRole {
-    Buyer,
-    Seller,
-}
-
 impl FollowUp {
     /// The message attribute the topic's subscriptions filter on.
     pub fn kind(&self) -> &'static str {
@@ -103,13 +68,13 @@ pub trait FollowUpPublisher: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::email::request::RefundEmail;
+    use crate::pii::EmailAddress;
 
     #[test]
     fn follow_ups_carry_their_kind_and_never_show_an_address_in_debug() {
         let email = FollowUp::Email(EmailRequest {
-            dedupe_key: "order-intake#order_confirmation#ord_1".into(),
-            template: EmailTemplate::OrderConfirmation,
+            dedupe_key: "order-intake#ord_1#accepted#email".into(),
             recipient: Recipient {
                 role: RecipientRole::Buyer,
                 id: "buy_1".into(),
@@ -117,11 +82,18 @@ mod tests {
                 email: EmailAddress::parse("li.wei@example.cn").unwrap(),
             },
             locale: "zh".into(),
-            data: json!({"order_id": "ord_1"}),
+            content: EmailContent::RefundConfirmation(RefundEmail {
+                refund_id: "ref_1".into(),
+                order_id: "ord_1".into(),
+                currency: "CNY".into(),
+                amount: "88.00".into(),
+                reason: None,
+            }),
         });
         let wire = serde_json::to_value(&email).unwrap();
         assert_eq!(wire["kind"], "email");
-        assert_eq!(wire["template"], "order_confirmation");
+        assert_eq!(wire["template"], "refund_confirmation");
+        assert_eq!(wire["data"]["amount"], "88.00");
         assert_eq!(wire["recipient"]["email"], "li.wei@example.cn");
         assert_eq!(serde_json::from_value::<FollowUp>(wire).unwrap(), email);
         assert!(!format!("{email:?}").contains("li.wei"));

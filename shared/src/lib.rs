@@ -7,6 +7,7 @@
 pub mod adapters;
 pub mod batch;
 pub mod config;
+pub mod email;
 pub mod follow_ups;
 pub mod idempotency;
 pub mod metrics;

@@ -4,6 +4,7 @@
 //! created once), started on first use and gone when the binary exits. Tests keep out of each
 //! other's way with unique ids, not separate servers.
 
+pub mod mail;
 pub mod orders;
 
 use std::sync::OnceLock;

@@ -49,7 +49,7 @@ fn of_order<'a>(follow_ups: &'a [FollowUp], order_id: &str) -> Vec<&'a FollowUp>
         .iter()
         .filter(|follow_up| match follow_up {
             FollowUp::StockChange(change) => change.order_id.as_deref() == Some(order_id),
-            FollowUp::Email(email) => email.data["order_id"] == order_id,
+            FollowUp::Email(email) => email.content.order().is_some_and(|order| order.order_id == order_id),
         })
         .collect()
 }
@@ -92,8 +92,8 @@ async fn follow_ups_land_once_per_change_even_after_a_failed_publish_and_a_retry
         )
     );
     assert!(ours.iter().any(
-        |f| matches!(f, FollowUp::Email(e) if e.template == EmailTemplate::OrderConfirmation
-        && e.locale == "zh" && e.data["total"] == "6.00" && e.recipient.email.expose() == "li.wei@example.cn")
+        |f| matches!(f, FollowUp::Email(e) if e.content.template() == EmailTemplate::OrderConfirmation
+        && e.locale == "zh" && e.content.order().unwrap().total == "6.00" && e.recipient.email.expose() == "li.wei@example.cn")
     ));
 }
 
@@ -133,7 +133,7 @@ async fn each_change_sends_its_own_follow_ups_once() {
         of_order(&landed, order_id)
             .iter()
             .filter_map(|f| match f {
-                FollowUp::Email(e) => Some(e.template),
+                FollowUp::Email(e) => Some(e.content.template()),
                 _ => None,
             })
             .collect()
@@ -142,14 +142,20 @@ async fn each_change_sends_its_own_follow_ups_once() {
     shipped_templates.sort_by_key(|template| format!("{template:?}"));
     assert_eq!(
         shipped_templates,
-        [EmailTemplate::OrderConfirmation, EmailTemplate::ShippingConfirmation],
-        "confirmation and shipping, none for delivery"
+        [
+            EmailTemplate::OrderConfirmation,
+            EmailTemplate::ReviewRequest,
+            EmailTemplate::ShippingConfirmation
+        ],
+        "confirmation, shipping, and the review request on delivery"
     );
     let shipping = of_order(&landed, &shipped).into_iter().find_map(|f| match f {
-        FollowUp::Email(e) if e.template == EmailTemplate::ShippingConfirmation => Some(e.clone()),
+        FollowUp::Email(e) if e.content.template() == EmailTemplate::ShippingConfirmation => Some(e.clone()),
         _ => None,
     });
-    assert_eq!(shipping.unwrap().data["shipment"]["tracking_number"], "JD0146");
+    let shipping = shipping.unwrap();
+    let shipment = shipping.content.order().unwrap().shipment.as_ref().unwrap();
+    assert_eq!(shipment.tracking_number, "JD0146");
     assert_eq!(templates(&backordered), [EmailTemplate::BackorderNotice]);
     let backorder_stock = of_order(&landed, &backordered).into_iter().find_map(|f| match f {
         FollowUp::StockChange(c) => Some(c.clone()),
@@ -158,8 +164,8 @@ async fn each_change_sends_its_own_follow_ups_once() {
     assert_eq!(backorder_stock.unwrap().reason, StockChangeReason::Backordered);
     assert_eq!(
         of_order(&landed, &shipped).len(),
-        4,
-        "two changes, two follow-ups each, nothing twice"
+        5,
+        "two changes with two follow-ups each, delivery's one, nothing twice"
     );
 }
 
@@ -243,13 +249,13 @@ async fn a_retry_after_the_claim_expired_is_a_duplicate_and_sends_nothing_again(
     let shipping: Vec<_> = of_order(&landed, &order_id)
         .into_iter()
         .filter_map(|f| match f {
-            FollowUp::Email(e) if e.template == EmailTemplate::ShippingConfirmation => {
-                Some(e.data["shipment"]["tracking_number"].clone())
+            FollowUp::Email(e) if e.content.template() == EmailTemplate::ShippingConfirmation => {
+                Some(e.content.order()?.shipment.as_ref()?.tracking_number.clone())
             }
             _ => None,
         })
         .collect();
-    assert_eq!(shipping, [json!("JD77")], "the shipping email, once");
+    assert_eq!(shipping, ["JD77"], "the shipping email, once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

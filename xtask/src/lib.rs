@@ -6,6 +6,7 @@ pub mod event_sources;
 pub mod gateway;
 pub mod http;
 pub mod local_aws;
+pub mod mail;
 pub mod operations;
 pub mod paths;
 pub mod processes;

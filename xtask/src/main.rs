@@ -10,6 +10,7 @@ use std::time::Duration;
 use http::Method;
 use serde_json::Value;
 use xtask::http::HttpClient;
+use xtask::mail::SentEmail;
 use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event, wait_for_quiet_queues};
 use xtask::processes::{self, LogSink};
 use xtask::schedule::scheduled_event;
@@ -236,24 +237,14 @@ async fn print_outbox() -> CommandResult {
     Ok(())
 }
 
-fn print_emails(emails: &[Value]) {
+fn print_emails(emails: &[SentEmail]) {
     println!("{} email(s) accepted by SES", emails.len());
     for email in emails {
-        let to = email["destinations"].to_string();
-        let subject = email["subject"]
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| raw_subject(email));
-        println!("  to {to}: {subject}");
+        println!("\n  ── To: {}\n     Subject: {}", email.to, email.subject);
+        for line in email.text.lines() {
+            println!("     │ {line}");
+        }
     }
-}
-
-fn raw_subject(email: &Value) -> String {
-    let raw = email["raw_data"].as_str().unwrap_or_default();
-    raw.lines()
-        .find_map(|line| line.strip_prefix("Subject: "))
-        .unwrap_or("(no subject)")
-        .to_owned()
 }
 
 async fn dlq(args: &[String]) -> CommandResult {
@@ -346,9 +337,7 @@ async fn demo() -> CommandResult {
             dead.queue, dead.waiting, dead.source
         );
     }
-    println!(
-        "  (stock alerts and buyer messaging do not act on follow-ups yet: they wait there, for `cargo xtask dlq --replay`)"
-    );
+    println!("  (stock alerts does not act on stock changes yet: they wait there, for `cargo xtask dlq --replay`)");
     println!();
     print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
     println!("\nFunction logs: {}", logs.display());

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use crate::event_sources::retry_from;
 use crate::http::{HttpClient, Reply};
+use crate::mail::SentEmail;
 use crate::provision::QueueInfo;
 use crate::stack::StackState;
 use crate::streams::{StreamReader, sequence_of, stream_event};
@@ -55,12 +56,16 @@ pub async fn send_event(state: &StackState, body: &[u8]) -> Result<(Function, Re
     Ok((function, reply))
 }
 
-/// Every email SES accepted so far.
-pub async fn outbox(aws_endpoint: &str) -> Result<Vec<Value>, OperationError> {
+/// Every email SES accepted so far, oldest first.
+pub async fn outbox(aws_endpoint: &str) -> Result<Vec<SentEmail>, OperationError> {
     let reply = HttpClient::default()
         .get(&format!("{aws_endpoint}/_local/outbox"))
         .await?;
-    Ok(reply.json().as_array().cloned().unwrap_or_default())
+    Ok(reply
+        .json()
+        .as_array()
+        .map(|entries| entries.iter().map(SentEmail::from_outbox).collect())
+        .unwrap_or_default())
 }
 
 /// A dead-letter queue and how many messages wait in it.

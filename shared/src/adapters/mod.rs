@@ -3,6 +3,7 @@
 
 pub mod dynamodb;
 mod https;
+pub mod ses;
 pub mod sns;
 
 use aws_config::{BehaviorVersion, SdkConfig};

@@ -1,13 +1,12 @@
 //! The follow-ups each order change asks of the other functions: a stock change for stock
-//! alerts and an email for the buyer. Keys are derived from the order and the status it
+//! alerts and an email for the buyer (delivery asks only for the review request). Keys are derived from the order and the status it
 //! reached, which each order reaches at most once, so a retried change repeats the same keys.
-
-use serde_json::{Value, json};
 
 use super::status::OrderStatus;
 use super::store::StoredOrder;
+use crate::email::request::{OrderEmail, OrderEmailLine, ShipmentEmail};
 use crate::follow_ups::{
-    EmailRequest, EmailTemplate, FollowUp, Recipient, RecipientRole, StockChange, StockChangeReason,
+    EmailContent, EmailRequest, FollowUp, Recipient, RecipientRole, StockChange, StockChangeReason,
 };
 use crate::outbox::OutboxEntry;
 
@@ -24,14 +23,15 @@ pub fn outbox_entry(order: &StoredOrder) -> Option<OutboxEntry> {
 
 /// The follow-ups of the change that took `order` to `status`.
 pub fn for_change(order: &StoredOrder, status: OrderStatus) -> Vec<FollowUp> {
-    let (reason, template) = match status {
-        OrderStatus::Accepted => (StockChangeReason::Reserved, EmailTemplate::OrderConfirmation),
-        OrderStatus::Backordered => (StockChangeReason::Backordered, EmailTemplate::BackorderNotice),
-        OrderStatus::Cancelled => (StockChangeReason::Released, EmailTemplate::Cancellation),
-        OrderStatus::Shipped => (StockChangeReason::Shipped, EmailTemplate::ShippingConfirmation),
-        OrderStatus::Delivered => return Vec::new(),
+    let details = order_email(order);
+    let (reason, content) = match status {
+        OrderStatus::Accepted => (StockChangeReason::Reserved, EmailContent::OrderConfirmation(details)),
+        OrderStatus::Backordered => (StockChangeReason::Backordered, EmailContent::BackorderNotice(details)),
+        OrderStatus::Cancelled => (StockChangeReason::Released, EmailContent::Cancellation(details)),
+        OrderStatus::Shipped => (StockChangeReason::Shipped, EmailContent::ShippingConfirmation(details)),
+        OrderStatus::Delivered => return vec![email(order, status, EmailContent::ReviewRequest(details))],
     };
-    vec![stock_change(order, status, reason), email(order, status, template)]
+    vec![stock_change(order, status, reason), email(order, status, content)]
 }
 
 fn key(order: &StoredOrder, status: OrderStatus, what: &str) -> String {
@@ -53,10 +53,9 @@ fn stock_change(order: &StoredOrder, status: OrderStatus, reason: StockChangeRea
     })
 }
 
-fn email(order: &StoredOrder, status: OrderStatus, template: EmailTemplate) -> FollowUp {
+fn email(order: &StoredOrder, status: OrderStatus, content: EmailContent) -> FollowUp {
     FollowUp::Email(EmailRequest {
         dedupe_key: key(order, status, "email"),
-        template,
         recipient: Recipient {
             role: RecipientRole::Buyer,
             id: order.buyer.id.clone(),
@@ -64,36 +63,37 @@ fn email(order: &StoredOrder, status: OrderStatus, template: EmailTemplate) -> F
             email: order.buyer.email.clone(),
         },
         locale: order.buyer.locale.clone(),
-        data: email_data(order, status),
+        content,
     })
 }
 
-/// What the buyer's email shows, amounts already as decimal strings of the order's currency.
-fn email_data(order: &StoredOrder, status: OrderStatus) -> Value {
-    let lines: Vec<Value> = order
-        .lines
-        .iter()
-        .map(|line| {
-            json!({
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "unit_price": order.amount(line.unit_price_minor),
-                "line_total": order.amount(line.unit_price_minor * i64::from(line.quantity)),
+/// What the buyer's emails show, amounts already as decimal strings of the order's currency.
+fn order_email(order: &StoredOrder) -> OrderEmail {
+    OrderEmail {
+        order_id: order.order_id.clone(),
+        seller_id: order.seller_id.clone(),
+        currency: order.currency.clone(),
+        total: order.amount(order.total_minor),
+        lines: order
+            .lines
+            .iter()
+            .map(|line| OrderEmailLine {
+                sku: line.sku.clone(),
+                title: line.title.clone(),
+                quantity: line.quantity,
+                unit_price: order.amount(line.unit_price_minor),
+                line_total: order.amount(line.unit_price_minor * i64::from(line.quantity)),
             })
-        })
-        .collect();
-    json!({
-        "order_id": order.order_id,
-        "seller_id": order.seller_id,
-        "status": status,
-        "currency": order.currency,
-        "total": order.amount(order.total_minor),
-        "lines": lines,
-        "placed_at": order.placed_at,
-        "ship_by": order.ship_by,
-        "expected_by": order.expected_by,
-        "shipment": order.shipment,
-    })
+            .collect(),
+        placed_at: order.placed_at,
+        ship_by: order.ship_by,
+        expected_by: order.expected_by,
+        shipment: order.shipment.as_ref().map(|shipment| ShipmentEmail {
+            carrier: shipment.carrier.clone(),
+            tracking_number: shipment.tracking_number.clone(),
+            tracking_url: shipment.tracking_url.clone(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -101,6 +101,7 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
+    use crate::follow_ups::EmailTemplate;
     use crate::orders::store::{AppliedEvent, ShortLine, StoredLine};
     use crate::orders::validate::{Address, Buyer};
     use crate::pii::EmailAddress;
@@ -123,12 +124,14 @@ mod tests {
                 StoredLine {
                     line_id: "l1".into(),
                     sku: "POT".into(),
+                    title: Some("Clay teapot".into()),
                     quantity: 2,
                     unit_price_minor: 1000,
                 },
                 StoredLine {
                     line_id: "l2".into(),
                     sku: "CUP".into(),
+                    title: None,
                     quantity: 1,
                     unit_price_minor: 400,
                 },
@@ -179,9 +182,11 @@ mod tests {
         ] {
             let follow_ups = for_change(&order(status), status);
             assert_eq!(follow_ups.len(), 2, "{status}");
-            assert_eq!(email_of(&follow_ups).template, template);
+            assert_eq!(email_of(&follow_ups).content.template(), template);
         }
-        assert!(for_change(&order(OrderStatus::Delivered), OrderStatus::Delivered).is_empty());
+        let delivered = for_change(&order(OrderStatus::Delivered), OrderStatus::Delivered);
+        assert_eq!(delivered.len(), 1, "no stock moves on delivery");
+        assert_eq!(email_of(&delivered).content.template(), EmailTemplate::ReviewRequest);
     }
 
     #[test]
@@ -202,9 +207,12 @@ mod tests {
     #[test]
     fn amounts_are_shown_in_their_currency_and_backorders_name_their_short_skus() {
         let follow_ups = for_change(&order(OrderStatus::Backordered), OrderStatus::Backordered);
-        let data = &email_of(&follow_ups).data;
-        assert_eq!(data["total"], "2400", "JPY has no minor digits");
-        assert_eq!(data["lines"][0]["line_total"], "2000");
+        let EmailContent::BackorderNotice(details) = &email_of(&follow_ups).content else {
+            panic!("a backorder notice")
+        };
+        assert_eq!(details.total, "2400", "JPY has no minor digits");
+        assert_eq!(details.lines[0].line_total, "2000");
+        assert_eq!(details.lines[0].title.as_deref(), Some("Clay teapot"));
         let stock = follow_ups
             .iter()
             .find_map(|f| {

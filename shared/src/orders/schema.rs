@@ -32,6 +32,9 @@ pub struct LineData {
     /// Signed, so that a negative quantity is refused by its own rule with its own message.
     pub quantity: i64,
     pub unit_price: DecimalText,
+    /// The product's name as the buyer saw it; shown in emails.
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

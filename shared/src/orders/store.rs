@@ -57,6 +57,8 @@ pub struct StoredLine {
     pub sku: String,
     pub quantity: u32,
     pub unit_price_minor: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +146,7 @@ impl StoredOrder {
                     sku: line.sku.clone(),
                     quantity: line.quantity,
                     unit_price_minor: line.unit_price.minor_units(),
+                    title: line.title.clone(),
                 })
                 .collect(),
             placed_at: event.at,

@@ -42,6 +42,7 @@ pub struct OrderLine {
     pub sku: String,
     pub quantity: u32,
     pub unit_price: Money,
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +156,11 @@ fn lines(lines: Vec<LineData>, currency: Currency) -> Result<Vec<OrderLine>, Ord
                 sku: sku(line.sku, &at("sku"))?,
                 quantity: quantity(line.quantity, &at("quantity"))?,
                 unit_price: money(&line.unit_price.0, currency, &at("unit_price"))?,
+                title: line
+                    .title
+                    .as_deref()
+                    .map(|title| product_title(title, &at("title")))
+                    .transpose()?,
             };
             if !skus.insert(line.sku.clone()) {
                 return Err(OrderError::DuplicateSku {
@@ -258,6 +264,16 @@ fn money(text: &str, currency: Currency, field: &str) -> Result<Money, OrderErro
 /// Free text a person typed (names, address lines, carriers): kept as written, escaped when it
 /// is shown, but never empty, over-long, multi-line or markup.
 fn text(value: &str, field: &str) -> Result<String, OrderError> {
+    one_line(value, field, false)
+}
+
+/// A product title is shown as the seller wrote it, markup included (emails escape it).
+fn product_title(value: &str, field: &str) -> Result<String, OrderError> {
+    one_line(value, field, true)
+}
+
+/// Trimmed text of one line and at most 200 characters; markup (`<`, `>`) only where allowed.
+fn one_line(value: &str, field: &str, markup_allowed: bool) -> Result<String, OrderError> {
     let trimmed = value.trim();
     let reason = if trimmed.is_empty() {
         Some("must not be empty")
@@ -265,7 +281,7 @@ fn text(value: &str, field: &str) -> Result<String, OrderError> {
         Some("must be at most 200 characters")
     } else if trimmed.chars().any(char::is_control) {
         Some("must be one line without control characters")
-    } else if trimmed.contains(['<', '>']) {
+    } else if !markup_allowed && trimmed.contains(['<', '>']) {
         Some("must not contain markup")
     } else {
         None

@@ -1,8 +1,10 @@
 //! DynamoDB implementations of the domain's stores.
 
+mod email;
 mod idempotency;
 mod orders;
 
+pub use email::{DynamoEmailLedger, DynamoSuppressions};
 pub use idempotency::DynamoIdempotencyStore;
 pub use orders::{DynamoOrders, OrderTables, sku_key};
 

@@ -1,0 +1,451 @@
+//! Each template's words, in English and Chinese, composed into a [`Letter`].
+//!
+//! Text that comes from outside (names, titles, questions, replies, reasons) is made one line
+//! here where it must be ([`one_line`]); escaping is the HTML template's job.
+
+use chrono::{DateTime, Utc};
+
+use super::letter::{Letter, LineTable, Link, Quote, Section, one_line};
+use super::locale::Locale::{self, En, Zh};
+use super::request::{
+    EmailContent, EmailRequest, OrderEmail, QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert,
+    SellerDigest, StockAlert, StockLevel,
+};
+
+pub fn compose(request: &EmailRequest) -> Letter {
+    let locale = Locale::from_tag(&request.locale);
+    let name = one_line(&request.recipient.name);
+    let mut letter = Letter {
+        locale,
+        subject: String::new(),
+        greeting: match locale {
+            En => format!("Hello {name},"),
+            Zh => format!("{name}，您好："),
+        },
+        paragraphs: Vec::new(),
+        quotes: Vec::new(),
+        facts: Vec::new(),
+        table: None,
+        sections: Vec::new(),
+        link: None,
+        sign_off: match locale {
+            En => "— The Marketplace team".to_owned(),
+            Zh => "—— 平台团队敬上".to_owned(),
+        },
+    };
+    match &request.content {
+        EmailContent::OrderConfirmation(order) => order_confirmation(&mut letter, order),
+        EmailContent::BackorderNotice(order) => backorder_notice(&mut letter, order),
+        EmailContent::Cancellation(order) => cancellation(&mut letter, order),
+        EmailContent::ShippingConfirmation(order) => shipping_confirmation(&mut letter, order),
+        EmailContent::DelayNotice(order) => delay_notice(&mut letter, order),
+        EmailContent::ReviewRequest(order) => review_request(&mut letter, order),
+        EmailContent::RefundConfirmation(refund) => refund_confirmation(&mut letter, refund),
+        EmailContent::RefundRejected(refund) => refund_rejected(&mut letter, refund),
+        EmailContent::QuestionReply(reply) => question_reply(&mut letter, reply),
+        EmailContent::SellerDigest(digest) => seller_digest(&mut letter, digest),
+    }
+    letter.subject = one_line(&letter.subject);
+    letter
+}
+
+/// Picks the English or the Chinese of a sentence.
+fn say(locale: Locale, en: String, zh: String) -> String {
+    match locale {
+        En => en,
+        Zh => zh,
+    }
+}
+
+fn order_confirmation(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    let ship_by = l.date(order.ship_by);
+    letter.subject = say(
+        l,
+        format!("Your order {id} is confirmed"),
+        format!("您的订单 {id} 已确认"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        format!("Thank you for your order. The seller will ship it by {ship_by}."),
+        format!("感谢您的订购。卖家将于{ship_by}前发货。"),
+    ));
+    order_details(letter, order);
+}
+
+fn backorder_notice(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    letter.subject = say(
+        l,
+        format!("Your order {id} is waiting for stock"),
+        format!("您的订单 {id} 正在等待补货"),
+    );
+    letter.paragraphs.push(match order.expected_by.map(|at| l.date(at)) {
+        Some(date) => say(
+            l,
+            format!("Some items in your order are not in stock right now. We expect your order to be ready by {date}, and we will email you when it is being prepared."),
+            format!("您订单中的部分商品暂时缺货。预计将于{date}前备齐，开始备货时我们会再发邮件通知您。"),
+        ),
+        None => say(
+            l,
+            "Some items in your order are not in stock right now. We will email you as soon as the seller restocks and your order is being prepared.".to_owned(),
+            "您订单中的部分商品暂时缺货。卖家补货并开始备货后，我们会立即发邮件通知您。".to_owned(),
+        ),
+    });
+    order_details(letter, order);
+}
+
+fn cancellation(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    letter.subject = say(
+        l,
+        format!("Your order {id} has been cancelled"),
+        format!("您的订单 {id} 已取消"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        "Your order has been cancelled. If you paid for it, your payment will be returned to you.".to_owned(),
+        "您的订单已取消。如您已付款，款项将退还给您。".to_owned(),
+    ));
+    order_details(letter, order);
+}
+
+fn shipping_confirmation(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    letter.subject = say(
+        l,
+        format!("Your order {id} has shipped"),
+        format!("您的订单 {id} 已发货"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        "Good news: your order is on its way.".to_owned(),
+        "好消息：您的订单已经发出。".to_owned(),
+    ));
+    order_details(letter, order);
+    if let Some(shipment) = &order.shipment {
+        letter
+            .facts
+            .push((say(l, "Carrier".into(), "承运商".into()), one_line(&shipment.carrier)));
+        letter.facts.push((
+            say(l, "Tracking number".into(), "运单号".into()),
+            one_line(&shipment.tracking_number),
+        ));
+        letter.link = shipment
+            .tracking_url
+            .as_deref()
+            .and_then(|url| Link::https(say(l, "Track your parcel".into(), "查询物流".into()), url));
+    }
+}
+
+fn delay_notice(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    let ship_by = l.date(order.ship_by);
+    letter.subject = say(
+        l,
+        format!("Your order {id} is delayed"),
+        format!("您的订单 {id} 发货延迟"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        format!("Your order was due to ship by {ship_by} and has not shipped yet. We have asked the seller to ship it as soon as possible. We are sorry for the wait."),
+        format!("您的订单原定于{ship_by}前发货，但目前尚未发出。我们已提醒卖家尽快发货，抱歉让您久等。"),
+    ));
+    order_details(letter, order);
+}
+
+fn review_request(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    letter.subject = say(
+        l,
+        format!("How was your order {id}?"),
+        format!("您对订单 {id} 满意吗？"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        "Your order has been delivered. If you have a minute, tell other buyers what you think of it.".to_owned(),
+        "您的订单已送达。如果方便，请分享您的评价，帮助其他买家。".to_owned(),
+    ));
+    order_details(letter, order);
+}
+
+/// The order number, and its lines with their prices and total.
+fn order_details(letter: &mut Letter, order: &OrderEmail) {
+    let l = letter.locale;
+    letter
+        .facts
+        .push((say(l, "Order".into(), "订单号".into()), one_line(&order.order_id)));
+    letter.table = Some(LineTable {
+        header: match l {
+            En => ["Item", "Qty", "Price", "Total"].map(str::to_owned),
+            Zh => ["商品", "数量", "单价", "小计"].map(str::to_owned),
+        },
+        rows: order
+            .lines
+            .iter()
+            .map(|line| {
+                let item = match &line.title {
+                    Some(title) => format!("{} ({})", one_line(title), one_line(&line.sku)),
+                    None => one_line(&line.sku),
+                };
+                [
+                    item,
+                    line.quantity.to_string(),
+                    l.money(&line.unit_price, &order.currency),
+                    l.money(&line.line_total, &order.currency),
+                ]
+            })
+            .collect(),
+        total_label: say(l, "Order total".into(), "订单总额".into()),
+        total: l.money(&order.total, &order.currency),
+    });
+}
+
+fn refund_confirmation(letter: &mut Letter, refund: &RefundEmail) {
+    let (l, id) = (letter.locale, one_line(&refund.order_id));
+    let amount = l.money(&refund.amount, &refund.currency);
+    letter.subject = say(l, format!("Your refund for order {id}"), format!("订单 {id} 的退款"));
+    letter.paragraphs.push(say(
+        l,
+        format!("We have refunded {amount} for order {id}. It may take a few days to appear on your statement."),
+        format!("我们已为订单 {id} 退款{amount}。款项可能需要几天才会到账。"),
+    ));
+}
+
+fn refund_rejected(letter: &mut Letter, refund: &RefundEmail) {
+    let (l, id) = (letter.locale, one_line(&refund.order_id));
+    let amount = l.money(&refund.amount, &refund.currency);
+    letter.subject = say(
+        l,
+        format!("Your refund request for order {id}"),
+        format!("订单 {id} 的退款申请"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        format!("The seller has declined your request to refund {amount} for order {id}."),
+        format!("卖家拒绝了您对订单 {id} 的{amount}退款申请。"),
+    ));
+    if let Some(reason) = &refund.reason {
+        letter.quotes.push(Quote {
+            label: say(l, "The seller's reason".into(), "卖家的说明".into()),
+            text: reason.clone(),
+        });
+    }
+    letter.paragraphs.push(say(
+        l,
+        "If you disagree, you can contact the seller through the marketplace.".to_owned(),
+        "如有异议，您可以通过平台联系卖家。".to_owned(),
+    ));
+}
+
+fn question_reply(letter: &mut Letter, reply: &ReplyEmail) {
+    let l = letter.locale;
+    letter.subject = match reply.order_id.as_deref().map(one_line) {
+        Some(id) => say(
+            l,
+            format!("Re: your question about order {id}"),
+            format!("回复：您关于订单 {id} 的咨询"),
+        ),
+        None => say(l, "Re: your question".to_owned(), "回复：您的咨询".to_owned()),
+    };
+    letter.paragraphs.push(say(
+        l,
+        "Here is the answer to your question.".to_owned(),
+        "以下是对您问题的答复。".to_owned(),
+    ));
+    letter.quotes.push(Quote {
+        label: say(l, "You asked".into(), "您的问题".into()),
+        text: reply.question.clone(),
+    });
+    letter.quotes.push(Quote {
+        label: say(l, "Answer".into(), "答复".into()),
+        text: reply.reply.clone(),
+    });
+}
+
+fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
+    let l = letter.locale;
+    let count = digest.stock.len() + digest.reviews.len() + digest.refunds_awaiting.len() + digest.questions_due.len();
+    letter.subject = say(
+        l,
+        format!(
+            "{count} {} need your attention",
+            if count == 1 { "item" } else { "items" }
+        ),
+        format!("{count} 项事务需要您处理"),
+    );
+    let mut section = |heading: String, items: Vec<String>| {
+        if !items.is_empty() {
+            letter.sections.push(Section { heading, items });
+        }
+    };
+    section(
+        say(l, "Stock".into(), "库存".into()),
+        digest.stock.iter().map(|alert| stock_line(l, alert)).collect(),
+    );
+    section(
+        say(l, "Negative reviews".into(), "差评".into()),
+        digest.reviews.iter().map(|review| review_line(l, review)).collect(),
+    );
+    section(
+        say(l, "Refunds awaiting your decision".into(), "待您处理的退款".into()),
+        digest
+            .refunds_awaiting
+            .iter()
+            .map(|refund| refund_line(l, refund))
+            .collect(),
+    );
+    section(
+        say(l, "Questions to answer".into(), "待回复的咨询".into()),
+        digest
+            .questions_due
+            .iter()
+            .map(|question| question_line(l, question))
+            .collect(),
+    );
+}
+
+fn stock_line(l: Locale, alert: &StockAlert) -> String {
+    let (sku, available) = (one_line(&alert.sku), alert.available);
+    match alert.level {
+        StockLevel::Out => say(l, format!("{sku}: out of stock"), format!("{sku}：已售罄")),
+        StockLevel::Low => say(
+            l,
+            format!("{sku}: low stock, {available} available"),
+            format!("{sku}：库存偏低，可售 {available} 件"),
+        ),
+        StockLevel::RunningOut => {
+            let days = alert.days_of_cover.unwrap_or_default();
+            let lead = alert.lead_time_days.unwrap_or_default();
+            say(
+                l,
+                format!(
+                    "{sku}: running out, {available} available, about {days} days of cover; a restock takes {lead} days"
+                ),
+                format!("{sku}：即将售罄，可售 {available} 件，约可维持 {days} 天，补货需 {lead} 天"),
+            )
+        }
+    }
+}
+
+fn review_line(l: Locale, review: &ReviewAlert) -> String {
+    let (sku, rating) = (one_line(&review.sku), review.rating);
+    let (reason, excerpt) = (one_line(&review.reason), one_line(&review.excerpt));
+    say(
+        l,
+        format!("{sku}: {rating}★ review ({reason}): “{excerpt}”"),
+        format!("{sku}：{rating} 星评价（{reason}）：“{excerpt}”"),
+    )
+}
+
+fn refund_line(l: Locale, refund: &RefundAwaiting) -> String {
+    let (refund_id, order_id) = (one_line(&refund.refund_id), one_line(&refund.order_id));
+    let amount = l.money(&refund.amount, &refund.currency);
+    say(
+        l,
+        format!("Refund {refund_id} of {amount} for order {order_id}"),
+        format!("订单 {order_id} 的退款 {refund_id}（{amount}）"),
+    )
+}
+
+fn question_line(l: Locale, question: &QuestionDue) -> String {
+    let (id, excerpt) = (one_line(&question.question_id), one_line(&question.excerpt));
+    let due = due_at(l, question.due_at);
+    say(
+        l,
+        format!("Question {id}, answer by {due}: “{excerpt}”"),
+        format!("咨询 {id}，请于{due}前回复：“{excerpt}”"),
+    )
+}
+
+fn due_at(l: Locale, at: DateTime<Utc>) -> String {
+    format!("{} {} UTC", l.date(at), at.format("%H:%M"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email::request::{OrderEmailLine, Recipient, RecipientRole, ShipmentEmail};
+    use crate::pii::EmailAddress;
+
+    fn shipped(locale: &str, title: &str) -> EmailRequest {
+        let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
+        EmailRequest {
+            dedupe_key: "k".into(),
+            recipient: Recipient {
+                role: RecipientRole::Buyer,
+                id: "buy_1".into(),
+                name: "Li\r\nWei".into(),
+                email: EmailAddress::parse("li.wei@example.cn").unwrap(),
+            },
+            locale: locale.into(),
+            content: EmailContent::ShippingConfirmation(OrderEmail {
+                order_id: "ord_1".into(),
+                seller_id: "sel_1".into(),
+                currency: "USD".into(),
+                total: "1049.97".into(),
+                lines: vec![OrderEmailLine {
+                    sku: "POT-1".into(),
+                    title: Some(title.into()),
+                    quantity: 3,
+                    unit_price: "349.99".into(),
+                    line_total: "1049.97".into(),
+                }],
+                placed_at: at,
+                ship_by: at,
+                expected_by: None,
+                shipment: Some(ShipmentEmail {
+                    carrier: "UPS".into(),
+                    tracking_number: "1Z999".into(),
+                    tracking_url: Some("https://track.example/1Z999?a=1&b=2".into()),
+                }),
+            }),
+        }
+    }
+
+    #[test]
+    fn user_text_is_escaped_in_html_and_kept_in_text() {
+        let rendered = compose(&shipped("en", "<script>alert(1)</script>")).render().unwrap();
+        assert!(!rendered.html.contains("<script>"), "{}", rendered.html);
+        assert!(
+            rendered
+                .html
+                .contains("&#60;script&#62;alert(1)&#60;/script&#62; (POT-1)")
+        );
+        assert!(
+            rendered
+                .html
+                .contains("href=\"https://track.example/1Z999?a=1&#38;b=2\"")
+        );
+        assert!(
+            rendered
+                .text
+                .contains("<script>alert(1)</script> (POT-1) x 3 @ $349.99 = $1,049.97")
+        );
+        assert!(rendered.text.contains("Hello Li Wei,"), "one line: {}", rendered.text);
+        assert_eq!(rendered.subject, "Your order ord_1 has shipped");
+    }
+
+    #[test]
+    fn chinese_buyers_read_chinese_and_unknown_locales_read_english() {
+        let zh = compose(&shipped("zh-CN", "紫砂壶")).render().unwrap();
+        assert_eq!(zh.subject, "您的订单 ord_1 已发货");
+        assert!(zh.text.contains("Li Wei，您好："));
+        assert!(zh.text.contains("运单号: 1Z999"));
+        assert!(zh.html.contains("lang=\"zh\""));
+        assert!(zh.text.contains("US$1,049.97"));
+        let fr = compose(&shipped("fr", "Théière")).render().unwrap();
+        assert_eq!(fr.subject, "Your order ord_1 has shipped");
+    }
+
+    #[test]
+    fn a_link_is_only_ever_https() {
+        let mut request = shipped("en", "Pot");
+        if let EmailContent::ShippingConfirmation(order) = &mut request.content {
+            order.shipment.as_mut().unwrap().tracking_url = Some("javascript:alert(1)".into());
+        }
+        let rendered = compose(&request).render().unwrap();
+        assert!(!rendered.html.contains("javascript:"));
+        assert!(!rendered.html.contains("<a "));
+    }
+}

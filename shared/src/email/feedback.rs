@@ -1,0 +1,143 @@
+//! SES's bounce and complaint notifications, as its configuration set publishes them to SNS
+//! and SNS delivers them to the feedback queue (raw, or in SNS's envelope).
+
+use serde::Deserialize;
+
+use super::policy::AddressBlock;
+use crate::pii::EmailAddress;
+
+/// One SES event. Event publishing names its kind `eventType`; the older identity
+/// notifications name it `notificationType`. Both are read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SesNotification {
+    #[serde(alias = "notificationType")]
+    pub event_type: String,
+    #[serde(default)]
+    pub bounce: Option<Bounce>,
+    #[serde(default)]
+    pub complaint: Option<Complaint>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bounce {
+    /// `Permanent`, `Transient` or `Undetermined`.
+    pub bounce_type: String,
+    pub bounced_recipients: Vec<FeedbackRecipient>,
+    pub feedback_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Complaint {
+    pub complained_recipients: Vec<FeedbackRecipient>,
+    pub feedback_id: String,
+    /// `abuse`, `fraud`, `not-spam`, …; absent for most mailbox providers.
+    #[serde(default)]
+    pub complaint_feedback_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedbackRecipient {
+    pub email_address: String,
+}
+
+/// An address to stop sending to, and the SES feedback that said so.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockedAddress {
+    pub address: EmailAddress,
+    pub block: AddressBlock,
+    pub feedback_id: String,
+}
+
+#[derive(Deserialize)]
+struct SnsEnvelope {
+    #[serde(rename = "Message")]
+    message: String,
+}
+
+impl SesNotification {
+    /// Reads a feedback queue message: the SES event itself (raw delivery) or SNS's envelope
+    /// around it.
+    pub fn from_queue_body(body: serde_json::Value) -> Result<Self, serde_json::Error> {
+        match serde_json::from_value::<SnsEnvelope>(body.clone()) {
+            Ok(envelope) => serde_json::from_str(&envelope.message),
+            Err(_) => serde_json::from_value(body),
+        }
+    }
+
+    /// The addresses this event suppresses: every recipient of a permanent bounce or of a
+    /// complaint (unless the provider says "not spam"). Transient bounces suppress nothing.
+    pub fn blocked_addresses(&self) -> Vec<BlockedAddress> {
+        let (block, recipients, feedback_id) = match (self.event_type.as_str(), &self.bounce, &self.complaint) {
+            ("Bounce", Some(bounce), _) if bounce.bounce_type == "Permanent" => (
+                AddressBlock::HardBounce,
+                &bounce.bounced_recipients,
+                &bounce.feedback_id,
+            ),
+            ("Complaint", _, Some(complaint)) if complaint.complaint_feedback_type.as_deref() != Some("not-spam") => (
+                AddressBlock::Complaint,
+                &complaint.complained_recipients,
+                &complaint.feedback_id,
+            ),
+            _ => return Vec::new(),
+        };
+        recipients
+            .iter()
+            .filter_map(|recipient| EmailAddress::parse(&recipient.email_address).ok())
+            .map(|address| BlockedAddress {
+                address,
+                block,
+                feedback_id: feedback_id.clone(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn bounce(kind: &str) -> serde_json::Value {
+        json!({
+            "eventType": "Bounce",
+            "bounce": {
+                "bounceType": kind,
+                "bounceSubType": "General",
+                "bouncedRecipients": [{"emailAddress": "gone@example.com", "status": "5.1.1"}],
+                "timestamp": "2026-11-22T10:00:00.000Z",
+                "feedbackId": "fb-1"
+            },
+            "mail": {"messageId": "m-1", "destination": ["gone@example.com"]}
+        })
+    }
+
+    #[test]
+    fn permanent_bounces_and_complaints_block_their_addresses() {
+        let hard = SesNotification::from_queue_body(bounce("Permanent")).unwrap();
+        let blocked = hard.blocked_addresses();
+        assert_eq!(blocked.len(), 1);
+        assert_eq!(blocked[0].address.expose(), "gone@example.com");
+        assert_eq!(blocked[0].block, AddressBlock::HardBounce);
+
+        let complaint = json!({
+            "notificationType": "Complaint",
+            "complaint": {"complainedRecipients": [{"emailAddress": "angry@example.com"}], "feedbackId": "fb-2", "complaintFeedbackType": "abuse"},
+            "mail": {"messageId": "m-2"}
+        });
+        let wrapped = json!({"Type": "Notification", "Message": complaint.to_string()});
+        let blocked = SesNotification::from_queue_body(wrapped).unwrap().blocked_addresses();
+        assert_eq!(blocked[0].block, AddressBlock::Complaint);
+    }
+
+    #[test]
+    fn transient_bounces_and_deliveries_block_nothing() {
+        let soft = SesNotification::from_queue_body(bounce("Transient")).unwrap();
+        assert!(soft.blocked_addresses().is_empty());
+        let delivery = SesNotification::from_queue_body(json!({"eventType": "Delivery", "mail": {}})).unwrap();
+        assert!(delivery.blocked_addresses().is_empty());
+    }
+}
