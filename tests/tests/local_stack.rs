@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use backoffice::webhook::Function;
 use backoffice_tests::{receive_all, unique_id};
 use serde_json::{Value, json};
-use xtask::operations::{dead_letters, replay_dead_letters, send_event};
+use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event};
 use xtask::processes::LogSink;
 use xtask::runtime_api::InvokeError;
 use xtask::schedule::scheduled_event;
@@ -82,9 +82,9 @@ fn failed_message_ids(logs: &Path, function: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter(|line| {
-            line["message"]
-                .as_str()
-                .is_some_and(|message| message.starts_with("message failed"))
+            line["message"].as_str().is_some_and(|message| {
+                message.starts_with("message failed") || message.starts_with("message body is malformed")
+            })
         })
         .filter_map(|line| line["span"]["message_id"].as_str().map(str::to_owned))
         .collect()
@@ -133,8 +133,8 @@ async fn a_failing_message_reaches_its_consumer_lands_in_the_dlq_and_replays() {
         .message_id
         .unwrap();
 
-    // buyer-messaging does not handle email requests yet, so it fails the message each time
-    // SQS delivers it; after maxReceiveCount (5) receives the redrive policy moves it aside.
+    // Not an email request buyer messaging can read, so it fails the message each time SQS
+    // delivers it; after maxReceiveCount (5) receives the redrive policy moves it aside.
     eventually("the message is in the DLQ", Duration::from_secs(60), async || {
         waiting_in(&sqs, &dead_letter_queue.url).await == 1
     })
@@ -213,34 +213,163 @@ async fn the_sample_orders_go_through_order_intakes_url() {
         assert_eq!(item["status"].as_s().unwrap(), expected, "{order_id}");
     }
 
-    // Each change's follow-ups, relayed from the outbox stream, reach their queues once; the
-    // consumers do not handle them yet, so each ends in its dead-letter queue, where it is read.
+    // Each change's stock change, relayed from the outbox stream, reaches its queue once; stock
+    // alerts does not handle them yet, so each ends in its dead-letter queue, where it is read.
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
-    let mut landed = Vec::new();
-    for (queue, expected) in [("StockChangeDeadLetterQueue", 4), ("EmailDeadLetterQueue", 4)] {
-        let url = stack.queue(queue).unwrap().url.clone();
-        eventually(
-            &format!("{expected} follow-ups are in {queue}"),
-            Duration::from_secs(90),
-            async || waiting_in(&sqs, &url).await >= expected,
-        )
-        .await;
-        for message in receive_all(&sqs, &url).await {
+    let url = stack.queue("StockChangeDeadLetterQueue").unwrap().url.clone();
+    eventually(
+        "4 stock changes are in their DLQ",
+        Duration::from_secs(90),
+        async || waiting_in(&sqs, &url).await >= 4,
+    )
+    .await;
+    let mut landed: Vec<String> = receive_all(&sqs, &url)
+        .await
+        .iter()
+        .map(|message| {
             let body: Value = serde_json::from_str(message.body.as_deref().unwrap()).unwrap();
-            landed.push(body["dedupe_key"].as_str().unwrap().to_owned());
-        }
-    }
+            body["dedupe_key"].as_str().unwrap().to_owned()
+        })
+        .collect();
     landed.sort();
-    let expected: Vec<String> = [
+    let changes = [
         "ord_1001#accepted",
         "ord_1001#shipped",
         "ord_1002#backordered",
         "ord_1002#cancelled",
-    ]
-    .iter()
-    .flat_map(|change| ["email", "stock"].map(|what| format!("order-intake#{change}#{what}")))
-    .collect();
+    ];
+    let expected: Vec<String> = changes
+        .iter()
+        .map(|change| format!("order-intake#{change}#stock"))
+        .collect();
     assert_eq!(landed, expected);
+
+    // Each change's email went out once, in the buyer's language; Li Wei opted out of optional
+    // email before delivery, so the review request was skipped, and the skip recorded.
+    let mut sent = Vec::new();
+    eventually("the four emails are sent", Duration::from_secs(60), async || {
+        sent = outbox(&state.aws_endpoint).await.unwrap();
+        sent.len() >= 4
+    })
+    .await;
+    let mut subjects: Vec<(String, String)> = sent
+        .iter()
+        .map(|email| (email.destinations[0].clone(), email.subject.clone()))
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        [
+            ("emma.clarke@example.co.uk", "Your order ord_1002 has been cancelled"),
+            ("emma.clarke@example.co.uk", "Your order ord_1002 is waiting for stock"),
+            ("li.wei@example.cn", "您的订单 ord_1001 已发货"),
+            ("li.wei@example.cn", "您的订单 ord_1001 已确认"),
+        ]
+        .map(|(to, subject)| (to.to_owned(), subject.to_owned()))
+    );
+    let confirmation = sent.iter().find(|email| email.subject.ends_with("已确认")).unwrap();
+    for shown in [
+        "宜兴紫砂壶 Yixing clay teapot (TEA-POT-01)",
+        "€49.80",
+        "€61.80",
+        "2026年11月24日",
+    ] {
+        assert!(confirmation.text.contains(shown), "{shown:?} in {}", confirmation.text);
+    }
+    assert!(confirmation.html.contains("Celadon cups &#60;set of 6&#62;"));
+    let shipping = sent.iter().find(|email| email.subject.ends_with("已发货")).unwrap();
+    assert!(shipping.text.contains("运单号: JD014600003828"));
+    assert!(
+        shipping
+            .html
+            .contains("href=\"https://www.dhl.com/track?id=JD014600003828\"")
+    );
+    let review = dynamodb
+        .get_item()
+        .table_name(&stack.provisioned.tables["EmailsTable"])
+        .key(
+            "dedupe_key",
+            aws_sdk_dynamodb::types::AttributeValue::S("order-intake#ord_1001#delivered#email".to_owned()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the review request is recorded");
+    assert_eq!(review["state"].as_s().unwrap(), "skipped");
+    assert_eq!(review["reason"].as_s().unwrap(), "opted_out");
+    assert_eq!(
+        waiting_in(&sqs, &stack.queue("EmailDeadLetterQueue").unwrap().url).await,
+        0,
+        "no email request failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_that_ses_refuses_waits_in_the_dlq_and_replay_sends_it_once() {
+    let (stack, _) = start_stack().await;
+    let state = stack.state();
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let seeds = xtask::seed::load(&xtask::paths::events_dir().join("seed/inventory.json")).unwrap();
+    xtask::seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds)
+        .await
+        .unwrap();
+    let ses = aws_sdk_sesv2::Client::new(&stack.config);
+    let identity = stack.provisioned.parameters["SenderIdentity"].clone();
+    let email_dlq = stack.queue("EmailDeadLetterQueue").unwrap().url.clone();
+
+    // The sender's identity is gone (as when SES pauses it): every send is refused.
+    ses.delete_email_identity()
+        .email_identity(&identity)
+        .send()
+        .await
+        .unwrap();
+    let address = format!("{}@example.com", unique_id("buyer"));
+    let mut order: Value =
+        serde_json::from_slice(&std::fs::read(xtask::paths::events_dir().join("01-order.created.json")).unwrap())
+            .unwrap();
+    order["id"] = json!(unique_id("evt"));
+    order["data"]["order_id"] = json!(unique_id("ord"));
+    order["data"]["buyer"]["email"] = json!(address);
+    let (_, reply) = send_event(&state, order.to_string().as_bytes()).await.unwrap();
+    assert_eq!(reply.status, 202, "{}", reply.text());
+    eventually(
+        "the refused email request is in its DLQ",
+        Duration::from_secs(90),
+        async || waiting_in(&sqs, &email_dlq).await == 1,
+    )
+    .await;
+    let to_buyer = async || {
+        outbox(&state.aws_endpoint)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|email| email.is_to(&address))
+            .count()
+    };
+    assert_eq!(to_buyer().await, 0);
+
+    ses.create_email_identity()
+        .email_identity(&identity)
+        .send()
+        .await
+        .unwrap();
+    let replayed = replay_dead_letters(&sqs, &state).await.unwrap();
+    assert!(
+        replayed.contains(&("EmailDeadLetterQueue".to_owned(), 1)),
+        "{replayed:?}"
+    );
+    eventually("the replayed email is sent", Duration::from_secs(30), async || {
+        to_buyer().await == 1
+    })
+    .await;
+    assert!(
+        xtask::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await,
+        "every queue settles"
+    );
+    assert_eq!(to_buyer().await, 1, "exactly once");
+    assert_eq!(waiting_in(&sqs, &email_dlq).await, 0);
 }
 
 /// The follow-up topic goes away and comes back, subscriptions and all.

@@ -11,6 +11,7 @@ fn samples(seller: &str, prefix: &str) -> Vec<(String, String)> {
     let dir = xtask::paths::events_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     files.retain(|path| path.extension().is_some_and(|ext| ext == "json"));
+    files.retain(|path| path.to_string_lossy().contains("-order."));
     files.sort();
     files
         .into_iter()

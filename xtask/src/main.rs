@@ -340,6 +340,8 @@ async fn demo() -> CommandResult {
     println!("  (stock alerts does not act on stock changes yet: they wait there, for `cargo xtask dlq --replay`)");
     println!();
     print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
+    println!("\nEmails not sent, and why (from the emails table):");
+    print_skipped_emails(&dynamodb, &stack.provisioned.tables["EmailsTable"]).await?;
     println!("\nFunction logs: {}", logs.display());
     Ok(())
 }
@@ -395,6 +397,26 @@ async fn print_orders(client: &aws_sdk_dynamodb::Client, table: &str) -> Command
             text(&item, "order_id"),
             text(&item, "status"),
             lines
+        );
+    }
+    Ok(())
+}
+
+async fn print_skipped_emails(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.retain(|item| text(item, "state") == "skipped");
+    items.sort_by(|a, b| text(a, "dedupe_key").cmp(text(b, "dedupe_key")));
+    if items.is_empty() {
+        println!("  none");
+    }
+    for item in items {
+        println!(
+            "  {:<44} {:<18} to {} {}: {}",
+            text(&item, "dedupe_key"),
+            text(&item, "template"),
+            text(&item, "role"),
+            text(&item, "recipient_id"),
+            text(&item, "reason")
         );
     }
     Ok(())
