@@ -27,9 +27,9 @@ impl EmailAddress {
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
-            && text
-                .chars()
-                .all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()))
+            // ASCII only: SES sends no SMTPUTF8, so an international domain must arrive as
+            // punycode (`xn--…`) and a local part in ASCII.
+            && text.chars().all(|c| c.is_ascii_graphic())
             && !text.contains(['<', '>', ',', ';', '"', '\\']);
         if plausible {
             Ok(Self(text.to_owned()))
@@ -81,6 +81,8 @@ mod tests {
             "a@example.com\r\nBcc: x@evil.test",
             "a@example.com,b@example.com",
             "<a@example.com>",
+            "李伟@example.cn",
+            "li@例子.中国",
         ] {
             assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?}");
         }

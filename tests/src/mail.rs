@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::{DynamoEmailLedger, DynamoIdempotencyStore, DynamoSuppressions};
-use backoffice::adapters::ses::SesMailer;
+use backoffice::adapters::ses::{self, SesMailer};
 use backoffice::email::postman::Postman;
 use backoffice::email::request::{OrderEmail, OrderEmailLine, ShipmentEmail};
 use backoffice::email::store::{Mailer, Outgoing, SendError};
@@ -34,10 +34,18 @@ pub struct Mailroom<M = SesMailer> {
     pub sns: aws_sdk_sns::Client,
 }
 
-/// A mailer whose next sends fail as SES throttling would: an outage that passes.
+/// A mailer whose next sends fail: throttled as SES would (nothing sent), or sent with the
+/// answer lost on the way back (a timeout after SES accepted).
 pub struct Throttled<M> {
     inner: M,
     failures_left: AtomicUsize,
+    answers_to_lose: AtomicUsize,
+}
+
+fn take_one(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+        .is_ok()
 }
 
 impl<M> Throttled<M> {
@@ -45,24 +53,30 @@ impl<M> Throttled<M> {
         Self {
             inner,
             failures_left: AtomicUsize::new(0),
+            answers_to_lose: AtomicUsize::new(0),
         }
     }
 
     pub fn fail_next(&self, sends: usize) {
         self.failures_left.store(sends, Ordering::SeqCst);
     }
+
+    /// The next send reaches SES, but its answer never comes back.
+    pub fn lose_next_answer(&self) {
+        self.answers_to_lose.store(1, Ordering::SeqCst);
+    }
 }
 
 impl<M: Mailer> Mailer for Throttled<M> {
     async fn send(&self, outgoing: &Outgoing) -> Result<String, SendError> {
-        let failing = self
-            .failures_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
-            .is_ok();
-        if failing {
+        if take_one(&self.failures_left) {
             return Err(SendError::Throttled("injected: Maximum sending rate exceeded".into()));
         }
-        self.inner.send(outgoing).await
+        let sent = self.inner.send(outgoing).await;
+        if sent.is_ok() && take_one(&self.answers_to_lose) {
+            return Err(SendError::Unavailable("injected: timed out".into()));
+        }
+        sent
     }
 }
 
@@ -84,7 +98,11 @@ pub async fn mailroom_with<M: Mailer>(wrap: impl FnOnce(SesMailer) -> M) -> Mail
         postman: Postman {
             ledger: DynamoEmailLedger::new(dynamodb.clone(), aws.table("EmailsTable")),
             suppressions: DynamoSuppressions::new(dynamodb.clone(), aws.table("SuppressionTable")),
-            mailer: wrap(SesMailer::new(aws_sdk_sesv2::Client::new(&config), SENDER, None)),
+            mailer: wrap(SesMailer::new(
+                ses::client(&config),
+                SENDER,
+                Some(aws.provisioned.configuration_sets["EmailConfigurationSet"].clone()),
+            )),
             from: sender,
         },
         feedback_queue_arn: aws.provisioned.queues["EmailFeedbackQueue"].arn.clone(),

@@ -44,9 +44,11 @@ impl SentEmail {
             .map(|(_, value)| value.as_str())
     }
 
-    /// Whether SES delivered it to `address` (and only there, for one-recipient emails).
+    /// Whether SES delivered it to `address`, bare or as `Name <address>`.
     pub fn is_to(&self, address: &str) -> bool {
-        self.destinations.iter().any(|d| d.contains(address))
+        self.destinations
+            .iter()
+            .any(|d| d == address || d.ends_with(&format!("<{address}>")))
     }
 }
 
@@ -150,7 +152,7 @@ mod tests {
 
     #[test]
     fn folded_encoded_words_read_back_as_one_value() {
-        let raw = "Subject: =?UTF-8?B?5oKo55qE?=\r\n =?UTF-8?B?6K6i5Y2V?=\r\nTo: =?UTF-8?B?TGkgV2Vp?= <li@example.cn>\r\n\r\n";
+        let raw = "Subject: =?UTF-8?B?5oKo55qE?=\r\n =?UTF-8?B?6K6i5Y2V?=\r\nTo: =?UTF-8?B?TGkgV2Vp?=\r\n <li@example.cn>\r\n\r\n";
         let email = parse(raw);
         assert_eq!(email.subject, "您的订单");
         assert_eq!(email.to, "Li Wei <li@example.cn>");

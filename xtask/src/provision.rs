@@ -52,6 +52,8 @@ pub struct Provisioned {
     /// SNS topic ARNs by logical id.
     pub topics: BTreeMap<String, String>,
     pub parameters: BTreeMap<String, String>,
+    /// SES configuration set names by logical id.
+    pub configuration_sets: BTreeMap<String, String>,
     /// The value every `{{resolve:secretsmanager:…}}` reference stands for locally.
     pub local_secret: String,
 }
@@ -116,13 +118,26 @@ pub async fn provision(
     for subscription in template.resources_of_kind("AWS::SNS::Subscription") {
         subscribe(&sns, subscription.logical_id, subscription.properties, &provisioned).await?;
     }
+    let ses = aws_sdk_sesv2::Client::new(config);
     if let Some(identity) = provisioned.parameters.get("SenderIdentity") {
-        aws_sdk_sesv2::Client::new(config)
-            .create_email_identity()
+        ses.create_email_identity()
             .email_identity(identity)
             .send()
             .await
             .map_err(|error| aws_error("SES CreateEmailIdentity", error))?;
+    }
+    // The sets only: moto publishes no events, so their event destinations are not created.
+    for set in template.resources_of_kind("AWS::SES::ConfigurationSet") {
+        let name = match set.properties.get("Name") {
+            Some(name) => provisioned.resolve(name)?,
+            None => set.logical_id.to_owned(),
+        };
+        ses.create_configuration_set()
+            .configuration_set_name(&name)
+            .send()
+            .await
+            .map_err(|error| aws_error(format!("SES CreateConfigurationSet {name}"), error))?;
+        provisioned.configuration_sets.insert(set.logical_id.to_owned(), name);
     }
     Ok(provisioned)
 }
@@ -371,6 +386,7 @@ impl Provisioned {
             .or_else(|| self.queues.get(name).map(|queue| queue.url.clone()))
             .or_else(|| self.topics.get(name).cloned())
             .or_else(|| self.parameters.get(name).cloned())
+            .or_else(|| self.configuration_sets.get(name).cloned())
             .ok_or_else(|| ProvisionError::Template(format!("!Ref {name} does not resolve locally")))
     }
 

@@ -144,7 +144,13 @@ where
                 template = request.content.template().name(),
                 recipient_id = %request.recipient.id,
             );
-            let attempt = format!("{}#{}", delivery.message_id, delivery.receive_count);
+            // Unique per delivery even when SQS's receive count repeats (after a DLQ redrive).
+            let attempt = format!(
+                "{}#{}#{}",
+                delivery.message_id,
+                delivery.receive_count,
+                now.timestamp_micros()
+            );
             match self.postman.deliver(&request, &attempt, now).instrument(span).await? {
                 Delivered::Sent { .. } | Delivered::Skipped(_) | Delivered::AlreadyDone => Ok(()),
             }

@@ -1,5 +1,5 @@
 use backoffice::adapters::dynamodb::{self, DynamoEmailLedger, DynamoSuppressions};
-use backoffice::adapters::ses::SesMailer;
+use backoffice::adapters::ses::{self, SesMailer};
 use backoffice::config::{self, ProcessEnv};
 use backoffice::email::postman::Postman;
 use backoffice::webhook::Function;
@@ -28,7 +28,7 @@ async fn main() -> Result<(), Error> {
             ledger: DynamoEmailLedger::new(dynamodb.clone(), &config.emails_table),
             suppressions: DynamoSuppressions::new(dynamodb, &config.suppression_table),
             mailer: SesMailer::new(
-                aws_sdk_sesv2::Client::new(&aws),
+                ses::client(&aws),
                 config.sender_address.expose(),
                 config.configuration_set.clone(),
             ),

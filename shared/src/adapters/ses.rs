@@ -1,7 +1,13 @@
 //! The mailer: raw MIME messages sent through SES v2 from the configured identity.
 
+use std::time::Duration;
+
+use aws_config::SdkConfig;
 use aws_sdk_sesv2::Client;
-use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::config::retry::RetryConfig;
+use aws_sdk_sesv2::config::timeout::TimeoutConfig;
+use aws_sdk_sesv2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_sesv2::operation::RequestId;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 
@@ -13,6 +19,21 @@ pub struct SesMailer {
     from: String,
     /// Publishes bounces and complaints to the feedback queue; `None` only locally.
     configuration_set: Option<String>,
+}
+
+/// An SES client that never retries a send by itself: a send whose answer was lost may have
+/// been accepted, and only the email queue's retry, after the ledger's lease, may repeat it.
+/// The timeout leaves the function (30 s) time to report the failure.
+pub fn client(config: &SdkConfig) -> Client {
+    let config = aws_sdk_sesv2::config::Builder::from(config)
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .build();
+    Client::from_conf(config)
 }
 
 impl SesMailer {
@@ -52,18 +73,31 @@ impl Mailer for SesMailer {
     }
 }
 
+/// What went wrong, by SES's error code and request id only: SES's messages can name the
+/// recipient's address, which must not reach a log.
 fn send_error<E, R>(error: SdkError<E, R>) -> SendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
+    SdkError<E, R>: RequestId,
 {
-    let code = error.code().map(str::to_owned);
-    let text = DisplayErrorContext(&error).to_string();
-    match (&error, code.as_deref()) {
-        (_, Some("TooManyRequestsException" | "LimitExceededException" | "Throttling" | "ThrottlingException")) => {
+    let code = error.code().unwrap_or("no error code").to_owned();
+    let text = format!("{code} (request {})", error.request_id().unwrap_or("unknown"));
+    match (&error, code.as_str()) {
+        (_, "TooManyRequestsException" | "LimitExceededException" | "Throttling" | "ThrottlingException") => {
             SendError::Throttled(text)
         }
         (SdkError::ServiceError(_), _) => SendError::Rejected(text),
-        _ => SendError::Unavailable(text),
+        // A timeout or a lost connection: SES may have accepted the message.
+        _ => SendError::Unavailable(format!("{} ({})", kind_of(&error), text)),
+    }
+}
+
+fn kind_of<E, R>(error: &SdkError<E, R>) -> &'static str {
+    match error {
+        SdkError::TimeoutError(_) => "timed out",
+        SdkError::DispatchFailure(_) => "not sent",
+        SdkError::ResponseError(_) => "unreadable response",
+        _ => "failed",
     }
 }

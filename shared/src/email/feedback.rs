@@ -38,10 +38,16 @@ pub struct Complaint {
     pub complaint_feedback_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FeedbackRecipient {
     pub email_address: String,
+}
+
+impl std::fmt::Debug for FeedbackRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FeedbackRecipient(<redacted email>)")
+    }
 }
 
 /// An address to stop sending to, and the SES feedback that said so.
@@ -86,7 +92,14 @@ impl SesNotification {
         };
         recipients
             .iter()
-            .filter_map(|recipient| EmailAddress::parse(&recipient.email_address).ok())
+            .filter_map(|recipient| {
+                let address = EmailAddress::parse(&recipient.email_address).ok();
+                if address.is_none() {
+                    tracing::warn!(feedback_id = %feedback_id, "SES feedback names an address that cannot be read; not suppressed");
+                    crate::metrics::count("FeedbackAddressUnreadable", 1, &[]);
+                }
+                address
+            })
             .map(|address| BlockedAddress {
                 address,
                 block,

@@ -12,9 +12,9 @@ use super::letter::{Rendered, one_line};
 use crate::pii::EmailAddress;
 
 const BOUNDARY: &str = "=_backoffice_alternative";
-/// UTF-8 bytes per encoded word: base64 of 45 bytes is 60 characters, and with its
-/// `=?UTF-8?B?…?=` the word stays under RFC 2047's 75.
-const WORD_BYTES: usize = 45;
+/// UTF-8 bytes per encoded word: base64 of 39 bytes is 52 characters, 64 with its
+/// `=?UTF-8?B?…?=`, so even the first, after `Subject: `, keeps its line within RFC 2047's 76.
+const WORD_BYTES: usize = 39;
 const BODY_LINE: usize = 76;
 
 pub struct Envelope<'a> {
@@ -31,8 +31,9 @@ pub fn message(envelope: &Envelope<'_>, rendered: &Rendered) -> Vec<u8> {
     header(
         &mut out,
         "To",
+        // The address on a line of its own: a line holding encoded words must stay short.
         &format!(
-            "{} <{}>",
+            "{}\r\n <{}>",
             encoded_words(&one_line(envelope.to_name)),
             envelope.to.expose()
         ),
@@ -146,8 +147,10 @@ mod tests {
         );
         assert!(!message.contains("evil.test"), "encoded, never raw: {message}");
         let to = message.lines().find(|l| l.starts_with("To: ")).unwrap();
-        let name = to.strip_prefix("To: ").unwrap().split(" <").next().unwrap();
-        assert_eq!(decode_word(name), "Mallory Bcc: x@evil.test");
+        assert_eq!(
+            decode_word(to.strip_prefix("To: ").unwrap()),
+            "Mallory Bcc: x@evil.test"
+        );
     }
 
     #[test]
@@ -162,6 +165,10 @@ mod tests {
             .collect();
         assert!(folded.len() > 1, "folded: {folded:?}");
         assert!(folded.iter().all(|word| word.trim().len() <= 75));
+        assert!(
+            headers.split("\r\n").all(|line| line.len() <= 76),
+            "every header line within RFC 2047's limit: {headers}"
+        );
         let decoded: String = folded.iter().map(|word| decode_word(word)).collect();
         assert_eq!(decoded, subject);
     }

@@ -8,9 +8,10 @@
 //!    (or leased) and sends nothing; a send that fails gives the key back, so the queue's
 //!    retry sends it.
 //!
-//! The one window: SES accepted the email but this attempt died (or timed out) before marking
-//! it sent. When the lease runs out, a retry sends again: a rare duplicate, never a lost
-//! email. Send-then-record would have the same window and no guard against two consumers
+//! The one window: SES accepted the email but this attempt never learned it (the call timed
+//! out or the connection dropped; the SES client does not retry on its own) or died before
+//! marking it sent. The key keeps its lease; when it runs out, the queue's retry sends again:
+//! a rare duplicate, never a lost email. Send-then-record would have the same window and no guard against two consumers
 //! racing; record-then-send-without-lease would lose the email instead. For an order
 //! confirmation a duplicate is the lesser harm. The lease (60 s) outlives the function's
 //! timeout (30 s), so a live attempt is never overtaken, and ends well within the email
@@ -126,7 +127,10 @@ impl<L: EmailLedger, S: Suppressions, M: Mailer> Postman<L, S, M> {
                 Ok(Delivered::Sent { message_id })
             }
             Err(error) => {
-                if let Err(release) = self.ledger.abandon(attempt).await {
+                // Refused or throttled: not sent, so the key goes back for the queue's retry. Lost
+                // in transit: SES may have it, so the lease stays and the retry waits it out.
+                let not_sent = !matches!(error, SendError::Unavailable(_));
+                if not_sent && let Err(release) = self.ledger.abandon(attempt).await {
                     // The lease runs out on its own; the retry then takes the key.
                     tracing::warn!(error = %release, "could not give the email's key back after a failed send");
                 }

@@ -85,11 +85,22 @@ pub trait Suppressions: Send + Sync {
 }
 
 /// A finished message for one recipient.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Outgoing {
     pub to: EmailAddress,
+    /// The MIME message, whose headers name the address.
     pub raw: Vec<u8>,
     pub template: EmailTemplate,
+}
+
+impl std::fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("to", &self.to)
+            .field("raw", &format_args!("<{} bytes>", self.raw.len()))
+            .field("template", &self.template)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
