@@ -40,6 +40,20 @@ pub enum StockChangeReason {
     Shipped,
     /// An order could not be reserved: demand for stock that is not there.
     Backordered,
+    /// A seller restocked (added to on hand).
+    Restocked,
+    /// A seller counted (set on hand), which may add or take away.
+    Counted,
+}
+
+impl StockChangeReason {
+    /// Whether the change may have made stock available that backordered orders wait for.
+    pub fn may_free_stock(self) -> bool {
+        matches!(
+            self,
+            StockChangeReason::Released | StockChangeReason::Restocked | StockChangeReason::Counted
+        )
+    }
 }
 
 impl FollowUp {

@@ -15,6 +15,7 @@ pub mod money;
 pub mod orders;
 pub mod outbox;
 pub mod pii;
+pub mod stock;
 pub mod store;
 pub mod telemetry;
 pub mod trigger;

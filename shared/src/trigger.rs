@@ -73,6 +73,9 @@ pub enum InvocationError {
     NotATrigger(&'static str),
     #[error("the answer cannot be serialised: {0}")]
     Answer(#[from] serde_json::Error),
+    /// Part of the work failed and the whole invocation should be retried (a sweep).
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 /// What Lambda records as the invocation's `errorType` and `errorMessage`.
@@ -84,6 +87,7 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
             InvocationError::NotHandledYet(_) => "NotHandledYet",
             InvocationError::NotATrigger(_) => "UnexpectedTrigger",
             InvocationError::Answer(_) => "UnserialisableAnswer",
+            InvocationError::Incomplete(_) => "Incomplete",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_owned(),

@@ -6,6 +6,7 @@
 
 pub mod mail;
 pub mod orders;
+pub mod stock;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -97,6 +97,11 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
             vec![lines, ["2 December 2026", "2026年12月2日"]],
         ),
         (
+            EmailContent::BackorderFilled(order()),
+            ["Your order ord_1001 is being prepared", "您的订单 ord_1001 正在备货"],
+            vec![lines, ["back in stock", "已经到货"]],
+        ),
+        (
             EmailContent::Cancellation(order()),
             ["Your order ord_1001 has been cancelled", "您的订单 ord_1001 已取消"],
             vec![lines, ["$999.98", "US$999.98"]],

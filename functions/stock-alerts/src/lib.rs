@@ -1,38 +1,324 @@
-//! Stock alerts: the marketplace's `inventory.adjusted` webhooks, the stock change queue from
-//! order intake, and the hourly sweep.
+//! Stock alerts: sellers' counts and restocks (`inventory.adjusted`, through the Function
+//! URL), the stock changes order intake and restocks send (the stock change queue), and the
+//! hourly sweep.
 //!
-//! One handler takes every trigger. Webhooks go through the shared edge and are answered
-//! `501 event_type_not_handled` until their issue lands; queued stock change messages fail as not
-//! handled yet, so they wait in the dead-letter queue to be replayed once they are.
+//! - An adjustment is one transaction: the event's completed claim, the stock, the seller's
+//!   contact if given, and a stock change in the outbox, which the outbox relay sends back here.
+//! - A stock change that may have freed stock fills the seller's backordered orders for those
+//!   SKUs, oldest first, each all or nothing. Then the SKUs are assessed: a new problem goes
+//!   into one digest for the seller, written with the SKUs' new alert states in one
+//!   transaction (the digest email waits in the outbox), so a retry never alerts twice.
+//! - The sweep assesses the watchlist (SKUs with a problem, or whose stock moved since they
+//!   were assessed) through a sparse index: its cost grows with those, not the catalogue.
 
+use std::collections::BTreeMap;
+
+use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use backoffice::adapters::dynamodb::adjustment_receipt;
 use backoffice::batch::process_batch;
-use backoffice::idempotency::IdempotencyStore;
+use backoffice::config::{ConfigError, Source, WebhookSettings};
+use backoffice::email::request::SellerDigest;
+use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use backoffice::idempotency::{ClaimWrite, IdempotencyStore};
+use backoffice::metrics;
+use backoffice::orders::{Backorders, Fill};
+use backoffice::outbox::OutboxEntry;
+use backoffice::stock::adjustment::{InventoryAdjustedData, OnHand};
+use backoffice::stock::alerts::{self, Evaluated};
+use backoffice::stock::assess::{StockItem, assess};
+use backoffice::stock::store::{AdjustRefusal, Recorded, StockStore};
 use backoffice::store::BoxError;
 use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{WebhookEdge, not_handled_yet};
+use backoffice::webhook::{Accepted, AtomicFailure, Envelope, Rejection, WebhookEdge, not_handled_yet, parse_data};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use tracing::Instrument;
 
-pub async fn handle<S: IdempotencyStore>(
-    edge: &WebhookEdge<S>,
+/// SKUs per evaluation transaction: their updates and the digest within DynamoDB's 100 items.
+const SKUS_PER_RECORD: usize = 90;
+/// Evaluations that lost a race re-read their SKUs this often.
+const ATTEMPTS: usize = 3;
+
+/// Where stock alerts keeps and sends things, from the template's environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub webhook: WebhookSettings,
+    pub inventory_table: String,
+    pub orders_table: String,
+    pub outbox_table: String,
+    pub sellers_table: String,
+}
+
+impl Config {
+    pub fn from_env(source: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
+        Ok(Self {
+            webhook: WebhookSettings::from_env(source)?,
+            inventory_table: source.required("INVENTORY_TABLE")?,
+            orders_table: source.required("ORDERS_TABLE")?,
+            outbox_table: source.required("OUTBOX_TABLE")?,
+            sellers_table: source.required("SELLERS_TABLE")?,
+        })
+    }
+}
+
+pub struct StockAlerts<C, S, B> {
+    pub edge: WebhookEdge<C>,
+    pub stock: S,
+    pub backorders: B,
+}
+
+/// What one evaluation or sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    pub skus_assessed: usize,
+    pub alerts_raised: usize,
+    pub digests: usize,
+    /// Items the sweep's watchlist query read (0 for events).
+    pub items_read: usize,
+    pub backorders_filled: usize,
+    /// Sellers whose new alerts wait for a contact (see `AlertError::NoContact`).
+    pub sellers_without_contact: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("seller {0} has no contact for alerts; send one with an inventory.adjusted event")]
+    NoContact(String),
+    #[error("the SKUs kept changing while they were assessed")]
+    KeptChanging,
+    #[error(transparent)]
+    Store(#[from] backoffice::store::StoreError),
+}
+
+/// Every invocation: a webhook, a batch of stock changes, or the schedule.
+pub async fn handle<C, S, B>(
+    alerts: &StockAlerts<C, S, B>,
     payload: Value,
     now: DateTime<Utc>,
-) -> Result<Value, InvocationError> {
+) -> Result<Value, InvocationError>
+where
+    C: IdempotencyStore,
+    S: StockStore,
+    B: Backorders,
+{
     match Trigger::from_payload(payload)? {
-        Trigger::Webhook(request) => {
-            let response = edge
-                .receive(&request, now, |envelope| async move { Err(not_handled_yet(&envelope)) })
-                .await;
-            Ok(serde_json::to_value(response)?)
-        }
-        Trigger::Queue(batch) => {
-            let response = process_batch(batch, |_: Value, _| async {
-                Err::<(), BoxError>(InvocationError::NotHandledYet("stock change messages").into())
-            })
-            .await;
-            Ok(serde_json::to_value(response)?)
-        }
-        Trigger::Schedule(_) => Err(InvocationError::NotHandledYet("the stock sweep")),
+        Trigger::Webhook(request) => Ok(serde_json::to_value(alerts.handle_webhook(&request, now).await)?),
+        Trigger::Queue(batch) => Ok(serde_json::to_value(alerts.react(batch, now).await)?),
+        Trigger::Schedule(_) => Ok(serde_json::to_value(alerts.sweep(now).await?)?),
         other => Err(InvocationError::NotATrigger(other.kind())),
+    }
+}
+
+impl<C, S, B> StockAlerts<C, S, B>
+where
+    C: IdempotencyStore,
+    S: StockStore,
+    B: Backorders,
+{
+    pub async fn handle_webhook(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        now: DateTime<Utc>,
+    ) -> LambdaFunctionUrlResponse {
+        self.edge
+            .receive_atomic(request, now, |envelope, claim| self.adjust(envelope, claim))
+            .await
+    }
+
+    async fn adjust(&self, envelope: Envelope, claim: ClaimWrite) -> Result<Accepted, AtomicFailure> {
+        if envelope.event_type != "inventory.adjusted" {
+            return Err(not_handled_yet(&envelope).into());
+        }
+        let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
+            .validate()
+            .map_err(Rejection::from)?;
+        let reason = match adjustment.on_hand {
+            OnHand::Set(_) => StockChangeReason::Counted,
+            OnHand::Add(_) => StockChangeReason::Restocked,
+        };
+        let follow_ups = OutboxEntry {
+            key: format!("stock-alerts#{}", envelope.id),
+            follow_ups: vec![FollowUp::StockChange(StockChange {
+                dedupe_key: format!("stock-alerts#{}#stock", envelope.id),
+                seller_id: adjustment.seller_id.clone(),
+                skus: vec![adjustment.sku.clone()],
+                reason,
+                order_id: None,
+            })],
+        };
+        match self.stock.adjust(&adjustment, &claim, &follow_ups).await {
+            Ok(()) => Ok(adjustment_receipt(&adjustment)),
+            Err(AdjustRefusal::ClaimTaken) => Err(AtomicFailure::ClaimTaken),
+            Err(AdjustRefusal::Stock(error)) => Err(AtomicFailure::Refused(error.into())),
+            Err(AdjustRefusal::Store(error)) => {
+                tracing::error!(%error, "stock adjustment not stored");
+                Err(AtomicFailure::Refused(Rejection::unavailable(
+                    "dependency_unavailable",
+                    "the adjustment could not be stored; send the event again",
+                )))
+            }
+        }
+    }
+
+    /// Each stock change: fill what waits for freed stock, then assess the SKUs.
+    pub async fn react(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+        process_batch(batch, |follow_up: FollowUp, _| async move {
+            let FollowUp::StockChange(change) = follow_up else {
+                return Err::<(), BoxError>(
+                    format!("a {} follow-up on the stock change queue", follow_up.kind()).into(),
+                );
+            };
+            let span =
+                tracing::info_span!("stock_change", dedupe_key = %change.dedupe_key, seller_id = %change.seller_id);
+            async {
+                if change.reason.may_free_stock() {
+                    self.fill_backorders(&change, now).await?;
+                }
+                let items = self.stock.items(&change.seller_id, &change.skus).await?;
+                self.evaluate(&change.seller_id, items, now).await?;
+                Ok(())
+            }
+            .instrument(span)
+            .await
+        })
+        .await
+    }
+
+    /// The seller's backordered orders that need one of these SKUs, oldest first: each filled
+    /// whole if the stock is there now. A younger order may be filled when an older one, which
+    /// needs more, still cannot be.
+    async fn fill_backorders(&self, change: &StockChange, now: DateTime<Utc>) -> Result<usize, BoxError> {
+        let mut filled = 0;
+        for order in self.backorders.waiting(&change.seller_id).await? {
+            if !order.lines.iter().any(|line| change.skus.contains(&line.sku)) {
+                continue;
+            }
+            if let Fill::Filled(order) = self.backorders.fill(&order, &change.dedupe_key, now).await? {
+                tracing::info!(order_id = %order.order_id, "backordered order filled");
+                metrics::count("BackordersFilled", 1, &[]);
+                filled += 1;
+            }
+        }
+        Ok(filled)
+    }
+
+    /// Assesses one seller's SKUs and records what changed, with one digest for what was
+    /// raised; re-reads the SKUs when another evaluation changed them first.
+    async fn evaluate(
+        &self,
+        seller_id: &str,
+        mut items: Vec<StockItem>,
+        now: DateTime<Utc>,
+    ) -> Result<Summary, AlertError> {
+        let skus: Vec<String> = items.iter().map(|item| item.sku.clone()).collect();
+        for _ in 0..ATTEMPTS {
+            let evaluated: Vec<Evaluated> = items
+                .into_iter()
+                .map(|item| {
+                    let assessment = assess(&item, now);
+                    Evaluated::new(item, assessment)
+                })
+                .collect();
+            let digest = alerts::digest(seller_id, &evaluated);
+            let entry = match &digest {
+                Some(digest) => Some(self.digest_entry(digest, &evaluated).await?),
+                None => None,
+            };
+            if self.stock.record(&evaluated, entry.as_ref(), now).await? == Recorded::Done {
+                let raised = evaluated.iter().filter(|e| e.raised().is_some()).count();
+                if raised > 0 {
+                    tracing::info!(raised, "stock alerts raised");
+                    metrics::count("StockAlertsRaised", raised as u64, &[]);
+                }
+                return Ok(Summary {
+                    skus_assessed: evaluated.len(),
+                    alerts_raised: raised,
+                    digests: usize::from(digest.is_some()),
+                    ..Summary::default()
+                });
+            }
+            items = self.stock.items(seller_id, &skus).await?;
+        }
+        Err(AlertError::KeptChanging)
+    }
+
+    /// The digest as an email request to the seller, in the outbox under its dedupe key.
+    async fn digest_entry(&self, digest: &SellerDigest, evaluated: &[Evaluated]) -> Result<OutboxEntry, AlertError> {
+        let contact = self
+            .stock
+            .seller(&digest.seller_id)
+            .await?
+            .ok_or_else(|| AlertError::NoContact(digest.seller_id.clone()))?;
+        let key = alerts::digest_key(digest, evaluated);
+        Ok(OutboxEntry {
+            key: key.clone(),
+            follow_ups: vec![FollowUp::Email(EmailRequest {
+                dedupe_key: key,
+                recipient: Recipient {
+                    role: RecipientRole::Seller,
+                    id: contact.seller_id,
+                    name: contact.name,
+                    email: contact.email,
+                },
+                locale: contact.locale,
+                content: EmailContent::SellerDigest(digest.clone()),
+            })],
+        })
+    }
+
+    /// Assesses every SKU on the watchlist: one digest per seller with something new.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Summary, InvocationError> {
+        let watchlist = self
+            .stock
+            .watchlist()
+            .await
+            .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
+        let mut by_seller: BTreeMap<String, Vec<StockItem>> = BTreeMap::new();
+        for item in watchlist.items {
+            by_seller.entry(item.seller_id.clone()).or_default().push(item);
+        }
+        let mut summary = Summary {
+            items_read: watchlist.items_read,
+            ..Summary::default()
+        };
+        let mut failed = Vec::new();
+        for (seller_id, items) in by_seller {
+            let mut items = items;
+            while !items.is_empty() {
+                let rest = items.split_off(items.len().min(SKUS_PER_RECORD));
+                match self.evaluate(&seller_id, items, now).await {
+                    Ok(done) => {
+                        summary.skus_assessed += done.skus_assessed;
+                        summary.alerts_raised += done.alerts_raised;
+                        summary.digests += done.digests;
+                    }
+                    // Not retried: the sweep cannot fix it. The alerts are raised once a
+                    // contact arrives; until then each sweep says so.
+                    Err(AlertError::NoContact(_)) => {
+                        tracing::error!(seller_id = %seller_id, "a seller has stock alerts but no contact");
+                        metrics::count("SellersWithoutContact", 1, &[]);
+                        summary.sellers_without_contact.push(seller_id.clone());
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, seller_id = %seller_id, "sweep could not assess the seller's SKUs");
+                        failed.push(seller_id.clone());
+                    }
+                }
+                items = rest;
+            }
+        }
+        tracing::info!(?summary, "sweep done");
+        metrics::count("SweepItemsRead", summary.items_read as u64, &[]);
+        if failed.is_empty() {
+            Ok(summary)
+        } else {
+            Err(InvocationError::Incomplete(format!(
+                "the sweep assessed {} SKUs but failed for sellers {}; it is safe to run again",
+                summary.skus_assessed,
+                failed.join(", ")
+            )))
+        }
     }
 }

@@ -36,6 +36,7 @@ pub fn compose(request: &EmailRequest) -> Letter {
     match &request.content {
         EmailContent::OrderConfirmation(order) => order_confirmation(&mut letter, order),
         EmailContent::BackorderNotice(order) => backorder_notice(&mut letter, order),
+        EmailContent::BackorderFilled(order) => backorder_filled(&mut letter, order),
         EmailContent::Cancellation(order) => cancellation(&mut letter, order),
         EmailContent::ShippingConfirmation(order) => shipping_confirmation(&mut letter, order),
         EmailContent::DelayNotice(order) => delay_notice(&mut letter, order),
@@ -92,6 +93,21 @@ fn backorder_notice(letter: &mut Letter, order: &OrderEmail) {
             "您订单中的部分商品暂时缺货。卖家补货并开始备货后，我们会立即发邮件通知您。".to_owned(),
         ),
     });
+    order_details(letter, order);
+}
+
+fn backorder_filled(letter: &mut Letter, order: &OrderEmail) {
+    let (l, id) = (letter.locale, one_line(&order.order_id));
+    letter.subject = say(
+        l,
+        format!("Your order {id} is being prepared"),
+        format!("您的订单 {id} 正在备货"),
+    );
+    letter.paragraphs.push(say(
+        l,
+        "Good news: the items you were waiting for are back in stock, and your order is on its way to being prepared for shipping.".to_owned(),
+        "好消息：您等待的商品已经到货，您的订单正在备货，即将发出。".to_owned(),
+    ));
     order_details(letter, order);
 }
 

@@ -40,6 +40,8 @@ pub enum RecipientRole {
 pub enum EmailContent {
     OrderConfirmation(OrderEmail),
     BackorderNotice(OrderEmail),
+    /// A restock filled a backordered order: it is being prepared.
+    BackorderFilled(OrderEmail),
     Cancellation(OrderEmail),
     ShippingConfirmation(OrderEmail),
     DelayNotice(OrderEmail),
@@ -57,6 +59,7 @@ pub enum EmailContent {
 pub enum EmailTemplate {
     OrderConfirmation,
     BackorderNotice,
+    BackorderFilled,
     Cancellation,
     ShippingConfirmation,
     DelayNotice,
@@ -72,6 +75,7 @@ impl EmailTemplate {
         match self {
             EmailTemplate::OrderConfirmation => "order_confirmation",
             EmailTemplate::BackorderNotice => "backorder_notice",
+            EmailTemplate::BackorderFilled => "backorder_filled",
             EmailTemplate::Cancellation => "cancellation",
             EmailTemplate::ShippingConfirmation => "shipping_confirmation",
             EmailTemplate::DelayNotice => "delay_notice",
@@ -90,6 +94,7 @@ impl EmailContent {
         match self {
             EmailContent::OrderConfirmation(order)
             | EmailContent::BackorderNotice(order)
+            | EmailContent::BackorderFilled(order)
             | EmailContent::Cancellation(order)
             | EmailContent::ShippingConfirmation(order)
             | EmailContent::DelayNotice(order)
@@ -102,6 +107,7 @@ impl EmailContent {
         match self {
             EmailContent::OrderConfirmation(_) => EmailTemplate::OrderConfirmation,
             EmailContent::BackorderNotice(_) => EmailTemplate::BackorderNotice,
+            EmailContent::BackorderFilled(_) => EmailTemplate::BackorderFilled,
             EmailContent::Cancellation(_) => EmailTemplate::Cancellation,
             EmailContent::ShippingConfirmation(_) => EmailTemplate::ShippingConfirmation,
             EmailContent::DelayNotice(_) => EmailTemplate::DelayNotice,
@@ -197,7 +203,7 @@ pub struct StockAlert {
     pub lead_time_days: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StockLevel {
     Low,

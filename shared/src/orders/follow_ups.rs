@@ -25,6 +25,9 @@ pub fn outbox_entry(order: &StoredOrder) -> Option<OutboxEntry> {
 pub fn for_change(order: &StoredOrder, status: OrderStatus) -> Vec<FollowUp> {
     let details = order_email(order);
     let (reason, content) = match status {
+        OrderStatus::Accepted if order.was(OrderStatus::Backordered) => {
+            (StockChangeReason::Reserved, EmailContent::BackorderFilled(details))
+        }
         OrderStatus::Accepted => (StockChangeReason::Reserved, EmailContent::OrderConfirmation(details)),
         OrderStatus::Backordered => (StockChangeReason::Backordered, EmailContent::BackorderNotice(details)),
         OrderStatus::Cancelled => (StockChangeReason::Released, EmailContent::Cancellation(details)),

@@ -12,6 +12,7 @@ pub mod validate;
 pub use error::OrderError;
 pub use status::{InvalidTransition, OrderChange, OrderStatus};
 pub use store::{
-    Applied, AppliedEvent, ChangeRequest, EventContext, OrderStore, ShortLine, StoreRefusal, StoredLine, StoredOrder,
+    Applied, AppliedEvent, Backorders, ChangeRequest, EventContext, Fill, OrderStore, ShortLine, StoreRefusal,
+    StoredLine, StoredOrder,
 };
 pub use validate::{Address, Buyer, NewOrder, OrderLine, OrderRef, Shipment};

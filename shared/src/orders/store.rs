@@ -129,6 +129,29 @@ pub trait OrderStore: Send + Sync {
     ) -> impl Future<Output = Result<Applied, StoreRefusal>> + Send;
 }
 
+/// What a restock does with the orders that wait for stock.
+pub trait Backorders: Send + Sync {
+    /// The seller's backordered orders, oldest first.
+    fn waiting(&self, seller_id: &str) -> impl Future<Output = Result<Vec<StoredOrder>, StoreError>> + Send;
+
+    /// Reserves every line of a backordered order, or none, and accepts it.
+    fn fill(
+        &self,
+        order: &StoredOrder,
+        cause: &str,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Fill, StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fill {
+    Filled(Box<StoredOrder>),
+    /// A line's stock is still short: nothing reserved.
+    Short,
+    /// The order is no longer backordered (filled by another restock, or cancelled).
+    Changed,
+}
+
 impl StoredOrder {
     pub fn accepted(order: &NewOrder, event: &EventContext) -> Self {
         Self {
@@ -194,6 +217,27 @@ impl StoredOrder {
             fingerprint: event.fingerprint.clone(),
         });
         Ok(next)
+    }
+
+    /// A backordered order whose lines a restock reserved: accepted now, for the reason
+    /// `cause` names (`stock-alerts#<event>`), its expected date met.
+    pub fn filled(&self, cause: &str, at: DateTime<Utc>) -> Self {
+        let mut next = self.clone();
+        next.status = OrderStatus::Accepted;
+        next.short_lines.clear();
+        next.expected_by = None;
+        next.events.push(cause.to_owned());
+        next.history.push(AppliedEvent {
+            event_id: cause.to_owned(),
+            status: OrderStatus::Accepted,
+            fingerprint: format!("filled at {}", at.to_rfc3339()),
+        });
+        next
+    }
+
+    /// Whether the order was ever in `status`.
+    pub fn was(&self, status: OrderStatus) -> bool {
+        self.history.iter().any(|applied| applied.status == status)
     }
 
     /// What `event` did to this order before, if it was applied: the status it produced,

@@ -3,10 +3,12 @@
 mod email;
 mod idempotency;
 mod orders;
+mod stock;
 
 pub use email::{DynamoEmailLedger, DynamoSuppressions};
 pub use idempotency::DynamoIdempotencyStore;
-pub use orders::{DynamoOrders, OrderTables, sku_key};
+pub use orders::{DynamoOrders, OrderTables, SOLD_PREFIX, WATCHLIST, sku_key, sold_attribute};
+pub use stock::{DynamoStock, StockTables, adjustment_receipt};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;

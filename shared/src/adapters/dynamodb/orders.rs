@@ -19,13 +19,14 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
+use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use super::{DynamoIdempotencyStore, number, store_error, string};
 use crate::idempotency::ClaimWrite;
 use crate::orders::{
-    Applied, ChangeRequest, EventContext, NewOrder, OrderChange, OrderError, OrderStatus, OrderStore, ShortLine,
-    StoreRefusal, StoredOrder, follow_ups,
+    Applied, Backorders, ChangeRequest, EventContext, Fill, NewOrder, OrderChange, OrderError, OrderStatus, OrderStore,
+    ShortLine, StoreRefusal, StoredOrder, follow_ups,
 };
 use crate::outbox::OutboxEntry;
 use crate::store::StoreError;
@@ -63,6 +64,16 @@ pub struct OrderTables {
 pub fn sku_key(seller_id: &str, sku: &str) -> String {
     format!("{seller_id}#{sku}")
 }
+
+/// The inventory attribute counting a day's units sold: `sold_2026-11-22`.
+pub fn sold_attribute(day: NaiveDate) -> String {
+    format!("{SOLD_PREFIX}{}", day.format("%Y-%m-%d"))
+}
+
+pub const SOLD_PREFIX: &str = "sold_";
+
+/// The value of `watch` on every SKU on the sweep's watchlist (the sparse `Watchlist` index).
+pub const WATCHLIST: &str = "sweep";
 
 /// Why a transaction did not commit.
 enum Failed {
@@ -248,9 +259,25 @@ impl DynamoOrders {
         TransactWriteItem::builder().update(update).build()
     }
 
-    fn reserve(&self, seller_id: &str, sku: &str, quantity: u32) -> TransactWriteItem {
-        let reserve = "SET available = available - :q, reserved = reserved + :q";
-        self.stock_update(seller_id, sku, reserve, "available >= :q", quantity)
+    /// Takes `quantity` of the SKU's available stock, counts it as sold on `day` (for stock
+    /// alerts' sales rate) and puts the SKU on the sweep's watchlist.
+    fn reserve(&self, seller_id: &str, sku: &str, quantity: u32, day: NaiveDate) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(&self.inventory_table)
+            .key("sku_key", string(sku_key(seller_id, sku)))
+            .update_expression(
+                "SET available = available - :q, reserved = reserved + :q, \
+                 #sold = if_not_exists(#sold, :zero) + :q, watch = :watch",
+            )
+            .condition_expression("available >= :q")
+            .expression_attribute_names("#sold", sold_attribute(day))
+            .expression_attribute_values(":q", number(i64::from(quantity)))
+            .expression_attribute_values(":zero", number(0))
+            .expression_attribute_values(":watch", string(WATCHLIST))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .expect("table, key and expression are all set");
+        TransactWriteItem::builder().update(update).build()
     }
 
     /// The stock moves a change makes: a cancelled reservation goes back, a shipped one leaves.
@@ -394,7 +421,7 @@ impl OrderStore for DynamoOrders {
             let reservations = order
                 .lines
                 .iter()
-                .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity))
+                .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity, event.at.date_naive()))
                 .collect();
             let items = self.transaction(claim, &accepted, self.put_new_order(&accepted)?, reservations);
             let reasons = match self.transact(items, request_token(claim, "place", attempt)).await {
@@ -488,5 +515,75 @@ impl OrderStore for DynamoOrders {
             back_off(attempt).await;
         }
         Err(StoreError::new("order transaction", "kept colliding with concurrent changes").into())
+    }
+}
+
+impl Backorders for DynamoOrders {
+    async fn waiting(&self, seller_id: &str) -> Result<Vec<StoredOrder>, StoreError> {
+        let mut orders = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.orders_table)
+                .index_name("BySellerStatus")
+                .key_condition_expression("seller_id = :seller AND begins_with(status_placed, :backordered)")
+                .expression_attribute_values(":seller", string(seller_id))
+                .expression_attribute_values(":backordered", string(format!("{}#", OrderStatus::Backordered)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| store_error("DynamoDB Query (backordered orders)", error))?;
+            for item in page.items.unwrap_or_default() {
+                orders.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(orders);
+            }
+        }
+    }
+
+    async fn fill(&self, order: &StoredOrder, cause: &str, at: DateTime<Utc>) -> Result<Fill, StoreError> {
+        let filled = order.filled(cause, at);
+        let mut items = vec![self.put_changed_order(&filled, OrderStatus::Backordered, cause)?];
+        items.extend(
+            order
+                .lines
+                .iter()
+                .map(|line| self.reserve(&order.seller_id, &line.sku, line.quantity, at.date_naive())),
+        );
+        let claim = ClaimWrite {
+            key: format!("{cause}#{}", order.order_id),
+            fingerprint: String::new(),
+            now: at,
+        };
+        items.extend(self.outbox_item(&filled, &claim));
+        for attempt in 0..ATTEMPTS {
+            let reasons = match self
+                .transact(items.clone(), request_token(&claim, "fill", attempt))
+                .await
+            {
+                Ok(()) => return Ok(Fill::Filled(Box::new(filled))),
+                Err(Failed::Store(error)) => return Err(error),
+                Err(Failed::Cancelled(reasons)) => reasons,
+            };
+            if let Some(error) = unexpected(&reasons) {
+                return Err(error);
+            }
+            // The order first: a line is short only for an order still waiting.
+            if is_condition_failure(reasons.first()) {
+                return Ok(Fill::Changed);
+            }
+            if reasons.iter().skip(1).any(|reason| is_condition_failure(Some(reason))) {
+                return Ok(Fill::Short);
+            }
+            back_off(attempt).await;
+        }
+        Err(StoreError::new(
+            "backorder transaction",
+            "kept colliding with concurrent transactions",
+        ))
     }
 }

@@ -1,0 +1,251 @@
+//! `inventory.adjusted`: a seller's count (set on hand) or restock (add to on hand) of one SKU,
+//! with its safety stock and restock lead time, and optionally the seller's contact for alerts.
+
+use serde::Deserialize;
+
+use crate::pii::EmailAddress;
+use crate::webhook::{Rejection, RejectionKind};
+
+/// At most this many units on hand, or added at once: far above any shelf, far below overflow.
+const MAX_UNITS: i64 = 1_000_000;
+const MAX_LEAD_TIME_DAYS: i64 = 365;
+
+/// `data` of an `inventory.adjusted` event.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InventoryAdjustedData {
+    pub seller_id: String,
+    pub sku: String,
+    /// `{"set": 12}` after a count, `{"add": 5}` for a restock. Whole numbers only.
+    pub on_hand: OnHandData,
+    #[serde(default)]
+    pub safety_stock: Option<i64>,
+    #[serde(default)]
+    pub lead_time_days: Option<i64>,
+    /// Where the seller's stock alerts go; kept until the next adjustment that names one.
+    #[serde(default)]
+    pub seller: Option<SellerData>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnHandData {
+    Set(i64),
+    Add(i64),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SellerData {
+    pub name: String,
+    pub email: String,
+    #[serde(default = "english")]
+    pub locale: String,
+}
+
+fn english() -> String {
+    "en".to_owned()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnHand {
+    /// A count: on hand is now exactly this. Creates an unknown SKU.
+    Set(i64),
+    /// A restock: this many more on hand. Only for a SKU the seller has.
+    Add(i64),
+}
+
+/// A checked adjustment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    pub seller_id: String,
+    pub sku: String,
+    pub on_hand: OnHand,
+    pub safety_stock: Option<i64>,
+    pub lead_time_days: Option<i64>,
+    pub seller: Option<SellerContact>,
+}
+
+/// Where a seller's alerts are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SellerContact {
+    pub seller_id: String,
+    pub name: String,
+    pub email: EmailAddress,
+    pub locale: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StockError {
+    #[error("{field} must be 1 to 64 letters, digits, '_' or '-'")]
+    InvalidIdentifier { field: String },
+    #[error("{field} must be 1 to 64 letters, digits, '-', '_' or '.'")]
+    InvalidSku { field: String },
+    #[error("{field} must be a whole number from {min} to {max}")]
+    OutOfRange { field: String, min: i64, max: i64 },
+    #[error("{field} must be one line of 1 to 200 characters")]
+    InvalidText { field: String },
+    #[error("{field} is not an email address")]
+    InvalidEmail { field: String },
+    #[error("{sku} is not in seller {seller_id}'s catalogue; a count (\"set\") adds it, a restock (\"add\") cannot")]
+    UnknownSku { sku: String, seller_id: String },
+    #[error("{sku} has {reserved} units reserved by orders; a count of {count} would leave them without stock")]
+    CountBelowReserved { sku: String, reserved: i64, count: i64 },
+}
+
+impl From<StockError> for Rejection {
+    fn from(error: StockError) -> Self {
+        let (kind, code, field) = match &error {
+            StockError::InvalidIdentifier { field } => (RejectionKind::BadRequest, "invalid_identifier", field.clone()),
+            StockError::InvalidSku { field } => (RejectionKind::BadRequest, "invalid_sku", field.clone()),
+            StockError::OutOfRange { field, .. } => (RejectionKind::BadRequest, "out_of_range", field.clone()),
+            StockError::InvalidText { field } => (RejectionKind::BadRequest, "invalid_text", field.clone()),
+            StockError::InvalidEmail { field } => (RejectionKind::BadRequest, "invalid_email", field.clone()),
+            StockError::UnknownSku { .. } => (RejectionKind::Unprocessable, "unknown_sku", "data.sku".to_owned()),
+            StockError::CountBelowReserved { .. } => (
+                RejectionKind::Unprocessable,
+                "count_below_reserved",
+                "data.on_hand.set".to_owned(),
+            ),
+        };
+        Rejection::new(kind, code, error.to_string()).on_field(field)
+    }
+}
+
+impl InventoryAdjustedData {
+    pub fn validate(self) -> Result<Adjustment, StockError> {
+        let seller_id = identifier(self.seller_id, "data.seller_id")?;
+        let on_hand = match self.on_hand {
+            OnHandData::Set(count) => OnHand::Set(within(count, 0, MAX_UNITS, "data.on_hand.set")?),
+            OnHandData::Add(units) => OnHand::Add(within(units, 1, MAX_UNITS, "data.on_hand.add")?),
+        };
+        let seller = self.seller.map(|seller| contact(&seller_id, seller)).transpose()?;
+        Ok(Adjustment {
+            sku: sku(self.sku)?,
+            on_hand,
+            safety_stock: self
+                .safety_stock
+                .map(|units| within(units, 0, MAX_UNITS, "data.safety_stock"))
+                .transpose()?,
+            lead_time_days: self
+                .lead_time_days
+                .map(|days| within(days, 0, MAX_LEAD_TIME_DAYS, "data.lead_time_days"))
+                .transpose()?,
+            seller,
+            seller_id,
+        })
+    }
+}
+
+fn identifier(value: String, field: &str) -> Result<String, StockError> {
+    let valid = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    valid.then_some(value).ok_or_else(|| StockError::InvalidIdentifier {
+        field: field.to_owned(),
+    })
+}
+
+fn sku(value: String) -> Result<String, StockError> {
+    let valid = (1..=64).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    valid.then_some(value).ok_or_else(|| StockError::InvalidSku {
+        field: "data.sku".to_owned(),
+    })
+}
+
+fn within(value: i64, min: i64, max: i64, field: &str) -> Result<i64, StockError> {
+    (min..=max)
+        .contains(&value)
+        .then_some(value)
+        .ok_or_else(|| StockError::OutOfRange {
+            field: field.to_owned(),
+            min,
+            max,
+        })
+}
+
+fn contact(seller_id: &str, seller: SellerData) -> Result<SellerContact, StockError> {
+    let name = seller.name.trim();
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        return Err(StockError::InvalidText {
+            field: "data.seller.name".to_owned(),
+        });
+    }
+    let email = EmailAddress::parse(&seller.email).map_err(|_| StockError::InvalidEmail {
+        field: "data.seller.email".to_owned(),
+    })?;
+    Ok(SellerContact {
+        seller_id: seller_id.to_owned(),
+        name: name.to_owned(),
+        email,
+        locale: seller.locale,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn adjustment(data: serde_json::Value) -> Result<Adjustment, Rejection> {
+        let data: InventoryAdjustedData = crate::webhook::parse_data(&data)?;
+        Ok(data.validate()?)
+    }
+
+    #[test]
+    fn counts_and_restocks_are_read() {
+        let count = adjustment(json!({"seller_id": "sel_1", "sku": "POT-1", "on_hand": {"set": 0}, "safety_stock": 3, "lead_time_days": 5}))
+            .unwrap();
+        assert_eq!(
+            (count.on_hand, count.safety_stock, count.lead_time_days),
+            (OnHand::Set(0), Some(3), Some(5))
+        );
+        let restock = adjustment(json!({"seller_id": "sel_1", "sku": "POT-1", "on_hand": {"add": 12}})).unwrap();
+        assert_eq!(restock.on_hand, OnHand::Add(12));
+    }
+
+    #[test]
+    fn bad_adjustments_name_their_field() {
+        for (data, field) in [
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": -1}}),
+                "data.on_hand.set",
+            ),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"add": 0}}),
+                "data.on_hand.add",
+            ),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"add": 2.5}}),
+                "data.on_hand.add",
+            ),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": "12"}}),
+                "data.on_hand.set",
+            ),
+            (
+                json!({"seller_id": "sel 1", "sku": "P", "on_hand": {"set": 1}}),
+                "data.seller_id",
+            ),
+            (json!({"seller_id": "sel_1", "on_hand": {"set": 1}}), "data.sku"),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": 1}, "safety_stock": -3}),
+                "data.safety_stock",
+            ),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": 1}, "lead_time_days": 1.5}),
+                "data.lead_time_days",
+            ),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": 1}, "seller": {"name": "Tea", "email": "nope"}}),
+                "data.seller.email",
+            ),
+        ] {
+            let refused = adjustment(data.clone()).unwrap_err();
+            assert_eq!(refused.kind, RejectionKind::BadRequest, "{data}");
+            assert_eq!(refused.field.as_deref(), Some(field), "{data}: {refused:?}");
+        }
+    }
+}

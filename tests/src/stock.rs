@@ -1,0 +1,171 @@
+//! Stock alerts' real handler over the local AWS, next to order intake's (a [`Shop`] of the
+//! same seller): adjustments through the webhook, stock changes handed over as the queue
+//! delivers them, the sweep as the schedule runs it; digests read from the outbox, where they
+//! wait for the relay.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_sdk_dynamodb::types::AttributeValue;
+use backoffice::adapters::dynamodb::{
+    DynamoIdempotencyStore, DynamoOrders, DynamoStock, OrderTables, StockTables, sku_key,
+};
+use backoffice::email::EmailContent;
+use backoffice::email::request::SellerDigest;
+use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use backoffice::webhook::{Function, SignatureVerifier, WebhookEdge, WebhookSecret};
+use serde_json::{Value, json};
+use stock_alerts::{StockAlerts, Summary};
+
+use crate::orders::{Shop, answer, envelope, shop};
+use crate::{TEST_SECRET, local_aws, signed_request, unique_id};
+
+pub type Alerts = StockAlerts<DynamoIdempotencyStore, DynamoStock, DynamoOrders>;
+
+/// Held by each stock alerts test: the sweep reads every seller's watchlist, so one test's
+/// sweep would otherwise assess (and digest) another test's SKUs halfway through its story.
+pub static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub struct Warehouse {
+    pub alerts: Alerts,
+    /// Order intake for the same seller.
+    pub shop: Shop,
+}
+
+pub async fn warehouse() -> Warehouse {
+    let shop = shop().await;
+    let aws = local_aws();
+    let claims = DynamoIdempotencyStore::new(shop.dynamodb.clone(), aws.table("IdempotencyTable"));
+    let alerts = StockAlerts {
+        edge: WebhookEdge::new(
+            Function::StockAlerts,
+            SignatureVerifier::new(WebhookSecret::new(TEST_SECRET)),
+            claims.clone(),
+        ),
+        stock: DynamoStock::new(
+            shop.dynamodb.clone(),
+            StockTables {
+                inventory: aws.table("InventoryTable").to_owned(),
+                sellers: aws.table("SellersTable").to_owned(),
+                outbox: aws.table("OutboxTable").to_owned(),
+            },
+            claims.clone(),
+        ),
+        backorders: DynamoOrders::new(
+            shop.dynamodb.clone(),
+            OrderTables {
+                orders: aws.table("OrdersTable").to_owned(),
+                inventory: aws.table("InventoryTable").to_owned(),
+                outbox: aws.table("OutboxTable").to_owned(),
+            },
+            claims,
+        ),
+    };
+    Warehouse { alerts, shop }
+}
+
+impl Warehouse {
+    pub fn seller(&self) -> &str {
+        &self.shop.seller
+    }
+
+    /// An `inventory.adjusted` event of this seller (unless `data` names another).
+    pub async fn adjust(&self, data: Value) -> (i64, Value) {
+        let mut data = data;
+        if data.get("seller_id").is_none() {
+            data["seller_id"] = json!(self.seller());
+        }
+        let body = envelope(&unique_id("evt"), "inventory.adjusted", data);
+        answer(
+            &self
+                .alerts
+                .handle_webhook(&signed_request(TEST_SECRET, &body), chrono::Utc::now())
+                .await,
+        )
+    }
+
+    /// A count of `sku` with its thresholds, naming the seller's contact for alerts.
+    pub async fn count(&self, sku: &str, on_hand: i64, safety_stock: i64, lead_time_days: i64) {
+        let (status, body) = self
+            .adjust(json!({
+                "sku": sku,
+                "on_hand": {"set": on_hand},
+                "safety_stock": safety_stock,
+                "lead_time_days": lead_time_days,
+                "seller": {"name": "Tea House", "email": "alerts@teahouse.example", "locale": "en"}
+            }))
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+
+    /// Hands stock alerts a stock change of these SKUs, as the queue delivers one.
+    pub async fn changed(&self, skus: &[&str], reason: StockChangeReason) -> SqsBatchResponse {
+        let change = FollowUp::StockChange(StockChange {
+            dedupe_key: unique_id("test#stock"),
+            seller_id: self.seller().to_owned(),
+            skus: skus.iter().map(|sku| (*sku).to_owned()).collect(),
+            reason,
+            order_id: None,
+        });
+        let mut message = SqsMessage::default();
+        message.message_id = Some(unique_id("msg"));
+        message.body = Some(serde_json::to_string(&change).unwrap());
+        message.event_source = Some("aws:sqs".to_owned());
+        let mut event = SqsEvent::default();
+        event.records = vec![message];
+        self.alerts.react(event, chrono::Utc::now()).await
+    }
+
+    pub async fn sweep(&self) -> Summary {
+        self.alerts.sweep(chrono::Utc::now()).await.expect("the sweep runs")
+    }
+
+    /// Every digest written for this seller so far, oldest first not guaranteed.
+    pub async fn digests(&self) -> Vec<SellerDigest> {
+        digests_of(&self.shop.dynamodb, self.seller()).await
+    }
+
+    pub async fn item(&self, sku: &str) -> std::collections::HashMap<String, AttributeValue> {
+        self.shop
+            .dynamodb
+            .get_item()
+            .table_name(local_aws().table("InventoryTable"))
+            .key("sku_key", AttributeValue::S(sku_key(self.seller(), sku)))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the SKU exists")
+    }
+}
+
+/// The seller digests waiting in (or relayed from) the outbox for `seller`.
+pub async fn digests_of(dynamodb: &aws_sdk_dynamodb::Client, seller: &str) -> Vec<SellerDigest> {
+    let mut digests = Vec::new();
+    let mut start = None;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(local_aws().table("OutboxTable"))
+            .filter_expression("begins_with(#key, :prefix)")
+            .expression_attribute_names("#key", "key")
+            .expression_attribute_values(":prefix", AttributeValue::S(format!("stock-alerts#digest#{seller}#")))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .unwrap();
+        for item in page.items.unwrap_or_default() {
+            let follow_ups: Vec<FollowUp> = serde_json::from_str(item["follow_ups"].as_s().unwrap()).unwrap();
+            for follow_up in follow_ups {
+                if let FollowUp::Email(email) = follow_up
+                    && let EmailContent::SellerDigest(digest) = email.content
+                {
+                    digests.push(digest);
+                }
+            }
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return digests;
+        }
+    }
+}
