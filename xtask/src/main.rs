@@ -15,7 +15,7 @@ use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event, w
 use xtask::processes::{self, LogSink};
 use xtask::schedule::scheduled_event;
 use xtask::stack::{Stack, StackOptions, StackState};
-use xtask::{local_aws, paths, seed, venv};
+use xtask::{local_aws, paths, venv};
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -160,9 +160,9 @@ async fn up(args: &[String]) -> CommandResult {
     let stack = Stack::start(stack_options(port, LogSink::Terminal))
         .await
         .map_err(|error| error.to_string())?;
-    // So that `cargo xtask send events/…` finds the sample SKUs in stock.
-    seed_sample_stock(&stack).await?;
     let state = stack.state();
+    // So that `cargo xtask send events/…` finds the sample SKUs in stock and their seller.
+    stock_sample_catalogue(&state).await?;
     write_state(&state)?;
     let urls: Vec<String> = state
         .function_urls
@@ -296,48 +296,40 @@ async fn demo() -> CommandResult {
         state.aws_endpoint
     );
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
     let inventory = &stack.provisioned.tables["InventoryTable"];
-    seed_sample_stock(&stack).await?;
-    println!("Stock seeded from events/seed/inventory.json (until inventory.adjusted lands):");
-    print_stock(&dynamodb, inventory).await?;
 
-    println!("\nMarketplace events, signed and sent to each function's URL:");
+    println!("Marketplace events, signed and sent to each function's URL, each followed until its");
+    println!("queues are quiet (follow-ups relayed, stock assessed, emails sent):");
     for file in sample_events()? {
         let body = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
         let name = file.file_name().map(Path::new).unwrap_or(&file).display().to_string();
         match send_event(&state, &body).await {
             Ok((function, reply)) => println!(
-                "  {name:<36} → {:<16} {} {}",
+                "  {name:<38} → {:<16} {} {}",
                 function.name(),
                 reply.status,
                 summary(&reply.json())
             ),
-            Err(error) => println!("  {name:<36} → not sent: {error}"),
+            Err(error) => println!("  {name:<38} → not sent: {error}"),
+        }
+        if !wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await {
+            println!("    (its queues were still busy after 15 s)");
         }
     }
 
     println!("\nOrders:");
     print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
-    println!("\nStock after them:");
+    println!("\nStock after them, with the problem each seller last heard of:");
     print_stock(&dynamodb, inventory).await?;
 
-    let sqs = aws_sdk_sqs::Client::new(&stack.config);
-    let settled = wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await;
-    println!(
-        "\nQueues {}:",
-        if settled {
-            "after processing"
-        } else {
-            "(still busy after 15 s)"
-        }
-    );
+    println!("\nDead-letter queues:");
     for dead in dead_letters(&sqs, &state).await.map_err(|error| error.to_string())? {
         println!(
             "  {:<28} {} dead letter(s) from {}",
             dead.queue, dead.waiting, dead.source
         );
     }
-    println!("  (stock alerts does not act on stock changes yet: they wait there, for `cargo xtask dlq --replay`)");
     println!();
     print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
     println!("\nEmails not sent, and why (from the emails table):");
@@ -346,11 +338,22 @@ async fn demo() -> CommandResult {
     Ok(())
 }
 
-/// The sample catalogue's stock, from `events/seed/inventory.json`.
-async fn seed_sample_stock(stack: &Stack) -> CommandResult {
-    let seeds = seed::load(&paths::events_dir().join("seed/inventory.json"))?;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
-    seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds).await
+/// The sample catalogue: the `00-inventory.adjusted…` sample events, sent as the marketplace
+/// would.
+async fn stock_sample_catalogue(state: &StackState) -> CommandResult {
+    for file in sample_events()? {
+        if file
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with("00-"))
+        {
+            let body = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
+            let (_, reply) = send_event(state, &body).await.map_err(|error| error.to_string())?;
+            if !matches!(reply.status, 200 | 202) {
+                return Err(format!("{}: {} {}", file.display(), reply.status, reply.text()));
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<HashMap<String, AttributeValue>>, String> {
@@ -373,12 +376,18 @@ async fn print_stock(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandR
     let mut items = scan(client, table).await?;
     items.sort_by(|a, b| text(a, "sku_key").cmp(text(b, "sku_key")));
     for item in items {
+        let cleared = item
+            .get("alert_cleared_at")
+            .map_or(String::new(), |_| " (an alert cleared)".to_owned());
         println!(
-            "  {:<16} on hand {:>3}  reserved {:>3}  available {:>3}",
+            "  {:<16} on hand {:>3}  reserved {:>3}  available {:>3}  safety {:>3}  alert {}{}",
             text(&item, "sku"),
             text(&item, "on_hand"),
             text(&item, "reserved"),
-            text(&item, "available")
+            text(&item, "available"),
+            text(&item, "safety_stock"),
+            text(&item, "alert_level"),
+            cleared
         );
     }
     Ok(())

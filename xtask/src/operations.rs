@@ -237,6 +237,10 @@ async fn relay_again(state: &StackState, message: Message) -> Result<bool, Opera
 /// Waits until every queue of the stack is empty and nothing is in flight, or `limit` passes.
 pub async fn wait_for_quiet_queues(client: &aws_sdk_sqs::Client, state: &StackState, limit: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
+    // Quiet three looks in a row (600 ms): longer than a follow-up takes from the outbox's
+    // stream to its queue, so a queue that is empty only because the relay has not run yet
+    // does not count as quiet.
+    let mut quiet_looks = 0;
     while tokio::time::Instant::now() < deadline {
         let mut busy = false;
         for queue in state.queues.values().filter(|queue| queue.dead_letters_of.is_none()) {
@@ -252,7 +256,8 @@ pub async fn wait_for_quiet_queues(client: &aws_sdk_sqs::Client, state: &StackSt
                 .and_then(|output| output.attributes)
                 .is_none_or(|map| map.values().any(|count| count.parse::<u64>().unwrap_or(1) > 0));
         }
-        if !busy {
+        quiet_looks = if busy { 0 } else { quiet_looks + 1 };
+        if quiet_looks == 3 {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
