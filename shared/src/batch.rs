@@ -7,6 +7,7 @@
 //! The template enables `ReportBatchItemFailures` on every SQS trigger; without it a single
 //! failure would redeliver the whole batch.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
@@ -41,10 +42,62 @@ where
             .map(|message| process_message(message, &handle)),
     )
     .await;
+    failures(outcomes.into_iter().flatten().collect())
+}
+
+/// Like [`process_batch`], for work that must see a group's messages together (one seller's
+/// stock changes, so that a burst makes one digest). Messages are read and grouped by
+/// `group_of`; each group is handled once, concurrently with the others; a group that fails
+/// (or panics) reports every one of its messages, and a message that cannot be read, itself.
+pub async fn process_batch_grouped<T, K, G, F, Fut>(event: SqsEvent, group_of: G, handle: F) -> SqsBatchResponse
+where
+    T: DeserializeOwned,
+    K: Ord + Clone + std::fmt::Display,
+    G: Fn(&T) -> K,
+    F: Fn(K, Vec<T>) -> Fut,
+    Fut: Future<Output = Result<(), BoxError>>,
+{
+    let mut failed = Vec::new();
+    let mut groups: BTreeMap<K, Vec<(String, T)>> = BTreeMap::new();
+    for message in event.records {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        match serde_json::from_str::<T>(message.body.as_deref().unwrap_or_default()) {
+            Ok(body) => groups.entry(group_of(&body)).or_default().push((message_id, body)),
+            Err(error) => {
+                tracing::error!(%error, %message_id, "message body is malformed; it will reach the dead-letter queue");
+                failed.push(message_id);
+            }
+        }
+    }
+    let outcomes =
+        join_all(groups.into_iter().map(|(key, members)| {
+            let (ids, bodies): (Vec<String>, Vec<T>) = members.into_iter().unzip();
+            let span = tracing::info_span!("message_group", group = %key, messages = ids.len());
+            let work = AssertUnwindSafe(handle(key, bodies)).catch_unwind();
+            async move {
+            match work.await {
+                Ok(Ok(())) => Vec::new(),
+                Ok(Err(error)) => {
+                    tracing::error!(error = %error, ?ids, "message group failed; SQS will deliver its messages again");
+                    ids
+                }
+                Err(_) => {
+                    tracing::error!(?ids, "message group handler panicked; SQS will deliver its messages again");
+                    ids
+                }
+            }
+        }
+        .instrument(span)
+        }))
+        .await;
+    failed.extend(outcomes.into_iter().flatten());
+    failures(failed)
+}
+
+fn failures(message_ids: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = outcomes
+    response.batch_item_failures = message_ids
         .into_iter()
-        .flatten()
         .map(|message_id| {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id;
@@ -164,6 +217,42 @@ mod tests {
             message("m4", r#"{"wrong":"shape"}"#),
         ]);
         assert_eq!(failed_ids(&process_batch(event, handle).await), ["m1", "m2", "m4"]);
+    }
+
+    #[derive(Deserialize)]
+    struct Grouped {
+        seller: String,
+        action: String,
+    }
+
+    #[tokio::test]
+    async fn a_group_is_handled_once_and_fails_whole() {
+        let event = batch(vec![
+            message("m1", r#"{"seller":"a","action":"ok"}"#),
+            message("m2", r#"{"seller":"b","action":"fail"}"#),
+            message("m3", r#"{"seller":"a","action":"ok"}"#),
+            message("m4", r#"{"seller":"b","action":"ok"}"#),
+            message("m5", "not json"),
+        ]);
+        let calls = std::sync::Mutex::new(Vec::new());
+        let response = process_batch_grouped(
+            event,
+            |work: &Grouped| work.seller.clone(),
+            |seller, works: Vec<Grouped>| {
+                calls.lock().unwrap().push((seller, works.len()));
+                let fails = works.iter().any(|work| work.action == "fail");
+                async move {
+                    if fails {
+                        Err::<(), BoxError>("the store is down".into())
+                    } else {
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .await;
+        assert_eq!(failed_ids(&response), ["m2", "m4", "m5"]);
+        assert_eq!(*calls.lock().unwrap(), [("a".to_owned(), 2), ("b".to_owned(), 2)]);
     }
 
     #[tokio::test]

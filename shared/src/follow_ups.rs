@@ -47,11 +47,15 @@ pub enum StockChangeReason {
 }
 
 impl StockChangeReason {
-    /// Whether the change may have made stock available that backordered orders wait for.
-    pub fn may_free_stock(self) -> bool {
+    /// Whether backordered orders should try the stock now: it may have been freed, or a new
+    /// backorder may have missed a restock that landed while it was being placed.
+    pub fn may_fill_backorders(self) -> bool {
         matches!(
             self,
-            StockChangeReason::Released | StockChangeReason::Restocked | StockChangeReason::Counted
+            StockChangeReason::Released
+                | StockChangeReason::Restocked
+                | StockChangeReason::Counted
+                | StockChangeReason::Backordered
         )
     }
 }

@@ -98,19 +98,33 @@ impl Warehouse {
 
     /// Hands stock alerts a stock change of these SKUs, as the queue delivers one.
     pub async fn changed(&self, skus: &[&str], reason: StockChangeReason) -> SqsBatchResponse {
-        let change = FollowUp::StockChange(StockChange {
-            dedupe_key: unique_id("test#stock"),
-            seller_id: self.seller().to_owned(),
-            skus: skus.iter().map(|sku| (*sku).to_owned()).collect(),
-            reason,
-            order_id: None,
-        });
-        let mut message = SqsMessage::default();
-        message.message_id = Some(unique_id("msg"));
-        message.body = Some(serde_json::to_string(&change).unwrap());
-        message.event_source = Some("aws:sqs".to_owned());
+        self.deliver(self.change_event(&[(skus, reason)])).await
+    }
+
+    /// One batch of the stock change queue with a message per change.
+    pub fn change_event(&self, changes: &[(&[&str], StockChangeReason)]) -> SqsEvent {
         let mut event = SqsEvent::default();
-        event.records = vec![message];
+        event.records = changes
+            .iter()
+            .map(|(skus, reason)| {
+                let change = FollowUp::StockChange(StockChange {
+                    dedupe_key: unique_id("test#stock"),
+                    seller_id: self.seller().to_owned(),
+                    skus: skus.iter().map(|sku| (*sku).to_owned()).collect(),
+                    reason: *reason,
+                    order_id: None,
+                });
+                let mut message = SqsMessage::default();
+                message.message_id = Some(unique_id("msg"));
+                message.body = Some(serde_json::to_string(&change).unwrap());
+                message.event_source = Some("aws:sqs".to_owned());
+                message
+            })
+            .collect();
+        event
+    }
+
+    pub async fn deliver(&self, event: SqsEvent) -> SqsBatchResponse {
         self.alerts.react(event, chrono::Utc::now()).await
     }
 

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::adjustment_receipt;
-use backoffice::batch::process_batch;
+use backoffice::batch::process_batch_grouped;
 use backoffice::config::{ConfigError, Source, WebhookSettings};
 use backoffice::email::request::SellerDigest;
 use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
@@ -38,8 +38,9 @@ use tracing::Instrument;
 
 /// SKUs per evaluation transaction: their updates and the digest within DynamoDB's 100 items.
 const SKUS_PER_RECORD: usize = 90;
-/// Evaluations that lost a race re-read their SKUs this often.
-const ATTEMPTS: usize = 3;
+/// Evaluations that lost a race (an order or restock of one of their SKUs since they read it)
+/// read and assess again this often; then the message is retried by the queue.
+const ATTEMPTS: usize = 5;
 
 /// Where stock alerts keeps and sends things, from the template's environment.
 #[derive(Debug, Clone)]
@@ -90,6 +91,22 @@ pub enum AlertError {
     KeptChanging,
     #[error(transparent)]
     Store(#[from] backoffice::store::StoreError),
+}
+
+/// The group a queued follow-up belongs to: its seller (anything else fails on its own).
+fn seller_of(follow_up: &FollowUp) -> String {
+    match follow_up {
+        FollowUp::StockChange(change) => change.seller_id.clone(),
+        other => format!("({} follow-up)", other.kind()),
+    }
+}
+
+/// The distinct SKUs of some changes.
+fn skus_of<'a>(changes: impl Iterator<Item = &'a StockChange>) -> Vec<String> {
+    let mut skus: Vec<String> = changes.flat_map(|change| change.skus.iter().cloned()).collect();
+    skus.sort();
+    skus.dedup();
+    skus
 }
 
 /// Every invocation: a webhook, a batch of stock changes, or the schedule.
@@ -162,23 +179,26 @@ where
         }
     }
 
-    /// Each stock change: fill what waits for freed stock, then assess the SKUs.
+    /// The batch's stock changes, one seller at a time so that a burst makes one digest:
+    /// fill what waits for the stock, then assess the SKUs.
     pub async fn react(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        process_batch(batch, |follow_up: FollowUp, _| async move {
-            let FollowUp::StockChange(change) = follow_up else {
-                return Err::<(), BoxError>(
-                    format!("a {} follow-up on the stock change queue", follow_up.kind()).into(),
-                );
-            };
-            let span =
-                tracing::info_span!("stock_change", dedupe_key = %change.dedupe_key, seller_id = %change.seller_id);
+        process_batch_grouped(batch, seller_of, |seller_id, follow_ups: Vec<FollowUp>| async move {
+            let changes = follow_ups
+                .into_iter()
+                .map(|follow_up| match follow_up {
+                    FollowUp::StockChange(change) => Ok(change),
+                    other => Err(format!("a {} follow-up on the stock change queue", other.kind())),
+                })
+                .collect::<Result<Vec<StockChange>, String>>()?;
+            let span = tracing::info_span!("stock_changes", seller_id = %seller_id, changes = changes.len());
             async {
-                if change.reason.may_free_stock() {
-                    self.fill_backorders(&change, now).await?;
+                if let Some(cause) = changes.iter().find(|change| change.reason.may_fill_backorders()) {
+                    let skus = skus_of(changes.iter().filter(|change| change.reason.may_fill_backorders()));
+                    self.fill_backorders(&seller_id, &skus, &cause.dedupe_key, now).await?;
                 }
-                let items = self.stock.items(&change.seller_id, &change.skus).await?;
-                self.evaluate(&change.seller_id, items, now).await?;
-                Ok(())
+                let items = self.stock.items(&seller_id, &skus_of(changes.iter())).await?;
+                self.evaluate(&seller_id, items, now).await?;
+                Ok::<(), BoxError>(())
             }
             .instrument(span)
             .await
@@ -189,13 +209,19 @@ where
     /// The seller's backordered orders that need one of these SKUs, oldest first: each filled
     /// whole if the stock is there now. A younger order may be filled when an older one, which
     /// needs more, still cannot be.
-    async fn fill_backorders(&self, change: &StockChange, now: DateTime<Utc>) -> Result<usize, BoxError> {
+    async fn fill_backorders(
+        &self,
+        seller_id: &str,
+        skus: &[String],
+        cause: &str,
+        now: DateTime<Utc>,
+    ) -> Result<usize, BoxError> {
         let mut filled = 0;
-        for order in self.backorders.waiting(&change.seller_id).await? {
-            if !order.lines.iter().any(|line| change.skus.contains(&line.sku)) {
+        for order in self.backorders.waiting(seller_id).await? {
+            if !order.lines.iter().any(|line| skus.contains(&line.sku)) {
                 continue;
             }
-            if let Fill::Filled(order) = self.backorders.fill(&order, &change.dedupe_key, now).await? {
+            if let Fill::Filled(order) = self.backorders.fill(&order, cause, now).await? {
                 tracing::info!(order_id = %order.order_id, "backordered order filled");
                 metrics::count("BackordersFilled", 1, &[]);
                 filled += 1;
@@ -221,10 +247,27 @@ where
                     Evaluated::new(item, assessment)
                 })
                 .collect();
-            let digest = alerts::digest(seller_id, &evaluated);
-            let entry = match &digest {
-                Some(digest) => Some(self.digest_entry(digest, &evaluated).await?),
-                None => None,
+            let mut digest = alerts::digest(seller_id, &evaluated);
+            let mut entry = None;
+            let mut without_contact = Vec::new();
+            if let Some(found) = &digest {
+                match self.digest_entry(found, &evaluated).await {
+                    Ok(found) => entry = Some(found),
+                    // Nobody to tell: record the rest, keep the problems on the watchlist, and
+                    // raise them once a contact arrives. The message itself is done.
+                    Err(AlertError::NoContact(seller)) => {
+                        tracing::error!(seller_id = %seller, "a seller has new stock alerts but no contact");
+                        metrics::count("SellersWithoutContact", 1, &[]);
+                        without_contact.push(seller);
+                        digest = None;
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+            let evaluated: Vec<Evaluated> = if without_contact.is_empty() {
+                evaluated
+            } else {
+                evaluated.into_iter().map(Evaluated::hold_back_raise).collect()
             };
             if self.stock.record(&evaluated, entry.as_ref(), now).await? == Recorded::Done {
                 let raised = evaluated.iter().filter(|e| e.raised().is_some()).count();
@@ -236,6 +279,7 @@ where
                     skus_assessed: evaluated.len(),
                     alerts_raised: raised,
                     digests: usize::from(digest.is_some()),
+                    sellers_without_contact: without_contact,
                     ..Summary::default()
                 });
             }
@@ -293,13 +337,7 @@ where
                         summary.skus_assessed += done.skus_assessed;
                         summary.alerts_raised += done.alerts_raised;
                         summary.digests += done.digests;
-                    }
-                    // Not retried: the sweep cannot fix it. The alerts are raised once a
-                    // contact arrives; until then each sweep says so.
-                    Err(AlertError::NoContact(_)) => {
-                        tracing::error!(seller_id = %seller_id, "a seller has stock alerts but no contact");
-                        metrics::count("SellersWithoutContact", 1, &[]);
-                        summary.sellers_without_contact.push(seller_id.clone());
+                        summary.sellers_without_contact.extend(done.sellers_without_contact);
                     }
                     Err(error) => {
                         tracing::error!(%error, seller_id = %seller_id, "sweep could not assess the seller's SKUs");

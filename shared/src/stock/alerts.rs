@@ -65,6 +65,15 @@ impl Evaluated {
         }
     }
 
+    /// The same assessment with its raise held back (no one to tell yet): recorded as if
+    /// nothing changed, so a later evaluation raises it.
+    pub fn hold_back_raise(mut self) -> Self {
+        if self.raised().is_some() {
+            self.transition = Transition::Keep;
+        }
+        self
+    }
+
     /// Whether the sweep should keep reading this SKU: while it has a problem.
     pub fn watch(&self) -> bool {
         self.assessment.level != Level::Healthy

@@ -214,11 +214,18 @@ impl DynamoStock {
         let mut update = Update::builder()
             .table_name(&self.inventory_table)
             .key("sku_key", string(sku_key(&item.seller_id, &item.sku)))
+            // As assessed: the alert state and the stock it was assessed on. An order or a
+            // restock since then means the assessment is stale: read and assess again.
             .condition_expression(
-                "attribute_exists(sku_key) \
+                "attribute_exists(sku_key) AND available = :was_available \
+                 AND (attribute_not_exists(safety_stock) OR safety_stock = :was_safety) \
+                 AND (attribute_not_exists(lead_time_days) OR lead_time_days = :was_lead) \
                  AND (attribute_not_exists(alert_episode) OR alert_episode = :was_episode) \
                  AND (attribute_not_exists(alert_level) OR alert_level = :was_level)",
             )
+            .expression_attribute_values(":was_available", number(item.available))
+            .expression_attribute_values(":was_safety", number(item.safety_stock))
+            .expression_attribute_values(":was_lead", number(item.lead_time_days))
             .expression_attribute_values(":was_episode", number(i64::from(item.alert.episode)))
             .expression_attribute_values(":was_level", string(item.alert.level.as_str()));
         let new_state = match evaluated.transition {
@@ -268,6 +275,43 @@ impl DynamoStock {
     }
 }
 
+impl DynamoStock {
+    /// The items under these keys (missing ones left out), 100 to a request, read consistently.
+    async fn items_by_key(&self, keys: &[String]) -> Result<Vec<StockItem>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let keys = chunk
+                .iter()
+                .map(|key| HashMap::from([("sku_key".to_owned(), string(key))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|error| StoreError::new("DynamoDB BatchGetItem request", error))?,
+            );
+            while let Some(keys) = request.take() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.inventory_table, keys)
+                    .send()
+                    .await
+                    .map_err(|error| store_error("DynamoDB BatchGetItem (stock)", error))?;
+                let items = output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.inventory_table));
+                found.extend(items.unwrap_or_default().iter().map(stock_item));
+                request = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.inventory_table));
+            }
+        }
+        Ok(found)
+    }
+}
+
 impl StockStore for DynamoStock {
     async fn adjust(
         &self,
@@ -277,7 +321,7 @@ impl StockStore for DynamoStock {
     ) -> Result<(), AdjustRefusal> {
         let answer = Value::Object(adjustment_receipt(adjustment));
         let mut create = false;
-        for _ in 0..2 {
+        for _ in 0..3 {
             let stock = match (create, adjustment.on_hand) {
                 (true, OnHand::Set(count)) => self.new_stock(adjustment, count),
                 _ => self.change_stock(adjustment),
@@ -329,41 +373,13 @@ impl StockStore for DynamoStock {
     }
 
     async fn items(&self, seller_id: &str, skus: &[String]) -> Result<Vec<StockItem>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in skus.chunks(100) {
-            let keys = chunk
-                .iter()
-                .map(|sku| HashMap::from([("sku_key".to_owned(), string(sku_key(seller_id, sku)))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|error| StoreError::new("DynamoDB BatchGetItem request", error))?,
-            );
-            while let Some(keys) = request.take() {
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.inventory_table, keys)
-                    .send()
-                    .await
-                    .map_err(|error| store_error("DynamoDB BatchGetItem (stock)", error))?;
-                let items = output
-                    .responses
-                    .and_then(|mut tables| tables.remove(&self.inventory_table));
-                found.extend(items.unwrap_or_default().iter().map(stock_item));
-                request = output
-                    .unprocessed_keys
-                    .and_then(|mut tables| tables.remove(&self.inventory_table));
-            }
-        }
-        Ok(found)
+        let keys: Vec<String> = skus.iter().map(|sku| sku_key(seller_id, sku)).collect();
+        self.items_by_key(&keys).await
     }
 
     async fn watchlist(&self) -> Result<Watchlist, StoreError> {
-        let mut watchlist = Watchlist::default();
+        let mut keys = Vec::new();
+        let mut index_items_read = 0;
         let mut start = None;
         loop {
             let page = self
@@ -377,15 +393,25 @@ impl StockStore for DynamoStock {
                 .send()
                 .await
                 .map_err(|error| store_error("DynamoDB Query (watchlist)", error))?;
-            watchlist.items_read += usize::try_from(page.scanned_count).unwrap_or(0);
-            watchlist
-                .items
-                .extend(page.items.unwrap_or_default().iter().map(stock_item));
+            index_items_read += usize::try_from(page.scanned_count).unwrap_or(0);
+            keys.extend(
+                page.items
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|item| text_of(item, "sku_key").to_owned()),
+            );
             start = page.last_evaluated_key;
             if start.is_none() {
-                return Ok(watchlist);
+                break;
             }
         }
+        // The index holds keys only (an order's write then changes nothing in it); the items
+        // themselves are read consistently, so the sweep never assesses stale stock.
+        let items = self.items_by_key(&keys).await?;
+        Ok(Watchlist {
+            items_read: index_items_read + items.len(),
+            items,
+        })
     }
 
     async fn seller(&self, seller_id: &str) -> Result<Option<SellerContact>, StoreError> {
