@@ -4,6 +4,11 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use backoffice::email::request::{OrderEmail, OrderEmailLine};
+use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use backoffice::pii::EmailAddress;
+
 use super::{BenchError, run_error};
 use crate::provision::Provisioned;
 use crate::seed::{StockSeed, seed_stock as write_stock};
@@ -25,6 +30,8 @@ pub struct Workload {
 enum Kind {
     /// `order.created` with this many lines, ids prefixed so that runs never collide.
     Order { lines: usize, prefix: &'static str },
+    /// A seller's restock of a bench SKU.
+    Restock,
     /// A webhook of a type the function takes but does not handle yet.
     Unhandled { event_type: &'static str },
     /// Anything: the baseline answers everything alike.
@@ -48,6 +55,7 @@ impl Workload {
                     prefix: "rust",
                 },
             ),
+            "stock-alerts" => ("inventory.adjusted, restock", 202, Kind::Restock),
             other => {
                 let event_type = crate::bench::events::first_event_type(other);
                 ("webhook, not handled yet (501)", 501, Kind::Unhandled { event_type })
@@ -85,6 +93,7 @@ impl Workload {
     pub fn event(&self, sequence: u64) -> Bytes {
         let body = match self.kind {
             Kind::Order { lines, prefix } => order_created(&format!("{prefix}_{sequence}"), lines, false),
+            Kind::Restock => restock(&format!("evt_restock_{sequence}")),
             Kind::Unhandled { event_type } => envelope(&format!("evt_bench_{sequence}"), event_type, json!({})),
             Kind::Empty => return Bytes::from_static(b"{}"),
         };
@@ -128,6 +137,60 @@ fn order_created(id: &str, lines: usize, short: bool) -> String {
         "shipping_address": {"name": "Bench Buyer", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
     });
     envelope(&format!("evt_{id}"), "order.created", data)
+}
+
+fn restock(id: &str) -> String {
+    let data = json!({"seller_id": SELLER, "sku": "BENCH-00", "on_hand": {"add": 1}});
+    envelope(id, "inventory.adjusted", data)
+}
+
+/// A batch of one queued follow-up, as Lambda hands it over.
+fn queued(follow_up: &FollowUp) -> Bytes {
+    let body = serde_json::to_string(follow_up).expect("follow-ups serialise");
+    let message = json!({"Records": [{"eventSource": "aws:sqs", "messageId": format!("bench-{}", follow_up.dedupe_key()),
+        "body": body, "attributes": {"ApproximateReceiveCount": "1"}}]});
+    Bytes::from(message.to_string())
+}
+
+fn stock_change(reason: StockChangeReason) -> FollowUp {
+    FollowUp::StockChange(StockChange {
+        dedupe_key: format!("bench#stock#{reason:?}"),
+        seller_id: SELLER.to_owned(),
+        skus: vec!["BENCH-00".to_owned()],
+        reason,
+        order_id: None,
+    })
+}
+
+fn confirmation_email() -> FollowUp {
+    let at = chrono::Utc::now();
+    FollowUp::Email(EmailRequest {
+        dedupe_key: format!("bench#email#{}", at.timestamp_micros()),
+        recipient: Recipient {
+            role: RecipientRole::Buyer,
+            id: "buy_bench".to_owned(),
+            name: "Bench Buyer".to_owned(),
+            email: EmailAddress::parse("bench@example.com").expect("an address"),
+        },
+        locale: "zh".to_owned(),
+        content: EmailContent::OrderConfirmation(OrderEmail {
+            order_id: "ord_bench".to_owned(),
+            seller_id: SELLER.to_owned(),
+            currency: "EUR".to_owned(),
+            total: "19.80".to_owned(),
+            lines: vec![OrderEmailLine {
+                sku: "BENCH-00".to_owned(),
+                title: Some("Bench teapot".to_owned()),
+                quantity: 2,
+                unit_price: "9.90".to_owned(),
+                line_total: "19.80".to_owned(),
+            }],
+            placed_at: at,
+            ship_by: at,
+            expected_by: None,
+            shipment: None,
+        }),
+    })
 }
 
 /// A Function URL request carrying `body`, signed with `secret` now.
@@ -197,24 +260,34 @@ pub async fn cases(
             let relay = outbox_batch(aws_endpoint, provisioned).await?;
             cases.push(case("outbox relay, 1 change", relay));
         }
+        "stock-alerts" => {
+            cases.push(case("inventory.adjusted, restock", workload.event(u64::MAX)));
+            cases.push(case(
+                "stock change, 1 healthy SKU",
+                queued(&stock_change(StockChangeReason::Reserved)),
+            ));
+            cases.push(case(
+                "restock, no backorders waiting",
+                queued(&stock_change(StockChangeReason::Restocked)),
+            ));
+        }
+        "buyer-messaging" => {
+            cases.push(case("message.received, not handled yet", workload.event(u64::MAX)));
+            let email = queued(&confirmation_email());
+            cases.push(case("email request, sent", email.clone()));
+            cases.push(case("email request, delivered again", email));
+            let preferences = envelope(
+                "evt_bench_preferences",
+                "buyer.preferences",
+                json!({"buyer_id": "buy_bench", "optional_email": "opted_out"}),
+            );
+            cases.push(case("buyer.preferences", webhook(secret, &preferences)));
+        }
         other => {
             cases.push(case(
                 &format!("{}, not handled yet", first_event_type(other)),
                 workload.event(u64::MAX),
             ));
-            if matches!(other, "stock-alerts" | "buyer-messaging") {
-                let body = json!({"kind": "stock_change", "dedupe_key": "bench"}).to_string();
-                let message = json!({"Records": [{"eventSource": "aws:sqs", "messageId": "bench-1", "body": body,
-                    "attributes": {"ApproximateReceiveCount": "1"}}]});
-                cases.push(case(
-                    "queued message, not handled yet",
-                    Bytes::from(message.to_string()),
-                ));
-            }
-            if other == "stock-alerts" {
-                let sweep = crate::schedule::scheduled_event("bench", chrono::Utc::now());
-                cases.push(case("scheduled sweep, not handled yet", Bytes::from(sweep.to_string())));
-            }
         }
     }
     Ok(cases)

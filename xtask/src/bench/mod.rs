@@ -11,6 +11,7 @@ mod events;
 mod meter;
 mod report;
 mod runtime;
+mod sweep;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use events::Workload;
 use meter::AwsMeter;
 pub use report::{Distribution, FunctionReport, Report, RequestCount};
 use runtime::{BenchRuntime, Invoked};
+pub use sweep::{SweepReport, SweepRun};
 
 /// The binary of the do-nothing function the others are read against.
 const BASELINE: &str = "hello-world";
@@ -100,6 +102,13 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
         .map_err(|error| BenchError::Setup(error.to_string()))?;
 
     let mut report = Report::new(options);
+    let subjects = function_subjects(&functions, &provisioned, &meter, &secret)?;
+    if let Some(alerts) = subjects.iter().find(|subject| subject.name == "stock-alerts") {
+        eprintln!("xtask: ── bench the sweep over {} SKUs", sweep::CATALOGUE);
+        let load = sweep::load_catalogue(&aws.sdk_config().await, &provisioned).await?;
+        report.sweep = Some(sweep::measure(alerts, &meter, load).await?);
+    }
+
     eprintln!("xtask: ── bench the hello-world baseline");
     let hello = FunctionSpec {
         binary: BASELINE.to_owned(),
@@ -117,36 +126,22 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
     measured.zip_bytes = Some(zipped_size(&lambda_dir().join(BASELINE).join("bootstrap"))?);
     report.baseline = Some(measured);
 
-    let mut intake_environment = BTreeMap::new();
-    for spec in &functions {
-        let mut environment = BTreeMap::new();
-        for (name, value) in &spec.environment {
-            let value = provisioned
-                .resolve(value)
-                .map_err(|error| BenchError::Setup(error.to_string()))?;
-            environment.insert(name.clone(), value);
-        }
-        environment.extend(lambda_environment(spec, &meter.endpoint));
-        if spec.binary == "order-intake" {
-            intake_environment = environment.clone();
-        }
-        let bootstrap = lambda_dir().join(&spec.binary).join("bootstrap");
-        let subject = Subject {
-            name: spec.binary.clone(),
-            command: vec![bootstrap.display().to_string()],
-            working_dir: paths::workspace_root(),
-            environment,
-            workload: Workload::for_function(&spec.binary, &secret),
-        };
+    for subject in &subjects {
         eprintln!("xtask: ── bench {}", subject.name);
-        let mut measured = measure(&subject, options, &meter).await?;
+        let bootstrap = lambda_dir().join(&subject.name).join("bootstrap");
+        let mut measured = measure(subject, options, &meter).await?;
         measured.bootstrap_bytes = Some(file_size(&bootstrap)?);
         measured.zip_bytes = Some(zipped_size(&bootstrap)?);
         report.functions.push(measured);
         report
             .requests
-            .extend(count_requests(&subject, &meter, &aws.endpoint, &provisioned).await?);
+            .extend(count_requests(subject, &meter, &aws.endpoint, &provisioned).await?);
     }
+    let intake_environment = subjects
+        .iter()
+        .find(|subject| subject.name == "order-intake")
+        .map(|subject| subject.environment.clone())
+        .unwrap_or_default();
 
     eprintln!("xtask: ── bench the Python peer");
     let peer = Subject {
@@ -164,6 +159,35 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
     report.peer = Some(measure(&peer, options, &meter).await?);
     report.conclude();
     Ok(report)
+}
+
+/// Every function of the template, as the bench spawns it.
+fn function_subjects(
+    functions: &[FunctionSpec],
+    provisioned: &crate::provision::Provisioned,
+    meter: &AwsMeter,
+    secret: &str,
+) -> Result<Vec<Subject>, BenchError> {
+    functions
+        .iter()
+        .map(|spec| {
+            let mut environment = BTreeMap::new();
+            for (name, value) in &spec.environment {
+                let value = provisioned
+                    .resolve(value)
+                    .map_err(|error| BenchError::Setup(error.to_string()))?;
+                environment.insert(name.clone(), value);
+            }
+            environment.extend(lambda_environment(spec, &meter.endpoint));
+            Ok(Subject {
+                name: spec.binary.clone(),
+                command: vec![lambda_dir().join(&spec.binary).join("bootstrap").display().to_string()],
+                working_dir: paths::workspace_root(),
+                environment,
+                workload: Workload::for_function(&spec.binary, secret),
+            })
+        })
+        .collect()
 }
 
 fn lambda_dir() -> PathBuf {

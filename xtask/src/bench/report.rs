@@ -86,6 +86,8 @@ pub struct Report {
     pub peer_ratio_init: f64,
     pub peer_ratio_first_response: f64,
     pub requests: Vec<RequestCount>,
+    /// Stock alerts' sweep over a large catalogue with few SKUs at risk.
+    pub sweep: Option<super::SweepReport>,
     pub goals: Vec<Goal>,
 }
 
@@ -102,6 +104,7 @@ impl Report {
             peer_ratio_init: 0.0,
             peer_ratio_first_response: 0.0,
             requests: Vec::new(),
+            sweep: None,
             goals: Vec::new(),
         }
     }
@@ -152,6 +155,17 @@ impl Report {
                 self.peer_ratio_first_response, self.peer_ratio_init
             ),
         });
+        if let Some(sweep) = &self.sweep {
+            let worst = sweep.first.items_read.max(sweep.steady.items_read);
+            goals.push(Goal {
+                goal: format!(
+                    "sweep reads < 200 items ({} of {} SKUs at risk)",
+                    sweep.at_risk, sweep.skus
+                ),
+                met: worst < 200,
+                measured: format!("{worst} items"),
+            });
+        }
         self.goals = goals;
     }
 
@@ -202,6 +216,28 @@ impl Report {
                 "| {} — {} | {} | {} |",
                 count.function, count.event, count.requests, count.outcome
             );
+        }
+        if let Some(sweep) = &self.sweep {
+            let _ = writeln!(
+                out,
+                "\nThe sweep over {} SKUs, {} at risk (catalogue loaded in {:.0} s):\n",
+                sweep.skus, sweep.at_risk, sweep.load_seconds
+            );
+            let _ = writeln!(
+                out,
+                "| sweep | time | items read | SKUs assessed | alerts raised | digests | AWS requests |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+            for (name, run) in [
+                ("first (raises)", &sweep.first),
+                ("steady (nothing new)", &sweep.steady),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {:.0} ms | {} | {} | {} | {} | {} |",
+                    run.ms, run.items_read, run.skus_assessed, run.alerts_raised, run.digests, run.aws_requests
+                );
+            }
         }
         let _ = writeln!(out, "\n| goal | met | measured (worst) |");
         let _ = writeln!(out, "|---|---|---|");
