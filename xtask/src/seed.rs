@@ -1,6 +1,6 @@
-//! Stock for the demo and the tests, written straight into the inventory table as the
-//! `events/seed/inventory.json` catalogue says. Stock alerts' `inventory.adjusted` (issue 5)
-//! is the real way stock arrives; until it lands, this is how the demo's SKUs get theirs.
+//! Stock for the tests and the bench, written straight into the inventory table as the
+//! `events/seed/inventory.json` catalogue says. The real way stock arrives is stock alerts'
+//! `inventory.adjusted`, which the demo uses; this is for tests that need stock, not its story.
 
 use std::path::Path;
 
