@@ -12,15 +12,13 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env(&ProcessEnv)?;
     let aws = adapters::sdk_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    if config::open_connections_at_init(&ProcessEnv)? {
-        dynamodb::open_connection(
-            &dynamodb,
-            &config.webhook.idempotency_table,
-            Function::OrderIntake.name(),
-        )
-        .await;
-    }
+    let dynamodb = dynamodb::client(
+        &aws,
+        config::open_connections_at_init(&ProcessEnv)?,
+        &config.webhook.idempotency_table,
+        Function::OrderIntake,
+    )
+    .await;
     let claims = DynamoIdempotencyStore::new(dynamodb.clone(), &config.webhook.idempotency_table);
     let tables = OrderTables {
         orders: config.orders_table.clone(),

@@ -13,15 +13,13 @@ async fn main() -> Result<(), Error> {
     telemetry::init();
     let config = Config::from_env(&ProcessEnv)?;
     let aws = adapters::sdk_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&aws);
-    if config::open_connections_at_init(&ProcessEnv)? {
-        dynamodb::open_connection(
-            &dynamodb,
-            &config.webhook.idempotency_table,
-            Function::StockAlerts.name(),
-        )
-        .await;
-    }
+    let dynamodb = dynamodb::client(
+        &aws,
+        config::open_connections_at_init(&ProcessEnv)?,
+        &config.webhook.idempotency_table,
+        Function::StockAlerts,
+    )
+    .await;
     let claims = DynamoIdempotencyStore::new(dynamodb.clone(), &config.webhook.idempotency_table);
     let alerts = StockAlerts {
         edge: adapters::webhook_edge(Function::StockAlerts, &config.webhook, &aws),

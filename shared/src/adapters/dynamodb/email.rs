@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValuesOnC
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{number, store_error, string};
+use super::{number, store_error, string, written};
 use crate::email::feedback::BlockedAddress;
 use crate::email::policy::{AddressBlock, OptionalEmail, SkipReason, Standing};
 use crate::email::request::{Recipient, RecipientRole};
@@ -166,19 +166,11 @@ impl EmailLedger for DynamoEmailLedger {
             .expression_attribute_values(":attempt", string(&attempt.attempt_id))
             .send()
             .await;
-        match updated {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let error = error.into_service_error();
-                if error.is_conditional_check_failed_exception() {
-                    // Our lease ran out and another attempt took the key: it records its own send.
-                    tracing::warn!(dedupe_key = %attempt.dedupe_key, "email sent after its lease ran out");
-                    Ok(())
-                } else {
-                    Err(store_error("DynamoDB UpdateItem (email sent)", error))
-                }
-            }
+        if !written(updated, "DynamoDB UpdateItem (email sent)")? {
+            // Our lease ran out and another attempt took the key: it records its own send.
+            tracing::warn!(dedupe_key = %attempt.dedupe_key, "email sent after its lease ran out");
         }
+        Ok(())
     }
 
     async fn skipped(&self, attempt: &Attempt, reason: SkipReason, now: DateTime<Utc>) -> Result<Entry, StoreError> {
@@ -198,17 +190,9 @@ impl EmailLedger for DynamoEmailLedger {
             .expression_attribute_values(":attempt", string(&attempt.attempt_id))
             .send()
             .await;
-        match deleted {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let error = error.into_service_error();
-                if error.is_conditional_check_failed_exception() {
-                    Ok(())
-                } else {
-                    Err(store_error("DynamoDB DeleteItem (email abandon)", error))
-                }
-            }
-        }
+        // Not written: the key is no longer ours to give back.
+        written(deleted, "DynamoDB DeleteItem (email abandon)")?;
+        Ok(())
     }
 }
 
@@ -313,17 +297,11 @@ impl Suppressions for DynamoSuppressions {
             .expression_attribute_values(":event", string(event_id))
             .send()
             .await;
-        match updated {
-            Ok(_) => Ok(PreferenceChange::Applied),
-            Err(error) => {
-                let error = error.into_service_error();
-                if error.is_conditional_check_failed_exception() {
-                    Ok(PreferenceChange::Superseded)
-                } else {
-                    Err(store_error("DynamoDB UpdateItem (buyer preference)", error))
-                }
-            }
-        }
+        Ok(if written(updated, "DynamoDB UpdateItem (buyer preference)")? {
+            PreferenceChange::Applied
+        } else {
+            PreferenceChange::Superseded
+        })
     }
 
     async fn block(&self, blocked: &BlockedAddress, at: DateTime<Utc>) -> Result<(), StoreError> {

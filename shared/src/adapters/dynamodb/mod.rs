@@ -15,6 +15,21 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::store::StoreError;
 
+/// A function's DynamoDB client; with `open_now` (`OPEN_CONNECTIONS_AT_INIT`), its connection
+/// is opened right away, during init ([`open_connection`]).
+pub async fn client(
+    config: &aws_config::SdkConfig,
+    open_now: bool,
+    idempotency_table: &str,
+    function: crate::webhook::Function,
+) -> aws_sdk_dynamodb::Client {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    if open_now {
+        open_connection(&client, idempotency_table, function.name()).await;
+    }
+    client
+}
+
 /// Opens the client's connection to DynamoDB during init with one cheap read of a key that
 /// never exists (`<function>#warm-up`, inside the function's own idempotency keys), so that
 /// the first event does not pay for the TLS handshake. A failure is logged and ignored: the
@@ -37,6 +52,28 @@ pub(crate) fn store_error<E: std::error::Error + Send + Sync + 'static>(
     error: E,
 ) -> StoreError {
     StoreError::new(operation, DisplayErrorContext(error).to_string())
+}
+
+/// Whether a conditional write was made (`false`: its condition failed); any other failure is
+/// an error.
+pub(crate) fn written<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    operation: &'static str,
+) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(error)
+            if aws_sdk_dynamodb::error::ProvideErrorMetadata::code(&error)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(store_error(operation, error)),
+    }
 }
 
 pub(crate) fn string(value: impl Into<String>) -> AttributeValue {
