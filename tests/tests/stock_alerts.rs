@@ -77,12 +77,24 @@ async fn the_sweep_raises_what_no_event_did_and_repeats_nothing() {
     let warehouse = warehouse().await;
     warehouse.count("LOW", 4, 5, 3).await;
     warehouse.count("OUT", 0, 2, 3).await;
+    // Selling 10 a day for a week, with no stock change ever delivered to stock alerts: only
+    // the reservations' own marks put it on the watchlist.
+    warehouse.count("RUN", 95, 5, 5).await;
+    warehouse.changed(&["RUN"], StockChangeReason::Counted).await;
+    for days_ago in 0..7 {
+        let (status, body) = order_placed(&warehouse, "RUN", 10, days_ago).await;
+        assert_eq!(status, 202, "{body}");
+    }
 
     let first = warehouse.sweep().await;
-    assert!(first.alerts_raised >= 2 && first.digests >= 1, "{first:?}");
+    assert!(first.alerts_raised >= 3 && first.digests >= 1, "{first:?}");
     assert_eq!(
         alerted(&warehouse).await,
-        [sku_levels(&[("LOW", StockLevel::Low), ("OUT", StockLevel::Out)])]
+        [sku_levels(&[
+            ("LOW", StockLevel::Low),
+            ("OUT", StockLevel::Out),
+            ("RUN", StockLevel::RunningOut)
+        ])]
     );
 
     // Staying low is not news: not to the next sweep, not to the next order.

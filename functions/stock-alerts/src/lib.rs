@@ -76,9 +76,8 @@ pub struct Summary {
     pub skus_assessed: usize,
     pub alerts_raised: usize,
     pub digests: usize,
-    /// Items the sweep's watchlist query read (0 for events).
+    /// Items the sweep read: watchlist index entries, then the items (0 for events).
     pub items_read: usize,
-    pub backorders_filled: usize,
     /// Sellers whose new alerts wait for a contact (see `AlertError::NoContact`).
     pub sellers_without_contact: Vec<String>,
 }
