@@ -11,7 +11,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::batch::{Delivery, process_batch};
 use backoffice::config::{ConfigError, Source, WebhookSettings};
 use backoffice::email::feedback::SesNotification;
-use backoffice::email::postman::{Delivered, Postman};
+use backoffice::email::postman::Postman;
 use backoffice::email::preferences::PreferencesData;
 use backoffice::email::store::{EmailLedger, Mailer, PreferenceChange, Suppressions};
 use backoffice::follow_ups::FollowUp;
@@ -151,9 +151,9 @@ where
                 delivery.receive_count,
                 now.timestamp_micros()
             );
-            match self.postman.deliver(&request, &attempt, now).instrument(span).await? {
-                Delivered::Sent { .. } | Delivered::Skipped(_) | Delivered::AlreadyDone => Ok(()),
-            }
+            // Sent, skipped, or done before: the message is done either way.
+            self.postman.deliver(&request, &attempt, now).instrument(span).await?;
+            Ok(())
         })
         .await
     }

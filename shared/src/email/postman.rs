@@ -11,9 +11,9 @@
 //! The one window: SES accepted the email but this attempt never learned it (the call timed
 //! out or the connection dropped; the SES client does not retry on its own) or died before
 //! marking it sent. The key keeps its lease; when it runs out, the queue's retry sends again:
-//! a rare duplicate, never a lost email. Send-then-record would have the same window and no guard against two consumers
-//! racing; record-then-send-without-lease would lose the email instead. For an order
-//! confirmation a duplicate is the lesser harm. The lease (60 s) outlives the function's
+//! a rare duplicate, never a lost email. Send-then-record would have the same window and no
+//! guard against two consumers racing; record-then-send without a lease would lose the email
+//! instead. For an order confirmation a duplicate is the lesser harm. The lease (60 s) outlives the function's
 //! timeout (30 s), so a live attempt is never overtaken, and ends well within the email
 //! queue's visibility timeout (180 s), so the redelivered message finds the key free.
 
