@@ -69,29 +69,41 @@ where
             }
         }
     }
-    let outcomes =
-        join_all(groups.into_iter().map(|(key, members)| {
-            let (ids, bodies): (Vec<String>, Vec<T>) = members.into_iter().unzip();
-            let span = tracing::info_span!("message_group", group = %key, messages = ids.len());
-            let work = AssertUnwindSafe(handle(key, bodies)).catch_unwind();
-            async move {
-            match work.await {
-                Ok(Ok(())) => Vec::new(),
-                Ok(Err(error)) => {
-                    tracing::error!(error = %error, ?ids, "message group failed; SQS will deliver its messages again");
-                    ids
-                }
-                Err(_) => {
-                    tracing::error!(?ids, "message group handler panicked; SQS will deliver its messages again");
-                    ids
-                }
-            }
-        }
-        .instrument(span)
-        }))
-        .await;
+    let outcomes = join_all(
+        groups
+            .into_iter()
+            .map(|(key, members)| process_group(key, members, &handle)),
+    )
+    .await;
     failed.extend(outcomes.into_iter().flatten());
     failures(failed)
+}
+
+/// Handles one group; returns its message ids if it failed.
+async fn process_group<T, K, F, Fut>(key: K, members: Vec<(String, T)>, handle: &F) -> Vec<String>
+where
+    K: std::fmt::Display,
+    F: Fn(K, Vec<T>) -> Fut,
+    Fut: Future<Output = Result<(), BoxError>>,
+{
+    let (ids, bodies): (Vec<String>, Vec<T>) = members.into_iter().unzip();
+    let span = tracing::info_span!("message_group", group = %key, messages = ids.len());
+    // The call inside the future, so that a panic while building it is caught too.
+    let work = AssertUnwindSafe(async move { handle(key, bodies).await }).catch_unwind();
+    match work.instrument(span).await {
+        Ok(Ok(())) => Vec::new(),
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, ?ids, "message group failed; SQS will deliver its messages again");
+            ids
+        }
+        Err(_) => {
+            tracing::error!(
+                ?ids,
+                "message group handler panicked; SQS will deliver its messages again"
+            );
+            ids
+        }
+    }
 }
 
 fn failures(message_ids: Vec<String>) -> SqsBatchResponse {

@@ -1,4 +1,5 @@
-//! The one error type for a failed call to a store or queue, whatever its backend.
+//! The one error type for a failed call to a store or queue, whatever its backend, and the
+//! one wait before a retry.
 
 use std::error::Error as StdError;
 
@@ -20,4 +21,14 @@ impl StoreError {
             source: source.into(),
         }
     }
+}
+
+/// Waits before retrying work that lost a race: full jitter, a random wait up to an
+/// exponentially growing ceiling (10 ms to 640 ms), so that racers do not collide again.
+pub async fn back_off(attempt: u32) {
+    let ceiling = 10u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    tokio::time::sleep(std::time::Duration::from_millis(u64::from(nanos) % ceiling)).await;
 }

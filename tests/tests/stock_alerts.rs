@@ -422,3 +422,26 @@ async fn alerts_for_a_seller_without_a_contact_wait_on_the_watchlist_until_one_a
     assert!(!summary.sellers_without_contact.contains(&warehouse.seller().to_owned()));
     assert_eq!(alerted(&warehouse).await, [sku_levels(&[("VASE", StockLevel::Low)])]);
 }
+
+#[tokio::test]
+async fn a_burst_over_more_skus_than_one_transaction_holds_is_assessed_in_chunks() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let warehouse = warehouse().await;
+    let skus: Vec<String> = (0..100).map(|n| format!("BULK-{n:03}")).collect();
+    for sku in &skus {
+        warehouse.count(sku, 1, 5, 3).await;
+    }
+    let (first, second): (Vec<&str>, Vec<&str>) = skus.iter().map(String::as_str).partition(|sku| sku < &"BULK-050");
+    let burst = warehouse.change_event(&[
+        (&first, StockChangeReason::Counted),
+        (&second, StockChangeReason::Counted),
+    ]);
+    assert!(
+        warehouse.deliver(burst).await.batch_item_failures.is_empty(),
+        "within DynamoDB's 100 items a transaction"
+    );
+    let digests = warehouse.digests().await;
+    let alerted: usize = digests.iter().map(|digest| digest.stock.len()).sum();
+    assert_eq!(alerted, 100, "every SKU alerted once");
+    assert_eq!(digests.len(), 2, "one digest per 90 SKUs");
+}

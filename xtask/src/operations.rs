@@ -237,9 +237,9 @@ async fn relay_again(state: &StackState, message: Message) -> Result<bool, Opera
 /// Waits until every queue of the stack is empty and nothing is in flight, or `limit` passes.
 pub async fn wait_for_quiet_queues(client: &aws_sdk_sqs::Client, state: &StackState, limit: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
-    // Quiet three looks in a row (600 ms): longer than a follow-up takes from the outbox's
-    // stream to its queue, so a queue that is empty only because the relay has not run yet
-    // does not count as quiet.
+    // Quiet three looks in a row, 400 ms from first to last: longer than a follow-up takes
+    // from the outbox's stream to its queue, so a queue that is empty only because the relay
+    // has not run yet does not count as quiet.
     let mut quiet_looks = 0;
     while tokio::time::Instant::now() < deadline {
         let mut busy = false;

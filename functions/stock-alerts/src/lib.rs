@@ -29,7 +29,7 @@ use backoffice::stock::adjustment::{InventoryAdjustedData, OnHand};
 use backoffice::stock::alerts::{self, Evaluated};
 use backoffice::stock::assess::{StockItem, assess};
 use backoffice::stock::store::{AdjustRefusal, Recorded, StockStore};
-use backoffice::store::BoxError;
+use backoffice::store::{BoxError, back_off};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{Accepted, AtomicFailure, Envelope, Rejection, WebhookEdge, not_handled_yet, parse_data};
 use chrono::{DateTime, Utc};
@@ -40,7 +40,7 @@ use tracing::Instrument;
 const SKUS_PER_RECORD: usize = 90;
 /// Evaluations that lost a race (an order or restock of one of their SKUs since they read it)
 /// read and assess again this often; then the message is retried by the queue.
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: u32 = 5;
 
 /// Where stock alerts keeps and sends things, from the template's environment.
 #[derive(Debug, Clone)]
@@ -80,6 +80,20 @@ pub struct Summary {
     pub items_read: usize,
     /// Sellers whose new alerts wait for a contact (see `AlertError::NoContact`).
     pub sellers_without_contact: Vec<String>,
+}
+
+impl Summary {
+    fn add(&mut self, other: Summary) {
+        self.skus_assessed += other.skus_assessed;
+        self.alerts_raised += other.alerts_raised;
+        self.digests += other.digests;
+        self.items_read += other.items_read;
+        for seller in other.sellers_without_contact {
+            if !self.sellers_without_contact.contains(&seller) {
+                self.sellers_without_contact.push(seller);
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,7 +210,7 @@ where
                     self.fill_backorders(&seller_id, &skus, &cause.dedupe_key, now).await?;
                 }
                 let items = self.stock.items(&seller_id, &skus_of(changes.iter())).await?;
-                self.evaluate(&seller_id, items, now).await?;
+                self.evaluate_all(&seller_id, items, now).await?;
                 Ok::<(), BoxError>(())
             }
             .instrument(span)
@@ -229,8 +243,25 @@ where
         Ok(filled)
     }
 
-    /// Assesses one seller's SKUs and records what changed, with one digest for what was
-    /// raised; re-reads the SKUs when another evaluation changed them first.
+    /// Assesses one seller's SKUs, at most [`SKUS_PER_RECORD`] to a transaction (so a seller
+    /// with more than that changing at once gets one digest per chunk).
+    async fn evaluate_all(
+        &self,
+        seller_id: &str,
+        mut items: Vec<StockItem>,
+        now: DateTime<Utc>,
+    ) -> Result<Summary, AlertError> {
+        let mut summary = Summary::default();
+        while !items.is_empty() {
+            let rest = items.split_off(items.len().min(SKUS_PER_RECORD));
+            summary.add(self.evaluate(seller_id, items, now).await?);
+            items = rest;
+        }
+        Ok(summary)
+    }
+
+    /// Assesses some of one seller's SKUs and records what changed, with one digest for what
+    /// was raised; re-reads the SKUs when an order or restock changed them first.
     async fn evaluate(
         &self,
         seller_id: &str,
@@ -238,7 +269,10 @@ where
         now: DateTime<Utc>,
     ) -> Result<Summary, AlertError> {
         let skus: Vec<String> = items.iter().map(|item| item.sku.clone()).collect();
-        for _ in 0..ATTEMPTS {
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                back_off(attempt).await;
+            }
             let evaluated: Vec<Evaluated> = items
                 .into_iter()
                 .map(|item| {
@@ -328,22 +362,12 @@ where
         };
         let mut failed = Vec::new();
         for (seller_id, items) in by_seller {
-            let mut items = items;
-            while !items.is_empty() {
-                let rest = items.split_off(items.len().min(SKUS_PER_RECORD));
-                match self.evaluate(&seller_id, items, now).await {
-                    Ok(done) => {
-                        summary.skus_assessed += done.skus_assessed;
-                        summary.alerts_raised += done.alerts_raised;
-                        summary.digests += done.digests;
-                        summary.sellers_without_contact.extend(done.sellers_without_contact);
-                    }
-                    Err(error) => {
-                        tracing::error!(%error, seller_id = %seller_id, "sweep could not assess the seller's SKUs");
-                        failed.push(seller_id.clone());
-                    }
+            match self.evaluate_all(&seller_id, items, now).await {
+                Ok(done) => summary.add(done),
+                Err(error) => {
+                    tracing::error!(%error, seller_id = %seller_id, "sweep could not assess the seller's SKUs");
+                    failed.push(seller_id);
                 }
-                items = rest;
             }
         }
         tracing::info!(?summary, "sweep done");

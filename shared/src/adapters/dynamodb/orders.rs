@@ -12,7 +12,6 @@
 //! `available` (= on_hand − reserved, kept alongside because a condition cannot subtract).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -29,7 +28,7 @@ use crate::orders::{
     ShortLine, StoreRefusal, StoredOrder, follow_ups,
 };
 use crate::outbox::OutboxEntry;
-use crate::store::StoreError;
+use crate::store::{StoreError, back_off};
 
 /// Transactions that collide with another on the same items are retried this often, with
 /// full jitter: under a burst on one SKU (64 orders at once in the tests) five was too few.
@@ -403,15 +402,6 @@ impl DynamoOrders {
 
 fn from_item(item: HashMap<String, AttributeValue>) -> Result<StoredOrder, StoreError> {
     serde_dynamo::from_item(item).map_err(|error| StoreError::new("order deserialisation", error))
-}
-
-/// Full jitter: a random wait up to an exponentially growing ceiling (10 ms to 640 ms).
-async fn back_off(attempt: u32) {
-    let ceiling = 10u64 << attempt.min(6);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    tokio::time::sleep(Duration::from_millis(u64::from(nanos) % ceiling)).await;
 }
 
 impl OrderStore for DynamoOrders {

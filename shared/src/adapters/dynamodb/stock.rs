@@ -27,13 +27,15 @@ use crate::stock::adjustment::{Adjustment, OnHand, SellerContact, StockError};
 use crate::stock::alerts::{Evaluated, Transition};
 use crate::stock::assess::{AlertState, Level, StockItem, window_start};
 use crate::stock::store::{AdjustRefusal, Recorded, StockStore, Watchlist};
-use crate::store::StoreError;
+use crate::store::{StoreError, back_off};
 
 type Item = HashMap<String, AttributeValue>;
 
 const CLAIM: usize = 0;
 const STOCK: usize = 1;
 const OUTBOX_RETENTION_DAYS: i64 = 7;
+/// Rounds of a BatchGetItem's unprocessed keys (throttling) before the read fails.
+const UNPROCESSED_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone)]
 pub struct DynamoStock {
@@ -291,7 +293,17 @@ impl DynamoStock {
                     .build()
                     .map_err(|error| StoreError::new("DynamoDB BatchGetItem request", error))?,
             );
-            while let Some(keys) = request.take() {
+            for attempt in 0.. {
+                let Some(keys) = request.take() else { break };
+                if attempt >= UNPROCESSED_ATTEMPTS {
+                    return Err(StoreError::new(
+                        "DynamoDB BatchGetItem (stock)",
+                        "keys left unprocessed: throttled",
+                    ));
+                }
+                if attempt > 0 {
+                    back_off(attempt).await;
+                }
                 let output = self
                     .client
                     .batch_get_item()
@@ -420,6 +432,7 @@ impl StockStore for DynamoStock {
             .get_item()
             .table_name(&self.sellers_table)
             .key("seller_id", string(seller_id))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|error| store_error("DynamoDB GetItem (seller)", error))?;
