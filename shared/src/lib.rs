@@ -10,6 +10,7 @@ pub mod config;
 pub mod email;
 pub mod follow_ups;
 pub mod idempotency;
+pub mod ids;
 pub mod metrics;
 pub mod money;
 pub mod orders;

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 
 use super::policy::OptionalEmail;
+use crate::ids::is_identifier;
 use crate::webhook::Rejection;
 
 /// `data` of a `buyer.preferences` event.
@@ -15,12 +16,7 @@ pub struct PreferencesData {
 
 impl PreferencesData {
     pub fn validate(self) -> Result<Self, Rejection> {
-        let valid = (1..=64).contains(&self.buyer_id.len())
-            && self
-                .buyer_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if valid {
+        if is_identifier(&self.buyer_id) {
             Ok(self)
         } else {
             Err(

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::OrderError;
 use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderRefData, OrderShippedData};
+use crate::ids::{is_identifier, is_sku};
 use crate::money::{Currency, Money, MoneyError};
 use crate::pii::EmailAddress;
 
@@ -215,11 +216,7 @@ fn address(data: AddressData) -> Result<Address, OrderError> {
 }
 
 fn identifier(value: String, field: &str) -> Result<String, OrderError> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if valid {
+    if is_identifier(&value) {
         Ok(value)
     } else {
         Err(OrderError::InvalidIdentifier {
@@ -229,11 +226,7 @@ fn identifier(value: String, field: &str) -> Result<String, OrderError> {
 }
 
 fn sku(value: String, field: &str) -> Result<String, OrderError> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if valid {
+    if is_sku(&value) {
         Ok(value)
     } else {
         Err(OrderError::InvalidSku {

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::ids::{is_identifier, is_sku};
 use crate::pii::EmailAddress;
 use crate::webhook::{Rejection, RejectionKind};
 
@@ -136,23 +137,23 @@ impl InventoryAdjustedData {
 }
 
 fn identifier(value: String, field: &str) -> Result<String, StockError> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    valid.then_some(value).ok_or_else(|| StockError::InvalidIdentifier {
-        field: field.to_owned(),
-    })
+    if is_identifier(&value) {
+        Ok(value)
+    } else {
+        Err(StockError::InvalidIdentifier {
+            field: field.to_owned(),
+        })
+    }
 }
 
 fn sku(value: String) -> Result<String, StockError> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    valid.then_some(value).ok_or_else(|| StockError::InvalidSku {
-        field: "data.sku".to_owned(),
-    })
+    if is_sku(&value) {
+        Ok(value)
+    } else {
+        Err(StockError::InvalidSku {
+            field: "data.sku".to_owned(),
+        })
+    }
 }
 
 fn within(value: i64, min: i64, max: i64, field: &str) -> Result<i64, StockError> {

@@ -11,7 +11,7 @@ pub use orders::{DynamoOrders, OrderTables, SOLD_PREFIX, WATCHLIST, sku_key, sol
 pub use stock::{DynamoStock, StockTables, adjustment_receipt};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use crate::store::StoreError;
 
@@ -74,6 +74,26 @@ where
         }
         Err(error) => Err(store_error(operation, error)),
     }
+}
+
+/// How long an outbox entry is kept after the stream relayed it; for investigations only.
+const OUTBOX_RETENTION_DAYS: i64 = 7;
+
+/// An outbox entry as the item a transaction puts into `table`; its stream relays it.
+pub(crate) fn outbox_put(
+    table: &str,
+    entry: &crate::outbox::OutboxEntry,
+    now: chrono::DateTime<chrono::Utc>,
+) -> TransactWriteItem {
+    let expires_at = now + chrono::Duration::days(OUTBOX_RETENTION_DAYS);
+    let put = Put::builder()
+        .table_name(table)
+        .item("key", string(&entry.key))
+        .item("follow_ups", string(entry.follow_ups_json()))
+        .item("expires_at", number(expires_at.timestamp()))
+        .build()
+        .expect("table and item are set");
+    TransactWriteItem::builder().put(put).build()
 }
 
 pub(crate) fn string(value: impl Into<String>) -> AttributeValue {

@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{DynamoIdempotencyStore, number, store_error, string};
+use super::{DynamoIdempotencyStore, number, outbox_put, store_error, string};
 use crate::idempotency::ClaimWrite;
 use crate::orders::{
     Applied, Backorders, ChangeRequest, EventContext, Fill, NewOrder, OrderChange, OrderError, OrderStatus, OrderStore,
@@ -39,9 +39,6 @@ const ATTEMPTS: u32 = 8;
 const CLAIM: usize = 0;
 const ORDER: usize = 1;
 const FIRST_LINE: usize = 2;
-
-/// How long an outbox entry is kept after the stream relayed it; for investigations only.
-const OUTBOX_RETENTION_DAYS: i64 = 7;
 
 #[derive(Debug, Clone)]
 pub struct DynamoOrders {
@@ -165,15 +162,7 @@ impl DynamoOrders {
     /// for a change that needs none.
     fn outbox_item(&self, order: &StoredOrder, claim: &ClaimWrite) -> Option<TransactWriteItem> {
         let entry: OutboxEntry = follow_ups::outbox_entry(order)?;
-        let expires_at = claim.now + chrono::Duration::days(OUTBOX_RETENTION_DAYS);
-        let put = Put::builder()
-            .table_name(&self.outbox_table)
-            .item("key", string(&entry.key))
-            .item("follow_ups", string(entry.follow_ups_json()))
-            .item("expires_at", number(expires_at.timestamp()))
-            .build()
-            .expect("table and item are set");
-        Some(TransactWriteItem::builder().put(put).build())
+        Some(outbox_put(&self.outbox_table, &entry, claim.now))
     }
 
     /// Every item of an order transaction, in the positions the constants above name.

@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::orders::{SOLD_PREFIX, WATCHLIST, sku_key};
-use super::{DynamoIdempotencyStore, number, store_error, string};
+use super::{DynamoIdempotencyStore, number, outbox_put, store_error, string};
 use crate::idempotency::ClaimWrite;
 use crate::outbox::OutboxEntry;
 use crate::pii::EmailAddress;
@@ -33,7 +33,6 @@ type Item = HashMap<String, AttributeValue>;
 
 const CLAIM: usize = 0;
 const STOCK: usize = 1;
-const OUTBOX_RETENTION_DAYS: i64 = 7;
 /// Rounds of a BatchGetItem's unprocessed keys (throttling) before the read fails.
 const UNPROCESSED_ATTEMPTS: u32 = 8;
 
@@ -90,20 +89,6 @@ fn stock_item(item: &Item) -> StockItem {
         },
         watched: item.contains_key("watch"),
     }
-}
-
-fn outbox_put(table: &str, entry: &OutboxEntry, now: DateTime<Utc>) -> TransactWriteItem {
-    let put = Put::builder()
-        .table_name(table)
-        .item("key", string(&entry.key))
-        .item("follow_ups", string(entry.follow_ups_json()))
-        .item(
-            "expires_at",
-            number((now + chrono::Duration::days(OUTBOX_RETENTION_DAYS)).timestamp()),
-        )
-        .build()
-        .expect("table and item are set");
-    TransactWriteItem::builder().put(put).build()
 }
 
 fn is_condition_failure(reason: Option<&CancellationReason>) -> bool {
