@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     )
     .await;
     let messaging = BuyerMessaging {
-        edge: adapters::webhook_edge(Function::BuyerMessaging, &config.webhook, &aws),
+        edge: adapters::webhook_edge(Function::BuyerMessaging, &config.webhook, &dynamodb),
         postman: Postman {
             ledger: DynamoEmailLedger::new(dynamodb.clone(), &config.emails_table),
             suppressions: DynamoSuppressions::new(dynamodb, &config.suppression_table),

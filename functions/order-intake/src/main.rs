@@ -26,7 +26,7 @@ async fn main() -> Result<(), Error> {
         outbox: config.outbox_table.clone(),
     };
     let intake = OrderIntake {
-        edge: adapters::webhook_edge(Function::OrderIntake, &config.webhook, &aws),
+        edge: adapters::webhook_edge(Function::OrderIntake, &config.webhook, &dynamodb),
         orders: DynamoOrders::new(dynamodb, tables, claims),
     };
     let publisher = SnsFollowUps::new(aws_sdk_sns::Client::new(&aws), &config.follow_up_topic_arn);

@@ -1,5 +1,5 @@
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
-use backoffice::config::{ProcessEnv, WebhookSettings};
+use backoffice::config::{self, ProcessEnv, WebhookSettings};
 use backoffice::webhook::Function;
 use backoffice::{adapters, telemetry};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -8,7 +8,14 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     telemetry::init();
     let settings = WebhookSettings::from_env(&ProcessEnv)?;
-    let edge = adapters::webhook_edge(Function::RefundProcessor, &settings, &adapters::sdk_config().await);
+    let dynamodb = adapters::dynamodb::client(
+        &adapters::sdk_config().await,
+        config::open_connections_at_init(&ProcessEnv)?,
+        &settings.idempotency_table,
+        Function::RefundProcessor,
+    )
+    .await;
+    let edge = adapters::webhook_edge(Function::RefundProcessor, &settings, &dynamodb);
     // Boxed: the runtime's service stack is a type deep enough to overflow rustc's layout
     // query depth when held inline in `main`'s future.
     Box::pin(lambda_runtime::run(service_fn(|event: LambdaEvent<LambdaFunctionUrlRequest>| {

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Error> {
     .await;
     let claims = DynamoIdempotencyStore::new(dynamodb.clone(), &config.webhook.idempotency_table);
     let alerts = StockAlerts {
-        edge: adapters::webhook_edge(Function::StockAlerts, &config.webhook, &aws),
+        edge: adapters::webhook_edge(Function::StockAlerts, &config.webhook, &dynamodb),
         stock: DynamoStock::new(
             dynamodb.clone(),
             StockTables {

@@ -21,14 +21,14 @@ pub async fn sdk_config() -> SdkConfig {
     .await
 }
 
-/// The webhook edge of `function`, its claims kept in the DynamoDB idempotency table.
+/// The webhook edge of `function`, its claims kept in the DynamoDB idempotency table through
+/// the function's one DynamoDB client (the one whose connection init opened).
 pub fn webhook_edge(
     function: crate::webhook::Function,
     settings: &crate::config::WebhookSettings,
-    config: &SdkConfig,
+    dynamodb: &aws_sdk_dynamodb::Client,
 ) -> crate::webhook::WebhookEdge<dynamodb::DynamoIdempotencyStore> {
-    let claims =
-        dynamodb::DynamoIdempotencyStore::new(aws_sdk_dynamodb::Client::new(config), &settings.idempotency_table);
+    let claims = dynamodb::DynamoIdempotencyStore::new(dynamodb.clone(), &settings.idempotency_table);
     crate::webhook::WebhookEdge::new(
         function,
         crate::webhook::SignatureVerifier::new(settings.secret.clone()),
