@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use crate::metrics;
-use crate::store::BoxError;
+use crate::storage::BoxError;
 
 /// What the handler learns about a message besides its body.
 #[derive(Debug, Clone, PartialEq, Eq)]

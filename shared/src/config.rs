@@ -3,7 +3,9 @@
 //! Values come through [`Source`] so that tests pass a map instead of changing the process
 //! environment (which is `unsafe` to mutate in edition 2024, and shared between tests).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::storage::Table;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -62,6 +64,12 @@ impl Source for HashMap<String, String> {
     }
 }
 
+impl Source for BTreeMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name).cloned()
+    }
+}
+
 impl Source for [(&str, &str)] {
     fn get(&self, name: &str) -> Option<String> {
         self.iter()
@@ -70,25 +78,58 @@ impl Source for [(&str, &str)] {
     }
 }
 
-/// What every function with a Function URL needs.
-#[derive(Debug, Clone)]
-pub struct WebhookSettings {
-    pub secret: crate::webhook::WebhookSecret,
-    pub idempotency_table: String,
+/// The physical names of the tables a function uses, from the variables the template sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableNames(BTreeMap<Table, String>);
+
+impl TableNames {
+    /// Each of `tables` from its variable (`ORDERS_TABLE`, …); a missing one is named.
+    pub fn from_env(source: &(impl Source + ?Sized), tables: &[Table]) -> Result<Self, ConfigError> {
+        tables
+            .iter()
+            .map(|table| Ok((*table, source.required(table.variable())?)))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Adds or renames one table.
+    pub fn with(mut self, table: Table, name: impl Into<String>) -> Self {
+        self.0.insert(table, name.into());
+        self
+    }
+
+    pub fn name(&self, table: Table) -> Option<&str> {
+        self.0.get(&table).map(String::as_str)
+    }
+
+    /// The table behind a physical name, as DynamoDB's answers name them.
+    pub fn table_named(&self, name: &str) -> Option<Table> {
+        self.0.iter().find(|(_, known)| *known == name).map(|(table, _)| *table)
+    }
 }
 
-impl WebhookSettings {
-    pub fn from_env(source: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
-        Ok(Self {
-            secret: crate::webhook::WebhookSecret::new(source.required("WEBHOOK_SECRET")?),
-            idempotency_table: source.required("IDEMPOTENCY_TABLE")?,
-        })
-    }
+/// The marketplace's webhook signing secret (`WEBHOOK_SECRET`), which every function with a
+/// Function URL checks signatures with.
+pub fn webhook_secret(source: &(impl Source + ?Sized)) -> Result<crate::webhook::WebhookSecret, ConfigError> {
+    Ok(crate::webhook::WebhookSecret::new(source.required("WEBHOOK_SECRET")?))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_table_name_comes_from_its_variable() {
+        let env: &[(&str, &str)] = &[("ORDERS_TABLE", "stack-orders"), ("OUTBOX_TABLE", "stack-outbox")];
+        let names = TableNames::from_env(env, &[Table::Orders, Table::Outbox]).unwrap();
+        assert_eq!(names.name(Table::Orders), Some("stack-orders"));
+        assert_eq!(names.table_named("stack-outbox"), Some(Table::Outbox));
+        assert_eq!(names.name(Table::Emails), None);
+        assert_eq!(
+            TableNames::from_env(env, &[Table::Inventory]),
+            Err(ConfigError::Missing("INVENTORY_TABLE"))
+        );
+    }
 
     #[test]
     fn a_missing_or_empty_variable_is_named() {

@@ -5,7 +5,7 @@
 use std::future::Future;
 
 pub use crate::email::request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};
-use crate::store::StoreError;
+use crate::storage::StoreError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +81,25 @@ impl FollowUp {
 /// [`crate::adapters::sns::SnsFollowUps`]: one request per ten follow-ups.
 pub trait FollowUpPublisher: Send + Sync {
     fn publish(&self, follow_ups: &[FollowUp]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A publisher that keeps what it is given, for running a function without SNS (its tests).
+#[derive(Debug, Clone, Default)]
+pub struct KeptFollowUps(std::sync::Arc<std::sync::Mutex<Vec<FollowUp>>>);
+
+impl KeptFollowUps {
+    /// Everything published so far, and forgets it.
+    pub fn take(&self) -> Vec<FollowUp> {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+impl FollowUpPublisher for KeptFollowUps {
+    async fn publish(&self, follow_ups: &[FollowUp]) -> Result<(), StoreError> {
+        let mut kept = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.extend(follow_ups.iter().cloned());
+        Ok(())
+    }
 }
 
 #[cfg(test)]

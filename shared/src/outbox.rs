@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::follow_ups::{FollowUp, FollowUpPublisher};
 use crate::metrics;
+use crate::storage::{Table, Write};
+
+/// How long an outbox entry is kept after the stream relayed it; for investigations only.
+const RETENTION_DAYS: i64 = 7;
 
 /// How many follow-ups one publish takes (SNS `PublishBatch` holds ten).
 const PUBLISH_BATCH: usize = 10;
@@ -71,6 +75,18 @@ pub enum OutboxError {
     NoImage,
     #[error("the follow-ups of outbox entry {key} cannot be read: {source}")]
     Unreadable { key: String, source: serde_json::Error },
+}
+
+/// An outbox entry as the write that puts it in the outbox table, whose stream relays it.
+/// Unconditional: a change happens once, so its entry is written once, and it never explains
+/// why a write set was cancelled.
+pub fn put(entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Write {
+    let expires_at = now + chrono::Duration::days(RETENTION_DAYS);
+    let mut item = crate::storage::Item::new();
+    item.insert("key".to_owned(), entry.key.clone().into());
+    item.insert("follow_ups".to_owned(), entry.follow_ups_json().into());
+    item.insert("expires_at".to_owned(), expires_at.timestamp().into());
+    Write::put(Table::Outbox, item)
 }
 
 impl OutboxEntry {

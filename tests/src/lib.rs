@@ -6,21 +6,28 @@
 
 pub mod mail;
 pub mod orders;
+pub mod requests;
 pub mod stock;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
+use backoffice::adapters::Aws;
+use backoffice::config::TableNames;
+use backoffice::function::Function;
+use backoffice::storage::Table;
 use backoffice::webhook::{SIGNATURE_HEADER, SignatureVerifier, WebhookSecret};
-use xtask::local_aws::LocalAws;
-use xtask::provision::{Provisioned, provision};
-use xtask::template::Template;
+use local_cloud::local_aws::LocalAws;
+use local_cloud::provision::{Provisioned, provision};
+use local_cloud::template::Template;
 
 pub const TEST_SECRET: &str = "whsec_tests";
 
 pub struct SharedAws {
     pub provisioned: Provisioned,
+    template: Template,
     aws: LocalAws,
 }
 
@@ -37,13 +44,15 @@ pub fn local_aws() -> &'static SharedAws {
                 .enable_all()
                 .build()
                 .expect("runtime");
+            let template = Template::load(&local_cloud::paths::template()).expect("template");
             let provisioned = runtime
-                .block_on(async {
-                    let template = Template::load(&xtask::paths::template()).expect("template");
-                    provision(&template, &aws.sdk_config().await, TEST_SECRET.to_owned()).await
-                })
+                .block_on(async { provision(&template, &aws.sdk_config().await, TEST_SECRET.to_owned()).await })
                 .expect("the template provisions");
-            SharedAws { provisioned, aws }
+            SharedAws {
+                provisioned,
+                template,
+                aws,
+            }
         })
         .join()
         .expect("local AWS thread")
@@ -62,6 +71,23 @@ impl SharedAws {
     /// The local name of a table the template declares.
     pub fn table(&self, logical_id: &str) -> &str {
         &self.provisioned.tables[logical_id]
+    }
+
+    /// The variables the template gives `function`, resolved here: what its builder reads.
+    pub fn environment_of(&self, function: Function) -> BTreeMap<String, String> {
+        let specs = self.template.functions().expect("the template's functions");
+        let spec = specs
+            .iter()
+            .find(|spec| spec.binary == function.name())
+            .expect("the function is in the template");
+        self.provisioned.environment_of(spec).expect("its environment resolves")
+    }
+
+    /// AWS for `function` as the template deploys it, through `config`: its tables from its
+    /// own variables.
+    pub fn aws_for(&self, function: Function, tables: &[Table], config: &aws_config::SdkConfig) -> Aws {
+        let names = TableNames::from_env(&self.environment_of(function), tables).expect("the function's tables");
+        Aws::new(config.clone(), names)
     }
 }
 

@@ -3,43 +3,48 @@
 //! done by the test, which hands the handler the SQS events Lambda would.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
-use backoffice::adapters::dynamodb::{DynamoEmailLedger, DynamoIdempotencyStore, DynamoSuppressions};
-use backoffice::adapters::ses::{self, SesMailer};
-use backoffice::email::postman::Postman;
+use backoffice::adapters::dynamodb::DynamoStorage;
+use backoffice::adapters::ses::SesMailer;
+use backoffice::config::webhook_secret;
+use backoffice::email::mailer::{Mailer, Outgoing, SendError};
 use backoffice::email::request::{OrderEmail, OrderEmailLine, ShipmentEmail};
-use backoffice::email::store::{Mailer, Outgoing, SendError};
 use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use backoffice::follow_ups::FollowUp;
+use backoffice::function::Function;
+use backoffice::lambda::Handler;
 use backoffice::pii::EmailAddress;
-use backoffice::webhook::{Function, SignatureVerifier, WebhookEdge, WebhookSecret};
-use buyer_messaging::BuyerMessaging;
+use buyer_messaging::{BuyerMessaging, Settings};
+use local_cloud::mail::SentEmail;
 use serde_json::Value;
-use xtask::mail::SentEmail;
 
 use crate::orders::{answer, envelope};
 use crate::{TEST_SECRET, local_aws, receive_all, signed_request, unique_id};
 
 pub const SENDER: &str = "orders@example.com";
 
-pub type Messaging<M> = BuyerMessaging<DynamoIdempotencyStore, DynamoEmailLedger, DynamoSuppressions, M>;
+pub type Messaging<M> = BuyerMessaging<DynamoStorage, M>;
 
 pub struct Mailroom<M = SesMailer> {
     pub messaging: Messaging<M>,
+    /// The test's handle on the mailer buyer messaging sends through.
+    pub mailer: M,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sns: aws_sdk_sns::Client,
 }
 
 /// A mailer whose next sends fail: throttled as SES would (nothing sent), or sent with the
-/// answer lost on the way back (a timeout after SES accepted).
+/// answer lost on the way back (a timeout after SES accepted). Clones share the cues.
+#[derive(Clone)]
 pub struct Throttled<M> {
     inner: M,
-    failures_left: AtomicUsize,
-    answers_to_lose: AtomicUsize,
+    failures_left: Arc<AtomicUsize>,
+    answers_to_lose: Arc<AtomicUsize>,
 }
 
 fn take_one(counter: &AtomicUsize) -> bool {
@@ -52,8 +57,8 @@ impl<M> Throttled<M> {
     pub fn new(inner: M) -> Self {
         Self {
             inner,
-            failures_left: AtomicUsize::new(0),
-            answers_to_lose: AtomicUsize::new(0),
+            failures_left: Arc::default(),
+            answers_to_lose: Arc::default(),
         }
     }
 
@@ -84,32 +89,27 @@ pub async fn mailroom() -> Mailroom {
     mailroom_with(|mailer| mailer).await
 }
 
-pub async fn mailroom_with<M: Mailer>(wrap: impl FnOnce(SesMailer) -> M) -> Mailroom<M> {
+/// Buyer messaging built as the template deploys it; `wrap` may put SES behind something that
+/// fails on cue.
+pub async fn mailroom_with<M: Mailer + Clone>(wrap: impl FnOnce(SesMailer) -> M) -> Mailroom<M> {
     let aws = local_aws();
     let config = aws.sdk_config().await;
-    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
-    let sender = EmailAddress::parse(SENDER).expect("the sender is an address");
-    let messaging = BuyerMessaging {
-        edge: WebhookEdge::new(
-            Function::BuyerMessaging,
-            SignatureVerifier::new(WebhookSecret::new(TEST_SECRET)),
-            DynamoIdempotencyStore::new(dynamodb.clone(), aws.table("IdempotencyTable")),
-        ),
-        postman: Postman {
-            ledger: DynamoEmailLedger::new(dynamodb.clone(), aws.table("EmailsTable")),
-            suppressions: DynamoSuppressions::new(dynamodb.clone(), aws.table("SuppressionTable")),
-            mailer: wrap(SesMailer::new(
-                ses::client(&config),
-                SENDER,
-                Some(aws.provisioned.configuration_sets["EmailConfigurationSet"].clone()),
-            )),
-            from: sender,
-        },
-        feedback_queue_arn: aws.provisioned.queues["EmailFeedbackQueue"].arn.clone(),
-    };
+    let environment = aws.environment_of(Function::BuyerMessaging);
+    let settings = Settings::from_env(&environment).expect("the template configures buyer messaging");
+    assert_eq!(settings.sender_address.expose(), SENDER);
+    let mailer = wrap(SesMailer::new(
+        &config,
+        &settings.sender_address,
+        settings.configuration_set.clone(),
+    ));
+    let storage = aws
+        .aws_for(Function::BuyerMessaging, buyer_messaging::TABLES, &config)
+        .storage;
+    let secret = webhook_secret(&environment).expect("the template sets the secret");
     Mailroom {
-        messaging,
-        dynamodb,
+        messaging: BuyerMessaging::new(secret, &settings, storage, mailer.clone()),
+        mailer,
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
         sqs: aws_sdk_sqs::Client::new(&config),
         sns: aws_sdk_sns::Client::new(&config),
     }
@@ -142,7 +142,9 @@ impl<M: Mailer> Mailroom<M> {
 
     pub async fn deliver_batch(&self, messages: Vec<SqsMessage>) -> SqsBatchResponse {
         let payload = serde_json::to_value(batch(messages)).expect("serialises");
-        let answer = buyer_messaging::handle(&self.messaging, payload, chrono::Utc::now())
+        let answer = self
+            .messaging
+            .handle(payload, chrono::Utc::now())
             .await
             .expect("a queue batch is handled");
         serde_json::from_value(answer).expect("a batch response")
@@ -204,7 +206,7 @@ impl<M: Mailer> Mailroom<M> {
 
 /// Every email SES accepted for `address`.
 pub async fn emails_to(address: &str) -> Vec<SentEmail> {
-    xtask::operations::outbox(local_aws().endpoint())
+    local_cloud::operations::outbox(local_aws().endpoint())
         .await
         .expect("read the local outbox")
         .into_iter()

@@ -3,65 +3,45 @@
 //! to the real queues; only the HTTP hop and Lambda's stream polling are done by the test.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
-use backoffice::adapters::dynamodb::{DynamoIdempotencyStore, DynamoOrders, OrderTables, sku_key};
+use backoffice::adapters::dynamodb::{DynamoStorage, item_of};
 use backoffice::adapters::sns::SnsFollowUps;
+use backoffice::config::webhook_secret;
 use backoffice::follow_ups::{FollowUp, FollowUpPublisher};
+use backoffice::function::Function;
 use backoffice::orders::StoredOrder;
+use backoffice::orders::records::order_from;
 use backoffice::outbox::StreamBatch;
-use backoffice::store::StoreError;
-use backoffice::webhook::{Function, SignatureVerifier, WebhookEdge, WebhookSecret};
-use order_intake::{OrderIntake, relay_follow_ups};
+use backoffice::stock::inventory::sku_key;
+use backoffice::storage::StoreError;
+use local_cloud::seed::{StockSeed, seed_stock};
+use local_cloud::streams::{Position, StreamReader};
+use order_intake::OrderIntake;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
-use xtask::seed::{StockSeed, seed_stock};
-use xtask::streams::{Position, StreamReader};
 
+use crate::requests::{RequestCounter, counted_config};
 use crate::{TEST_SECRET, local_aws, signed_request, unique_id};
 
-pub type Intake = OrderIntake<DynamoIdempotencyStore, DynamoOrders>;
+pub type Intake<P = SnsFollowUps> = OrderIntake<DynamoStorage, P>;
 
-/// Counts every request the SDK clients send, at the moment they go on the wire.
-#[derive(Debug, Clone, Default)]
-pub struct RequestCounter(Arc<AtomicUsize>);
-
-impl RequestCounter {
-    pub fn take(&self) -> usize {
-        self.0.swap(0, Ordering::SeqCst)
-    }
-}
-
-impl aws_sdk_dynamodb::config::Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        _context: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _components: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _config: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
-/// A publisher whose next publish can be made to fail: an outage that passes.
+/// A publisher whose next publish can be made to fail: an outage that passes. Clones share
+/// the switch, so the test keeps one while order intake publishes through another.
+#[derive(Clone)]
 pub struct Outage<P> {
     inner: P,
-    failing: std::sync::atomic::AtomicBool,
+    failing: Arc<AtomicBool>,
 }
 
 impl<P> Outage<P> {
     pub fn new(inner: P) -> Self {
         Self {
             inner,
-            failing: std::sync::atomic::AtomicBool::new(false),
+            failing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -81,10 +61,12 @@ impl<P: FollowUpPublisher> FollowUpPublisher for Outage<P> {
 }
 
 pub struct Shop<P = SnsFollowUps> {
-    pub intake: Intake,
-    /// What relays the outbox: SNS, or SNS behind an [`Outage`].
+    pub intake: Intake<P>,
+    /// What relays the outbox (SNS, or SNS behind an [`Outage`]): the test's handle on it.
     pub publisher: P,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Every request of this shop's clients goes through it.
+    pub config: aws_config::SdkConfig,
     /// A seller of its own, so a test's stock and orders are nobody else's.
     pub seller: String,
     pub requests: RequestCounter,
@@ -94,38 +76,22 @@ pub async fn shop() -> Shop {
     shop_with(|publisher| publisher).await
 }
 
-pub async fn shop_with<P: FollowUpPublisher>(wrap: impl FnOnce(SnsFollowUps) -> P) -> Shop<P> {
+/// Order intake built as the template deploys it, its requests counted; `wrap` may put the
+/// follow-up topic behind something that fails on cue.
+pub async fn shop_with<P: FollowUpPublisher + Clone>(wrap: impl FnOnce(SnsFollowUps) -> P) -> Shop<P> {
     let aws = local_aws();
-    let config = aws.sdk_config().await;
-    let requests = RequestCounter::default();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&config)
-            .interceptor(requests.clone())
-            .build(),
-    );
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::config::Builder::from(&config)
-            .interceptor(requests.clone())
-            .build(),
-    );
-    let claims = DynamoIdempotencyStore::new(dynamodb.clone(), aws.table("IdempotencyTable"));
-    let tables = OrderTables {
-        orders: aws.table("OrdersTable").to_owned(),
-        inventory: aws.table("InventoryTable").to_owned(),
-        outbox: aws.table("OutboxTable").to_owned(),
-    };
-    let intake = OrderIntake {
-        edge: WebhookEdge::new(
-            Function::OrderIntake,
-            SignatureVerifier::new(WebhookSecret::new(TEST_SECRET)),
-            claims.clone(),
-        ),
-        orders: DynamoOrders::new(dynamodb.clone(), tables, claims),
-    };
+    let (config, requests) = counted_config().await;
+    let environment = aws.environment_of(Function::OrderIntake);
+    let publisher = wrap(SnsFollowUps::new(&config, &environment["FOLLOW_UP_TOPIC_ARN"]));
+    let storage = aws
+        .aws_for(Function::OrderIntake, order_intake::TABLES, &config)
+        .storage;
+    let secret = webhook_secret(&environment).expect("the template sets the secret");
     Shop {
-        intake,
-        publisher: wrap(SnsFollowUps::new(sns, &aws.provisioned.topics["FollowUpTopic"])),
-        dynamodb,
+        intake: OrderIntake::new(secret, storage, publisher.clone()),
+        publisher,
+        dynamodb: aws_sdk_dynamodb::Client::new(&config),
+        config,
         seller: unique_id("sel"),
         requests,
     }
@@ -198,9 +164,9 @@ impl<P: FollowUpPublisher> Shop<P> {
         let Some(last) = records.last() else {
             return DynamoDbEventResponse::default();
         };
-        let last_sequence = xtask::streams::sequence_of(last).to_owned();
+        let last_sequence = local_cloud::streams::sequence_of(last).to_owned();
         let batch: StreamBatch = serde_json::from_value(json!({ "Records": records })).unwrap();
-        let answer = relay_follow_ups(batch, &self.publisher).await;
+        let answer = self.intake.relay_follow_ups(batch).await;
         *position = Some(match answer.batch_item_failures.first() {
             Some(failure) => Position::At(failure.item_identifier.clone().unwrap()),
             None => Position::After(last_sequence),
@@ -241,7 +207,10 @@ impl<P: FollowUpPublisher> Shop<P> {
         self.dynamodb
             .delete_item()
             .table_name(local_aws().table("IdempotencyTable"))
-            .key("pk", AttributeValue::S(format!("order-intake#webhook#{event_id}")))
+            .key(
+                "pk",
+                AttributeValue::S(Function::OrderIntake.key(&["webhook", event_id])),
+            )
             .send()
             .await
             .unwrap();
@@ -258,7 +227,7 @@ impl<P: FollowUpPublisher> Shop<P> {
             .await
             .unwrap()
             .item?;
-        Some(serde_dynamo::from_item(item).unwrap())
+        Some(order_from(item_of(item)).unwrap())
     }
 
     /// `(on_hand, reserved, available)` of one of this seller's SKUs.

@@ -5,20 +5,19 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
-use backoffice::adapters::dynamodb::{
-    DynamoIdempotencyStore, DynamoOrders, DynamoStock, OrderTables, StockTables, sku_key,
-};
+use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::email::EmailContent;
 use backoffice::email::request::SellerDigest;
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
-use backoffice::webhook::{Function, SignatureVerifier, WebhookEdge, WebhookSecret};
+use backoffice::function::Function;
+use backoffice::stock::inventory::sku_key;
 use serde_json::{Value, json};
 use stock_alerts::{StockAlerts, Summary};
 
 use crate::orders::{Shop, answer, envelope, shop};
 use crate::{TEST_SECRET, local_aws, signed_request, unique_id};
 
-pub type Alerts = StockAlerts<DynamoIdempotencyStore, DynamoStock, DynamoOrders>;
+pub type Alerts = StockAlerts<DynamoStorage>;
 
 /// Held by each stock alerts test: the sweep reads every seller's watchlist, so one test's
 /// sweep would otherwise assess (and digest) another test's SKUs halfway through its story.
@@ -30,35 +29,14 @@ pub struct Warehouse {
     pub shop: Shop,
 }
 
+/// Stock alerts built as the template deploys it, beside a shop of the same seller whose
+/// request counter counts both.
 pub async fn warehouse() -> Warehouse {
     let shop = shop().await;
     let aws = local_aws();
-    let claims = DynamoIdempotencyStore::new(shop.dynamodb.clone(), aws.table("IdempotencyTable"));
-    let alerts = StockAlerts {
-        edge: WebhookEdge::new(
-            Function::StockAlerts,
-            SignatureVerifier::new(WebhookSecret::new(TEST_SECRET)),
-            claims.clone(),
-        ),
-        stock: DynamoStock::new(
-            shop.dynamodb.clone(),
-            StockTables {
-                inventory: aws.table("InventoryTable").to_owned(),
-                sellers: aws.table("SellersTable").to_owned(),
-                outbox: aws.table("OutboxTable").to_owned(),
-            },
-            claims.clone(),
-        ),
-        backorders: DynamoOrders::new(
-            shop.dynamodb.clone(),
-            OrderTables {
-                orders: aws.table("OrdersTable").to_owned(),
-                inventory: aws.table("InventoryTable").to_owned(),
-                outbox: aws.table("OutboxTable").to_owned(),
-            },
-            claims,
-        ),
-    };
+    let deployed = aws.aws_for(Function::StockAlerts, stock_alerts::TABLES, &shop.config);
+    let alerts = StockAlerts::deployed(&aws.environment_of(Function::StockAlerts), deployed)
+        .expect("the template configures stock alerts");
     Warehouse { alerts, shop }
 }
 
@@ -125,7 +103,7 @@ impl Warehouse {
     }
 
     pub async fn deliver(&self, event: SqsEvent) -> SqsBatchResponse {
-        self.alerts.react(event, chrono::Utc::now()).await
+        self.alerts.handle_stock_changes(event, chrono::Utc::now()).await
     }
 
     pub async fn sweep(&self) -> Summary {
@@ -162,7 +140,10 @@ pub async fn digests_of(dynamodb: &aws_sdk_dynamodb::Client, seller: &str) -> Ve
             .table_name(local_aws().table("OutboxTable"))
             .filter_expression("begins_with(#key, :prefix)")
             .expression_attribute_names("#key", "key")
-            .expression_attribute_values(":prefix", AttributeValue::S(format!("stock-alerts#digest#{seller}#")))
+            .expression_attribute_values(
+                ":prefix",
+                AttributeValue::S(format!("{}#", Function::StockAlerts.key(&["digest", seller]))),
+            )
             .set_exclusive_start_key(start)
             .send()
             .await

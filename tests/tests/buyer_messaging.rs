@@ -339,7 +339,7 @@ async fn a_throttled_send_is_retried_by_the_queue_and_sends_once() {
     );
     let message_id = unique_id("msg");
 
-    mailroom.messaging.postman.mailer.fail_next(1);
+    mailroom.mailer.fail_next(1);
     let failed = mailroom
         .deliver_batch(vec![queued(&confirmation, &message_id, 1)])
         .await;
@@ -610,15 +610,19 @@ async fn a_live_lease_makes_a_second_consumer_wait_and_an_expired_one_is_taken_o
 
 #[tokio::test]
 async fn an_attempt_that_lost_its_lease_can_neither_mark_nor_give_back_the_key() {
-    use backoffice::adapters::dynamodb::DynamoEmailLedger;
     use backoffice::email::EmailTemplate;
-    use backoffice::email::store::{Attempt, EmailLedger, Entry};
+    use backoffice::email::ledger::{Attempt, Entry};
+    use backoffice::function::Function;
 
     let mailroom = mailroom().await;
-    let ledger = DynamoEmailLedger::new(
-        mailroom.dynamodb.clone(),
-        backoffice_tests::local_aws().table("EmailsTable"),
-    );
+    let aws = backoffice_tests::local_aws();
+    let ledger = aws
+        .aws_for(
+            Function::BuyerMessaging,
+            buyer_messaging::TABLES,
+            &aws.sdk_config().await,
+        )
+        .storage;
     let key = unique_id("test#email");
     let attempt = |id: &str| Attempt {
         dedupe_key: key.clone(),
@@ -629,21 +633,21 @@ async fn an_attempt_that_lost_its_lease_can_neither_mark_nor_give_back_the_key()
         locale: "en".into(),
     };
     let start = chrono::Utc::now();
-    assert_eq!(ledger.begin(&attempt("slow"), start).await.unwrap(), Entry::Taken);
-    assert_eq!(ledger.begin(&attempt("fast"), start).await.unwrap(), Entry::InFlight);
+    assert_eq!(attempt("slow").begin(&ledger, start).await.unwrap(), Entry::Taken);
+    assert_eq!(attempt("fast").begin(&ledger, start).await.unwrap(), Entry::InFlight);
     let later = start + chrono::Duration::seconds(61);
-    assert_eq!(ledger.begin(&attempt("fast"), later).await.unwrap(), Entry::Taken);
+    assert_eq!(attempt("fast").begin(&ledger, later).await.unwrap(), Entry::Taken);
 
-    ledger.abandon(&attempt("slow")).await.unwrap();
-    ledger.sent(&attempt("slow"), "ses-slow", later).await.unwrap();
+    attempt("slow").abandon(&ledger).await.unwrap();
+    attempt("slow").sent(&ledger, "ses-slow", later).await.unwrap();
     let record = mailroom.record(&key).await.unwrap();
     assert_eq!(
         (state_of(&record).0, record["attempt"].as_s().unwrap().as_str()),
         ("sending", "fast"),
         "the slow attempt changed nothing"
     );
-    ledger.sent(&attempt("fast"), "ses-fast", later).await.unwrap();
-    assert_eq!(ledger.begin(&attempt("third"), later).await.unwrap(), Entry::Sent);
+    attempt("fast").sent(&ledger, "ses-fast", later).await.unwrap();
+    assert_eq!(attempt("third").begin(&ledger, later).await.unwrap(), Entry::Sent);
 }
 
 /// The crash window the postman documents, shown: SES took the email, the answer was lost.
@@ -657,7 +661,7 @@ async fn a_send_whose_answer_is_lost_keeps_its_lease_and_is_sent_again_only_afte
         EmailContent::OrderConfirmation(sample_order()),
     );
 
-    mailroom.messaging.postman.mailer.lose_next_answer();
+    mailroom.mailer.lose_next_answer();
     assert_eq!(mailroom.deliver(&confirmation).await.batch_item_failures.len(), 1);
     assert_eq!(emails_to(&address).await.len(), 1, "SES has it");
     let record = mailroom.record(&confirmation.dedupe_key).await.unwrap();

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{
 };
 use backoffice_tests::{local_aws, unique_id};
 use futures_util::future::join_all;
-use xtask::streams::{Position, StreamReader};
+use local_cloud::streams::{Position, StreamReader};
 
 const RACERS: usize = 250;
 const STOCK: i64 = 20;

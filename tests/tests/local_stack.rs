@@ -6,21 +6,21 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use backoffice::webhook::Function;
+use backoffice::function::Function;
 use backoffice_tests::unique_id;
+use local_cloud::operations::{dead_letters, outbox, replay_dead_letters, send_event};
+use local_cloud::processes::LogSink;
+use local_cloud::schedule::scheduled_event;
+use local_cloud::stack::{Stack, StackOptions};
 use serde_json::{Value, json};
-use xtask::operations::{dead_letters, outbox, replay_dead_letters, send_event};
-use xtask::processes::LogSink;
-use xtask::schedule::scheduled_event;
-use xtask::stack::{Stack, StackOptions};
 
 async fn start_stack() -> (Stack, std::path::PathBuf) {
     static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(xtask::processes::build_functions)
+        .get_or_init(local_cloud::processes::build_functions)
         .as_ref()
         .expect("the functions build");
-    let logs = xtask::paths::scratch().join("test-logs").join(unique_id("stack"));
+    let logs = local_cloud::paths::scratch().join("test-logs").join(unique_id("stack"));
     let options = StackOptions {
         logs: LogSink::Files(logs.clone()),
         schedules: false,
@@ -110,8 +110,8 @@ async fn waiting_in(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
 /// The sample catalogue's stock, written straight into the stack's inventory table.
 async fn stock_the_catalogue(stack: &Stack) {
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
-    let seeds = xtask::seed::load(&xtask::paths::events_dir().join("seed/inventory.json")).unwrap();
-    xtask::seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds)
+    let seeds = local_cloud::seed::load(&local_cloud::paths::events_dir().join("seed/inventory.json")).unwrap();
+    local_cloud::seed::seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds)
         .await
         .unwrap();
 }
@@ -119,7 +119,7 @@ async fn stock_the_catalogue(stack: &Stack) {
 /// The first sample order, as a new event for order `order_id`.
 fn sample_order(order_id: &str) -> Value {
     let mut sample: Value =
-        serde_json::from_slice(&std::fs::read(xtask::paths::events_dir().join("01-order.created.json")).unwrap())
+        serde_json::from_slice(&std::fs::read(local_cloud::paths::events_dir().join("01-order.created.json")).unwrap())
             .unwrap();
     sample["id"] = json!(unique_id("evt"));
     sample["data"]["order_id"] = json!(order_id);
@@ -201,7 +201,7 @@ async fn the_sample_events_tell_the_whole_story() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
     let state = stack.state();
-    let mut files: Vec<_> = std::fs::read_dir(xtask::paths::events_dir())
+    let mut files: Vec<_> = std::fs::read_dir(local_cloud::paths::events_dir())
         .unwrap()
         .flatten()
         .map(|e| e.path())
@@ -215,7 +215,7 @@ async fn the_sample_events_tell_the_whole_story() {
         let (_, again) = send_event(&state, &body).await.unwrap();
         assert_eq!(again.status, 200, "{}: a duplicate", file.display());
         assert!(
-            xtask::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(30)).await,
+            local_cloud::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(30)).await,
             "{}: its follow-ups settle",
             file.display()
         );
@@ -355,7 +355,7 @@ async fn an_email_that_ses_refuses_waits_in_the_dlq_and_replay_sends_it_once() {
     })
     .await;
     assert!(
-        xtask::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await,
+        local_cloud::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await,
         "every queue settles"
     );
     assert_eq!(to_buyer().await, 1, "exactly once");
@@ -369,9 +369,9 @@ async fn topic_outage(stack: &Stack) -> impl AsyncFnOnce() {
     sns.delete_topic().topic_arn(&topic).send().await.unwrap();
     async move || {
         sns.create_topic().name("FollowUpTopic").send().await.unwrap();
-        let template = xtask::template::Template::load(&xtask::paths::template()).unwrap();
+        let template = local_cloud::template::Template::load(&local_cloud::paths::template()).unwrap();
         for subscription in template.resources_of_kind("AWS::SNS::Subscription") {
-            xtask::provision::subscribe(
+            local_cloud::provision::subscribe(
                 &sns,
                 subscription.logical_id,
                 subscription.properties,
@@ -450,7 +450,7 @@ async fn follow_ups_that_cannot_be_relayed_wait_in_the_outbox_dlq_block_nothing_
         async || confirmations("ord_outage").await == 1,
     )
     .await;
-    assert!(xtask::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await);
+    assert!(local_cloud::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await);
     assert_eq!(confirmations("ord_outage").await, 1, "exactly once");
 }
 
@@ -461,14 +461,14 @@ async fn racing_orders_through_the_url_never_oversell() {
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
     let inventory = &stack.provisioned.tables["InventoryTable"];
     let seller = unique_id("sel");
-    let seed = |sku: &str, on_hand| xtask::seed::StockSeed {
+    let seed = |sku: &str, on_hand| local_cloud::seed::StockSeed {
         seller_id: seller.clone(),
         sku: sku.to_owned(),
         on_hand,
         safety_stock: 0,
         lead_time_days: 3,
     };
-    xtask::seed::seed_stock(&dynamodb, inventory, &[seed("LAST", 20), seed("MORE", 1000)])
+    local_cloud::seed::seed_stock(&dynamodb, inventory, &[seed("LAST", 20), seed("MORE", 1000)])
         .await
         .unwrap();
     let state = stack.state();
@@ -529,10 +529,10 @@ async fn the_schedule_reaches_the_sweep() {
         "00-inventory.adjusted.1-teapot.json",
         "00-inventory.adjusted.3-kettle.json",
     ] {
-        let body = std::fs::read(xtask::paths::events_dir().join(sample)).unwrap();
+        let body = std::fs::read(local_cloud::paths::events_dir().join(sample)).unwrap();
         send_event(&state, &body).await.unwrap();
     }
-    assert!(xtask::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(30)).await);
+    assert!(local_cloud::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(30)).await);
 
     let invoker = stack.invoker("stock-alerts").expect("stock-alerts runs");
     let answer = invoker

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 /// The sample events of `events/`, rewritten to this test's seller and order ids.
 fn samples(seller: &str, prefix: &str) -> Vec<(String, String)> {
-    let dir = xtask::paths::events_dir();
+    let dir = local_cloud::paths::events_dir();
     let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     files.retain(|path| path.extension().is_some_and(|ext| ext == "json"));
     files.retain(|path| path.to_string_lossy().contains("-order."));
@@ -29,7 +29,7 @@ fn samples(seller: &str, prefix: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_sample_event_is_accepted_and_has_its_effect() {
     let shop = shop().await;
-    for seed in xtask::seed::load(&xtask::paths::events_dir().join("seed/inventory.json")).unwrap() {
+    for seed in local_cloud::seed::load(&local_cloud::paths::events_dir().join("seed/inventory.json")).unwrap() {
         shop.stock(&seed.sku, seed.on_hand, seed.lead_time_days).await;
     }
     let prefix = unique_id("ord");

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use local_cloud::schedule::Schedule;
+use local_cloud::template::{Intrinsic, Template, intrinsic, sub_references, walk};
 use serde_norway::Value;
-use xtask::schedule::Schedule;
-use xtask::template::{Intrinsic, Template, intrinsic, sub_references, walk};
 
 const PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::AccountId",
@@ -20,7 +20,7 @@ const PSEUDO_PARAMETERS: &[&str] = &[
 ];
 
 fn project_template_text() -> String {
-    std::fs::read_to_string(xtask::paths::template()).expect("infra/template.yaml")
+    std::fs::read_to_string(local_cloud::paths::template()).expect("infra/template.yaml")
 }
 
 /// Every problem found, one line each; empty for a sound template.
@@ -106,7 +106,7 @@ fn functions_are_rust_lambdas(template: &Template, found: &mut Vec<String>) {
         }
         match resource.metadata["BuildProperties"]["Binary"].as_str() {
             Some(binary)
-                if xtask::paths::workspace_root()
+                if local_cloud::paths::workspace_root()
                     .join("functions")
                     .join(binary)
                     .join("Cargo.toml")
@@ -213,7 +213,7 @@ fn queues_have_dead_letter_queues_and_alarms(template: &Template, found: &mut Ve
 /// every queue or stream of the account), with nothing managed but the basic logging policy.
 fn own_role_statements<'a>(
     template: &'a Template,
-    function: &xtask::template::Resource<'_>,
+    function: &local_cloud::template::Resource<'_>,
     found: &mut Vec<String>,
 ) -> Vec<&'a Value> {
     let id = function.logical_id;

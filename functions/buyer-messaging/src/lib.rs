@@ -6,31 +6,37 @@
 //! - The Function URL: `buyer.preferences` (opt in or out of optional email). `message.*`
 //!   events are answered `501 event_type_not_handled` until buyer questions land.
 
-use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
+use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use backoffice::adapters::Aws;
+use backoffice::adapters::dynamodb::DynamoStorage;
+use backoffice::adapters::ses::SesMailer;
 use backoffice::batch::{Delivery, process_batch};
-use backoffice::config::{ConfigError, Source, WebhookSettings};
+use backoffice::config::{ConfigError, ProcessEnv, Source, webhook_secret};
 use backoffice::email::feedback::SesNotification;
+use backoffice::email::mailer::Mailer;
 use backoffice::email::postman::Postman;
 use backoffice::email::preferences::PreferencesData;
-use backoffice::email::store::{EmailLedger, Mailer, PreferenceChange, Suppressions};
+use backoffice::email::suppressions;
 use backoffice::follow_ups::FollowUp;
-use backoffice::idempotency::IdempotencyStore;
+use backoffice::function::Function;
+use backoffice::idempotency::{Claim, CommitFailure, commit_with_claim};
+use backoffice::lambda::Handler;
 use backoffice::metrics;
 use backoffice::pii::EmailAddress;
-use backoffice::store::BoxError;
+use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{Accepted, Envelope, Rejection, WebhookEdge, not_handled_yet, parse_data};
+use backoffice::webhook::{Accepted, Envelope, NotAccepted, WebhookEdge, WebhookSecret, not_handled_yet, parse_data};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-/// Where buyer messaging keeps and sends things, from the template's environment.
+/// The tables buyer messaging reads and writes.
+pub const TABLES: &[Table] = &[Table::Idempotency, Table::Emails, Table::Suppression];
+
+/// Where buyer messaging sends from and what it listens to, besides its tables.
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub webhook: WebhookSettings,
-    pub emails_table: String,
-    pub suppression_table: String,
+pub struct Settings {
     pub sender_address: EmailAddress,
     /// SES configuration set that publishes bounces and complaints; optional locally.
     pub configuration_set: Option<String>,
@@ -38,13 +44,10 @@ pub struct Config {
     pub feedback_queue_arn: String,
 }
 
-impl Config {
+impl Settings {
     pub fn from_env(source: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
         let sender = source.required("SENDER_ADDRESS")?;
         Ok(Self {
-            webhook: WebhookSettings::from_env(source)?,
-            emails_table: source.required("EMAILS_TABLE")?,
-            suppression_table: source.required("SUPPRESSION_TABLE")?,
             sender_address: EmailAddress::parse(&sender).map_err(|_| ConfigError::Invalid {
                 name: "SENDER_ADDRESS",
                 reason: "not an email address",
@@ -55,73 +58,91 @@ impl Config {
     }
 }
 
-pub struct BuyerMessaging<C, L, S, M> {
-    pub edge: WebhookEdge<C>,
-    pub postman: Postman<L, S, M>,
-    pub feedback_queue_arn: String,
+/// Buyer messaging over its store and a mailer.
+pub struct BuyerMessaging<Store, Mail> {
+    edge: WebhookEdge,
+    postman: Postman<Store, Mail>,
+    feedback_queue_arn: String,
 }
 
-/// Every invocation: a webhook, a batch of email requests, or a batch of SES feedback.
-pub async fn handle<C, L, S, M>(
-    messaging: &BuyerMessaging<C, L, S, M>,
-    payload: Value,
-    now: DateTime<Utc>,
-) -> Result<Value, InvocationError>
-where
-    C: IdempotencyStore,
-    L: EmailLedger,
-    S: Suppressions,
-    M: Mailer,
-{
-    match Trigger::from_payload(payload)? {
-        Trigger::Webhook(request) => Ok(serde_json::to_value(messaging.handle_webhook(&request, now).await)?),
-        Trigger::Queue(batch) if messaging.is_feedback(&batch) => {
-            Ok(serde_json::to_value(messaging.record_feedback(batch, now).await)?)
-        }
-        Trigger::Queue(batch) => Ok(serde_json::to_value(messaging.send_emails(batch, now).await)?),
-        Trigger::Schedule(_) => Err(InvocationError::NotHandledYet("the reply-deadline sweep")),
-        other => Err(InvocationError::NotATrigger(other.kind())),
+impl BuyerMessaging<DynamoStorage, SesMailer> {
+    /// As Lambda runs it, from the process environment the template sets.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let aws = Aws::from_env(Function::BuyerMessaging, TABLES).await?;
+        Self::deployed(&ProcessEnv, aws)
+    }
+
+    /// As the template deploys it, its variables read from `env`: DynamoDB and SES.
+    pub fn deployed(env: &(impl Source + ?Sized), aws: Aws) -> Result<Self, ConfigError> {
+        let settings = Settings::from_env(env)?;
+        let mailer = SesMailer::new(
+            &aws.config,
+            &settings.sender_address,
+            settings.configuration_set.clone(),
+        );
+        Ok(Self::new(webhook_secret(env)?, &settings, aws.storage, mailer))
     }
 }
 
-impl<C, L, S, M> BuyerMessaging<C, L, S, M>
-where
-    C: IdempotencyStore,
-    L: EmailLedger,
-    S: Suppressions,
-    M: Mailer,
-{
+/// Every invocation: a webhook, a batch of email requests, or a batch of SES feedback.
+impl<Store: Storage, Mail: Mailer> Handler for BuyerMessaging<Store, Mail> {
+    async fn handle(&self, payload: Value, now: DateTime<Utc>) -> Result<Value, InvocationError> {
+        match Trigger::from_payload(payload)? {
+            Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
+            Trigger::Queue(batch) if self.is_feedback(&batch) => {
+                Ok(serde_json::to_value(self.record_feedback(batch, now).await)?)
+            }
+            Trigger::Queue(batch) => Ok(serde_json::to_value(self.send_emails(batch, now).await)?),
+            Trigger::Schedule(_) => Err(InvocationError::NotHandledYet("the reply-deadline sweep")),
+            other => Err(InvocationError::NotATrigger(other.kind())),
+        }
+    }
+}
+
+impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
+    pub fn new(secret: WebhookSecret, settings: &Settings, store: Store, mailer: Mail) -> Self {
+        Self {
+            edge: WebhookEdge::new(Function::BuyerMessaging, secret),
+            postman: Postman {
+                store,
+                mailer,
+                from: settings.sender_address.clone(),
+            },
+            feedback_queue_arn: settings.feedback_queue_arn.clone(),
+        }
+    }
+
     pub async fn handle_webhook(
         &self,
         request: &LambdaFunctionUrlRequest,
         now: DateTime<Utc>,
-    ) -> aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlResponse {
-        self.edge.receive(request, now, |envelope| self.apply(envelope)).await
+    ) -> LambdaFunctionUrlResponse {
+        self.edge
+            .receive(request, now, |envelope, claim| self.apply(envelope, claim))
+            .await
     }
 
-    async fn apply(&self, envelope: Envelope) -> Result<Accepted, Rejection> {
+    /// `buyer.preferences`: the buyer's choice, committed with the event's claim. An event
+    /// older than the stored choice is accepted and changes nothing (`superseded`).
+    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
         if envelope.event_type != "buyer.preferences" {
-            return Err(not_handled_yet(&envelope));
+            return Err(not_handled_yet(&envelope).into());
         }
         let data = parse_data::<PreferencesData>(&envelope.data)?.validate()?;
-        let change = self
-            .postman
-            .suppressions
-            .set_preference(&data.buyer_id, data.optional_email, envelope.created_at, &envelope.id)
-            .await
-            .map_err(|error| {
-                tracing::error!(%error, "buyer preference not stored");
-                Rejection::unavailable(
-                    "dependency_unavailable",
-                    "the preference could not be stored; send the event again",
-                )
-            })?;
-        let mut accepted = Accepted::new();
-        accepted.insert("buyer_id".to_owned(), json!(data.buyer_id));
-        accepted.insert("optional_email".to_owned(), json!(data.optional_email));
-        // An older event than the stored choice is accepted and changes nothing.
-        accepted.insert("superseded".to_owned(), json!(change == PreferenceChange::Superseded));
-        Ok(accepted)
+        let store = &self.postman.store;
+        let choice =
+            suppressions::set_preference(&data.buyer_id, data.optional_email, envelope.created_at, &envelope.id);
+        let answer = |superseded: bool| json!({"buyer_id": data.buyer_id, "optional_email": data.optional_email, "superseded": superseded});
+        let superseded = match commit_with_claim(store, &claim, &answer(false), vec![choice]).await {
+            Ok(()) => false,
+            // A newer choice is stored: the event is recorded as applied, and changes nothing.
+            Err(CommitFailure::Refused(_)) => {
+                commit_with_claim(store, &claim, &answer(true), vec![]).await?;
+                true
+            }
+            Err(failure) => return Err(failure.into()),
+        };
+        Ok(answer(superseded).as_object().cloned().unwrap_or_default())
     }
 
     fn is_feedback(&self, batch: &SqsEvent) -> bool {
@@ -163,7 +184,7 @@ where
         process_batch(batch, |body: Value, _| async move {
             let notification = SesNotification::from_queue_body(body)?;
             for blocked in notification.blocked_addresses() {
-                self.postman.suppressions.block(&blocked, now).await?;
+                suppressions::block(&self.postman.store, &blocked, now).await?;
                 let block = format!("{:?}", blocked.block);
                 tracing::info!(feedback_id = %blocked.feedback_id, block, "address suppressed");
                 metrics::count("AddressesSuppressed", 1, &[("Block", &block)]);

@@ -15,59 +15,66 @@ use std::collections::BTreeMap;
 
 use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use backoffice::adapters::dynamodb::adjustment_receipt;
+use backoffice::adapters::Aws;
+use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::batch::process_batch_grouped;
-use backoffice::config::{ConfigError, Source, WebhookSettings};
+use backoffice::config::{ConfigError, ProcessEnv, Source, webhook_secret};
 use backoffice::email::request::SellerDigest;
 use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
-use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
-use backoffice::idempotency::{ClaimWrite, IdempotencyStore};
+use backoffice::follow_ups::{FollowUp, StockChange};
+use backoffice::function::Function;
+use backoffice::idempotency::Claim;
+use backoffice::lambda::Handler;
 use backoffice::metrics;
-use backoffice::orders::{Backorders, Fill};
+use backoffice::orders::records::backordered;
+use backoffice::orders::{Fill, fill_backorder};
 use backoffice::outbox::OutboxEntry;
-use backoffice::stock::adjustment::{InventoryAdjustedData, OnHand};
+use backoffice::stock::adjustment::{InventoryAdjustedData, adjust_stock};
 use backoffice::stock::alerts::{self, Evaluated};
 use backoffice::stock::assess::{StockItem, assess};
-use backoffice::stock::store::{AdjustRefusal, Recorded, StockStore};
-use backoffice::store::{BoxError, back_off};
+use backoffice::stock::records::{Recorded, record_evaluations, seller_contact, stock_items, watchlist};
+use backoffice::storage::{BoxError, Storage, StoreError, Table, back_off};
 use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{Accepted, AtomicFailure, Envelope, Rejection, WebhookEdge, not_handled_yet, parse_data};
+use backoffice::webhook::{
+    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, not_handled_yet, parse_data,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::Instrument;
 
-/// SKUs per evaluation transaction: their updates and the digest within DynamoDB's 100 items.
+/// SKUs per evaluation write set: their updates and the digest within DynamoDB's 100 items.
 const SKUS_PER_RECORD: usize = 90;
 /// Evaluations that lost a race (an order or restock of one of their SKUs since they read it)
 /// read and assess again this often; then the message is retried by the queue.
 const ATTEMPTS: u32 = 5;
 
-/// Where stock alerts keeps and sends things, from the template's environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub webhook: WebhookSettings,
-    pub inventory_table: String,
-    pub orders_table: String,
-    pub outbox_table: String,
-    pub sellers_table: String,
+/// The tables stock alerts reads and writes: stock, the orders its restocks fill, sellers'
+/// contacts, claims and the outbox.
+pub const TABLES: &[Table] = &[
+    Table::Idempotency,
+    Table::Inventory,
+    Table::Orders,
+    Table::Outbox,
+    Table::Sellers,
+];
+
+/// Stock alerts over its store.
+pub struct StockAlerts<Store> {
+    edge: WebhookEdge,
+    store: Store,
 }
 
-impl Config {
-    pub fn from_env(source: &(impl Source + ?Sized)) -> Result<Self, ConfigError> {
-        Ok(Self {
-            webhook: WebhookSettings::from_env(source)?,
-            inventory_table: source.required("INVENTORY_TABLE")?,
-            orders_table: source.required("ORDERS_TABLE")?,
-            outbox_table: source.required("OUTBOX_TABLE")?,
-            sellers_table: source.required("SELLERS_TABLE")?,
-        })
+impl StockAlerts<DynamoStorage> {
+    /// As Lambda runs it, from the process environment the template sets.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let aws = Aws::from_env(Function::StockAlerts, TABLES).await?;
+        Self::deployed(&ProcessEnv, aws)
     }
-}
 
-pub struct StockAlerts<C, S, B> {
-    pub edge: WebhookEdge<C>,
-    pub stock: S,
-    pub backorders: B,
+    /// As the template deploys it, its variables read from `env`, over DynamoDB.
+    pub fn deployed(env: &(impl Source + ?Sized), aws: Aws) -> Result<Self, ConfigError> {
+        Ok(Self::new(webhook_secret(env)?, aws.storage))
+    }
 }
 
 /// What one evaluation or sweep did.
@@ -103,7 +110,7 @@ pub enum AlertError {
     #[error("the SKUs kept changing while they were assessed")]
     KeptChanging,
     #[error(transparent)]
-    Store(#[from] backoffice::store::StoreError),
+    Store(#[from] StoreError),
 }
 
 /// The group a queued follow-up belongs to: its seller (anything else fails on its own).
@@ -123,78 +130,48 @@ fn skus_of<'a>(changes: impl Iterator<Item = &'a StockChange>) -> Vec<String> {
 }
 
 /// Every invocation: a webhook, a batch of stock changes, or the schedule.
-pub async fn handle<C, S, B>(
-    alerts: &StockAlerts<C, S, B>,
-    payload: Value,
-    now: DateTime<Utc>,
-) -> Result<Value, InvocationError>
-where
-    C: IdempotencyStore,
-    S: StockStore,
-    B: Backorders,
-{
-    match Trigger::from_payload(payload)? {
-        Trigger::Webhook(request) => Ok(serde_json::to_value(alerts.handle_webhook(&request, now).await)?),
-        Trigger::Queue(batch) => Ok(serde_json::to_value(alerts.react(batch, now).await)?),
-        Trigger::Schedule(_) => Ok(serde_json::to_value(alerts.sweep(now).await?)?),
-        other => Err(InvocationError::NotATrigger(other.kind())),
+impl<Store: Storage> Handler for StockAlerts<Store> {
+    async fn handle(&self, payload: Value, now: DateTime<Utc>) -> Result<Value, InvocationError> {
+        match Trigger::from_payload(payload)? {
+            Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
+            Trigger::Queue(batch) => Ok(serde_json::to_value(self.handle_stock_changes(batch, now).await)?),
+            Trigger::Schedule(_) => Ok(serde_json::to_value(self.sweep(now).await?)?),
+            other => Err(InvocationError::NotATrigger(other.kind())),
+        }
     }
 }
 
-impl<C, S, B> StockAlerts<C, S, B>
-where
-    C: IdempotencyStore,
-    S: StockStore,
-    B: Backorders,
-{
+impl<Store: Storage> StockAlerts<Store> {
+    pub fn new(secret: WebhookSecret, store: Store) -> Self {
+        Self {
+            edge: WebhookEdge::new(Function::StockAlerts, secret),
+            store,
+        }
+    }
+
     pub async fn handle_webhook(
         &self,
         request: &LambdaFunctionUrlRequest,
         now: DateTime<Utc>,
     ) -> LambdaFunctionUrlResponse {
         self.edge
-            .receive_atomic(request, now, |envelope, claim| self.adjust(envelope, claim))
+            .receive(request, now, |envelope, claim| self.adjust(envelope, claim))
             .await
     }
 
-    async fn adjust(&self, envelope: Envelope, claim: ClaimWrite) -> Result<Accepted, AtomicFailure> {
+    async fn adjust(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
         if envelope.event_type != "inventory.adjusted" {
             return Err(not_handled_yet(&envelope).into());
         }
         let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
             .validate()
             .map_err(Rejection::from)?;
-        let reason = match adjustment.on_hand {
-            OnHand::Set(_) => StockChangeReason::Counted,
-            OnHand::Add(_) => StockChangeReason::Restocked,
-        };
-        let follow_ups = OutboxEntry {
-            key: format!("stock-alerts#{}", envelope.id),
-            follow_ups: vec![FollowUp::StockChange(StockChange {
-                dedupe_key: format!("stock-alerts#{}#stock", envelope.id),
-                seller_id: adjustment.seller_id.clone(),
-                skus: vec![adjustment.sku.clone()],
-                reason,
-                order_id: None,
-            })],
-        };
-        match self.stock.adjust(&adjustment, &claim, &follow_ups).await {
-            Ok(()) => Ok(adjustment_receipt(&adjustment)),
-            Err(AdjustRefusal::ClaimTaken) => Err(AtomicFailure::ClaimTaken),
-            Err(AdjustRefusal::Stock(error)) => Err(AtomicFailure::Refused(error.into())),
-            Err(AdjustRefusal::Store(error)) => {
-                tracing::error!(%error, "stock adjustment not stored");
-                Err(AtomicFailure::Refused(Rejection::unavailable(
-                    "dependency_unavailable",
-                    "the adjustment could not be stored; send the event again",
-                )))
-            }
-        }
+        Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id).await?)
     }
 
     /// The batch's stock changes, one seller at a time so that a burst makes one digest:
     /// fill what waits for the stock, then assess the SKUs.
-    pub async fn react(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
+    pub async fn handle_stock_changes(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         process_batch_grouped(batch, seller_of, |seller_id, follow_ups: Vec<FollowUp>| async move {
             let changes = follow_ups
                 .into_iter()
@@ -209,7 +186,7 @@ where
                     let skus = skus_of(changes.iter().filter(|change| change.reason.may_fill_backorders()));
                     self.fill_backorders(&seller_id, &skus, &cause.dedupe_key, now).await?;
                 }
-                let items = self.stock.items(&seller_id, &skus_of(changes.iter())).await?;
+                let items = stock_items(&self.store, &seller_id, &skus_of(changes.iter())).await?;
                 self.evaluate_all(&seller_id, items, now).await?;
                 Ok::<(), BoxError>(())
             }
@@ -230,11 +207,11 @@ where
         now: DateTime<Utc>,
     ) -> Result<usize, BoxError> {
         let mut filled = 0;
-        for order in self.backorders.waiting(seller_id).await? {
+        for order in backordered(&self.store, seller_id).await? {
             if !order.lines.iter().any(|line| skus.contains(&line.sku)) {
                 continue;
             }
-            if let Fill::Filled(order) = self.backorders.fill(&order, cause, now).await? {
+            if let Fill::Filled(order) = fill_backorder(&self.store, &order, cause, now).await? {
                 tracing::info!(order_id = %order.order_id, "backordered order filled");
                 metrics::count("BackordersFilled", 1, &[]);
                 filled += 1;
@@ -302,7 +279,7 @@ where
             } else {
                 evaluated.into_iter().map(Evaluated::hold_back_raise).collect()
             };
-            if self.stock.record(&evaluated, entry.as_ref(), now).await? == Recorded::Done {
+            if record_evaluations(&self.store, &evaluated, entry.as_ref(), now).await? == Recorded::Done {
                 let raised = evaluated.iter().filter(|e| e.raised().is_some()).count();
                 if raised > 0 {
                     tracing::info!(raised, "stock alerts raised");
@@ -316,16 +293,14 @@ where
                     ..Summary::default()
                 });
             }
-            items = self.stock.items(seller_id, &skus).await?;
+            items = stock_items(&self.store, seller_id, &skus).await?;
         }
         Err(AlertError::KeptChanging)
     }
 
     /// The digest as an email request to the seller, in the outbox under its dedupe key.
     async fn digest_entry(&self, digest: &SellerDigest, evaluated: &[Evaluated]) -> Result<OutboxEntry, AlertError> {
-        let contact = self
-            .stock
-            .seller(&digest.seller_id)
+        let contact = seller_contact(&self.store, &digest.seller_id)
             .await?
             .ok_or_else(|| AlertError::NoContact(digest.seller_id.clone()))?;
         let key = alerts::digest_key(digest, evaluated);
@@ -347,9 +322,7 @@ where
 
     /// Assesses every SKU on the watchlist: one digest per seller with something new.
     pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Summary, InvocationError> {
-        let watchlist = self
-            .stock
-            .watchlist()
+        let watchlist = watchlist(&self.store)
             .await
             .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
         let mut by_seller: BTreeMap<String, Vec<StockItem>> = BTreeMap::new();

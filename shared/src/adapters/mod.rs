@@ -1,5 +1,6 @@
-//! The AWS side of the back office: the SDK configuration and one implementation per store
-//! trait of the domain. Nothing outside this module names an AWS SDK type.
+//! The AWS side of the back office: the SDK configuration and one implementation per trait of
+//! the domain (storage, follow-up publisher, mailer). Nothing outside this module names an
+//! AWS SDK type.
 
 pub mod dynamodb;
 mod https;
@@ -7,6 +8,10 @@ pub mod ses;
 pub mod sns;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{ConfigError, ProcessEnv, TableNames, open_connections_at_init};
+use crate::function::Function;
+use crate::storage::Table;
 
 /// The SDK configuration, loaded once per cold start from the environment Lambda provides,
 /// with one HTTPS client for every SDK client ([`https::client`]). `AWS_ENDPOINT_URL` (set only
@@ -21,17 +26,28 @@ pub async fn sdk_config() -> SdkConfig {
     .await
 }
 
-/// The webhook edge of `function`, its claims kept in the DynamoDB idempotency table through
-/// the function's one DynamoDB client (the one whose connection init opened).
-pub fn webhook_edge(
-    function: crate::webhook::Function,
-    settings: &crate::config::WebhookSettings,
-    dynamodb: &aws_sdk_dynamodb::Client,
-) -> crate::webhook::WebhookEdge<dynamodb::DynamoIdempotencyStore> {
-    let claims = dynamodb::DynamoIdempotencyStore::new(dynamodb.clone(), &settings.idempotency_table);
-    crate::webhook::WebhookEdge::new(
-        function,
-        crate::webhook::SignatureVerifier::new(settings.secret.clone()),
-        claims,
-    )
+/// What a function's builder takes from AWS: the SDK configuration and the function's storage.
+pub struct Aws {
+    pub config: SdkConfig,
+    pub storage: dynamodb::DynamoStorage,
+}
+
+impl Aws {
+    /// From the environment Lambda provides: the SDK configuration, and DynamoDB over
+    /// `tables`, its connection opened during init when `OPEN_CONNECTIONS_AT_INIT` says so.
+    pub async fn from_env(function: Function, tables: &[Table]) -> Result<Self, ConfigError> {
+        let names = TableNames::from_env(&ProcessEnv, tables)?;
+        let open_now = open_connections_at_init(&ProcessEnv)?;
+        let aws = Self::new(sdk_config().await, names);
+        if open_now {
+            aws.storage.open_connection(function).await;
+        }
+        Ok(aws)
+    }
+
+    /// Over any SDK configuration: the local AWS, or one whose HTTP client counts requests.
+    pub fn new(config: SdkConfig, tables: TableNames) -> Self {
+        let storage = dynamodb::DynamoStorage::new(aws_sdk_dynamodb::Client::new(&config), tables);
+        Self { config, storage }
+    }
 }

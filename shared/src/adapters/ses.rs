@@ -11,7 +11,7 @@ use aws_sdk_sesv2::operation::RequestId;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 
-use crate::email::store::{Mailer, Outgoing, SendError};
+use crate::email::mailer::{Mailer, Outgoing, SendError};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {
@@ -37,7 +37,12 @@ pub fn client(config: &SdkConfig) -> Client {
 }
 
 impl SesMailer {
-    pub fn new(client: Client, from: impl Into<String>, configuration_set: Option<String>) -> Self {
+    /// Sends from `from` with the SDK configuration's credentials and region.
+    pub fn new(config: &SdkConfig, from: &crate::pii::EmailAddress, configuration_set: Option<String>) -> Self {
+        Self::with_client(client(config), from.expose(), configuration_set)
+    }
+
+    pub fn with_client(client: Client, from: impl Into<String>, configuration_set: Option<String>) -> Self {
         Self {
             client,
             from: from.into(),

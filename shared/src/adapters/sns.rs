@@ -4,7 +4,7 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
 use crate::follow_ups::{FollowUp, FollowUpPublisher};
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 /// PublishBatch takes at most ten messages.
 const BATCH: usize = 10;
@@ -16,7 +16,11 @@ pub struct SnsFollowUps {
 }
 
 impl SnsFollowUps {
-    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
+    pub fn new(config: &aws_config::SdkConfig, topic_arn: impl Into<String>) -> Self {
+        Self::with_client(Client::new(config), topic_arn)
+    }
+
+    pub fn with_client(client: Client, topic_arn: impl Into<String>) -> Self {
         Self {
             client,
             topic_arn: topic_arn.into(),

@@ -4,13 +4,15 @@
 
 pub mod compose;
 pub mod feedback;
+pub mod ledger;
 pub mod letter;
 pub mod locale;
+pub mod mailer;
 pub mod mime;
 pub mod policy;
 pub mod postman;
 pub mod preferences;
 pub mod request;
-pub mod store;
+pub mod suppressions;
 
 pub use request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};

@@ -20,19 +20,21 @@
 use chrono::{DateTime, Utc};
 
 use super::compose::compose;
+use super::ledger::{Attempt, Entry};
 use super::letter::Letter;
+use super::mailer::{Mailer, Outgoing, SendError};
 use super::mime::{self, Envelope};
 use super::policy::{SkipReason, skip_reason};
 use super::request::EmailRequest;
-use super::store::{Attempt, EmailLedger, Entry, Mailer, Outgoing, SendError, Suppressions};
+use super::suppressions;
 use crate::metrics;
 use crate::pii::EmailAddress;
-use crate::store::StoreError;
+use crate::storage::{Storage, StoreError};
 
-pub struct Postman<L, S, M> {
-    pub ledger: L,
-    pub suppressions: S,
-    pub mailer: M,
+/// Delivers email requests: `store` holds the emails and suppression tables, `mailer` sends.
+pub struct Postman<Store, Mail> {
+    pub store: Store,
+    pub mailer: Mail,
     /// The `From` address, inside the configured SES identity.
     pub from: EmailAddress,
 }
@@ -62,7 +64,7 @@ pub enum DeliveryError {
     Store(#[from] StoreError),
 }
 
-impl<L: EmailLedger, S: Suppressions, M: Mailer> Postman<L, S, M> {
+impl<Store: Storage, Mail: Mailer> Postman<Store, Mail> {
     pub async fn deliver(
         &self,
         request: &EmailRequest,
@@ -78,13 +80,13 @@ impl<L: EmailLedger, S: Suppressions, M: Mailer> Postman<L, S, M> {
             recipient_id: request.recipient.id.clone(),
             locale: request.locale.clone(),
         };
-        let standing = self.suppressions.standing(&request.recipient).await?;
+        let standing = suppressions::standing(&self.store, &request.recipient).await?;
         if let Some(reason) = skip_reason(template, request.recipient.role, standing) {
             return self.skip(&attempt, reason, now).await;
         }
         let letter = compose(request);
         let outgoing = self.outgoing(request, &letter)?;
-        match self.ledger.begin(&attempt, now).await? {
+        match attempt.begin(&self.store, now).await? {
             Entry::Taken => {}
             Entry::Sent | Entry::Skipped => return Ok(self.already_done(&attempt)),
             Entry::InFlight => return Err(DeliveryError::InFlight),
@@ -118,7 +120,7 @@ impl<L: EmailLedger, S: Suppressions, M: Mailer> Postman<L, S, M> {
             Ok(message_id) => {
                 // SES has the email: whatever happens to the record now, the request is done.
                 // Failing it would send again once the lease runs out.
-                if let Err(error) = self.ledger.sent(attempt, &message_id, now).await {
+                if let Err(error) = attempt.sent(&self.store, &message_id, now).await {
                     tracing::error!(%error, dedupe_key = %attempt.dedupe_key, "email sent but not recorded as sent");
                     metrics::count("EmailSendsUnrecorded", 1, &[("Template", template)]);
                 }
@@ -130,7 +132,7 @@ impl<L: EmailLedger, S: Suppressions, M: Mailer> Postman<L, S, M> {
                 // Refused or throttled: not sent, so the key goes back for the queue's retry. Lost
                 // in transit: SES may have it, so the lease stays and the retry waits it out.
                 let not_sent = !matches!(error, SendError::Unavailable(_));
-                if not_sent && let Err(release) = self.ledger.abandon(attempt).await {
+                if not_sent && let Err(release) = attempt.abandon(&self.store).await {
                     // The lease runs out on its own; the retry then takes the key.
                     tracing::warn!(error = %release, "could not give the email's key back after a failed send");
                 }
@@ -146,7 +148,7 @@ impl<L: EmailLedger, S: Suppressions, M: Mailer> Postman<L, S, M> {
         reason: SkipReason,
         now: DateTime<Utc>,
     ) -> Result<Delivered, DeliveryError> {
-        match self.ledger.skipped(attempt, reason, now).await? {
+        match attempt.skip(&self.store, reason, now).await? {
             Entry::Taken => {
                 tracing::info!(dedupe_key = %attempt.dedupe_key, template = attempt.template.name(), reason = reason.name(), "email skipped");
                 metrics::count("EmailsSkipped", 1, &[("Reason", reason.name())]);

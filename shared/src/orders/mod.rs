@@ -1,18 +1,24 @@
-//! Orders: what the marketplace's order events carry, the rules they must keep, and the
-//! lifecycle an order moves through. Stored by `crate::adapters::dynamodb` (nothing here
-//! names AWS).
+//! Orders: what the marketplace's order events carry, the rules they must keep, the lifecycle
+//! an order moves through, and the use cases that apply them (place, change, fill a
+//! backorder), each one write set over [`crate::storage`].
 
+pub mod backorders;
+pub mod change;
 pub mod error;
-pub mod follow_ups;
+pub mod order;
+pub mod outbox_entry;
+pub mod place;
+pub mod records;
 pub mod schema;
 pub mod status;
-pub mod store;
 pub mod validate;
 
+pub use backorders::fill_backorder;
+pub use change::change_order;
 pub use error::OrderError;
-pub use status::{InvalidTransition, OrderChange, OrderStatus};
-pub use store::{
-    Applied, AppliedEvent, Backorders, ChangeRequest, EventContext, Fill, OrderStore, ShortLine, StoreRefusal,
-    StoredLine, StoredOrder,
+pub use order::{
+    Applied, AppliedEvent, ApplyError, ChangeRequest, EventContext, Fill, ShortLine, StoredLine, StoredOrder,
 };
+pub use place::place_order;
+pub use status::{InvalidTransition, OrderChange, OrderStatus};
 pub use validate::{Address, Buyer, NewOrder, OrderLine, OrderRef, Shipment};

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::follow_ups::{StockChange, StockChangeReason};
-use crate::store::StoreError;
+use crate::storage::StoreError;
 
 /// Records what it publishes; fails the publishes whose number is in `failing` (0-based).
 #[derive(Default)]

@@ -1,11 +1,24 @@
 //! `inventory.adjusted`: a seller's count (set on hand) or restock (add to on hand) of one SKU,
 //! with its safety stock and restock lead time, and optionally the seller's contact for alerts.
+//!
+//! An adjustment is one write set: the event's completed claim, the stock, the seller's
+//! contact if given, and a stock change in the outbox, which the outbox relay sends back to
+//! stock alerts to assess the SKU and fill backorders. A count of a SKU the seller does not
+//! have yet creates it: a second write set, after the first found no item.
 
 use serde::Deserialize;
+use serde_json::{Value, json};
 
+use super::inventory::{WATCHLIST, sku_key};
+use super::records::{new_stock_item, put_contact};
+use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use crate::function::Function;
+use crate::idempotency::{Claim, CommitFailure, commit_with_claim};
 use crate::ids::{is_identifier, is_sku};
+use crate::outbox::{self, OutboxEntry};
 use crate::pii::EmailAddress;
-use crate::webhook::{Rejection, RejectionKind};
+use crate::storage::{Condition, Item, Storage, StoreError, Table, Write, number};
+use crate::webhook::{Accepted, NotAccepted, Rejection, RejectionKind};
 
 /// At most this many units on hand, or added at once: far above any shelf, far below overflow.
 const MAX_UNITS: i64 = 1_000_000;
@@ -134,6 +147,140 @@ impl InventoryAdjustedData {
             seller_id,
         })
     }
+}
+
+/// Why an adjustment was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum AdjustError {
+    /// Another delivery of the event committed first.
+    #[error("the event's claim is taken")]
+    ClaimTaken(Option<Item>),
+    #[error(transparent)]
+    Stock(#[from] StockError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<AdjustError> for NotAccepted {
+    fn from(error: AdjustError) -> Self {
+        match error {
+            AdjustError::ClaimTaken(existing) => NotAccepted::ClaimTaken(existing),
+            AdjustError::Stock(error) => NotAccepted::Refused(error.into()),
+            AdjustError::Store(error) => NotAccepted::Refused(Rejection::dependency_unavailable(&error)),
+        }
+    }
+}
+
+impl Adjustment {
+    /// What the webhook answers for it.
+    pub fn receipt(&self) -> Accepted {
+        let (how, units) = match self.on_hand {
+            OnHand::Set(count) => ("set", count),
+            OnHand::Add(units) => ("add", units),
+        };
+        let receipt = json!({"seller_id": self.seller_id, "sku": self.sku, "on_hand": {how: units}});
+        receipt.as_object().cloned().unwrap_or_default()
+    }
+
+    /// The stock change it sends back to stock alerts, keyed by the event.
+    pub fn outbox_entry(&self, event_id: &str) -> OutboxEntry {
+        let reason = match self.on_hand {
+            OnHand::Set(_) => StockChangeReason::Counted,
+            OnHand::Add(_) => StockChangeReason::Restocked,
+        };
+        OutboxEntry {
+            key: Function::StockAlerts.key(&[event_id]),
+            follow_ups: vec![FollowUp::StockChange(StockChange {
+                dedupe_key: Function::StockAlerts.key(&[event_id, "stock"]),
+                seller_id: self.seller_id.clone(),
+                skus: vec![self.sku.clone()],
+                reason,
+                order_id: None,
+            })],
+        }
+    }
+
+    /// The count or restock of a SKU the seller has.
+    fn change_stock(&self) -> Write {
+        let mut write = Write::update(Table::Inventory, sku_key(&self.seller_id, &self.sku)).set("watch", WATCHLIST);
+        write = match self.on_hand {
+            OnHand::Set(count) => write
+                .set("on_hand", count)
+                .set_less("available", count, "reserved")
+                .when(Condition::ItemExists.and(Condition::at_most("reserved", count))),
+            OnHand::Add(units) => write
+                .add("on_hand", units)
+                .add("available", units)
+                .when(Condition::ItemExists),
+        };
+        if let Some(safety_stock) = self.safety_stock {
+            write = write.set("safety_stock", safety_stock);
+        }
+        if let Some(days) = self.lead_time_days {
+            write = write.set("lead_time_days", days);
+        }
+        write
+    }
+
+    /// A SKU the seller did not have, created by a count.
+    fn new_stock(&self, count: i64) -> Write {
+        let item = new_stock_item(
+            &self.seller_id,
+            &self.sku,
+            count,
+            self.safety_stock.unwrap_or(0),
+            self.lead_time_days.unwrap_or(0),
+        );
+        Write::put(Table::Inventory, item).when(Condition::ItemMissing)
+    }
+}
+
+/// Applies an adjustment together with the event's completed claim and its stock change.
+pub async fn adjust_stock(
+    store: &impl Storage,
+    adjustment: &Adjustment,
+    claim: &Claim,
+    event_id: &str,
+) -> Result<Accepted, AdjustError> {
+    let receipt = adjustment.receipt();
+    let answer = Value::Object(receipt.clone());
+    let entry = adjustment.outbox_entry(event_id);
+    let mut create = false;
+    for _ in 0..3 {
+        let stock = match (create, adjustment.on_hand) {
+            (true, OnHand::Set(count)) => adjustment.new_stock(count),
+            _ => adjustment.change_stock(),
+        };
+        let mut effect = vec![stock, outbox::put(&entry, claim.now)];
+        effect.extend(adjustment.seller.as_ref().map(put_contact));
+        let cancelled = match commit_with_claim(store, claim, &answer, effect).await {
+            Ok(()) => return Ok(receipt),
+            Err(CommitFailure::ClaimTaken(existing)) => return Err(AdjustError::ClaimTaken(existing)),
+            Err(CommitFailure::Store(error)) => return Err(error.into()),
+            Err(CommitFailure::Refused(cancelled)) => cancelled,
+        };
+        match (cancelled.existing(0), adjustment.on_hand) {
+            (Some(existing), OnHand::Set(count)) if !create => {
+                return Err(StockError::CountBelowReserved {
+                    sku: adjustment.sku.clone(),
+                    reserved: number(existing, "reserved"),
+                    count,
+                }
+                .into());
+            }
+            (None, OnHand::Set(_)) if !create => create = true,
+            (None, OnHand::Add(_)) => {
+                return Err(StockError::UnknownSku {
+                    sku: adjustment.sku.clone(),
+                    seller_id: adjustment.seller_id.clone(),
+                }
+                .into());
+            }
+            // Created by another count between our two writes: apply ours to it.
+            _ => create = false,
+        }
+    }
+    Err(StoreError::new("stock transaction", "the SKU kept appearing and disappearing").into())
 }
 
 fn identifier(value: String, field: &str) -> Result<String, StockError> {

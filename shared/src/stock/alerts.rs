@@ -127,7 +127,7 @@ pub fn digest_key(digest: &SellerDigest, evaluated: &[Evaluated]) -> String {
         .collect();
     raised.sort();
     let hash = hex::encode(Sha256::digest(raised.join("|")));
-    format!("stock-alerts#digest#{}#{}", digest.seller_id, &hash[..32])
+    crate::function::Function::StockAlerts.key(&["digest", &digest.seller_id, &hash[..32]])
 }
 
 #[cfg(test)]

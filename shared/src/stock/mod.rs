@@ -3,4 +3,5 @@
 pub mod adjustment;
 pub mod alerts;
 pub mod assess;
-pub mod store;
+pub mod inventory;
+pub mod records;

@@ -1,13 +1,15 @@
 //! The webhook edge every Function URL goes through, in order: method and size, signature,
-//! envelope, routing, idempotency, then the function's own handler, and one mapping of the
-//! result to an HTTP answer.
+//! envelope, routing, then the function's own handler, and one mapping of the result to an
+//! HTTP answer.
 //!
-//! Nothing is stored for a refused event: the idempotency claim is released when the handler
-//! refuses or fails, so the same id can be sent again once the cause is fixed.
+//! The handler commits the event's claim in the same write set as its effect
+//! ([`crate::idempotency`]), so nothing is stored for a refused event and the same id can be
+//! sent again once the cause is fixed; a duplicate, even a concurrent one, is answered from
+//! the claim that won.
 
 pub mod envelope;
+mod not_handled;
 pub mod rejection;
-pub mod routes;
 pub mod signature;
 
 use std::future::Future;
@@ -20,12 +22,14 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 pub use envelope::Envelope;
+pub use not_handled::NotHandledYet;
 pub use rejection::{Rejection, RejectionKind, parse_data};
-pub use routes::Function;
 pub use signature::{SignatureError, SignatureVerifier, WebhookSecret};
 
-use crate::idempotency::{Claim, ClaimWrite, IdempotencyStore, scoped_key};
+use crate::function::Function;
+use crate::idempotency::{Claim, CommitFailure, Earlier};
 use crate::metrics;
+use crate::storage::{Item, StoreError};
 
 /// Bodies over this are refused with `413` before anything else is read.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -35,22 +39,55 @@ pub const SIGNATURE_HEADER: &str = "marketplace-signature";
 /// `"status": "accepted"`, and is what a duplicate of the event is answered with later.
 pub type Accepted = serde_json::Map<String, Value>;
 
-pub struct WebhookEdge<S> {
-    function: Function,
-    verifier: SignatureVerifier,
-    claims: S,
+/// Why a handler did not accept an event now.
+#[derive(Debug)]
+pub enum NotAccepted {
+    /// The event is refused, or the work failed and may be retried; nothing of it is kept.
+    Refused(Rejection),
+    /// The event's effect is already in the handler's own records (a change found in the
+    /// order's history, say, after its claim expired): a duplicate, answered with what it did.
+    AppliedBefore(Accepted),
+    /// The handler's write set failed on the event's claim: another delivery of the event
+    /// committed first. The claim in the way, as the failed write returned it.
+    ClaimTaken(Option<Item>),
 }
 
-impl<S: IdempotencyStore> WebhookEdge<S> {
-    pub fn new(function: Function, verifier: SignatureVerifier, claims: S) -> Self {
+impl From<Rejection> for NotAccepted {
+    fn from(rejection: Rejection) -> Self {
+        NotAccepted::Refused(rejection)
+    }
+}
+
+impl From<CommitFailure> for NotAccepted {
+    /// For a handler whose effect has no condition of its own to explain.
+    fn from(failure: CommitFailure) -> Self {
+        match failure {
+            CommitFailure::ClaimTaken(existing) => NotAccepted::ClaimTaken(existing),
+            CommitFailure::Refused(cancelled) => NotAccepted::Refused(Rejection::dependency_unavailable(
+                &StoreError::new("commit", format!("an unexpected condition failed: {cancelled:?}")),
+            )),
+            CommitFailure::Store(error) => NotAccepted::Refused(Rejection::dependency_unavailable(&error)),
+        }
+    }
+}
+
+/// Every Function URL's way in: the checks that need no I/O, then the function's handler,
+/// which commits the event's claim with its effect, then one answer for every outcome.
+pub struct WebhookEdge {
+    function: Function,
+    verifier: SignatureVerifier,
+}
+
+impl WebhookEdge {
+    pub fn new(function: Function, secret: WebhookSecret) -> Self {
         Self {
             function,
-            verifier,
-            claims,
+            verifier: SignatureVerifier::new(secret),
         }
     }
 
-    /// Runs `handler` once per event id and answers as the product contract says.
+    /// Runs `handler` on an authentic event for this function, with the event's claim to
+    /// commit with its effect, and answers as the product contract says.
     pub async fn receive<H, Fut>(
         &self,
         request: &LambdaFunctionUrlRequest,
@@ -58,24 +95,8 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         handler: H,
     ) -> LambdaFunctionUrlResponse
     where
-        H: FnOnce(Envelope) -> Fut,
-        Fut: Future<Output = Result<Accepted, Rejection>>,
-    {
-        self.frame(request, now, |envelope| self.process(envelope, now, handler))
-            .await
-    }
-
-    /// What every webhook goes through around its processing: the checks that need no I/O,
-    /// a span carrying the event's ids, and one answer for every refusal.
-    async fn frame<P, Fut>(
-        &self,
-        request: &LambdaFunctionUrlRequest,
-        now: DateTime<Utc>,
-        process: P,
-    ) -> LambdaFunctionUrlResponse
-    where
-        P: FnOnce(Envelope) -> Fut,
-        Fut: Future<Output = Result<LambdaFunctionUrlResponse, Rejection>>,
+        H: FnOnce(Envelope, Claim) -> Fut,
+        Fut: Future<Output = Result<Accepted, NotAccepted>>,
     {
         let envelope = match self.authenticate(request, now) {
             Ok(envelope) => envelope,
@@ -83,8 +104,10 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         };
         let span = tracing::info_span!("webhook", event_id = %envelope.id, event_type = %envelope.event_type);
         let event_type = envelope.event_type.clone();
+        let claim = Claim::webhook(self.function, &envelope.id, &envelope.fingerprint, now);
         async {
-            match process(envelope).await {
+            let outcome = handler(envelope, claim.clone()).await;
+            match answer(&claim, &event_type, outcome) {
                 Ok(response) => response,
                 Err(rejection) => self.refuse(Some(&event_type), rejection),
             }
@@ -130,124 +153,6 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
         }
     }
 
-    async fn process<H, Fut>(
-        &self,
-        envelope: Envelope,
-        now: DateTime<Utc>,
-        handler: H,
-    ) -> Result<LambdaFunctionUrlResponse, Rejection>
-    where
-        H: FnOnce(Envelope) -> Fut,
-        Fut: Future<Output = Result<Accepted, Rejection>>,
-    {
-        let key = scoped_key(self.function.name(), "webhook", &envelope.id);
-        match self
-            .claims
-            .claim(&key, &envelope.fingerprint, now)
-            .await
-            .map_err(claim_failed)?
-        {
-            Claim::Acquired => {}
-            lost => return self.answer_lost_claim(lost, &envelope.event_type),
-        }
-        let event_type = envelope.event_type.clone();
-        let fingerprint = envelope.fingerprint.clone();
-        match handler(envelope).await {
-            Ok(accepted) => Ok(self.accept(&key, &fingerprint, &event_type, accepted, now).await),
-            Err(rejection) => Err(self.release(&key, rejection).await),
-        }
-    }
-
-    /// Like [`WebhookEdge::receive`], for a handler that writes the claim, completed with its
-    /// answer, in the same transaction as its effect: the event costs that one write. Nothing
-    /// is written when the handler refuses, so there is nothing to release. The handler
-    /// answers [`AtomicFailure::ClaimTaken`] when its transaction failed on the claim.
-    pub async fn receive_atomic<H, Fut>(
-        &self,
-        request: &LambdaFunctionUrlRequest,
-        now: DateTime<Utc>,
-        handler: H,
-    ) -> LambdaFunctionUrlResponse
-    where
-        H: FnOnce(Envelope, ClaimWrite) -> Fut,
-        Fut: Future<Output = Result<Accepted, AtomicFailure>>,
-    {
-        self.frame(request, now, |envelope| self.process_atomic(envelope, now, handler))
-            .await
-    }
-
-    async fn process_atomic<H, Fut>(
-        &self,
-        envelope: Envelope,
-        now: DateTime<Utc>,
-        handler: H,
-    ) -> Result<LambdaFunctionUrlResponse, Rejection>
-    where
-        H: FnOnce(Envelope, ClaimWrite) -> Fut,
-        Fut: Future<Output = Result<Accepted, AtomicFailure>>,
-    {
-        let key = scoped_key(self.function.name(), "webhook", &envelope.id);
-        let claim = ClaimWrite {
-            key: key.clone(),
-            fingerprint: envelope.fingerprint.clone(),
-            now,
-        };
-        let event_type = envelope.event_type.clone();
-        let fingerprint = envelope.fingerprint.clone();
-        match handler(envelope, claim).await {
-            Ok(accepted) => Ok(accepted_response(&event_type, Value::Object(accepted))),
-            Err(AtomicFailure::Refused(rejection)) => Err(rejection),
-            Err(AtomicFailure::DoneBefore(answer)) => {
-                self.answer_lost_claim(Claim::Completed(Value::Object(answer)), &event_type)
-            }
-            Err(AtomicFailure::ClaimTaken) => {
-                match self.claims.claim(&key, &fingerprint, now).await.map_err(claim_failed)? {
-                    // Released between the transaction and this look: ours now, but the work
-                    // was not done; give it back and let the sender retry.
-                    Claim::Acquired => Err(self.release(&key, in_progress()).await),
-                    lost => self.answer_lost_claim(lost, &event_type),
-                }
-            }
-        }
-    }
-
-    /// The answer for an event whose claim someone else holds or held.
-    fn answer_lost_claim(&self, claim: Claim, event_type: &str) -> Result<LambdaFunctionUrlResponse, Rejection> {
-        match claim {
-            Claim::Completed(first_answer) => {
-                tracing::info!("duplicate event answered with its first outcome");
-                metrics::count("WebhookDuplicate", 1, &[("EventType", event_type)]);
-                Ok(json_response(200, &with_status("duplicate", first_answer)))
-            }
-            Claim::Mismatch => Err(event_id_reused()),
-            Claim::InProgress | Claim::Acquired => Err(in_progress()),
-        }
-    }
-
-    async fn accept(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        event_type: &str,
-        accepted: Accepted,
-        now: DateTime<Utc>,
-    ) -> LambdaFunctionUrlResponse {
-        let answer = Value::Object(accepted);
-        if let Err(error) = self.claims.complete(key, fingerprint, &answer, now).await {
-            // The effect is committed; a retry after the lease re-runs the handler, which is
-            // idempotent on its own records.
-            tracing::warn!(%error, "event processed but its idempotency record was not completed");
-        }
-        accepted_response(event_type, answer)
-    }
-
-    async fn release(&self, key: &str, rejection: Rejection) -> Rejection {
-        if let Err(error) = self.claims.release(key).await {
-            tracing::warn!(%error, "refused event's claim not released; it frees itself when the lease ends");
-        }
-        rejection
-    }
-
     fn refuse(&self, event_type: Option<&str>, rejection: Rejection) -> LambdaFunctionUrlResponse {
         // Code and field only: the message may quote the sender's data (serde repeats the
         // offending value), and buyer emails and addresses never reach a log.
@@ -273,36 +178,32 @@ impl<S: IdempotencyStore> WebhookEdge<S> {
     }
 }
 
-fn accepted_response(event_type: &str, answer: Value) -> LambdaFunctionUrlResponse {
-    metrics::count("WebhookAccepted", 1, &[("EventType", event_type)]);
-    json_response(202, &with_status("accepted", answer))
-}
-
-/// How a handler of [`WebhookEdge::receive_atomic`] fails.
-#[derive(Debug)]
-pub enum AtomicFailure {
-    /// The event is refused, or the work failed and may be retried; nothing of it is kept.
-    Refused(Rejection),
-    /// The handler found the event's effect already recorded in its own records (a change
-    /// event is checked against the order before its transaction; an event whose claim has
-    /// expired is found there too): answered as a duplicate, with what the event did.
-    DoneBefore(Accepted),
-    /// The handler's transaction failed on the idempotency claim: someone else has this event.
-    ClaimTaken,
-}
-
-impl From<Rejection> for AtomicFailure {
-    fn from(rejection: Rejection) -> Self {
-        AtomicFailure::Refused(rejection)
+/// The HTTP answer for what the handler did.
+fn answer(
+    claim: &Claim,
+    event_type: &str,
+    outcome: Result<Accepted, NotAccepted>,
+) -> Result<LambdaFunctionUrlResponse, Rejection> {
+    let earlier = match outcome {
+        Ok(accepted) => {
+            metrics::count("WebhookAccepted", 1, &[("EventType", event_type)]);
+            return Ok(json_response(202, &with_status("accepted", Value::Object(accepted))));
+        }
+        Err(NotAccepted::Refused(rejection)) => return Err(rejection),
+        Err(NotAccepted::AppliedBefore(answer)) => Earlier::Answered(Value::Object(answer)),
+        Err(NotAccepted::ClaimTaken(Some(existing))) => claim.earlier(&existing),
+        // Storage answers a failed claim with the claim in the way; without it, say nothing
+        // final: the sender retries and finds the first answer, or the event new again.
+        Err(NotAccepted::ClaimTaken(None)) => return Err(in_progress()),
+    };
+    match earlier {
+        Earlier::Answered(first_answer) => {
+            tracing::info!("duplicate event answered with its first outcome");
+            metrics::count("WebhookDuplicate", 1, &[("EventType", event_type)]);
+            Ok(json_response(200, &with_status("duplicate", first_answer)))
+        }
+        Earlier::OtherBody => Err(event_id_reused()),
     }
-}
-
-fn claim_failed(error: crate::store::StoreError) -> Rejection {
-    tracing::error!(%error, "idempotency claim failed");
-    Rejection::unavailable(
-        "dependency_unavailable",
-        "the event could not be recorded; send it again later",
-    )
 }
 
 fn in_progress() -> Rejection {

@@ -72,6 +72,16 @@ impl Rejection {
         Self::new(RejectionKind::Unavailable, code, message)
     }
 
+    /// A store, queue or mailer failed: the marketplace should send the event again later.
+    /// The one place such a failure is logged, with its cause (never the event's data).
+    pub fn dependency_unavailable(error: &crate::storage::StoreError) -> Self {
+        tracing::error!(%error, "a dependency failed; the event is deferred");
+        Self::unavailable(
+            "dependency_unavailable",
+            "the event could not be recorded; send it again later",
+        )
+    }
+
     /// Names the field the refusal is about, as a path into the envelope (`data.lines[0].quantity`).
     pub fn on_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());

@@ -1,60 +1,16 @@
 //! The edge's answers, with an in-memory claim store standing in for DynamoDB (the DynamoDB
 //! store itself is proven against the local AWS in `tests/`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
-use crate::store::StoreError;
-
-#[derive(Default)]
-struct MemoryClaims {
-    records: Mutex<HashMap<String, (String, Option<Value>)>>,
-}
-
-impl IdempotencyStore for MemoryClaims {
-    async fn claim(&self, key: &str, fingerprint: &str, _now: DateTime<Utc>) -> Result<Claim, StoreError> {
-        let mut records = self.records.lock().unwrap();
-        Ok(match records.get(key) {
-            None => {
-                records.insert(key.to_owned(), (fingerprint.to_owned(), None));
-                Claim::Acquired
-            }
-            Some((stored, _)) if stored != fingerprint => Claim::Mismatch,
-            Some((_, Some(outcome))) => Claim::Completed(outcome.clone()),
-            Some((_, None)) => Claim::InProgress,
-        })
-    }
-
-    async fn complete(
-        &self,
-        key: &str,
-        fingerprint: &str,
-        outcome: &Value,
-        _now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.records
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), (fingerprint.to_owned(), Some(outcome.clone())));
-        Ok(())
-    }
-
-    async fn release(&self, key: &str) -> Result<(), StoreError> {
-        self.records.lock().unwrap().remove(key);
-        Ok(())
-    }
-}
+use crate::idempotency::commit_with_claim;
+use crate::storage::{MemoryStorage, Table};
 
 const SECRET: &str = "whsec_test";
 
-fn edge() -> WebhookEdge<MemoryClaims> {
-    WebhookEdge::new(
-        Function::OrderIntake,
-        SignatureVerifier::new(WebhookSecret::new(SECRET)),
-        MemoryClaims::default(),
-    )
+fn edge() -> WebhookEdge {
+    WebhookEdge::new(Function::OrderIntake, WebhookSecret::new(SECRET))
 }
 
 fn now() -> DateTime<Utc> {
@@ -91,18 +47,21 @@ fn answer(response: &LambdaFunctionUrlResponse) -> (i64, Value) {
     )
 }
 
-async fn accept(_: Envelope) -> Result<Accepted, Rejection> {
-    Ok(json!({"order_id": "o-1"}).as_object().unwrap().clone())
+/// A handler whose effect is its claim alone.
+async fn accept(store: &MemoryStorage, claim: Claim) -> Result<Accepted, NotAccepted> {
+    let answer = json!({"order_id": "o-1"});
+    commit_with_claim(store, &claim, &answer, vec![]).await?;
+    Ok(answer.as_object().unwrap().clone())
 }
 
 #[tokio::test]
 async fn a_signed_event_is_accepted_once_and_its_duplicate_is_harmless() {
-    let edge = edge();
+    let (edge, store) = (edge(), MemoryStorage::new());
     let runs = AtomicUsize::new(0);
     let body = event("evt_1", "order.created", json!({"n": 1}));
-    let handler = |envelope| {
+    let handler = |_, claim| {
         runs.fetch_add(1, Ordering::SeqCst);
-        accept(envelope)
+        accept(&store, claim)
     };
     let (status, first) = answer(&edge.receive(&signed(&body), now(), handler).await);
     assert_eq!((status, first["status"].as_str()), (202, Some("accepted")));
@@ -114,12 +73,18 @@ async fn a_signed_event_is_accepted_once_and_its_duplicate_is_harmless() {
         again["order_id"], "o-1",
         "a duplicate is answered with the first outcome"
     );
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "the handler runs; its write set finds the claim"
+    );
+    assert_eq!(store.items(Table::Idempotency).len(), 1);
 }
 
 #[tokio::test]
 async fn the_same_id_with_another_body_is_a_conflict() {
-    let edge = edge();
+    let (edge, store) = (edge(), MemoryStorage::new());
+    let accept = |_, claim| accept(&store, claim);
     edge.receive(
         &signed(&event("evt_2", "order.created", json!({"n": 1}))),
         now(),
@@ -140,7 +105,7 @@ async fn the_same_id_with_another_body_is_a_conflict() {
 
 #[tokio::test]
 async fn signature_failures_are_401_and_run_nothing() {
-    let edge = edge();
+    let (edge, store) = (edge(), MemoryStorage::new());
     let body = event("evt_3", "order.created", json!({}));
     let stale = SignatureVerifier::new(WebhookSecret::new(SECRET)).sign(body.as_bytes(), now().timestamp() - 301);
     let wrong = SignatureVerifier::new(WebhookSecret::new("nope")).sign(body.as_bytes(), now().timestamp());
@@ -151,20 +116,26 @@ async fn signature_failures_are_401_and_run_nothing() {
         (Some(wrong.as_str()), "signature_invalid"),
     ] {
         let response = edge
-            .receive(&request(&body, signature), now(), |_| async {
+            .receive(&request(&body, signature), now(), |_, _| async {
                 panic!("handler must not run")
             })
             .await;
         let (status, answer) = answer(&response);
         assert_eq!((status, answer["error"]["code"].as_str()), (401, Some(code)));
     }
-    assert!(edge.claims.records.lock().unwrap().is_empty(), "nothing stored");
+    assert!(store.items(Table::Idempotency).is_empty(), "nothing stored");
+    assert_eq!(store.take_requests(), 0, "nothing read either");
 }
 
 #[tokio::test]
 async fn an_oversized_body_is_413_before_the_signature_is_checked() {
     let big = event("evt_4", "order.created", json!({"pad": "x".repeat(MAX_BODY_BYTES)}));
-    let (status, body) = answer(&edge().receive(&request(&big, None), now(), accept).await);
+    let store = MemoryStorage::new();
+    let (status, body) = answer(
+        &edge()
+            .receive(&request(&big, None), now(), |_, claim| accept(&store, claim))
+            .await,
+    );
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (413, Some("payload_too_large"))
@@ -177,25 +148,34 @@ async fn a_base64_body_is_decoded_before_the_signature_is_checked() {
     let mut request = signed(&body);
     request.body = Some(base64::engine::general_purpose::STANDARD.encode(&body));
     request.is_base64_encoded = true;
-    assert_eq!(edge().receive(&request, now(), accept).await.status_code, 202);
+    let store = MemoryStorage::new();
+    let response = edge().receive(&request, now(), |_, claim| accept(&store, claim)).await;
+    assert_eq!(response.status_code, 202);
 }
 
 #[tokio::test]
 async fn a_refused_event_stores_nothing_and_can_be_sent_again() {
-    let edge = edge();
+    let (edge, store) = (edge(), MemoryStorage::new());
     let body = event("evt_6", "order.created", json!({}));
-    let refuse =
-        |_| async { Err(Rejection::unprocessable("unknown_sku", "no such SKU").on_field("data.lines[0].sku")) };
+    let refuse = |_, _| async {
+        Err(NotAccepted::Refused(
+            Rejection::unprocessable("unknown_sku", "no such SKU").on_field("data.lines[0].sku"),
+        ))
+    };
     let (status, answer_body) = answer(&edge.receive(&signed(&body), now(), refuse).await);
     assert_eq!(status, 422);
     assert_eq!(answer_body["error"]["field"], "data.lines[0].sku");
-    assert!(edge.claims.records.lock().unwrap().is_empty());
-    assert_eq!(edge.receive(&signed(&body), now(), accept).await.status_code, 202);
+    assert!(store.items(Table::Idempotency).is_empty());
+    let response = edge
+        .receive(&signed(&body), now(), |_, claim| accept(&store, claim))
+        .await;
+    assert_eq!(response.status_code, 202);
 }
 
 #[tokio::test]
 async fn events_for_another_function_or_of_unknown_type_are_refused() {
-    let edge = edge();
+    let (edge, store) = (edge(), MemoryStorage::new());
+    let accept = |_, claim| accept(&store, claim);
     let (status, body) = answer(
         &edge
             .receive(&signed(&event("evt_7", "review.created", json!({}))), now(), accept)
@@ -214,25 +194,30 @@ async fn events_for_another_function_or_of_unknown_type_are_refused() {
 }
 
 #[tokio::test]
-async fn an_event_in_progress_is_deferred_with_retry_after() {
-    let edge = edge();
+async fn an_event_whose_claim_cannot_be_read_back_is_deferred_with_retry_after() {
+    let (edge, store) = (edge(), MemoryStorage::new());
     let body = event("evt_9", "order.created", json!({}));
-    let fingerprint = Envelope::parse(body.as_bytes()).unwrap().fingerprint;
-    edge.claims
-        .claim("order-intake#webhook#evt_9", &fingerprint, now())
-        .await
-        .unwrap();
-    let response = edge.receive(&signed(&body), now(), accept).await;
+    // The write set failed on a claim that has gone by the time the edge looks for it.
+    let taken = |_, _| async { Err(NotAccepted::ClaimTaken(None)) };
+    let response = edge.receive(&signed(&body), now(), taken).await;
     assert_eq!(response.status_code, 503);
     assert!(response.headers.contains_key(RETRY_AFTER));
+    assert_eq!(answer(&response).1["error"]["code"], "event_in_progress");
+
+    store.fail_next(1);
+    let response = edge
+        .receive(&signed(&body), now(), |_, claim| accept(&store, claim))
+        .await;
+    assert_eq!(response.status_code, 503);
+    assert!(response.headers.contains_key(RETRY_AFTER));
+    assert_eq!(answer(&response).1["error"]["code"], "dependency_unavailable");
 }
 
 #[tokio::test]
 async fn only_post_is_accepted() {
     let mut request = signed(&event("evt_10", "order.created", json!({})));
     request.request_context.http.method = Some("GET".to_owned());
-    assert_eq!(
-        answer(&edge().receive(&request, now(), accept).await).1["error"]["code"],
-        "method_not_allowed"
-    );
+    let store = MemoryStorage::new();
+    let response = edge().receive(&request, now(), |_, claim| accept(&store, claim)).await;
+    assert_eq!(answer(&response).1["error"]["code"], "method_not_allowed");
 }

@@ -7,12 +7,14 @@ use serde_json::{Value, json};
 use backoffice::email::request::{OrderEmail, OrderEmailLine};
 use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use backoffice::function::Function;
 use backoffice::pii::EmailAddress;
+use local_cloud::provision::Provisioned;
+use local_cloud::runtime_api::Invoked;
+use local_cloud::seed::{StockSeed, seed_stock as write_stock};
+use local_cloud::streams::{Position, StreamReader};
 
 use super::{BenchError, run_error};
-use crate::provision::Provisioned;
-use crate::seed::{StockSeed, seed_stock as write_stock};
-use crate::streams::{Position, StreamReader};
 
 const SELLER: &str = "sel_bench";
 /// SKUs with stock no bench run can use up, and one with none.
@@ -45,9 +47,9 @@ pub struct Case {
 }
 
 impl Workload {
-    pub fn for_function(function: &str, secret: &str) -> Self {
+    pub fn for_function(function: Function, secret: &str) -> Self {
         let (name, expected_status, kind) = match function {
-            "order-intake" => (
+            Function::OrderIntake => (
                 "order.created, 1 line",
                 202,
                 Kind::Order {
@@ -55,9 +57,9 @@ impl Workload {
                     prefix: "rust",
                 },
             ),
-            "stock-alerts" => ("inventory.adjusted, restock", 202, Kind::Restock),
+            Function::StockAlerts => ("inventory.adjusted, restock", 202, Kind::Restock),
             other => {
-                let event_type = crate::bench::events::first_event_type(other);
+                let event_type = other.event_types().next().unwrap_or("unknown.event");
                 ("webhook, not handled yet (501)", 501, Kind::Unhandled { event_type })
             }
         };
@@ -99,14 +101,6 @@ impl Workload {
         };
         webhook(&self.secret, &body)
     }
-}
-
-fn first_event_type(function: &str) -> &'static str {
-    backoffice::webhook::Function::ALL
-        .into_iter()
-        .find(|candidate| candidate.name() == function)
-        .and_then(|found| found.event_types().next())
-        .unwrap_or("unknown.event")
 }
 
 fn envelope(id: &str, event_type: &str, data: Value) -> String {
@@ -205,7 +199,7 @@ fn webhook(secret: &str, body: &str) -> Bytes {
         .body(())
         .expect("a static request is valid")
         .into_parts();
-    let event = crate::gateway::function_url_event(&parts, &Bytes::from(body.to_owned()));
+    let event = local_cloud::gateway::function_url_event(&parts, &Bytes::from(body.to_owned()));
     Bytes::from(serde_json::to_vec(&event).expect("the event serialises"))
 }
 
@@ -233,7 +227,7 @@ pub async fn seed_stock(config: &aws_config::SdkConfig, table: &str) -> Result<(
 
 /// Every event type a function takes, for the request counts.
 pub async fn cases(
-    function: &str,
+    function: Function,
     workload: &Workload,
     aws_endpoint: &str,
     provisioned: &Provisioned,
@@ -245,7 +239,7 @@ pub async fn cases(
     };
     let mut cases = Vec::new();
     match function {
-        "order-intake" => {
+        Function::OrderIntake => {
             let one_line = order_created("count_1", 1, false);
             cases.push(case("order.created, 1 line", webhook(secret, &one_line)));
             cases.push(case(
@@ -260,7 +254,7 @@ pub async fn cases(
             let relay = outbox_batch(aws_endpoint, provisioned).await?;
             cases.push(case("outbox relay, 1 change", relay));
         }
-        "stock-alerts" => {
+        Function::StockAlerts => {
             cases.push(case("inventory.adjusted, restock", workload.event(u64::MAX)));
             cases.push(case(
                 "stock change, 1 healthy SKU",
@@ -271,7 +265,7 @@ pub async fn cases(
                 queued(&stock_change(StockChangeReason::Restocked)),
             ));
         }
-        "buyer-messaging" => {
+        Function::BuyerMessaging => {
             cases.push(case("message.received, not handled yet", workload.event(u64::MAX)));
             let email = queued(&confirmation_email());
             cases.push(case("email request, sent", email.clone()));
@@ -285,7 +279,10 @@ pub async fn cases(
         }
         other => {
             cases.push(case(
-                &format!("{}, not handled yet", first_event_type(other)),
+                &format!(
+                    "{}, not handled yet",
+                    other.event_types().next().unwrap_or("unknown.event")
+                ),
                 workload.event(u64::MAX),
             ));
         }
@@ -316,13 +313,13 @@ async fn outbox_batch(aws_endpoint: &str, provisioned: &Provisioned) -> Result<B
         iterator = page.next;
     }
     let record = last.ok_or_else(|| run_error("outbox", "no outbox record to relay"))?;
-    Ok(Bytes::from(crate::streams::stream_event(&[record]).to_string()))
+    Ok(Bytes::from(local_cloud::streams::stream_event(&[record]).to_string()))
 }
 
 /// How an invocation ended, in a word for the report.
-pub fn outcome(invoked: &super::runtime::Invoked) -> String {
-    let answer: Value = serde_json::from_slice(&invoked.answer).unwrap_or_default();
-    if invoked.failed {
+pub fn outcome(invoked: &Invoked) -> String {
+    let answer: Value = serde_json::from_slice(invoked.body()).unwrap_or_default();
+    if invoked.failed() {
         return format!("failed: {}", answer["errorType"].as_str().unwrap_or("error"));
     }
     if let Some(status) = answer["statusCode"].as_i64() {

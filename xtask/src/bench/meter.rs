@@ -13,7 +13,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::http::{Body, read_body, respond, serve};
+use local_cloud::loopback::{Body, read_body, respond, serve};
 
 /// The AWS requests made since the last [`AwsMeter::take`], and the time spent in them.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]

@@ -2,34 +2,35 @@
 //! requests per event, on this machine, beside a Python peer doing `order.created`'s AWS work.
 //!
 //! The release binaries are built as deploys build them (`cargo lambda build --release`). Each
-//! is spawned against the bench's own Runtime API ([`runtime`]) with the local AWS behind a
-//! counting pass-through ([`meter`]): init is exec to the first `next`; the first response is
-//! exec to the answer of one real event with its real AWS calls. A last spawn per function then
-//! takes the warm events, and its peak RSS is read from `/proc` before it is stopped.
+//! is spawned against the local cloud's Runtime API, which keeps the clock, with the local AWS
+//! behind a counting pass-through ([`meter`]): init is exec to the first `next`; the first
+//! response is exec to the answer of one real event with its real AWS calls. A last spawn per
+//! function then takes the warm events, and its peak RSS is read from `/proc` before it is
+//! stopped.
 
 mod events;
 mod meter;
 mod report;
-mod runtime;
 mod sweep;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use backoffice::function::Function;
 use bytes::Bytes;
-use tokio::process::{Child, Command};
+use local_cloud::local_aws::LocalAws;
+use local_cloud::provision::provision;
+use local_cloud::runtime_api::{Invoked, Invoker, Runtime};
+use local_cloud::template::{FunctionSpec, Template};
+use local_cloud::{paths, processes, venv};
+use tokio::process::Child;
+use tokio::task::JoinHandle;
 
-use crate::local_aws::LocalAws;
-use crate::provision::provision;
-use crate::template::{FunctionSpec, Template};
-use crate::{paths, processes, venv};
 use events::Workload;
 use meter::AwsMeter;
-pub use report::{Distribution, FunctionReport, Report, RequestCount};
-use runtime::{BenchRuntime, Invoked};
-pub use sweep::{SweepReport, SweepRun};
+use report::{Distribution, FunctionReport, Report, RequestCount};
+use sweep::SweepReport;
 
 /// The binary of the do-nothing function the others are read against.
 const BASELINE: &str = "hello-world";
@@ -70,16 +71,44 @@ fn run_error(what: impl Into<String>, message: impl std::fmt::Display) -> BenchE
     }
 }
 
-/// What is spawned: a function's `bootstrap`, or the Python peer.
+/// What is spawned: a function's `bootstrap`, the baseline, or the Python peer.
 struct Subject {
     name: String,
+    /// The back office function it is, if it is one.
+    function: Option<Function>,
     command: Vec<String>,
     working_dir: PathBuf,
     environment: BTreeMap<String, String>,
     workload: Workload,
 }
 
-pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
+/// `cargo xtask bench [--quick] [--no-build]`: runs the bench, prints its tables and writes
+/// them to `target/xtask/bench/`.
+pub async fn command(args: &[String]) -> crate::CommandResult {
+    let mut options = BenchOptions::default();
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => {
+                options.spawns = 5;
+                options.warm_events = 100;
+            }
+            "--no-build" => options.skip_build = true,
+            other => return Err(format!("bench: unknown option {other:?} (--quick, --no-build)")),
+        }
+    }
+    let report = run(&options).await.map_err(|error| error.to_string())?;
+    let table = report.table();
+    println!("{table}");
+    let dir = paths::scratch().join("bench");
+    std::fs::create_dir_all(&dir).map_err(|error| error.to_string())?;
+    let json = serde_json::to_string_pretty(&report).map_err(|error| error.to_string())?;
+    std::fs::write(dir.join("report.json"), json).map_err(|error| error.to_string())?;
+    std::fs::write(dir.join("report.md"), &table).map_err(|error| error.to_string())?;
+    eprintln!("xtask: wrote {} and report.md", dir.join("report.json").display());
+    Ok(())
+}
+
+async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
     venv::ensure().map_err(|error| BenchError::Setup(error.to_string()))?;
     let template = Template::load(&paths::template()).map_err(|error| BenchError::Setup(error.to_string()))?;
     let functions = template
@@ -103,7 +132,10 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
 
     let mut report = Report::new(options);
     let subjects = function_subjects(&functions, &provisioned, &meter, &secret)?;
-    if let Some(alerts) = subjects.iter().find(|subject| subject.name == "stock-alerts") {
+    if let Some(alerts) = subjects
+        .iter()
+        .find(|subject| subject.function == Some(Function::StockAlerts))
+    {
         eprintln!("xtask: ── bench the sweep over {} SKUs", sweep::CATALOGUE);
         let load = sweep::load_catalogue(&aws.sdk_config().await, &provisioned).await?;
         report.sweep = Some(sweep::measure(alerts, &meter, load).await?);
@@ -116,6 +148,7 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
     };
     let baseline = Subject {
         name: BASELINE.to_owned(),
+        function: None,
         command: vec![lambda_dir().join(BASELINE).join("bootstrap").display().to_string()],
         working_dir: paths::workspace_root(),
         environment: lambda_environment(&hello, &meter.endpoint),
@@ -139,13 +172,14 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
     }
     let intake_environment = subjects
         .iter()
-        .find(|subject| subject.name == "order-intake")
+        .find(|subject| subject.function == Some(Function::OrderIntake))
         .map(|subject| subject.environment.clone())
         .unwrap_or_default();
 
     eprintln!("xtask: ── bench the Python peer");
     let peer = Subject {
         name: "python-peer".to_owned(),
+        function: None,
         command: vec![
             paths::venv_bin("python").display().to_string(),
             "-m".to_owned(),
@@ -164,27 +198,28 @@ pub async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
 /// Every function of the template, as the bench spawns it.
 fn function_subjects(
     functions: &[FunctionSpec],
-    provisioned: &crate::provision::Provisioned,
+    provisioned: &local_cloud::provision::Provisioned,
     meter: &AwsMeter,
     secret: &str,
 ) -> Result<Vec<Subject>, BenchError> {
     functions
         .iter()
         .map(|spec| {
-            let mut environment = BTreeMap::new();
-            for (name, value) in &spec.environment {
-                let value = provisioned
-                    .resolve(value)
-                    .map_err(|error| BenchError::Setup(error.to_string()))?;
-                environment.insert(name.clone(), value);
-            }
+            let mut environment = provisioned
+                .environment_of(spec)
+                .map_err(|error| BenchError::Setup(error.to_string()))?;
             environment.extend(lambda_environment(spec, &meter.endpoint));
+            let function = Function::ALL
+                .into_iter()
+                .find(|function| function.name() == spec.binary)
+                .ok_or_else(|| BenchError::Setup(format!("{} is not a back office function", spec.binary)))?;
             Ok(Subject {
                 name: spec.binary.clone(),
+                function: Some(function),
                 command: vec![lambda_dir().join(&spec.binary).join("bootstrap").display().to_string()],
                 working_dir: paths::workspace_root(),
                 environment,
-                workload: Workload::for_function(&spec.binary, secret),
+                workload: Workload::for_function(function, secret),
             })
         })
         .collect()
@@ -254,7 +289,7 @@ fn lambda_environment(spec: &FunctionSpec, endpoint: &str) -> BTreeMap<String, S
     environment
 }
 
-fn spawn(subject: &Subject, runtime: &BenchRuntime) -> Result<Child, BenchError> {
+fn spawn(subject: &Subject, runtime_api: std::net::SocketAddr) -> Result<Child, BenchError> {
     let logs = paths::scratch().join("bench").join("logs");
     std::fs::create_dir_all(&logs).map_err(|error| run_error("logs", error))?;
     let log = std::fs::OpenOptions::new()
@@ -262,45 +297,48 @@ fn spawn(subject: &Subject, runtime: &BenchRuntime) -> Result<Child, BenchError>
         .append(true)
         .open(logs.join(format!("{}.log", subject.name)))
         .map_err(|error| run_error("logs", error))?;
-    let mut command = Command::new(&subject.command[0]);
-    command
+    processes::lambda_command(Path::new(&subject.command[0]), &subject.environment, runtime_api)
         .args(&subject.command[1..])
         .current_dir(&subject.working_dir)
-        .env_clear()
-        .envs(&subject.environment)
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", runtime.address.to_string())
-        .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(|error| run_error("logs", error))?)
         .stderr(log)
-        .kill_on_drop(true);
-    command
         .spawn()
         .map_err(|error| run_error(format!("spawning {}", subject.name), error))
 }
 
 /// A new process of a subject, waiting for its first event.
 struct Process {
-    runtime: BenchRuntime,
+    invoker: Invoker,
     child: Child,
     started: Instant,
     ready: Instant,
+    server: JoinHandle<()>,
 }
 
-/// Spawns `subject` against a fresh Runtime API and waits for it to ask for work.
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Spawns `subject` against a Runtime API of its own and waits for it to ask for work.
 async fn start(subject: &Subject) -> Result<Process, BenchError> {
-    let mut runtime = BenchRuntime::start().await.map_err(|e| run_error("runtime", e))?;
+    // The sweep over the whole catalogue is the longest invocation the bench makes.
+    let (runtime, invoker) = Runtime::new(&subject.name, PATIENCE * 4);
+    let (address, instance, server) = runtime.endpoint().await.map_err(|e| run_error("runtime", e))?;
+    let server = tokio::spawn(server);
     let started = Instant::now();
-    let child = spawn(subject, &runtime)?;
-    let ready = runtime
-        .asked_for_work(PATIENCE)
+    let child = spawn(subject, address)?;
+    let ready = tokio::time::timeout(PATIENCE, instance.ready())
         .await
-        .map_err(|error| run_error(&subject.name, error))?;
+        .map_err(|_| run_error(&subject.name, format!("did not ask for work within {PATIENCE:?}")))?
+        .map_err(|error| run_error(&subject.name, format!("failed to start: {error}")))?;
     Ok(Process {
-        runtime,
+        invoker,
         child,
         started,
         ready,
+        server,
     })
 }
 
@@ -315,21 +353,22 @@ fn peak_rss_kib(child: &Child) -> Option<u64> {
 
 async fn invoke_checked(
     subject: &Subject,
-    runtime: &mut BenchRuntime,
+    process: &Process,
     event: Bytes,
     expected_status: i64,
 ) -> Result<Invoked, BenchError> {
-    let invoked = runtime
-        .invoke(event, PATIENCE)
+    let invoked = process
+        .invoker
+        .invoke_timed(event)
         .await
         .map_err(|error| run_error(&subject.name, error))?;
-    let answer: serde_json::Value = serde_json::from_slice(&invoked.answer).unwrap_or_default();
-    if invoked.failed || answer["statusCode"].as_i64() != Some(expected_status) {
+    let answer: serde_json::Value = serde_json::from_slice(invoked.body()).unwrap_or_default();
+    if invoked.failed() || answer["statusCode"].as_i64() != Some(expected_status) {
         return Err(run_error(
             &subject.name,
             format!(
                 "expected a {expected_status} answer, got {}",
-                String::from_utf8_lossy(&invoked.answer)
+                String::from_utf8_lossy(invoked.body())
             ),
         ));
     }
@@ -350,7 +389,7 @@ async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) ->
     for _ in 0..options.spawns {
         meter.take();
         let mut cold = start(subject).await?;
-        let invoked = invoke_checked(subject, &mut cold.runtime, next_event(), expected).await?;
+        let invoked = invoke_checked(subject, &cold, next_event(), expected).await?;
         inits.push(cold.ready - cold.started);
         first_responses.push(invoked.answered_at - cold.started);
         first_responses_in_aws.push(meter.take().busy);
@@ -358,11 +397,11 @@ async fn measure(subject: &Subject, options: &BenchOptions, meter: &AwsMeter) ->
     }
 
     let mut warm_process = start(subject).await?;
-    invoke_checked(subject, &mut warm_process.runtime, next_event(), expected).await?;
+    invoke_checked(subject, &warm_process, next_event(), expected).await?;
     meter.take();
     let mut warm = Vec::with_capacity(options.warm_events);
     for _ in 0..options.warm_events {
-        let invoked = invoke_checked(subject, &mut warm_process.runtime, next_event(), expected).await?;
+        let invoked = invoke_checked(subject, &warm_process, next_event(), expected).await?;
         warm.push(invoked.duration());
     }
     let usage = meter.take();
@@ -390,15 +429,18 @@ async fn count_requests(
     subject: &Subject,
     meter: &AwsMeter,
     aws_endpoint: &str,
-    provisioned: &crate::provision::Provisioned,
+    provisioned: &local_cloud::provision::Provisioned,
 ) -> Result<Vec<RequestCount>, BenchError> {
+    let Some(function) = subject.function else {
+        return Ok(Vec::new());
+    };
     let mut process = start(subject).await?;
     let mut counts = Vec::new();
-    for case in events::cases(&subject.name, &subject.workload, aws_endpoint, provisioned).await? {
+    for case in events::cases(function, &subject.workload, aws_endpoint, provisioned).await? {
         meter.take();
         let invoked = process
-            .runtime
-            .invoke(case.event, PATIENCE)
+            .invoker
+            .invoke_timed(case.event)
             .await
             .map_err(|error| run_error(&subject.name, error))?;
         counts.push(RequestCount {

@@ -111,7 +111,10 @@ impl Report {
 
     /// The peer ratio and the goals, once everything is measured.
     pub fn conclude(&mut self) {
-        let intake = self.functions.iter().find(|f| f.function == "order-intake");
+        let intake = self
+            .functions
+            .iter()
+            .find(|f| f.function == backoffice::function::Function::OrderIntake.name());
         if let (Some(intake), Some(peer)) = (intake, &self.peer) {
             self.peer_ratio_init = peer.init_ms.p50 / intake.init_ms.p50.max(f64::EPSILON);
             self.peer_ratio_first_response =

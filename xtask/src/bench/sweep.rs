@@ -8,8 +8,8 @@ use futures_util::future::try_join_all;
 use serde::Serialize;
 
 use super::meter::AwsMeter;
-use super::{BenchError, PATIENCE, Subject, run_error, start};
-use crate::provision::Provisioned;
+use super::{BenchError, Subject, run_error, start};
+use local_cloud::provision::Provisioned;
 
 pub const CATALOGUE: usize = 50_000;
 pub const AT_RISK: usize = 50;
@@ -62,7 +62,7 @@ fn stock_item(index: usize) -> WriteRequest {
         .item("safety_stock", n(5))
         .item("lead_time_days", n(7));
     if at_risk {
-        put = put.item("watch", s(backoffice::adapters::dynamodb::WATCHLIST));
+        put = put.item("watch", s(backoffice::stock::inventory::WATCHLIST));
     }
     WriteRequest::builder()
         .put_request(put.build().expect("a key and attributes"))
@@ -137,15 +137,15 @@ pub async fn measure(subject: &Subject, meter: &AwsMeter, load: Duration) -> Res
     let mut runs = Vec::new();
     for _ in 0..2 {
         meter.take();
-        let event = crate::schedule::scheduled_event("StockAlertsFunctionHourlySweep", chrono::Utc::now());
+        let event = local_cloud::schedule::scheduled_event("StockAlertsFunctionHourlySweep", chrono::Utc::now());
         let invoked = process
-            .runtime
-            .invoke(bytes::Bytes::from(event.to_string()), PATIENCE * 4)
+            .invoker
+            .invoke_timed(bytes::Bytes::from(event.to_string()))
             .await
             .map_err(|error| run_error("the sweep", error))?;
-        let answer: serde_json::Value = serde_json::from_slice(&invoked.answer).unwrap_or_default();
-        if invoked.failed {
-            return Err(run_error("the sweep", String::from_utf8_lossy(&invoked.answer)));
+        let answer: serde_json::Value = serde_json::from_slice(invoked.body()).unwrap_or_default();
+        if invoked.failed() {
+            return Err(run_error("the sweep", String::from_utf8_lossy(invoked.body())));
         }
         let field = |name: &str| answer[name].as_u64().unwrap_or(0);
         runs.push(SweepRun {

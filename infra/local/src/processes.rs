@@ -39,8 +39,8 @@ pub async fn supervise(spec: FunctionSpec, launch: Launch, instance: Arc<Instanc
     loop {
         let started = Instant::now();
         match run_once(&spec, &launch, &instance).await {
-            Ok(status) => eprintln!("xtask: {} {status}; starting it again", spec.binary),
-            Err(error) => eprintln!("xtask: cannot start {}: {error}", launch.binary.display()),
+            Ok(status) => eprintln!("local cloud: {} {status}; starting it again", spec.binary),
+            Err(error) => eprintln!("local cloud: cannot start {}: {error}", launch.binary.display()),
         }
         instance.abandon();
         // Back off only while it keeps dying young, as a broken build or config would.
@@ -68,20 +68,33 @@ pub fn lambda_environment(spec: &FunctionSpec) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Runs the process until it exits or must be stopped; says how it ended.
-async fn run_once(spec: &FunctionSpec, launch: &Launch, instance: &Instance) -> std::io::Result<String> {
-    let mut command = Command::new(&launch.binary);
+/// A process as Lambda starts one: only `environment` (and `PATH`) in its environment, its
+/// Runtime API at `runtime_api`, no input, killed when dropped. The caller says where its
+/// output goes.
+pub fn lambda_command(program: &Path, environment: &BTreeMap<String, String>, runtime_api: SocketAddr) -> Command {
+    let mut command = Command::new(program);
     command
         .env_clear()
-        .envs(&launch.environment)
-        .envs(lambda_environment(spec))
+        .envs(environment)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_RUNTIME_API", launch.runtime_api.to_string())
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string())
         .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs the process until it exits or must be stopped; says how it ended.
+async fn run_once(spec: &FunctionSpec, launch: &Launch, instance: &Instance) -> std::io::Result<String> {
+    let mut environment = launch.environment.clone();
+    environment.extend(
+        lambda_environment(spec)
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value)),
+    );
+    let mut child = lambda_command(&launch.binary, &environment, launch.runtime_api)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn()?;
+        .spawn()?;
     let stdout = forward(child.stdout.take(), &spec.binary, &launch.logs);
     let stderr = forward(child.stderr.take(), &spec.binary, &launch.logs);
     let ended = tokio::select! {

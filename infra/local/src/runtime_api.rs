@@ -8,27 +8,29 @@
 //! once instead of waiting out the timeout.
 //!
 //! Every trigger of the local stack (Function URLs, queues, schedules, `cargo xtask invoke`)
-//! goes through an [`Invoker`].
+//! goes through an [`Invoker`], and so does the bench, which reads the clock this API keeps:
+//! when a process first asked for work (the end of its init) and when each invocation was
+//! handed over and answered.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
-use crate::http::{Body, read_body, respond, serve};
 use crate::local_aws::{ACCOUNT_ID, REGION};
+use crate::loopback::{Body, read_body, respond, serve};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum InvokeError {
     #[error("the function failed: {0}")]
     Function(String),
-    #[error("the function did not answer within {0:?}")]
+    #[error("no process of the function answered within {0:?}")]
     Timeout(Duration),
     #[error("the function is not running")]
     Unavailable,
@@ -36,7 +38,52 @@ pub enum InvokeError {
     NotJson(String),
 }
 
-type Answer = oneshot::Sender<Result<Bytes, InvokeError>>;
+/// How an invocation ended, as Lambda reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The function's answer.
+    Answered(Bytes),
+    /// `{"errorType", "errorMessage"}`: what the function posted to `/error`, or what Lambda
+    /// says when the function timed out (`Sandbox.Timedout`) or its process exited
+    /// (`Runtime.ExitError`).
+    Failed(Bytes),
+}
+
+/// One invocation, with the Runtime API's clock.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub outcome: Outcome,
+    /// When a process took the event from `next`.
+    pub handed_at: Instant,
+    /// When it answered (or failed).
+    pub answered_at: Instant,
+}
+
+impl Invoked {
+    pub fn duration(&self) -> Duration {
+        self.answered_at - self.handed_at
+    }
+
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Failed(_))
+    }
+
+    /// The answer, or the failure's payload.
+    pub fn body(&self) -> &Bytes {
+        match &self.outcome {
+            Outcome::Answered(body) | Outcome::Failed(body) => body,
+        }
+    }
+}
+
+/// `{"errorType", "errorMessage"}`, as Lambda's own failures read.
+fn lambda_error(error_type: &str, message: &str) -> Outcome {
+    Outcome::Failed(Bytes::from(
+        json!({"errorType": error_type, "errorMessage": message}).to_string(),
+    ))
+}
+
+type Answer = oneshot::Sender<Invoked>;
 
 struct Invocation {
     payload: Bytes,
@@ -52,19 +99,29 @@ pub struct Invoker {
 }
 
 impl Invoker {
+    /// Invokes with a JSON event; a failed invocation is an error.
     pub async fn invoke(&self, payload: &Value) -> Result<Value, InvokeError> {
         let answer = self.invoke_raw(Bytes::from(payload.to_string())).await?;
         serde_json::from_slice(&answer).map_err(|_| InvokeError::NotJson(String::from_utf8_lossy(&answer).into_owned()))
     }
 
+    /// Invokes with any payload; a failed invocation is an error.
     pub async fn invoke_raw(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+        match self.invoke_timed(payload).await?.outcome {
+            Outcome::Answered(body) => Ok(body),
+            Outcome::Failed(error) => Err(InvokeError::Function(String::from_utf8_lossy(&error).into_owned())),
+        }
+    }
+
+    /// Invokes and reports how it ended and when, as the Invoke API and the bench need.
+    pub async fn invoke_timed(&self, payload: Bytes) -> Result<Invoked, InvokeError> {
         let (answer, answered) = oneshot::channel();
         self.queue
             .send(Invocation { payload, answer })
             .await
             .map_err(|_| InvokeError::Unavailable)?;
         match tokio::time::timeout(self.patience, answered).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(invoked)) => Ok(invoked),
             Ok(Err(_)) => Err(InvokeError::Unavailable),
             Err(_) => Err(InvokeError::Timeout(self.patience)),
         }
@@ -78,11 +135,37 @@ pub struct Runtime {
     waiting: Arc<tokio::sync::Mutex<mpsc::Receiver<Invocation>>>,
 }
 
+/// Where one process stands, as the Runtime API has seen it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessState {
+    Starting,
+    /// It asked for work: its init ended at this instant (the first time), and it waits.
+    Ready(Instant),
+    /// It reported that its init failed.
+    InitFailed(String),
+}
+
+struct InFlight {
+    id: String,
+    handed_at: Instant,
+    answer: Answer,
+}
+
 /// What one process is doing, so the supervisor can stop it or fail its invocation.
-#[derive(Default)]
 pub struct Instance {
-    in_flight: Mutex<Option<(String, Answer)>>,
+    in_flight: Mutex<Option<InFlight>>,
     stop: Notify,
+    state: watch::Sender<ProcessState>,
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Self {
+            in_flight: Mutex::default(),
+            stop: Notify::default(),
+            state: watch::Sender::new(ProcessState::Starting),
+        }
+    }
 }
 
 impl Instance {
@@ -91,20 +174,47 @@ impl Instance {
         self.stop.notified().await
     }
 
-    /// Fails the invocation the process was running, if any: it exited without answering.
-    pub fn abandon(&self) {
-        if let Some((_, answer)) = self.in_flight.lock().expect("in-flight slot").take() {
-            let _ = answer.send(Err(InvokeError::Function(
-                "the process exited during the invocation".to_owned(),
-            )));
+    /// Waits until the process first asks for work (the end of its init), or says its init
+    /// failed.
+    pub async fn ready(&self) -> Result<Instant, String> {
+        let mut state = self.state.subscribe();
+        let settled = state
+            .wait_for(|state| *state != ProcessState::Starting)
+            .await
+            .map_err(|_| "the Runtime API stopped".to_owned())?
+            .clone();
+        match settled {
+            ProcessState::Ready(at) => Ok(at),
+            ProcessState::InitFailed(error) => Err(error),
+            ProcessState::Starting => unreachable!("waited for another state"),
         }
     }
 
-    fn finish(&self, id: &str, result: Result<Bytes, InvokeError>) -> bool {
+    /// Fails the invocation the process was running, if any: it exited without answering.
+    pub fn abandon(&self) {
+        if let Some(in_flight) = self.in_flight.lock().expect("in-flight slot").take() {
+            let message = format!(
+                "RequestId: {} Error: Runtime exited without providing a reason",
+                in_flight.id
+            );
+            let _ = in_flight.answer.send(Invoked {
+                outcome: lambda_error("Runtime.ExitError", &message),
+                handed_at: in_flight.handed_at,
+                answered_at: Instant::now(),
+            });
+        }
+    }
+
+    fn finish(&self, id: &str, outcome: Outcome) -> bool {
+        let answered_at = Instant::now();
         let mut slot = self.in_flight.lock().expect("in-flight slot");
         match slot.take() {
-            Some((current, answer)) if current == id => {
-                let _ = answer.send(result);
+            Some(in_flight) if in_flight.id == id => {
+                let _ = in_flight.answer.send(Invoked {
+                    outcome,
+                    handed_at: in_flight.handed_at,
+                    answered_at,
+                });
                 true
             }
             other => {
@@ -169,21 +279,18 @@ async fn route(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Response<
         (Method::POST, ["invocation", id, "response"]) => {
             let id = (*id).to_owned();
             let (_, body) = read_body(request).await;
-            acknowledge(endpoint.instance.finish(&id, Ok(body)))
+            acknowledge(endpoint.instance.finish(&id, Outcome::Answered(body)))
         }
         (Method::POST, ["invocation", id, "error"]) => {
             let id = (*id).to_owned();
             let (_, body) = read_body(request).await;
-            let error = InvokeError::Function(String::from_utf8_lossy(&body).into_owned());
-            acknowledge(endpoint.instance.finish(&id, Err(error)))
+            acknowledge(endpoint.instance.finish(&id, Outcome::Failed(body)))
         }
         (Method::POST, ["init", "error"]) => {
             let (_, body) = read_body(request).await;
-            eprintln!(
-                "xtask: {} failed to initialise: {}",
-                endpoint.function_arn,
-                String::from_utf8_lossy(&body)
-            );
+            let error = String::from_utf8_lossy(&body).into_owned();
+            eprintln!("local cloud: {} failed to initialise: {error}", endpoint.function_arn);
+            endpoint.instance.state.send_replace(ProcessState::InitFailed(error));
             respond(StatusCode::ACCEPTED, "application/json", "{}")
         }
         _ => respond(StatusCode::NOT_FOUND, "text/plain", "unknown path"),
@@ -191,6 +298,13 @@ async fn route(endpoint: Arc<Endpoint>, request: Request<Incoming>) -> Response<
 }
 
 async fn next_invocation(endpoint: &Arc<Endpoint>) -> Response<Body> {
+    endpoint.instance.state.send_if_modified(|state| {
+        let first_ask = *state == ProcessState::Starting;
+        if first_ask {
+            *state = ProcessState::Ready(Instant::now());
+        }
+        first_ask
+    });
     let invocation = {
         let mut waiting = endpoint.waiting.lock().await;
         loop {
@@ -204,7 +318,11 @@ async fn next_invocation(endpoint: &Arc<Endpoint>) -> Response<Body> {
     };
     let id = request_id();
     let deadline = chrono::Utc::now().timestamp_millis() + endpoint.timeout.as_millis() as i64;
-    *endpoint.instance.in_flight.lock().expect("in-flight slot") = Some((id.clone(), invocation.answer));
+    *endpoint.instance.in_flight.lock().expect("in-flight slot") = Some(InFlight {
+        id: id.clone(),
+        handed_at: Instant::now(),
+        answer: invocation.answer,
+    });
     tokio::spawn(enforce_timeout(endpoint.clone(), id.clone()));
     Response::builder()
         .status(StatusCode::OK)
@@ -223,9 +341,13 @@ async fn next_invocation(endpoint: &Arc<Endpoint>) -> Response<Body> {
 /// As Lambda does at the timeout: fail the invocation and stop the process running it.
 async fn enforce_timeout(endpoint: Arc<Endpoint>, id: String) {
     tokio::time::sleep(endpoint.timeout).await;
+    let message = format!(
+        "RequestId: {id} Error: Task timed out after {:.2} seconds",
+        endpoint.timeout.as_secs_f64()
+    );
     if endpoint
         .instance
-        .finish(&id, Err(InvokeError::Timeout(endpoint.timeout)))
+        .finish(&id, lambda_error("Sandbox.Timedout", &message))
     {
         endpoint.instance.stop.notify_one();
     }
@@ -251,7 +373,7 @@ fn request_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::HttpClient;
+    use crate::loopback::HttpClient;
 
     /// Plays a `bootstrap` that takes an invocation and never answers it.
     #[tokio::test]
@@ -271,7 +393,10 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), instance.stop_requested())
             .await
             .expect("the process is stopped");
-        assert!(matches!(invocation.await.unwrap(), Err(InvokeError::Timeout(_))));
+        let Err(InvokeError::Function(error)) = invocation.await.unwrap() else {
+            panic!("the invocation fails")
+        };
+        assert!(error.contains("Sandbox.Timedout"), "{error}");
     }
 
     #[tokio::test]
@@ -287,6 +412,7 @@ mod tests {
             async move { invoker.invoke(&serde_json::json!({"n": 1})).await }
         });
         let next = client.get(&format!("{base}/next")).await.unwrap();
+        assert!(instance.ready().await.is_ok(), "asking for work ends the init");
         let id = next.headers["lambda-runtime-aws-request-id"]
             .to_str()
             .unwrap()

@@ -1,7 +1,5 @@
-//! What order intake needs from storage, in the domain's words. The DynamoDB implementation
-//! is [`crate::adapters::dynamodb::DynamoOrders`].
-
-use std::future::Future;
+//! An order as stored, and what each event makes of it: the whole record later events and
+//! follow-ups need, its history of applied events, and the answer the webhook gives.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,9 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::error::OrderError;
 use super::status::{OrderChange, OrderStatus};
 use super::validate::{Address, Buyer, NewOrder, OrderRef, Shipment};
-use crate::idempotency::ClaimWrite;
 use crate::money::{Currency, Money};
-use crate::store::StoreError;
+use crate::storage::{Item, StoreError};
 
 /// An order as stored: everything later events and follow-ups need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +39,10 @@ pub struct StoredOrder {
     /// retry after its idempotency claim expired is answered with what it did (not with the
     /// order's latest status), and a reused id with another body is still refused.
     pub history: Vec<AppliedEvent>,
+    /// Counts the order's changes; each is written only over the version it was made from,
+    /// so two changes racing from one reading cannot both apply.
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,21 +79,22 @@ pub struct EventContext {
     pub at: DateTime<Utc>,
 }
 
-/// What a store call did.
+/// What applying an event did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Applied {
-    /// Written now, by this event.
+    /// This event changed the order now.
     Now(StoredOrder),
     /// This event was applied before, producing `status`, and its idempotency claim has
     /// expired since: a late retry, answered as a duplicate. The order may have moved on.
-    Before { order: StoredOrder, status: OrderStatus },
+    Earlier { order: StoredOrder, status: OrderStatus },
 }
 
+/// Why an event was not applied.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreRefusal {
-    /// The transaction failed on the idempotency claim: someone else has this event.
+pub enum ApplyError {
+    /// The write set failed on the event's claim: another delivery of it committed first.
     #[error("the event's idempotency claim is taken")]
-    ClaimTaken,
+    ClaimTaken(Option<Item>),
     /// This event id changed the order before, with another body.
     #[error("the event id was applied before with another body")]
     EventReused,
@@ -100,6 +102,18 @@ pub enum StoreRefusal {
     Order(#[from] OrderError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<ApplyError> for crate::webhook::NotAccepted {
+    fn from(error: ApplyError) -> Self {
+        use crate::webhook::{NotAccepted, Rejection, event_id_reused};
+        match error {
+            ApplyError::ClaimTaken(existing) => NotAccepted::ClaimTaken(existing),
+            ApplyError::EventReused => NotAccepted::Refused(event_id_reused()),
+            ApplyError::Order(error) => NotAccepted::Refused(error.into()),
+            ApplyError::Store(error) => NotAccepted::Refused(Rejection::dependency_unavailable(&error)),
+        }
+    }
 }
 
 /// A change to an existing order, as an event asks for it.
@@ -110,39 +124,7 @@ pub struct ChangeRequest {
     pub shipment: Option<Shipment>,
 }
 
-pub trait OrderStore: Send + Sync {
-    /// Stores a new order with every line reserved, or, if any line is short, as backordered
-    /// with nothing reserved; together with `claim`, in one transaction.
-    fn place(
-        &self,
-        order: &NewOrder,
-        event: &EventContext,
-        claim: &ClaimWrite,
-    ) -> impl Future<Output = Result<Applied, StoreRefusal>> + Send;
-
-    /// Cancels, ships or delivers an order of the seller, moving its stock as the lifecycle says.
-    fn change(
-        &self,
-        request: &ChangeRequest,
-        event: &EventContext,
-        claim: &ClaimWrite,
-    ) -> impl Future<Output = Result<Applied, StoreRefusal>> + Send;
-}
-
-/// What a restock does with the orders that wait for stock.
-pub trait Backorders: Send + Sync {
-    /// The seller's backordered orders, oldest first.
-    fn waiting(&self, seller_id: &str) -> impl Future<Output = Result<Vec<StoredOrder>, StoreError>> + Send;
-
-    /// Reserves every line of a backordered order, or none, and accepts it.
-    fn fill(
-        &self,
-        order: &StoredOrder,
-        cause: &str,
-        at: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Fill, StoreError>> + Send;
-}
-
+/// What a restock did for one backordered order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fill {
     Filled(Box<StoredOrder>),
@@ -185,6 +167,7 @@ impl StoredOrder {
                 status: OrderStatus::Accepted,
                 fingerprint: event.fingerprint.clone(),
             }],
+            version: 0,
         }
     }
 
@@ -204,6 +187,7 @@ impl StoredOrder {
     /// The order after `request`, or why the lifecycle refuses it.
     pub fn changed(&self, request: &ChangeRequest, event: &EventContext) -> Result<Self, OrderError> {
         let mut next = self.clone();
+        next.version += 1;
         next.status = self.status.apply(request.change)?;
         match request.change {
             OrderChange::Ship => next.shipment = request.shipment.clone(),
@@ -223,6 +207,7 @@ impl StoredOrder {
     /// `cause` names (`stock-alerts#<event>`), its expected date met.
     pub fn filled(&self, cause: &str, at: DateTime<Utc>) -> Self {
         let mut next = self.clone();
+        next.version += 1;
         next.status = OrderStatus::Accepted;
         next.short_lines.clear();
         next.expected_by = None;
@@ -242,12 +227,12 @@ impl StoredOrder {
 
     /// What `event` did to this order before, if it was applied: the status it produced,
     /// or `EventReused` if that event id came with another body.
-    pub fn earlier(&self, event: &EventContext) -> Option<Result<OrderStatus, StoreRefusal>> {
+    pub fn earlier(&self, event: &EventContext) -> Option<Result<OrderStatus, ApplyError>> {
         let applied = self.history.iter().find(|applied| applied.event_id == event.id)?;
         Some(if applied.fingerprint == event.fingerprint {
             Ok(applied.status)
         } else {
-            Err(StoreRefusal::EventReused)
+            Err(ApplyError::EventReused)
         })
     }
 

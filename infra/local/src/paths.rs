@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
+        .ancestors()
+        .nth(2)
+        .expect("the local cloud lives in infra/local, two levels below the workspace root")
         .to_path_buf()
 }
 
@@ -32,7 +33,7 @@ pub fn venv_bin(tool: &str) -> PathBuf {
     venv().join("bin").join(tool)
 }
 
-/// Scratch space of the xtask: the running stack's state file, function logs.
+/// Scratch space of the local cloud and the xtask: the running stack's state file, logs.
 pub fn scratch() -> PathBuf {
     target_dir().join("xtask")
 }

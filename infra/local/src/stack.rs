@@ -21,7 +21,7 @@ use crate::runtime_api::{Invoker, Runtime};
 use crate::schedule::Schedule;
 use crate::streams::StreamReader;
 use crate::template::{Template, TemplateError};
-use crate::{http, paths};
+use crate::{loopback, paths};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -123,10 +123,7 @@ impl Stack {
         let mut function_urls = BTreeMap::new();
         for spec in &functions {
             let (runtime, invoker) = Runtime::new(&spec.binary, Duration::from_secs(spec.timeout_secs));
-            let mut environment = BTreeMap::new();
-            for (name, value) in &spec.environment {
-                environment.insert(name.clone(), provisioned.resolve(value)?);
-            }
+            let mut environment = provisioned.environment_of(spec)?;
             environment.insert("AWS_ENDPOINT_URL".to_owned(), aws.endpoint.clone());
             // Lambda sets this from the template's LoggingConfig; the SDK's own debug lines stay out.
             let level = provisioned
@@ -210,7 +207,7 @@ impl Stack {
             invokers: invokers.clone(),
             urls: function_urls.keys().cloned().collect(),
         });
-        tasks.spawn(http::serve(listener, move |request| {
+        tasks.spawn(loopback::serve(listener, move |request| {
             gateway::route(routes.clone(), request)
         }));
         Ok(Self {

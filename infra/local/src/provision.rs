@@ -359,6 +359,18 @@ async fn create_queue(
 }
 
 impl Provisioned {
+    /// The variables the template gives a function, resolved here (table names, queue ARNs,
+    /// the local signing secret).
+    pub fn environment_of(
+        &self,
+        spec: &crate::template::FunctionSpec,
+    ) -> Result<std::collections::BTreeMap<String, String>, ProvisionError> {
+        spec.environment
+            .iter()
+            .map(|(name, value)| Ok((name.clone(), self.resolve(value)?)))
+            .collect()
+    }
+
     /// The text a template value stands for here: scalars as written, intrinsics resolved,
     /// Secrets Manager dynamic references replaced by the local secret.
     pub fn resolve(&self, value: &Value) -> Result<String, ProvisionError> {

@@ -7,8 +7,8 @@
 
 use serde_json::{Value, json};
 
-use crate::http::HttpClient;
 use crate::local_aws::REGION;
+use crate::loopback::HttpClient;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StreamError {

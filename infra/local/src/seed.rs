@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use backoffice::adapters::dynamodb::sku_key;
+use backoffice::adapters::dynamodb::dynamo_item;
+use backoffice::stock::records::new_stock_item;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -24,21 +24,21 @@ pub fn load(path: &Path) -> Result<Vec<StockSeed>, String> {
     serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
 }
 
-/// Sets each SKU's stock: `on_hand` all available, nothing reserved.
+/// Sets each SKU's stock: `on_hand` all available, nothing reserved, not on the watchlist.
 pub async fn seed_stock(client: &aws_sdk_dynamodb::Client, table: &str, seeds: &[StockSeed]) -> Result<(), String> {
-    let n = |value: i64| AttributeValue::N(value.to_string());
     for seed in seeds {
+        let mut item = new_stock_item(
+            &seed.seller_id,
+            &seed.sku,
+            seed.on_hand,
+            seed.safety_stock,
+            seed.lead_time_days,
+        );
+        item.remove("watch");
         client
             .put_item()
             .table_name(table)
-            .item("sku_key", AttributeValue::S(sku_key(&seed.seller_id, &seed.sku)))
-            .item("seller_id", AttributeValue::S(seed.seller_id.clone()))
-            .item("sku", AttributeValue::S(seed.sku.clone()))
-            .item("on_hand", n(seed.on_hand))
-            .item("reserved", n(0))
-            .item("available", n(seed.on_hand))
-            .item("safety_stock", n(seed.safety_stock))
-            .item("lead_time_days", n(seed.lead_time_days))
+            .set_item(Some(dynamo_item(item)))
             .send()
             .await
             .map_err(|error| {

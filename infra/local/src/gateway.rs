@@ -1,7 +1,11 @@
 //! The stack's front door on loopback:
 //! - `/lambda-url/<function>/…`: the function's URL, as a Lambda Function URL event (payload 2.0);
-//! - `POST /2015-03-31/functions/<function>/invocations`: Lambda's Invoke API, which
-//!   `cargo xtask invoke` uses.
+//! - `POST /2015-03-31/functions/<function>/invocations`: Lambda's Invoke API, answered as
+//!   Lambda answers it, so that real clients (boto3, `cargo lambda invoke`, the SDKs) work
+//!   against it: a function's failure is a `200` with `X-Amz-Function-Error: Unhandled` and
+//!   its `{errorType, errorMessage}` payload (not a retryable 5xx, which boto3 would repeat),
+//!   `InvocationType: Event` is a `202` that runs in the background, `DryRun` a `204`, and an
+//!   unknown function a `404` with `ResourceNotFoundException`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,8 +17,9 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use crate::http::{Body, json, read_body, respond};
-use crate::runtime_api::{InvokeError, Invoker};
+use crate::local_aws::{ACCOUNT_ID, REGION};
+use crate::loopback::{Body, json, read_body, respond};
+use crate::runtime_api::{InvokeError, Invoker, Outcome};
 
 pub struct Routes {
     /// Functions by binary name.
@@ -40,19 +45,84 @@ pub async fn route(routes: Arc<Routes>, request: Request<Incoming>) -> Response<
         .strip_prefix("/2015-03-31/functions/")
         .and_then(|rest| rest.strip_suffix("/invocations"))
     {
-        let Some(invoker) = routes.invokers.get(function) else {
-            return not_found(&format!("no function named {function:?}"));
+        // By name or by ARN (`arn:aws:lambda:…:function:<name>`, URL-encoded or not).
+        let function = function.replace("%3A", ":").replace("%3a", ":");
+        let name = function.rsplit(':').next().unwrap_or_default().to_owned();
+        let Some(invoker) = routes.invokers.get(&name).cloned() else {
+            return function_not_found(&name);
         };
         if request.method() != Method::POST {
             return respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "POST only");
         }
-        let (_, payload) = read_body(request).await;
-        return match invoker.invoke_raw(payload).await {
-            Ok(answer) => respond(StatusCode::OK, "application/json", answer),
-            Err(error) => invoke_failure(&error),
-        };
+        return invoke(invoker, request).await;
     }
     not_found("try /lambda-url/<function>/ or /2015-03-31/functions/<function>/invocations")
+}
+
+/// Lambda's Invoke API for one function.
+async fn invoke(invoker: Invoker, request: Request<Incoming>) -> Response<Body> {
+    let invocation_type = request
+        .headers()
+        .get("x-amz-invocation-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("RequestResponse")
+        .to_owned();
+    let (_, payload) = read_body(request).await;
+    match invocation_type.as_str() {
+        "Event" => {
+            // Queued and run in the background; the caller learns nothing more, as in Lambda.
+            tokio::spawn(async move {
+                if let Err(error) = invoker.invoke_raw(payload).await {
+                    eprintln!("local cloud: an asynchronous invocation failed: {error}");
+                }
+            });
+            with_version(respond(StatusCode::ACCEPTED, "application/json", ""))
+        }
+        "DryRun" => with_version(respond(StatusCode::NO_CONTENT, "application/json", "")),
+        "RequestResponse" => match invoker.invoke_timed(payload).await {
+            Ok(invoked) => match invoked.outcome {
+                Outcome::Answered(answer) => with_version(respond(StatusCode::OK, "application/json", answer)),
+                Outcome::Failed(error) => {
+                    let mut response = with_version(respond(StatusCode::OK, "application/json", error));
+                    response
+                        .headers_mut()
+                        .insert("x-amz-function-error", http::HeaderValue::from_static("Unhandled"));
+                    response
+                }
+            },
+            // No process took it: the service, not the function, failed.
+            Err(error) => service_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceException", &error.to_string()),
+        },
+        other => service_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            &format!("InvocationType {other:?} is not Event, RequestResponse or DryRun"),
+        ),
+    }
+}
+
+fn with_version(mut response: Response<Body>) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert("x-amz-executed-version", http::HeaderValue::from_static("$LATEST"));
+    response
+}
+
+/// An error of the Lambda service itself, as its REST API reports one.
+fn service_error(status: StatusCode, error_type: &'static str, message: &str) -> Response<Body> {
+    let mut response = json(status, &json!({"Type": "User", "message": message}));
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", http::HeaderValue::from_static(error_type));
+    response
+}
+
+fn function_not_found(name: &str) -> Response<Body> {
+    service_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFoundException",
+        &format!("Function not found: arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"),
+    )
 }
 
 async fn function_url(invoker: &Invoker, request: Request<Incoming>) -> Response<Body> {
@@ -124,16 +194,14 @@ fn http_response(response: LambdaFunctionUrlResponse) -> Response<Body> {
         .expect("valid response")
 }
 
+/// What a Function URL answers when the function fails: Lambda's plain 502 (504 when no
+/// process answered in time), with nothing of the error shown to the caller.
 fn invoke_failure(error: &InvokeError) -> Response<Body> {
     let status = match error {
         InvokeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::BAD_GATEWAY,
     };
-    let mut response = json(status, &json!({"message": error.to_string()}));
-    response
-        .headers_mut()
-        .insert("x-amz-function-error", http::HeaderValue::from_static("Unhandled"));
-    response
+    json(status, &json!({"Message": "Internal Server Error"}))
 }
 
 fn not_found(message: &str) -> Response<Body> {

@@ -1,4 +1,4 @@
-//! The one error type for a failed call to a store or queue, whatever its backend, and the
+//! The one error for a failed call to a store, queue or mailer, whatever its backend, and the
 //! one wait before a retry.
 
 use std::error::Error as StdError;

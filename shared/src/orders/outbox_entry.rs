@@ -1,13 +1,15 @@
-//! The follow-ups each order change asks of the other functions: a stock change for stock
-//! alerts and an email for the buyer (delivery asks only for the review request). Keys are derived from the order and the status it
-//! reached, which each order reaches at most once, so a retried change repeats the same keys.
+//! The outbox entry of each order change: what it asks of the other functions, a stock change
+//! for stock alerts and an email for the buyer (delivery asks only for the review request).
+//! Keys are derived from the order and the status it reached, which each order reaches at most
+//! once, so a retried change repeats the same keys.
 
+use super::order::StoredOrder;
 use super::status::OrderStatus;
-use super::store::StoredOrder;
 use crate::email::request::{OrderEmail, OrderEmailLine, ShipmentEmail};
 use crate::follow_ups::{
     EmailContent, EmailRequest, FollowUp, Recipient, RecipientRole, StockChange, StockChangeReason,
 };
+use crate::function::Function;
 use crate::outbox::OutboxEntry;
 
 /// The outbox entry of the change that just took `order` to its status: its follow-ups under
@@ -16,7 +18,7 @@ pub fn outbox_entry(order: &StoredOrder) -> Option<OutboxEntry> {
     let status = order.status;
     let follow_ups = for_change(order, status);
     (!follow_ups.is_empty()).then(|| OutboxEntry {
-        key: format!("order-intake#{}#{status}", order.order_id),
+        key: Function::OrderIntake.key(&[&order.order_id, status.as_str()]),
         follow_ups,
     })
 }
@@ -38,7 +40,7 @@ pub fn for_change(order: &StoredOrder, status: OrderStatus) -> Vec<FollowUp> {
 }
 
 fn key(order: &StoredOrder, status: OrderStatus, what: &str) -> String {
-    format!("order-intake#{}#{status}#{what}", order.order_id)
+    Function::OrderIntake.key(&[&order.order_id, status.as_str(), what])
 }
 
 fn stock_change(order: &StoredOrder, status: OrderStatus, reason: StockChangeReason) -> FollowUp {
@@ -105,7 +107,7 @@ mod tests {
 
     use super::*;
     use crate::follow_ups::EmailTemplate;
-    use crate::orders::store::{AppliedEvent, ShortLine, StoredLine};
+    use crate::orders::order::{AppliedEvent, ShortLine, StoredLine};
     use crate::orders::validate::{Address, Buyer};
     use crate::pii::EmailAddress;
 
@@ -165,6 +167,7 @@ mod tests {
                 status,
                 fingerprint: "f".into(),
             }],
+            version: 0,
         }
     }
 

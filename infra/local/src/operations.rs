@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{Message, QueueAttributeName};
-use backoffice::webhook::{Function, SignatureVerifier, WebhookSecret};
+use backoffice::function::Function;
+use backoffice::webhook::{SignatureVerifier, WebhookSecret};
 use http::Method;
 use serde_json::Value;
 
 use crate::event_sources::retry_from;
-use crate::http::{HttpClient, Reply};
+use crate::loopback::{HttpClient, Reply};
 use crate::mail::SentEmail;
 use crate::provision::QueueInfo;
 use crate::stack::StackState;
@@ -20,7 +21,7 @@ pub enum OperationError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Http(#[from] crate::http::HttpError),
+    Http(#[from] crate::loopback::HttpError),
     #[error("{0}")]
     Aws(String),
 }

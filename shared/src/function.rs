@@ -1,5 +1,6 @@
-//! Which function takes which event type: the one table that the functions, `cargo xtask send`
-//! and the tests all read, so an event type cannot be routed two ways.
+//! The back office's functions: their names, which event types each takes (the one table
+//! that the functions, `cargo xtask send` and the tests all read, so an event type cannot be
+//! routed two ways), and the keys each owns in the tables they share.
 
 /// The back office's Lambda functions, by their crate and binary names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,6 +60,19 @@ impl Function {
             .filter(move |(_, function)| *function == self)
             .map(|(name, _)| *name)
     }
+
+    /// A key this function owns: its name, then `parts`, joined by `#`
+    /// (`order-intake#ord_1#accepted`). Idempotency, outbox and dedupe keys are all built
+    /// here, and start with their owner, which the template's `dynamodb:LeadingKeys`
+    /// conditions check.
+    pub fn key(self, parts: &[&str]) -> String {
+        let mut key = self.name().to_owned();
+        for part in parts {
+            key.push('#');
+            key.push_str(part);
+        }
+        key
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +84,15 @@ mod tests {
         for function in Function::ALL {
             assert!(function.event_types().next().is_some(), "{function:?}");
         }
+    }
+
+    #[test]
+    fn keys_start_with_their_owner() {
+        assert_eq!(
+            Function::OrderIntake.key(&["ord_1", "accepted", "email"]),
+            "order-intake#ord_1#accepted#email"
+        );
+        assert_eq!(Function::StockAlerts.key(&[]), "stock-alerts");
     }
 
     #[test]

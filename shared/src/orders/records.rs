@@ -1,0 +1,49 @@
+//! The orders table: one item per order, the whole [`StoredOrder`], plus the attributes its
+//! indexes read (`status_placed` for `BySellerStatus`; `ship_due_day`, only on orders still to
+//! ship, for the sparse `ByShipDue`).
+
+use super::order::StoredOrder;
+use super::status::OrderStatus;
+use crate::storage::{Condition, Index, Item, Query, Storage, StoreError, Table, Write, from_item, to_item};
+
+fn order_item(order: &StoredOrder) -> Result<Item, StoreError> {
+    let mut item = to_item(order)?;
+    item.insert(
+        "status_placed".to_owned(),
+        format!("{}#{}", order.status, order.placed_at.to_rfc3339()).into(),
+    );
+    if order.status.awaits_shipment() {
+        item.insert(
+            "ship_due_day".to_owned(),
+            order.ship_by.format("%Y-%m-%d").to_string().into(),
+        );
+    }
+    Ok(item)
+}
+
+pub fn order_from(item: Item) -> Result<StoredOrder, StoreError> {
+    from_item(item)
+}
+
+/// A new order, only if its id is new.
+pub fn put_new(order: &StoredOrder) -> Result<Write, StoreError> {
+    Ok(Write::put(Table::Orders, order_item(order)?).when(Condition::ItemMissing))
+}
+
+/// An order after a change, only if nobody changed it since the version it was made from.
+pub fn put_changed(order: &StoredOrder) -> Result<Write, StoreError> {
+    let read = order.version.saturating_sub(1);
+    Ok(Write::put(Table::Orders, order_item(order)?)
+        .when(Condition::ItemExists.and(Condition::unchanged("version", read))))
+}
+
+pub async fn read_order(store: &impl Storage, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {
+    store.get(Table::Orders, order_id).await?.map(order_from).transpose()
+}
+
+/// The seller's backordered orders, oldest first.
+pub async fn backordered(store: &impl Storage, seller_id: &str) -> Result<Vec<StoredOrder>, StoreError> {
+    let query =
+        Query::new(Index::OrdersBySellerStatus, seller_id).sort_starting_with(format!("{}#", OrderStatus::Backordered));
+    store.query(&query).await?.items.into_iter().map(order_from).collect()
+}

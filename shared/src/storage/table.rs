@@ -1,0 +1,141 @@
+//! The back office's tables and indexes as the domain names them. The physical names come
+//! from each function's environment (`ORDERS_TABLE`, …), which the template sets.
+
+use std::fmt;
+
+/// A table declared in `infra/template.yaml`; every one is keyed by a single string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    Idempotency,
+    Orders,
+    Inventory,
+    Sellers,
+    Outbox,
+    Emails,
+    Suppression,
+}
+
+impl Table {
+    pub const ALL: [Table; 7] = [
+        Table::Idempotency,
+        Table::Orders,
+        Table::Inventory,
+        Table::Sellers,
+        Table::Outbox,
+        Table::Emails,
+        Table::Suppression,
+    ];
+
+    /// The attribute holding each item's key.
+    pub fn key_attribute(self) -> &'static str {
+        match self {
+            Table::Idempotency | Table::Suppression => "pk",
+            Table::Orders => "order_id",
+            Table::Inventory => "sku_key",
+            Table::Sellers => "seller_id",
+            Table::Outbox => "key",
+            Table::Emails => "dedupe_key",
+        }
+    }
+
+    /// The environment variable the template sets to the table's name.
+    pub fn variable(self) -> &'static str {
+        match self {
+            Table::Idempotency => "IDEMPOTENCY_TABLE",
+            Table::Orders => "ORDERS_TABLE",
+            Table::Inventory => "INVENTORY_TABLE",
+            Table::Sellers => "SELLERS_TABLE",
+            Table::Outbox => "OUTBOX_TABLE",
+            Table::Emails => "EMAILS_TABLE",
+            Table::Suppression => "SUPPRESSION_TABLE",
+        }
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A global secondary index declared in the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Index {
+    /// A seller's orders by status and time placed: `seller_id`, `status_placed`.
+    OrdersBySellerStatus,
+    /// Sparse, keys only: the SKUs carrying `watch`, which the sweep assesses.
+    Watchlist,
+}
+
+impl Index {
+    pub fn table(self) -> Table {
+        match self {
+            Index::OrdersBySellerStatus => Table::Orders,
+            Index::Watchlist => Table::Inventory,
+        }
+    }
+
+    /// The index's name in the template.
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::OrdersBySellerStatus => "BySellerStatus",
+            Index::Watchlist => "Watchlist",
+        }
+    }
+
+    pub fn partition_attribute(self) -> &'static str {
+        match self {
+            Index::OrdersBySellerStatus => "seller_id",
+            Index::Watchlist => "watch",
+        }
+    }
+
+    pub fn sort_attribute(self) -> &'static str {
+        match self {
+            Index::OrdersBySellerStatus => "status_placed",
+            Index::Watchlist => "sku_key",
+        }
+    }
+
+    /// Whether the index holds only the keys (the items must then be read by key).
+    pub fn keys_only(self) -> bool {
+        matches!(self, Index::Watchlist)
+    }
+}
+
+/// One item's address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ItemKey {
+    pub table: Table,
+    pub key: String,
+}
+
+impl ItemKey {
+    pub fn new(table: Table, key: impl Into<String>) -> Self {
+        Self { table, key: key.into() }
+    }
+}
+
+/// The entries of an index under one partition value, optionally only those whose sort key
+/// starts with a prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub index: Index,
+    pub partition: String,
+    pub sort_prefix: Option<String>,
+}
+
+impl Query {
+    pub fn new(index: Index, partition: impl Into<String>) -> Self {
+        Self {
+            index,
+            partition: partition.into(),
+            sort_prefix: None,
+        }
+    }
+
+    pub fn sort_starting_with(mut self, prefix: impl Into<String>) -> Self {
+        self.sort_prefix = Some(prefix.into());
+        self
+    }
+}

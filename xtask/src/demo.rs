@@ -1,0 +1,170 @@
+//! `cargo xtask demo`: the back office on this machine, the sample events of `events/` sent
+//! through it, and what happened, as the people who use it would see it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use backoffice::adapters::dynamodb::item_of;
+use backoffice::storage::{Item, text};
+use local_cloud::operations::{dead_letters, outbox, send_event, wait_for_quiet_queues};
+use local_cloud::processes::LogSink;
+use local_cloud::stack::Stack;
+use local_cloud::{paths, venv};
+use serde_json::Value;
+
+use crate::CommandResult;
+use crate::local::{build_functions, print_emails, sample_events, stack_options};
+
+pub async fn demo() -> CommandResult {
+    venv::ensure().map_err(|error| error.to_string())?;
+    build_functions()?;
+    let logs = paths::scratch().join("demo-logs");
+    let _ = std::fs::remove_dir_all(&logs);
+    let mut options = stack_options(0, LogSink::Files(logs.clone()));
+    options.schedules = false;
+    let stack = Stack::start(options).await.map_err(|error| error.to_string())?;
+    let state = stack.state();
+    println!(
+        "The back office is running locally (local AWS at {}).\n",
+        state.aws_endpoint
+    );
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
+    let inventory = &stack.provisioned.tables["InventoryTable"];
+
+    println!("Marketplace events, signed and sent to each function's URL, each followed until its");
+    println!("queues are quiet (follow-ups relayed, stock assessed, emails sent):");
+    for file in sample_events()? {
+        let body = std::fs::read(&file).map_err(|error| format!("{}: {error}", file.display()))?;
+        let name = file.file_name().map(Path::new).unwrap_or(&file).display().to_string();
+        match send_event(&state, &body).await {
+            Ok((function, reply)) => println!(
+                "  {name:<38} → {:<16} {} {}",
+                function.name(),
+                reply.status,
+                summary(&reply.json())
+            ),
+            Err(error) => println!("  {name:<38} → not sent: {error}"),
+        }
+        if !wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await {
+            println!("    (its queues were still busy after 15 s)");
+        }
+    }
+
+    println!("\nOrders:");
+    print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
+    println!("\nStock after them, with the problem each seller last heard of:");
+    print_stock(&dynamodb, inventory).await?;
+
+    println!("\nDead-letter queues:");
+    for dead in dead_letters(&sqs, &state).await.map_err(|error| error.to_string())? {
+        println!(
+            "  {:<28} {} dead letter(s) from {}",
+            dead.queue, dead.waiting, dead.source
+        );
+    }
+    println!();
+    print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
+    println!("\nEmails not sent, and why (from the emails table):");
+    print_skipped_emails(&dynamodb, &stack.provisioned.tables["EmailsTable"]).await?;
+    println!("\nFunction logs: {}", logs.display());
+    Ok(())
+}
+
+async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {
+    let output = client.scan().table_name(table).send().await.map_err(|error| {
+        format!(
+            "scanning {table}: {}",
+            aws_sdk_dynamodb::error::DisplayErrorContext(error)
+        )
+    })?;
+    Ok(output.items.unwrap_or_default().into_iter().map(item_of).collect())
+}
+
+/// An attribute as the demo prints it: text or a number, `-` when absent.
+fn shown(item: &Item, name: &str) -> String {
+    match item.get(name) {
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Number(number)) => number.to_string(),
+        _ => "-".to_owned(),
+    }
+}
+
+async fn print_stock(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.sort_by(|a, b| text(a, "sku_key").cmp(text(b, "sku_key")));
+    for item in items {
+        let cleared = item
+            .get("alert_cleared_at")
+            .map_or(String::new(), |_| " (an alert cleared)".to_owned());
+        println!(
+            "  {:<16} on hand {:>3}  reserved {:>3}  available {:>3}  safety {:>3}  alert {}{}",
+            shown(&item, "sku"),
+            shown(&item, "on_hand"),
+            shown(&item, "reserved"),
+            shown(&item, "available"),
+            shown(&item, "safety_stock"),
+            shown(&item, "alert_level"),
+            cleared
+        );
+    }
+    Ok(())
+}
+
+async fn print_orders(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.sort_by(|a, b| text(a, "order_id").cmp(text(b, "order_id")));
+    for item in items {
+        let lines = item.get("lines").and_then(Value::as_array).map_or(0, Vec::len);
+        println!(
+            "  {:<10} {:<12} {} line(s)",
+            shown(&item, "order_id"),
+            shown(&item, "status"),
+            lines
+        );
+    }
+    Ok(())
+}
+
+async fn print_skipped_emails(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.retain(|item| text(item, "state") == "skipped");
+    items.sort_by(|a, b| text(a, "dedupe_key").cmp(text(b, "dedupe_key")));
+    if items.is_empty() {
+        println!("  none");
+    }
+    for item in items {
+        println!(
+            "  {:<44} {:<18} to {} {}: {}",
+            shown(&item, "dedupe_key"),
+            shown(&item, "template"),
+            shown(&item, "role"),
+            shown(&item, "recipient_id"),
+            shown(&item, "reason")
+        );
+    }
+    Ok(())
+}
+
+/// One line for an answer: its status and the fields a reader cares about.
+fn summary(answer: &Value) -> String {
+    match (&answer["status"], &answer["error"]) {
+        (Value::String(status), _) => {
+            let mut fields: Vec<String> = answer
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(key, _)| *key != "status")
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect();
+            fields.insert(0, status.clone());
+            fields.join(" ")
+        }
+        (_, Value::Object(error)) => format!(
+            "{} ({})",
+            error["code"].as_str().unwrap_or("error"),
+            error["message"].as_str().unwrap_or("")
+        ),
+        _ => answer.to_string(),
+    }
+}
