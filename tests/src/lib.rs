@@ -14,10 +14,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
-use backoffice::adapters::Aws;
+use backoffice::adapters::{Aws, Deployed};
 use backoffice::config::TableNames;
 use backoffice::function::Function;
-use backoffice::storage::Table;
 use backoffice::webhook::{SIGNATURE_HEADER, SignatureVerifier, WebhookSecret};
 use local_cloud::local_aws::LocalAws;
 use local_cloud::provision::{Provisioned, provision};
@@ -83,11 +82,17 @@ impl SharedAws {
         self.provisioned.environment_of(spec).expect("its environment resolves")
     }
 
-    /// AWS for `function` as the template deploys it, through `config`: its tables from its
-    /// own variables.
-    pub fn aws_for(&self, function: Function, tables: &[Table], config: &aws_config::SdkConfig) -> Aws {
-        let names = TableNames::from_env(&self.environment_of(function), tables).expect("the function's tables");
+    /// AWS as the template gives it to the function `F`, through `config`: its tables from
+    /// its own variables.
+    pub fn aws_for<F: Deployed>(&self, config: &aws_config::SdkConfig) -> Aws {
+        let names = TableNames::from_env(&self.environment_of(F::FUNCTION), F::TABLES).expect("the function's tables");
         Aws::new(config.clone(), names)
+    }
+
+    /// The function `F` built as the template deploys it, its requests going through `config`.
+    pub fn deployed<F: Deployed>(&self, config: &aws_config::SdkConfig) -> F {
+        F::deployed(&self.environment_of(F::FUNCTION), self.aws_for::<F>(config))
+            .expect("the template configures the function")
     }
 }
 

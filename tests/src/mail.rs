@@ -18,6 +18,7 @@ use backoffice::follow_ups::FollowUp;
 use backoffice::function::Function;
 use backoffice::lambda::Handler;
 use backoffice::pii::EmailAddress;
+use backoffice::webhook::Webhooks;
 use buyer_messaging::{BuyerMessaging, Settings};
 use local_cloud::mail::SentEmail;
 use serde_json::Value;
@@ -102,9 +103,7 @@ pub async fn mailroom_with<M: Mailer + Clone>(wrap: impl FnOnce(SesMailer) -> M)
         &settings.sender_address,
         settings.configuration_set.clone(),
     ));
-    let storage = aws
-        .aws_for(Function::BuyerMessaging, buyer_messaging::TABLES, &config)
-        .storage;
+    let storage = aws.aws_for::<buyer_messaging::OnAws>(&config).storage;
     let secret = webhook_secret(&environment).expect("the template sets the secret");
     Mailroom {
         messaging: BuyerMessaging::new(secret, &settings, storage, mailer.clone()),

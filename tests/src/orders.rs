@@ -18,6 +18,7 @@ use backoffice::orders::records::order_from;
 use backoffice::outbox::StreamBatch;
 use backoffice::stock::inventory::sku_key;
 use backoffice::storage::StoreError;
+use backoffice::webhook::Webhooks;
 use local_cloud::seed::{StockSeed, seed_stock};
 use local_cloud::streams::{Position, StreamReader};
 use order_intake::OrderIntake;
@@ -83,9 +84,7 @@ pub async fn shop_with<P: FollowUpPublisher + Clone>(wrap: impl FnOnce(SnsFollow
     let (config, requests) = counted_config().await;
     let environment = aws.environment_of(Function::OrderIntake);
     let publisher = wrap(SnsFollowUps::new(&config, &environment["FOLLOW_UP_TOPIC_ARN"]));
-    let storage = aws
-        .aws_for(Function::OrderIntake, order_intake::TABLES, &config)
-        .storage;
+    let storage = aws.aws_for::<order_intake::OnAws>(&config).storage;
     let secret = webhook_secret(&environment).expect("the template sets the secret");
     Shop {
         intake: OrderIntake::new(secret, storage, publisher.clone()),

@@ -11,6 +11,7 @@ use backoffice::email::request::SellerDigest;
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use backoffice::function::Function;
 use backoffice::stock::inventory::sku_key;
+use backoffice::webhook::Webhooks;
 use serde_json::{Value, json};
 use stock_alerts::{StockAlerts, Summary};
 
@@ -34,9 +35,7 @@ pub struct Warehouse {
 pub async fn warehouse() -> Warehouse {
     let shop = shop().await;
     let aws = local_aws();
-    let deployed = aws.aws_for(Function::StockAlerts, stock_alerts::TABLES, &shop.config);
-    let alerts = StockAlerts::deployed(&aws.environment_of(Function::StockAlerts), deployed)
-        .expect("the template configures stock alerts");
+    let alerts = aws.deployed::<Alerts>(&shop.config);
     Warehouse { alerts, shop }
 }
 

@@ -612,17 +612,10 @@ async fn a_live_lease_makes_a_second_consumer_wait_and_an_expired_one_is_taken_o
 async fn an_attempt_that_lost_its_lease_can_neither_mark_nor_give_back_the_key() {
     use backoffice::email::EmailTemplate;
     use backoffice::email::ledger::{Attempt, Entry};
-    use backoffice::function::Function;
 
     let mailroom = mailroom().await;
     let aws = backoffice_tests::local_aws();
-    let ledger = aws
-        .aws_for(
-            Function::BuyerMessaging,
-            buyer_messaging::TABLES,
-            &aws.sdk_config().await,
-        )
-        .storage;
+    let ledger = aws.aws_for::<buyer_messaging::OnAws>(&aws.sdk_config().await).storage;
     let key = unique_id("test#email");
     let attempt = |id: &str| Attempt {
         dedupe_key: key.clone(),

@@ -6,13 +6,12 @@
 //! - The Function URL: `buyer.preferences` (opt in or out of optional email). `message.*`
 //!   events are answered `501 event_type_not_handled` until buyer questions land.
 
-use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use backoffice::adapters::Aws;
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::ses::SesMailer;
+use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::{Delivery, process_batch};
-use backoffice::config::{ConfigError, ProcessEnv, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source, webhook_secret};
 use backoffice::email::feedback::SesNotification;
 use backoffice::email::mailer::Mailer;
 use backoffice::email::postman::Postman;
@@ -26,13 +25,12 @@ use backoffice::metrics;
 use backoffice::pii::EmailAddress;
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{Accepted, Envelope, NotAccepted, WebhookEdge, WebhookSecret, not_handled_yet, parse_data};
+use backoffice::webhook::{
+    Accepted, Envelope, NotAccepted, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tracing::Instrument;
-
-/// The tables buyer messaging reads and writes.
-pub const TABLES: &[Table] = &[Table::Idempotency, Table::Emails, Table::Suppression];
 
 /// Where buyer messaging sends from and what it listens to, besides its tables.
 #[derive(Debug, Clone)]
@@ -65,15 +63,15 @@ pub struct BuyerMessaging<Store, Mail> {
     feedback_queue_arn: String,
 }
 
-impl BuyerMessaging<DynamoStorage, SesMailer> {
-    /// As Lambda runs it, from the process environment the template sets.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let aws = Aws::from_env(Function::BuyerMessaging, TABLES).await?;
-        Self::deployed(&ProcessEnv, aws)
-    }
+/// As the template deploys it: DynamoDB and SES.
+/// The function as Lambda runs it.
+pub type OnAws = BuyerMessaging<DynamoStorage, SesMailer>;
 
-    /// As the template deploys it, its variables read from `env`: DynamoDB and SES.
-    pub fn deployed(env: &(impl Source + ?Sized), aws: Aws) -> Result<Self, ConfigError> {
+impl Deployed for OnAws {
+    const FUNCTION: Function = Function::BuyerMessaging;
+    const TABLES: &'static [Table] = &[Table::Idempotency, Table::Emails, Table::Suppression];
+
+    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
         let settings = Settings::from_env(env)?;
         let mailer = SesMailer::new(
             &aws.config,
@@ -81,6 +79,36 @@ impl BuyerMessaging<DynamoStorage, SesMailer> {
             settings.configuration_set.clone(),
         );
         Ok(Self::new(webhook_secret(env)?, &settings, aws.storage, mailer))
+    }
+}
+
+/// `buyer.preferences`; `message.*` wait for buyer questions.
+impl<Store: Storage, Mail: Mailer> Webhooks for BuyerMessaging<Store, Mail> {
+    fn edge(&self) -> &WebhookEdge {
+        &self.edge
+    }
+
+    /// `buyer.preferences`: the buyer's choice, committed with the event's claim. An event
+    /// older than the stored choice is accepted and changes nothing (`superseded`).
+    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        if envelope.event_type != "buyer.preferences" {
+            return Err(not_handled_yet(&envelope).into());
+        }
+        let data = parse_data::<PreferencesData>(&envelope.data)?.validate()?;
+        let store = &self.postman.store;
+        let choice =
+            suppressions::set_preference(&data.buyer_id, data.optional_email, envelope.created_at, &envelope.id);
+        let answer = |superseded: bool| json!({"buyer_id": data.buyer_id, "optional_email": data.optional_email, "superseded": superseded});
+        let superseded = match commit_with_claim(store, &claim, &answer(false), vec![choice]).await {
+            Ok(()) => false,
+            // A newer choice is stored: the event is recorded as applied, and changes nothing.
+            Err(CommitFailure::Refused(_)) => {
+                commit_with_claim(store, &claim, &answer(true), vec![]).await?;
+                true
+            }
+            Err(failure) => return Err(failure.into()),
+        };
+        Ok(answer(superseded).as_object().cloned().unwrap_or_default())
     }
 }
 
@@ -110,39 +138,6 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
             },
             feedback_queue_arn: settings.feedback_queue_arn.clone(),
         }
-    }
-
-    pub async fn handle_webhook(
-        &self,
-        request: &LambdaFunctionUrlRequest,
-        now: DateTime<Utc>,
-    ) -> LambdaFunctionUrlResponse {
-        self.edge
-            .receive(request, now, |envelope, claim| self.apply(envelope, claim))
-            .await
-    }
-
-    /// `buyer.preferences`: the buyer's choice, committed with the event's claim. An event
-    /// older than the stored choice is accepted and changes nothing (`superseded`).
-    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
-        if envelope.event_type != "buyer.preferences" {
-            return Err(not_handled_yet(&envelope).into());
-        }
-        let data = parse_data::<PreferencesData>(&envelope.data)?.validate()?;
-        let store = &self.postman.store;
-        let choice =
-            suppressions::set_preference(&data.buyer_id, data.optional_email, envelope.created_at, &envelope.id);
-        let answer = |superseded: bool| json!({"buyer_id": data.buyer_id, "optional_email": data.optional_email, "superseded": superseded});
-        let superseded = match commit_with_claim(store, &claim, &answer(false), vec![choice]).await {
-            Ok(()) => false,
-            // A newer choice is stored: the event is recorded as applied, and changes nothing.
-            Err(CommitFailure::Refused(_)) => {
-                commit_with_claim(store, &claim, &answer(true), vec![]).await?;
-                true
-            }
-            Err(failure) => return Err(failure.into()),
-        };
-        Ok(answer(superseded).as_object().cloned().unwrap_or_default())
     }
 
     fn is_feedback(&self, batch: &SqsEvent) -> bool {

@@ -9,12 +9,11 @@
 //! publishes them to the follow-up topic. An accepted order is one AWS request; a backordered
 //! one is two.
 
-use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
-use backoffice::adapters::Aws;
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::sns::SnsFollowUps;
-use backoffice::config::{ConfigError, ProcessEnv, Source, webhook_secret};
+use backoffice::adapters::{Aws, Deployed};
+use backoffice::config::{ConfigError, Source, webhook_secret};
 use backoffice::follow_ups::FollowUpPublisher;
 use backoffice::function::Function;
 use backoffice::idempotency::Claim;
@@ -27,14 +26,11 @@ use backoffice::outbox::{self, StreamBatch};
 use backoffice::storage::{Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::Instrument;
-
-/// The tables order intake reads and writes.
-pub const TABLES: &[Table] = &[Table::Idempotency, Table::Orders, Table::Inventory, Table::Outbox];
 
 /// Order intake over its store (orders, stock, claims, outbox) and the follow-up topic.
 pub struct OrderIntake<Store, Topic> {
@@ -43,16 +39,15 @@ pub struct OrderIntake<Store, Topic> {
     topic: Topic,
 }
 
-impl OrderIntake<DynamoStorage, SnsFollowUps> {
-    /// As Lambda runs it, from the process environment the template sets.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let aws = Aws::from_env(Function::OrderIntake, TABLES).await?;
-        Self::deployed(&ProcessEnv, aws)
-    }
+/// As the template deploys it: DynamoDB, and the follow-up topic (`FOLLOW_UP_TOPIC_ARN`).
+/// The function as Lambda runs it.
+pub type OnAws = OrderIntake<DynamoStorage, SnsFollowUps>;
 
-    /// As the template deploys it, its variables read from `env`: DynamoDB through `aws`, and
-    /// the follow-up topic (`FOLLOW_UP_TOPIC_ARN`).
-    pub fn deployed(env: &(impl Source + ?Sized), aws: Aws) -> Result<Self, ConfigError> {
+impl Deployed for OnAws {
+    const FUNCTION: Function = Function::OrderIntake;
+    const TABLES: &'static [Table] = &[Table::Idempotency, Table::Orders, Table::Inventory, Table::Outbox];
+
+    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
         let topic = SnsFollowUps::new(&aws.config, env.required("FOLLOW_UP_TOPIC_ARN")?);
         Ok(Self::new(webhook_secret(env)?, aws.storage, topic))
     }
@@ -67,44 +62,11 @@ impl<Store: Storage, Topic: FollowUpPublisher> OrderIntake<Store, Topic> {
         }
     }
 
-    pub async fn handle_webhook(
-        &self,
-        request: &LambdaFunctionUrlRequest,
-        now: DateTime<Utc>,
-    ) -> LambdaFunctionUrlResponse {
-        self.edge
-            .receive(request, now, |envelope, claim| self.apply(envelope, claim))
-            .await
-    }
-
     /// Publishes the follow-ups the outbox table's stream delivers; reports the record to
     /// retry from when a publish fails.
     pub async fn relay_follow_ups(&self, batch: StreamBatch) -> DynamoDbEventResponse {
         let span = tracing::info_span!("outbox", records = batch.records.len());
         outbox::relay(batch, &self.topic).instrument(span).await
-    }
-
-    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
-        let event = EventContext {
-            id: envelope.id.clone(),
-            fingerprint: envelope.fingerprint.clone(),
-            at: envelope.created_at,
-        };
-        let applied = match envelope.event_type.as_str() {
-            "order.created" => {
-                let order =
-                    validate::new_order(parse_data::<OrderCreatedData>(&envelope.data)?).map_err(Rejection::from)?;
-                place_order(&self.store, &order, &event, &claim).await?
-            }
-            "order.cancelled" => self.change(&envelope, &event, &claim, OrderChange::Cancel).await?,
-            "order.shipped" => self.change(&envelope, &event, &claim, OrderChange::Ship).await?,
-            "order.delivered" => self.change(&envelope, &event, &claim, OrderChange::Deliver).await?,
-            _ => return Err(not_handled_yet(&envelope).into()),
-        };
-        match applied {
-            Applied::Now(order) => Ok(order.receipt(order.status)),
-            Applied::Earlier { order, status } => Err(NotAccepted::AppliedBefore(order.receipt(status))),
-        }
     }
 
     /// Reads the change an event asks for, and applies it.
@@ -129,6 +91,36 @@ impl<Store: Storage, Topic: FollowUpPublisher> OrderIntake<Store, Topic> {
             shipment,
         };
         Ok(change_order(&self.store, &request, event, claim).await?)
+    }
+}
+
+/// `order.*`: each event applied in one write set with its claim and follow-ups.
+impl<Store: Storage, Topic: FollowUpPublisher> Webhooks for OrderIntake<Store, Topic> {
+    fn edge(&self) -> &WebhookEdge {
+        &self.edge
+    }
+
+    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        let event = EventContext {
+            id: envelope.id.clone(),
+            fingerprint: envelope.fingerprint.clone(),
+            at: envelope.created_at,
+        };
+        let applied = match envelope.event_type.as_str() {
+            "order.created" => {
+                let order =
+                    validate::new_order(parse_data::<OrderCreatedData>(&envelope.data)?).map_err(Rejection::from)?;
+                place_order(&self.store, &order, &event, &claim).await?
+            }
+            "order.cancelled" => self.change(&envelope, &event, &claim, OrderChange::Cancel).await?,
+            "order.shipped" => self.change(&envelope, &event, &claim, OrderChange::Ship).await?,
+            "order.delivered" => self.change(&envelope, &event, &claim, OrderChange::Deliver).await?,
+            _ => return Err(not_handled_yet(&envelope).into()),
+        };
+        match applied {
+            Applied::Now(order) => Ok(order.receipt(order.status)),
+            Applied::Earlier { order, status } => Err(NotAccepted::AppliedBefore(order.receipt(status))),
+        }
     }
 }
 

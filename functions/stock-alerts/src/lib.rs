@@ -13,12 +13,11 @@
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::lambda_function_urls::{LambdaFunctionUrlRequest, LambdaFunctionUrlResponse};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use backoffice::adapters::Aws;
 use backoffice::adapters::dynamodb::DynamoStorage;
+use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::process_batch_grouped;
-use backoffice::config::{ConfigError, ProcessEnv, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source, webhook_secret};
 use backoffice::email::request::SellerDigest;
 use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use backoffice::follow_ups::{FollowUp, StockChange};
@@ -36,7 +35,7 @@ use backoffice::stock::records::{Recorded, record_evaluations, seller_contact, s
 use backoffice::storage::{BoxError, Storage, StoreError, Table, back_off};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -48,31 +47,28 @@ const SKUS_PER_RECORD: usize = 90;
 /// read and assess again this often; then the message is retried by the queue.
 const ATTEMPTS: u32 = 5;
 
-/// The tables stock alerts reads and writes: stock, the orders its restocks fill, sellers'
-/// contacts, claims and the outbox.
-pub const TABLES: &[Table] = &[
-    Table::Idempotency,
-    Table::Inventory,
-    Table::Orders,
-    Table::Outbox,
-    Table::Sellers,
-];
-
 /// Stock alerts over its store.
 pub struct StockAlerts<Store> {
     edge: WebhookEdge,
     store: Store,
 }
 
-impl StockAlerts<DynamoStorage> {
-    /// As Lambda runs it, from the process environment the template sets.
-    pub async fn from_env() -> Result<Self, ConfigError> {
-        let aws = Aws::from_env(Function::StockAlerts, TABLES).await?;
-        Self::deployed(&ProcessEnv, aws)
-    }
+/// As the template deploys it, over DynamoDB: stock, the orders its restocks fill, sellers'
+/// contacts, claims and the outbox.
+/// The function as Lambda runs it.
+pub type OnAws = StockAlerts<DynamoStorage>;
 
-    /// As the template deploys it, its variables read from `env`, over DynamoDB.
-    pub fn deployed(env: &(impl Source + ?Sized), aws: Aws) -> Result<Self, ConfigError> {
+impl Deployed for OnAws {
+    const FUNCTION: Function = Function::StockAlerts;
+    const TABLES: &'static [Table] = &[
+        Table::Idempotency,
+        Table::Inventory,
+        Table::Orders,
+        Table::Outbox,
+        Table::Sellers,
+    ];
+
+    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
         Ok(Self::new(webhook_secret(env)?, aws.storage))
     }
 }
@@ -129,6 +125,23 @@ fn skus_of<'a>(changes: impl Iterator<Item = &'a StockChange>) -> Vec<String> {
     skus
 }
 
+/// `inventory.adjusted`: a count or restock, committed with its claim.
+impl<Store: Storage> Webhooks for StockAlerts<Store> {
+    fn edge(&self) -> &WebhookEdge {
+        &self.edge
+    }
+
+    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        if envelope.event_type != "inventory.adjusted" {
+            return Err(not_handled_yet(&envelope).into());
+        }
+        let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
+            .validate()
+            .map_err(Rejection::from)?;
+        Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id).await?)
+    }
+}
+
 /// Every invocation: a webhook, a batch of stock changes, or the schedule.
 impl<Store: Storage> Handler for StockAlerts<Store> {
     async fn handle(&self, payload: Value, now: DateTime<Utc>) -> Result<Value, InvocationError> {
@@ -147,26 +160,6 @@ impl<Store: Storage> StockAlerts<Store> {
             edge: WebhookEdge::new(Function::StockAlerts, secret),
             store,
         }
-    }
-
-    pub async fn handle_webhook(
-        &self,
-        request: &LambdaFunctionUrlRequest,
-        now: DateTime<Utc>,
-    ) -> LambdaFunctionUrlResponse {
-        self.edge
-            .receive(request, now, |envelope, claim| self.adjust(envelope, claim))
-            .await
-    }
-
-    async fn adjust(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
-        if envelope.event_type != "inventory.adjusted" {
-            return Err(not_handled_yet(&envelope).into());
-        }
-        let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
-            .validate()
-            .map_err(Rejection::from)?;
-        Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id).await?)
     }
 
     /// The batch's stock changes, one seller at a time so that a burst makes one digest:

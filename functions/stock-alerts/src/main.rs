@@ -1,11 +1,11 @@
 //! The stock alerts Lambda: logging, the handler built from its environment, the runtime.
 
+use backoffice::adapters::Deployed;
 use backoffice::{lambda, telemetry};
-use stock_alerts::StockAlerts;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     telemetry::init();
-    let alerts = StockAlerts::from_env().await?;
+    let alerts = stock_alerts::OnAws::from_env().await?;
     lambda::run(alerts).await
 }

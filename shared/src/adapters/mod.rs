@@ -9,7 +9,9 @@ pub mod sns;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::config::{ConfigError, ProcessEnv, TableNames, open_connections_at_init};
+use std::future::Future;
+
+use crate::config::{ConfigError, ProcessEnv, Source, TableNames, open_connections_at_init};
 use crate::function::Function;
 use crate::storage::Table;
 
@@ -49,5 +51,23 @@ impl Aws {
     pub fn new(config: SdkConfig, tables: TableNames) -> Self {
         let storage = dynamodb::DynamoStorage::new(aws_sdk_dynamodb::Client::new(&config), tables);
         Self { config, storage }
+    }
+}
+
+/// A function as the template deploys it: which one, the tables its variables name, and how
+/// it is built from those variables over AWS. `main` builds it [`Deployed::from_env`]; the
+/// tests build it from the template's variables resolved against the local AWS.
+pub trait Deployed: Sized {
+    const FUNCTION: Function;
+    const TABLES: &'static [Table];
+
+    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError>;
+
+    /// As Lambda runs it, from the process environment the template sets.
+    fn from_env() -> impl Future<Output = Result<Self, ConfigError>> + Send {
+        async {
+            let aws = Aws::from_env(Self::FUNCTION, Self::TABLES).await?;
+            Self::deployed(&ProcessEnv, aws)
+        }
     }
 }

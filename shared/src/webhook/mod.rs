@@ -71,6 +71,27 @@ impl From<CommitFailure> for NotAccepted {
     }
 }
 
+/// A function that takes webhooks: the edge it receives them through, and what it does with
+/// an authentic event routed to it (its effect committed with the event's claim).
+pub trait Webhooks: Sync {
+    fn edge(&self) -> &WebhookEdge;
+
+    fn apply(&self, envelope: Envelope, claim: Claim) -> impl Future<Output = Result<Accepted, NotAccepted>> + Send;
+
+    /// A Function URL request in, its HTTP answer out.
+    fn handle_webhook(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = LambdaFunctionUrlResponse> + Send {
+        async move {
+            self.edge()
+                .receive(request, now, |envelope, claim| self.apply(envelope, claim))
+                .await
+        }
+    }
+}
+
 /// Every Function URL's way in: the checks that need no I/O, then the function's handler,
 /// which commits the event's claim with its effect, then one answer for every outcome.
 pub struct WebhookEdge {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{WebhookEdge, not_handled_yet};
+use super::{Accepted, Envelope, NotAccepted, WebhookEdge, Webhooks, not_handled_yet};
 use crate::config::{ConfigError, ProcessEnv, webhook_secret};
 use crate::function::Function;
 use crate::lambda::Handler;
@@ -23,18 +23,20 @@ impl NotHandledYet {
     }
 }
 
+impl Webhooks for NotHandledYet {
+    fn edge(&self) -> &WebhookEdge {
+        &self.edge
+    }
+
+    async fn apply(&self, envelope: Envelope, _: crate::idempotency::Claim) -> Result<Accepted, NotAccepted> {
+        Err(not_handled_yet(&envelope).into())
+    }
+}
+
 impl Handler for NotHandledYet {
     async fn handle(&self, payload: Value, now: DateTime<Utc>) -> Result<Value, InvocationError> {
         match Trigger::from_payload(payload)? {
-            Trigger::Webhook(request) => {
-                let answer = self
-                    .edge
-                    .receive(&request, now, |envelope, _| async move {
-                        Err(not_handled_yet(&envelope).into())
-                    })
-                    .await;
-                Ok(serde_json::to_value(answer)?)
-            }
+            Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
             other => Err(InvocationError::NotATrigger(other.kind())),
         }
     }
