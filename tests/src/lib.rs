@@ -17,7 +17,7 @@ use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::config::TableNames;
 use backoffice::function::Function;
-use backoffice::webhook::{SIGNATURE_HEADER, SignatureVerifier, WebhookSecret};
+use backoffice::webhook::{WebhookSecret, marketplace_request};
 use local_cloud::local_aws::LocalAws;
 use local_cloud::provision::{Provisioned, provision};
 use local_cloud::template::Template;
@@ -108,15 +108,7 @@ pub fn unique_id(prefix: &str) -> String {
 
 /// A Function URL request as the marketplace would send it, signed with `secret` now.
 pub fn signed_request(secret: &str, body: &str) -> LambdaFunctionUrlRequest {
-    let signature =
-        SignatureVerifier::new(WebhookSecret::new(secret)).sign(body.as_bytes(), chrono::Utc::now().timestamp());
-    let mut request = LambdaFunctionUrlRequest::default();
-    request.request_context.http.method = Some("POST".to_owned());
-    request
-        .headers
-        .insert(SIGNATURE_HEADER, signature.parse().expect("a header value"));
-    request.body = Some(body.to_owned());
-    request
+    marketplace_request(&WebhookSecret::new(secret), body, chrono::Utc::now())
 }
 
 /// Every message now visible on a queue, received (and hidden for a minute), not deleted.

@@ -189,3 +189,6 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

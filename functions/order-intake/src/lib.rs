@@ -134,3 +134,6 @@ impl<Store: Storage, Topic: FollowUpPublisher> Handler for OrderIntake<Store, To
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -349,3 +349,6 @@ impl<Store: Storage> StockAlerts<Store> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -307,6 +307,19 @@ fn json_response(status: u16, body: &Value) -> LambdaFunctionUrlResponse {
     response
 }
 
+/// A Function URL request as the marketplace sends an event: a `POST` of `body`, signed with
+/// `secret` at `at`. For the tests and tools that play the marketplace.
+pub fn marketplace_request(secret: &WebhookSecret, body: &str, at: DateTime<Utc>) -> LambdaFunctionUrlRequest {
+    let signature = SignatureVerifier::new(secret.clone()).sign(body.as_bytes(), at.timestamp());
+    let mut request = LambdaFunctionUrlRequest::default();
+    request.request_context.http.method = Some("POST".to_owned());
+    if let Ok(value) = HeaderValue::from_str(&signature) {
+        request.headers.insert(SIGNATURE_HEADER, value);
+    }
+    request.body = Some(body.to_owned());
+    request
+}
+
 /// The answer for an event id seen before with another body: a new event needs a new id.
 pub fn event_id_reused() -> Rejection {
     Rejection::new(

@@ -1,0 +1,192 @@
+//! Buyer messaging's handler over the in-memory store and a mailer that keeps what it is
+//! given: each email once, skips recorded with their reasons, preferences in event order.
+//! The same handler over DynamoDB and SES is proven in `tests/tests/buyer_messaging.rs`.
+
+use backoffice::email::mailer::{KeptMail, SendError};
+use backoffice::storage::{MemoryStorage, Table, text};
+use backoffice::webhook::marketplace_request;
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use super::*;
+
+const SECRET: &str = "whsec_unit";
+const EMAIL_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:EmailQueue";
+const FEEDBACK_QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:EmailFeedbackQueue";
+
+fn now() -> DateTime<Utc> {
+    "2026-11-24T12:00:00Z".parse().unwrap()
+}
+
+struct Mailroom {
+    messaging: BuyerMessaging<MemoryStorage, KeptMail>,
+    store: MemoryStorage,
+    mail: KeptMail,
+}
+
+fn mailroom() -> Mailroom {
+    let (store, mail) = (MemoryStorage::new(), KeptMail::default());
+    let settings = Settings {
+        sender_address: EmailAddress::parse("orders@example.com").unwrap(),
+        configuration_set: None,
+        feedback_queue_arn: FEEDBACK_QUEUE.to_owned(),
+    };
+    Mailroom {
+        messaging: BuyerMessaging::new(WebhookSecret::new(SECRET), &settings, store.clone(), mail.clone()),
+        store,
+        mail,
+    }
+}
+
+/// An email request of the sample buyer, as order intake asks for it.
+fn email(dedupe_key: &str, template: &str) -> Value {
+    json!({
+        "kind": "email",
+        "dedupe_key": dedupe_key,
+        "recipient": {"role": "buyer", "id": "buy_42", "name": "Li Wei", "email": "li.wei@example.cn"},
+        "locale": "zh",
+        "template": template,
+        "data": {
+            "order_id": "ord_1001", "seller_id": "sel_teahouse", "currency": "EUR", "total": "61.80",
+            "lines": [{"sku": "TEA-POT-01", "quantity": 2, "unit_price": "24.90", "line_total": "49.80"}],
+            "placed_at": "2026-11-22T09:30:00Z", "ship_by": "2026-11-24T18:00:00Z"
+        }
+    })
+}
+
+impl Mailroom {
+    /// A batch from `queue` with one message per body, as Lambda hands it over.
+    async fn deliver(&self, queue: &str, bodies: &[Value]) -> Vec<String> {
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(n, body)| {
+                json!({"eventSource": "aws:sqs", "eventSourceARN": queue, "messageId": format!("m{n}"),
+                       "body": body.to_string(), "attributes": {"ApproximateReceiveCount": "1"}})
+            })
+            .collect();
+        let answer = self.messaging.handle(json!({"Records": records}), now()).await.unwrap();
+        let failures = answer["batchItemFailures"].as_array().cloned().unwrap_or_default();
+        failures
+            .iter()
+            .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn preference(&self, id: &str, created_at: &str, choice: &str) -> (i64, Value) {
+        let event = json!({"id": id, "type": "buyer.preferences", "created_at": created_at,
+                           "data": {"buyer_id": "buy_42", "optional_email": choice}});
+        let request = marketplace_request(&WebhookSecret::new(SECRET), &event.to_string(), now());
+        let response = self.messaging.handle_webhook(&request, now()).await;
+        (
+            response.status_code,
+            serde_json::from_str(response.body.as_deref().unwrap()).unwrap(),
+        )
+    }
+
+    fn state(&self, dedupe_key: &str) -> (String, String) {
+        let record = self.store.item(Table::Emails, dedupe_key).unwrap();
+        (text(&record, "state").to_owned(), text(&record, "reason").to_owned())
+    }
+}
+
+#[tokio::test]
+async fn an_email_request_delivered_twice_is_sent_once_for_four_requests() {
+    let mailroom = mailroom();
+    let confirmation = email("order-intake#ord_1001#accepted#email", "order_confirmation");
+    assert!(mailroom.deliver(EMAIL_QUEUE, &[confirmation.clone()]).await.is_empty());
+    assert_eq!(
+        mailroom.store.take_requests(),
+        3,
+        "suppressions, lease, mark sent (and the send, to the mailer)"
+    );
+    assert!(mailroom.deliver(EMAIL_QUEUE, &[confirmation]).await.is_empty());
+    let sent = mailroom.mail.take();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.expose(), "li.wei@example.cn");
+    assert_eq!(mailroom.state("order-intake#ord_1001#accepted#email").0, "sent");
+}
+
+#[tokio::test]
+async fn an_opted_out_buyer_gets_order_email_but_no_review_request() {
+    let mailroom = mailroom();
+    let (status, answer) = mailroom
+        .preference("evt_out", "2026-11-22T10:05:00Z", "opted_out")
+        .await;
+    assert_eq!((status, answer["superseded"].as_bool()), (202, Some(false)));
+    let review = email("order-intake#ord_1001#delivered#email", "review_request");
+    let shipped = email("order-intake#ord_1001#shipped#email", "shipping_confirmation");
+    assert!(mailroom.deliver(EMAIL_QUEUE, &[review, shipped]).await.is_empty());
+    assert_eq!(mailroom.mail.take().len(), 1, "the shipping confirmation only");
+    assert_eq!(
+        mailroom.state("order-intake#ord_1001#delivered#email"),
+        ("skipped".to_owned(), "opted_out".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn an_older_preference_changes_nothing_and_says_so() {
+    let mailroom = mailroom();
+    mailroom.preference("evt_new", "2026-11-22T11:00:00Z", "opted_in").await;
+    let (status, answer) = mailroom
+        .preference("evt_old", "2026-11-22T10:00:00Z", "opted_out")
+        .await;
+    assert_eq!((status, answer["superseded"].as_bool()), (202, Some(true)));
+    let (status, again) = mailroom
+        .preference("evt_old", "2026-11-22T10:00:00Z", "opted_out")
+        .await;
+    assert_eq!(
+        (status, again["superseded"].as_bool()),
+        (200, Some(true)),
+        "its answer kept"
+    );
+    let buyer = mailroom.store.item(Table::Suppression, "buyer#buy_42").unwrap();
+    assert_eq!(text(&buyer, "optional_email"), "opted_in");
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_deliveries_of_a_preference_are_one_202_and_fifteen_duplicates() {
+    let mailroom = mailroom();
+    let answers = join_all((0..16).map(|_| mailroom.preference("evt_race", "2026-11-22T10:05:00Z", "opted_out"))).await;
+    let statuses: Vec<i64> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        15,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_send_fails_its_message_alone_and_the_retry_sends_it() {
+    let mailroom = mailroom();
+    mailroom
+        .mail
+        .fail_next(SendError::Throttled("Maximum sending rate exceeded".into()));
+    let first = email("order-intake#ord_1001#accepted#email", "order_confirmation");
+    let second = email("order-intake#ord_1002#accepted#email", "order_confirmation");
+    let failed = mailroom.deliver(EMAIL_QUEUE, &[first.clone(), second]).await;
+    assert_eq!(failed.len(), 1, "only the throttled one");
+    assert!(mailroom.deliver(EMAIL_QUEUE, &[first]).await.is_empty());
+    assert_eq!(mailroom.mail.take().len(), 2);
+}
+
+#[tokio::test]
+async fn a_hard_bounce_blocks_the_address_for_every_email() {
+    let mailroom = mailroom();
+    let bounce = json!({"eventType": "Bounce", "bounce": {"bounceType": "Permanent",
+        "bouncedRecipients": [{"emailAddress": "li.wei@example.cn"}], "feedbackId": "fb-1"}});
+    assert!(mailroom.deliver(FEEDBACK_QUEUE, &[bounce]).await.is_empty());
+    let confirmation = email("order-intake#ord_1001#accepted#email", "order_confirmation");
+    assert!(mailroom.deliver(EMAIL_QUEUE, &[confirmation]).await.is_empty());
+    assert!(mailroom.mail.take().is_empty());
+    assert_eq!(
+        mailroom.state("order-intake#ord_1001#accepted#email"),
+        ("skipped".to_owned(), "hard_bounced".to_owned())
+    );
+}

@@ -1,0 +1,214 @@
+//! Stock alerts' handler over the in-memory store: counts and restocks through the webhook,
+//! stock changes as the queue delivers them, backorders filled, one digest per problem. The
+//! same handler over DynamoDB is proven in `tests/tests/stock_alerts.rs`.
+
+use backoffice::follow_ups::StockChangeReason;
+use backoffice::idempotency::Claim;
+use backoffice::orders::schema::OrderCreatedData;
+use backoffice::orders::{EventContext, OrderStatus, place_order, validate};
+use backoffice::stock::inventory::sku_key;
+use backoffice::storage::{MemoryStorage, Table, number, text};
+use backoffice::webhook::marketplace_request;
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use super::*;
+
+const SECRET: &str = "whsec_unit";
+const SELLER: &str = "sel_teahouse";
+
+fn now() -> DateTime<Utc> {
+    "2026-11-25T08:00:00Z".parse().unwrap()
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+struct Warehouse {
+    alerts: StockAlerts<MemoryStorage>,
+    store: MemoryStorage,
+}
+
+fn warehouse() -> Warehouse {
+    let store = MemoryStorage::new();
+    Warehouse {
+        alerts: StockAlerts::new(WebhookSecret::new(SECRET), store.clone()),
+        store,
+    }
+}
+
+impl Warehouse {
+    async fn send(&self, event: &Value) -> (i64, Value) {
+        let request = marketplace_request(&WebhookSecret::new(SECRET), &event.to_string(), now());
+        let response = self.alerts.handle_webhook(&request, now()).await;
+        let answer = serde_json::from_str(response.body.as_deref().unwrap_or("null")).unwrap();
+        (response.status_code, answer)
+    }
+
+    /// An adjustment of the sample `name` under a new id, its `data` edited.
+    async fn adjust(&self, name: &str, id: &str, edit: impl FnOnce(&mut Value)) -> (i64, Value) {
+        let mut event = sample(name);
+        event["id"] = json!(id);
+        edit(&mut event["data"]);
+        self.send(&event).await
+    }
+
+    /// A batch of the stock change queue: one message per change of `sku`, as Lambda hands it.
+    async fn changed(&self, sku: &str, reasons: &[StockChangeReason]) -> Value {
+        let records: Vec<Value> = reasons
+            .iter()
+            .enumerate()
+            .map(|(n, reason)| {
+                let change = FollowUp::StockChange(StockChange {
+                    dedupe_key: format!("test#stock#{n}"),
+                    seller_id: SELLER.to_owned(),
+                    skus: vec![sku.to_owned()],
+                    reason: *reason,
+                    order_id: None,
+                });
+                json!({"eventSource": "aws:sqs", "messageId": format!("m{n}"), "body": serde_json::to_string(&change).unwrap()})
+            })
+            .collect();
+        self.alerts.handle(json!({"Records": records}), now()).await.unwrap()
+    }
+
+    fn stock(&self, sku: &str) -> (i64, i64, i64) {
+        let item = self.store.item(Table::Inventory, &sku_key(SELLER, sku)).unwrap();
+        (
+            number(&item, "on_hand"),
+            number(&item, "reserved"),
+            number(&item, "available"),
+        )
+    }
+
+    fn digests(&self) -> usize {
+        let prefix = Function::StockAlerts.key(&["digest", SELLER]);
+        let outbox = self.store.items(Table::Outbox);
+        outbox
+            .iter()
+            .filter(|entry| text(entry, "key").starts_with(&prefix))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_count_creates_the_sku_and_a_restock_adds_to_it() {
+    let warehouse = warehouse();
+    let (status, answer) = warehouse.send(&sample("00-inventory.adjusted.3-kettle")).await;
+    assert_eq!((status, answer["on_hand"]["set"].as_i64()), (202, Some(0)), "{answer}");
+    assert_eq!(
+        warehouse.store.take_requests(),
+        2,
+        "the update found no SKU, then the count created it"
+    );
+    let (status, _) = warehouse.send(&sample("08-inventory.adjusted.restock")).await;
+    assert_eq!(status, 202);
+    assert_eq!(warehouse.store.take_requests(), 1);
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 0, 4));
+}
+
+#[tokio::test]
+async fn a_restock_of_a_sku_the_seller_lacks_is_refused_and_nothing_is_stored() {
+    let warehouse = warehouse();
+    let (status, answer) = warehouse.send(&sample("08-inventory.adjusted.restock")).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("unknown_sku")));
+    assert!(warehouse.store.items(Table::Inventory).is_empty());
+    assert!(warehouse.store.items(Table::Idempotency).is_empty());
+    assert!(warehouse.store.items(Table::Outbox).is_empty());
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_deliveries_of_a_restock_add_it_once() {
+    let warehouse = warehouse();
+    warehouse.send(&sample("00-inventory.adjusted.3-kettle")).await;
+    let restock = sample("08-inventory.adjusted.restock");
+    let answers = join_all((0..16).map(|_| warehouse.send(&restock))).await;
+    let statuses: Vec<i64> = answers.iter().map(|(status, _)| *status).collect();
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 202).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        15,
+        "{statuses:?}"
+    );
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 0, 4));
+}
+
+#[tokio::test]
+async fn a_problem_raises_one_digest_however_often_its_change_arrives() {
+    let warehouse = warehouse();
+    warehouse.send(&sample("00-inventory.adjusted.1-teapot")).await;
+    let (status, _) = warehouse
+        .adjust("00-inventory.adjusted.1-teapot", "evt_count_low", |data| {
+            data["on_hand"] = json!({"set": 2});
+        })
+        .await;
+    assert_eq!(status, 202);
+    let answer = warehouse
+        .changed("TEA-POT-01", &[StockChangeReason::Counted, StockChangeReason::Counted])
+        .await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    warehouse.changed("TEA-POT-01", &[StockChangeReason::Counted]).await;
+    assert_eq!(warehouse.digests(), 1, "low once, whatever the redeliveries");
+    let item = warehouse
+        .store
+        .item(Table::Inventory, &sku_key(SELLER, "TEA-POT-01"))
+        .unwrap();
+    assert_eq!(text(&item, "alert_level"), "low");
+}
+
+#[tokio::test]
+async fn a_restock_fills_the_backorder_waiting_for_it() {
+    let warehouse = warehouse();
+    warehouse.send(&sample("00-inventory.adjusted.3-kettle")).await;
+    let event = sample("02-order.created.backordered");
+    let data: OrderCreatedData = serde_json::from_value(event["data"].clone()).unwrap();
+    let order = validate::new_order(data).unwrap();
+    let context = EventContext {
+        id: "evt_backorder".into(),
+        fingerprint: "f".into(),
+        at: now(),
+    };
+    let claim = Claim::webhook(Function::OrderIntake, "evt_backorder", "f", now());
+    place_order(&warehouse.store, &order, &context, &claim).await.unwrap();
+
+    warehouse.send(&sample("08-inventory.adjusted.restock")).await;
+    let answer = warehouse
+        .changed("TEA-KETTLE-02", &[StockChangeReason::Restocked])
+        .await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let filled = warehouse.store.item(Table::Orders, "ord_1002").unwrap();
+    assert_eq!(text(&filled, "status"), OrderStatus::Accepted.as_str());
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 1, 3));
+    let accepted = warehouse
+        .store
+        .item(Table::Outbox, "order-intake#ord_1002#accepted")
+        .unwrap();
+    assert!(text(&accepted, "follow_ups").contains("backorder_filled"));
+}
+
+#[tokio::test]
+async fn the_sweep_assesses_the_watchlist_and_no_more() {
+    let warehouse = warehouse();
+    for name in ["00-inventory.adjusted.1-teapot", "00-inventory.adjusted.3-kettle"] {
+        warehouse.send(&sample(name)).await;
+    }
+    let summary = warehouse.alerts.sweep(now()).await.unwrap();
+    assert_eq!(
+        (summary.skus_assessed, summary.alerts_raised, summary.digests),
+        (2, 1, 1)
+    );
+    let steady = warehouse.alerts.sweep(now()).await.unwrap();
+    assert_eq!(
+        (steady.skus_assessed, steady.alerts_raised),
+        (1, 0),
+        "the healthy teapot left the watchlist; the kettle stays out, said once"
+    );
+}
