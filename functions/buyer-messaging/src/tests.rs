@@ -95,7 +95,12 @@ impl Mailroom {
 async fn an_email_request_delivered_twice_is_sent_once_for_four_requests() {
     let mailroom = mailroom();
     let confirmation = email("order-intake#ord_1001#accepted#email", "order_confirmation");
-    assert!(mailroom.deliver(EMAIL_QUEUE, &[confirmation.clone()]).await.is_empty());
+    assert!(
+        mailroom
+            .deliver(EMAIL_QUEUE, std::slice::from_ref(&confirmation))
+            .await
+            .is_empty()
+    );
     assert_eq!(
         mailroom.store.take_requests(),
         3,
