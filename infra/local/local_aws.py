@@ -16,6 +16,12 @@ the copy comes with a new stream shard. Unpatched, a cancelled order transaction
 entry on the stream (a confirmation email for an order that was backordered), every open shard
 iterator went on reading the discarded shard, and each transaction took longer as tables grew.
 
+A TransactWriteItems with a ClientRequestToken is idempotent, as in DynamoDB: the same token
+with the same request within ten minutes answers success again without applying anything (so
+an SDK retry of a transaction whose answer was lost succeeds instead of failing on its own
+writes), and with another request it is refused with IdempotentParameterMismatchException.
+moto ignores the token.
+
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
 and the tests (moto keeps them only in memory).
 
@@ -104,6 +110,51 @@ def transactions_that_roll_back_what_they_touched():
     DynamoDBBackend.transact_write_items = transact_write_items
 
 
+def transactions_idempotent_by_request_token():
+    """TransactWriteItems answered once per ClientRequestToken, as DynamoDB does for ten minutes.
+
+    Runs under the DynamoDB lock, so a token is checked and recorded atomically with its
+    transaction.
+    """
+    import hashlib
+    import time
+
+    from moto.dynamodb.exceptions import DynamodbException, ERROR_TYPE_PREFIX
+    from moto.dynamodb.responses import DynamoHandler
+
+    apply_request = DynamoHandler.transact_write_items
+    window_secs = 600
+    seen = {}  # token -> (request hash, when, answer)
+
+    class IdempotentParameterMismatch(DynamodbException):
+        def __init__(self):
+            super().__init__(
+                ERROR_TYPE_PREFIX + "IdempotentParameterMismatchException",
+                message="The request uses the same client token as a previous, but non-identical request.",
+            )
+
+    def transact_write_items(self):
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return apply_request(self)
+        request = dict(self.body)
+        request.pop("ClientRequestToken", None)
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        now = time.monotonic()
+        for old in [key for key, (_, when, _) in seen.items() if now - when > window_secs]:
+            del seen[old]
+        if token in seen:
+            earlier, _, answer = seen[token]
+            if earlier != digest:
+                raise IdempotentParameterMismatch()
+            return answer
+        answer = apply_request(self)
+        seen[token] = (digest, now, answer)
+        return answer
+
+    DynamoHandler.transact_write_items = transact_write_items
+
+
 class LocalAws:
     def __init__(self):
         self.moto = DomainDispatcherApplication(create_backend_app)
@@ -154,6 +205,7 @@ def main():
     args = parser.parse_args()
     sys.setswitchinterval(THREAD_SWITCH_INTERVAL_SECS)
     transactions_that_roll_back_what_they_touched()
+    transactions_idempotent_by_request_token()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", args.port, LocalAws(), threaded=True, request_handler=MotoRequestHandler)
     if args.exit_with_parent:

@@ -1,7 +1,7 @@
 //! The local AWS itself: DynamoDB conditional writes are atomic under concurrent requests,
 //! as they are in AWS (plain moto is not: it once let 22 of 500 racing decrements of a stock
-//! of 20 through), a cancelled transaction leaves nothing on a stream, and every resource of
-//! the template exists.
+//! of 20 through), a cancelled transaction leaves nothing on a stream, a request token makes a
+//! transaction idempotent, and every resource of the template exists.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -178,4 +178,53 @@ async fn a_cancelled_transaction_leaves_nothing_on_the_stream_and_open_iterators
         .unwrap();
 
     assert_eq!(keys_read(&reader, &mut iterator).await, [committed]);
+}
+
+/// What DynamoDB does with a `ClientRequestToken`, which moto alone would ignore: the same
+/// request again is answered success and applied once; another request with it is refused.
+#[tokio::test]
+async fn a_request_token_makes_a_transaction_answer_twice_and_apply_once() {
+    let aws = local_aws();
+    let client = Client::new(&aws.sdk_config().await);
+    let table = create_counter_table(&client).await;
+    let add_one = |sku: &str| {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&table)
+            .key("pk", AttributeValue::S(sku.to_owned()))
+            .update_expression("ADD stock :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .unwrap();
+        TransactWriteItem::builder().update(update).build()
+    };
+    let token = unique_id("token");
+    for _ in 0..2 {
+        client
+            .transact_write_items()
+            .transact_items(add_one("A"))
+            .transact_items(add_one("B"))
+            .client_request_token(&token)
+            .send()
+            .await
+            .expect("the same request with the same token succeeds");
+    }
+    let stock = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S("A".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(stock["stock"].as_n().unwrap(), "1", "applied once");
+    let other = client
+        .transact_write_items()
+        .transact_items(add_one("C"))
+        .client_request_token(&token)
+        .send()
+        .await;
+    let code = other.unwrap_err().into_service_error().meta().code().map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("IdempotentParameterMismatchException"));
 }

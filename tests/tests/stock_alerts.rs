@@ -340,6 +340,27 @@ async fn a_count_creates_an_unknown_sku_and_never_drops_below_what_orders_reserv
     assert_eq!(warehouse.shop.levels("NEW-1").await, (5, 4, 1));
 }
 
+/// The SDK retries a transaction whose answer was lost (a reset connection after DynamoDB
+/// applied it) with the request token it filled for the call, so DynamoDB answers the retry
+/// as the success it was. The local AWS used to ignore the token: the retry failed on its own
+/// claim and a committed restock was answered `200 duplicate` instead of `202`.
+#[tokio::test]
+async fn an_sdk_retry_of_a_committed_restock_is_answered_202_and_applied_once() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let warehouse = warehouse().await;
+    warehouse.count("TOKEN-1", 5, 0, 3).await;
+    warehouse.shop.requests.take();
+    warehouse.shop.requests.lose_next_answer("TransactWriteItems");
+    let (status, body) = warehouse.adjust(json!({"sku": "TOKEN-1", "on_hand": {"add": 2}})).await;
+    assert_eq!((status, body["status"].as_str()), (202, Some("accepted")), "{body}");
+    assert_eq!(
+        warehouse.shop.requests.take(),
+        2,
+        "the transaction, and the SDK's retry of it"
+    );
+    assert_eq!(warehouse.shop.levels("TOKEN-1").await, (7, 0, 7), "added once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_restocks_filling_the_same_backorders_at_once_fill_each_once() {
     let _turn = ONE_AT_A_TIME.lock().await;

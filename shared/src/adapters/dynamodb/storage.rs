@@ -2,11 +2,12 @@
 //! DynamoDB requests, and DynamoDB's answers back into the domain's terms.
 //!
 //! A write set of one write is one `PutItem`, `UpdateItem` or `DeleteItem`; of several, one
-//! `TransactWriteItems` carrying a fresh `ClientRequestToken`, so that when the SDK retries a
-//! transaction whose answer was lost (a timeout, a reset connection), DynamoDB recognises it
-//! and answers success instead of cancelling it on the conditions its own first attempt made
-//! false (a claim written, stock already reserved). Every conditional write asks for the item
-//! as it stood when its condition failed, so a caller learns why without a second read.
+//! `TransactWriteItems`. Its `ClientRequestToken` is the SDK's own: an idempotency token it
+//! fills once per call and sends again on each of its retries, so that when the answer to a
+//! committed transaction is lost (a timeout, a reset connection) DynamoDB answers the retry
+//! with success instead of cancelling it on the conditions its own first attempt made false
+//! (a claim written, stock already reserved). Every conditional write asks for the item as it
+//! stood when its condition failed, so a caller learns why without a second read.
 
 use std::collections::HashMap;
 
@@ -142,7 +143,6 @@ impl DynamoStorage {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
-            .client_request_token(request_token())
             .send()
             .await;
         match sent {
@@ -395,22 +395,6 @@ fn store_error<E: std::error::Error + Send + Sync + 'static>(operation: &'static
     StoreError::new(operation, DisplayErrorContext(error).to_string())
 }
 
-/// A token no other transaction of any invocation uses: the SDK sends the same one on each of
-/// its retries of this request, and only those. `RandomState` is seeded from the operating
-/// system's randomness, so sandboxes that share a clock and a process id still differ.
-fn request_token() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.as_nanos()),
-    );
-    let high = hasher.finish();
-    let low = std::collections::hash_map::RandomState::new().build_hasher().finish();
-    format!("{high:016x}{low:016x}")
-}
-
 fn key_of(table: Table, key: &str) -> DynamoItem {
     HashMap::from([(table.key_attribute().to_owned(), AttributeValue::S(key.to_owned()))])
 }
@@ -617,11 +601,5 @@ mod tests {
         let missing = expression.condition(&Condition::ItemMissing, Table::Orders);
         assert_eq!(missing, "attribute_not_exists(#n4)");
         assert_eq!(expression.names["#n4"], "order_id");
-    }
-
-    #[test]
-    fn tokens_differ_every_time() {
-        assert_ne!(request_token(), request_token());
-        assert_eq!(request_token().len(), 32);
     }
 }
