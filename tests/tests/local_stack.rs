@@ -454,6 +454,45 @@ async fn follow_ups_that_cannot_be_relayed_wait_in_the_outbox_dlq_block_nothing_
     assert_eq!(confirmations("ord_outage").await, 1, "exactly once");
 }
 
+/// As a marketplace retries: every sample event of the story delivered sixteen times at once
+/// through the Function URLs, two processes of each function taking them. Each is accepted
+/// once and every other delivery is a `200 duplicate`: never a 5xx, which a marketplace counts
+/// as a failed delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_concurrent_deliveries_of_each_sample_event_are_one_202_and_fifteen_duplicates() {
+    let (stack, _) = start_stack().await;
+    let state = stack.state();
+    let mut samples: Vec<_> = std::fs::read_dir(local_cloud::paths::events_dir())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
+        .collect();
+    samples.sort();
+    let mut event_types = BTreeSet::new();
+    for sample in samples {
+        let body = std::fs::read(&sample).unwrap();
+        let deliveries = futures_util::future::join_all((0..16).map(|_| send_event(&state, &body))).await;
+        let statuses: Vec<u16> = deliveries.iter().map(|delivery| delivery.as_ref().unwrap().1.status).collect();
+        let name = sample.display();
+        assert_eq!(statuses.iter().filter(|status| **status == 202).count(), 1, "{name}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 15, "{name}: {statuses:?}");
+        let event: Value = serde_json::from_slice(&body).unwrap();
+        event_types.insert(event["type"].as_str().unwrap().to_owned());
+    }
+    let handled: BTreeSet<String> = [
+        "order.created",
+        "order.shipped",
+        "order.delivered",
+        "order.cancelled",
+        "inventory.adjusted",
+        "buyer.preferences",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(event_types, handled, "every event type handled so far has a sample in the story");
+}
+
 /// The race through the real path: the Function URL, two processes of order intake, moto.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_orders_through_the_url_never_oversell() {
