@@ -473,10 +473,21 @@ async fn sixteen_concurrent_deliveries_of_each_sample_event_are_one_202_and_fift
     for sample in samples {
         let body = std::fs::read(&sample).unwrap();
         let deliveries = futures_util::future::join_all((0..16).map(|_| send_event(&state, &body))).await;
-        let statuses: Vec<u16> = deliveries.iter().map(|delivery| delivery.as_ref().unwrap().1.status).collect();
+        let statuses: Vec<u16> = deliveries
+            .iter()
+            .map(|delivery| delivery.as_ref().unwrap().1.status)
+            .collect();
         let name = sample.display();
-        assert_eq!(statuses.iter().filter(|status| **status == 202).count(), 1, "{name}: {statuses:?}");
-        assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 15, "{name}: {statuses:?}");
+        assert_eq!(
+            statuses.iter().filter(|status| **status == 202).count(),
+            1,
+            "{name}: {statuses:?}"
+        );
+        assert_eq!(
+            statuses.iter().filter(|status| **status == 200).count(),
+            15,
+            "{name}: {statuses:?}"
+        );
         let event: Value = serde_json::from_slice(&body).unwrap();
         event_types.insert(event["type"].as_str().unwrap().to_owned());
     }
@@ -490,7 +501,10 @@ async fn sixteen_concurrent_deliveries_of_each_sample_event_are_one_202_and_fift
     ]
     .map(str::to_owned)
     .into();
-    assert_eq!(event_types, handled, "every event type handled so far has a sample in the story");
+    assert_eq!(
+        event_types, handled,
+        "every event type handled so far has a sample in the story"
+    );
 }
 
 /// The race through the real path: the Function URL, two processes of order intake, moto.
