@@ -1,7 +1,8 @@
 //! The project's Python tools (moto server, cargo-lambda, SAM CLI, cfn-lint, and awslambdaric
 //! for the bench's peer) live in `.venv/`, installed from `infra/local/requirements.txt` on
 //! first use and again whenever that file changes, so nothing depends on what a machine
-//! happens to have installed.
+//! happens to have installed. The file is hash-locked, every transitive package included
+//! (compiled from `requirements.in`): pip refuses anything else.
 
 use std::fs::File;
 use std::path::Path;
@@ -44,7 +45,8 @@ pub fn ensure() -> Result<(), VenvError> {
         run(Command::new("python3").args(["-m", "venv"]).arg(paths::venv()))?;
     }
     run(Command::new(paths::venv_bin("pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        // Every package is in the file, so pip resolves nothing: it checks each one's hash.
+        .args(["install", "--quiet", "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r"])
         .arg(&requirements))?;
     std::fs::write(&stamp, wanted)?;
     Ok(())
