@@ -42,8 +42,8 @@ pub struct Mailroom<M = SesMailer> {
 /// A mailer whose next sends fail: throttled as SES would (nothing sent), or sent with the
 /// answer lost on the way back (a timeout after SES accepted). Clones share the cues.
 #[derive(Clone)]
-pub struct Throttled<M> {
-    inner: M,
+pub struct Throttled<Mail> {
+    inner: Mail,
     failures_left: Arc<AtomicUsize>,
     answers_to_lose: Arc<AtomicUsize>,
 }
@@ -54,8 +54,8 @@ fn take_one(counter: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-impl<M> Throttled<M> {
-    pub fn new(inner: M) -> Self {
+impl<Mail> Throttled<Mail> {
+    pub fn new(inner: Mail) -> Self {
         Self {
             inner,
             failures_left: Arc::default(),
@@ -73,7 +73,7 @@ impl<M> Throttled<M> {
     }
 }
 
-impl<M: Mailer> Mailer for Throttled<M> {
+impl<Inner: Mailer> Mailer for Throttled<Inner> {
     async fn send(&self, outgoing: &Outgoing) -> Result<String, SendError> {
         if take_one(&self.failures_left) {
             return Err(SendError::Throttled("injected: Maximum sending rate exceeded".into()));

@@ -33,13 +33,13 @@ pub type Intake<P = SnsFollowUps> = OrderIntake<DynamoStorage, P>;
 /// A publisher whose next publish can be made to fail: an outage that passes. Clones share
 /// the switch, so the test keeps one while order intake publishes through another.
 #[derive(Clone)]
-pub struct Outage<P> {
-    inner: P,
+pub struct Outage<Topic> {
+    inner: Topic,
     failing: Arc<AtomicBool>,
 }
 
-impl<P> Outage<P> {
-    pub fn new(inner: P) -> Self {
+impl<Topic> Outage<Topic> {
+    pub fn new(inner: Topic) -> Self {
         Self {
             inner,
             failing: Arc::new(AtomicBool::new(false)),
@@ -52,7 +52,7 @@ impl<P> Outage<P> {
     }
 }
 
-impl<P: FollowUpPublisher> FollowUpPublisher for Outage<P> {
+impl<Topic: FollowUpPublisher> FollowUpPublisher for Outage<Topic> {
     async fn publish(&self, follow_ups: &[FollowUp]) -> Result<(), StoreError> {
         if self.failing.swap(false, Ordering::SeqCst) {
             return Err(StoreError::new("SNS PublishBatch", "injected outage"));

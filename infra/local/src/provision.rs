@@ -81,12 +81,24 @@ pub async fn provision(
             .tables
             .insert(table.logical_id.to_owned(), table.logical_id.to_owned());
     }
+    create_queues(template, config, &mut provisioned).await?;
+    create_topics(template, config, &mut provisioned).await?;
+    create_email_identity(template, config, &mut provisioned).await?;
+    Ok(provisioned)
+}
+
+/// The queues, dead-letter queues first (the queues that redrive into them name their ARNs),
+/// each dead-letter queue knowing what it holds the failures of.
+async fn create_queues(
+    template: &Template,
+    config: &aws_config::SdkConfig,
+    provisioned: &mut Provisioned,
+) -> Result<(), ProvisionError> {
     let sqs = aws_sdk_sqs::Client::new(config);
-    // Dead-letter queues first: the queues that redrive into them name their ARNs.
     let mut queues: Vec<_> = template.resources_of_kind("AWS::SQS::Queue").collect();
     queues.sort_by_key(|queue| queue.properties.get("RedrivePolicy").is_some());
     for queue in queues {
-        let (info, dead_letter_queue) = create_queue(&sqs, queue.logical_id, queue.properties, &provisioned).await?;
+        let (info, dead_letter_queue) = create_queue(&sqs, queue.logical_id, queue.properties, provisioned).await?;
         provisioned.queues.insert(queue.logical_id.to_owned(), info);
         if let Some(dlq) = dead_letter_queue.and_then(|dlq| provisioned.queues.get_mut(&dlq)) {
             dlq.dead_letters_of = Some(queue.logical_id.to_owned());
@@ -103,6 +115,14 @@ pub async fn provision(
             }
         }
     }
+    Ok(())
+}
+
+async fn create_topics(
+    template: &Template,
+    config: &aws_config::SdkConfig,
+    provisioned: &mut Provisioned,
+) -> Result<(), ProvisionError> {
     let sns = aws_sdk_sns::Client::new(config);
     for topic in template.resources_of_kind("AWS::SNS::Topic") {
         let arn = sns
@@ -116,8 +136,18 @@ pub async fn provision(
         provisioned.topics.insert(topic.logical_id.to_owned(), arn);
     }
     for subscription in template.resources_of_kind("AWS::SNS::Subscription") {
-        subscribe(&sns, subscription.logical_id, subscription.properties, &provisioned).await?;
+        subscribe(&sns, subscription.logical_id, subscription.properties, provisioned).await?;
     }
+    Ok(())
+}
+
+/// The sender identity, verified, and the configuration sets. The sets only: moto publishes
+/// no events, so their event destinations are not created.
+async fn create_email_identity(
+    template: &Template,
+    config: &aws_config::SdkConfig,
+    provisioned: &mut Provisioned,
+) -> Result<(), ProvisionError> {
     let ses = aws_sdk_sesv2::Client::new(config);
     if let Some(identity) = provisioned.parameters.get("SenderIdentity") {
         ses.create_email_identity()
@@ -126,7 +156,6 @@ pub async fn provision(
             .await
             .map_err(|error| aws_error("SES CreateEmailIdentity", error))?;
     }
-    // The sets only: moto publishes no events, so their event destinations are not created.
     for set in template.resources_of_kind("AWS::SES::ConfigurationSet") {
         let name = match set.properties.get("Name") {
             Some(name) => provisioned.resolve(name)?,
@@ -139,7 +168,7 @@ pub async fn provision(
             .map_err(|error| aws_error(format!("SES CreateConfigurationSet {name}"), error))?;
         provisioned.configuration_sets.insert(set.logical_id.to_owned(), name);
     }
-    Ok(provisioned)
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -20,7 +20,7 @@ use crate::provision::{ProvisionError, Provisioned, QueueInfo, provision};
 use crate::runtime_api::{Invoker, Runtime};
 use crate::schedule::Schedule;
 use crate::streams::StreamReader;
-use crate::template::{Template, TemplateError};
+use crate::template::{FunctionSpec, SqsTrigger, StreamTrigger, Template, TemplateError};
 use crate::{loopback, paths};
 
 #[derive(Debug, thiserror::Error)]
@@ -115,91 +115,22 @@ impl Stack {
             .map_err(std::io::Error::other)??;
         let config = aws.sdk_config().await;
         let provisioned = provision(&template, &config, local_secret()).await?;
-
-        let mut tasks = JoinSet::new();
-        let mut invokers = BTreeMap::new();
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let gateway = listener.local_addr()?;
+        let mut wiring = Wiring {
+            options: &options,
+            aws: &aws,
+            config: &config,
+            provisioned: &provisioned,
+            tasks: JoinSet::new(),
+        };
+        let mut invokers = BTreeMap::new();
         let mut function_urls = BTreeMap::new();
         for spec in &functions {
-            let (runtime, invoker) = Runtime::new(&spec.binary, Duration::from_secs(spec.timeout_secs));
-            let mut environment = provisioned.environment_of(spec)?;
-            environment.insert("AWS_ENDPOINT_URL".to_owned(), aws.endpoint.clone());
-            // Lambda sets this from the template's LoggingConfig; the SDK's own debug lines stay out.
-            let level = provisioned
-                .parameters
-                .get("LogLevel")
-                .map_or("info", String::as_str)
-                .to_lowercase();
-            environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
-            // The local AWS is plain HTTP on loopback: no handshake worth opening early.
-            environment.insert("OPEN_CONNECTIONS_AT_INIT".to_owned(), "false".to_owned());
-            for _ in 0..options.instances.max(1) {
-                let (runtime_api, instance, server) = runtime.endpoint().await?;
-                tasks.spawn(server);
-                let launch = Launch {
-                    binary: options.binaries.join(&spec.binary),
-                    runtime_api,
-                    environment: environment.clone(),
-                    logs: options.logs.clone(),
-                };
-                tasks.spawn(supervise(spec.clone(), launch, instance));
-            }
-            for trigger in &spec.sqs {
-                let queue = provisioned.queues.get(&trigger.queue).cloned().ok_or_else(|| {
-                    ProvisionError::Template(format!(
-                        "{}.{}: no queue {}",
-                        spec.logical_id, trigger.name, trigger.queue
-                    ))
-                })?;
-                let poller = QueuePoller {
-                    client: aws_sdk_sqs::Client::new(&config),
-                    queue,
-                    batch_size: trigger.batch_size,
-                    reports_batch_item_failures: trigger.reports_batch_item_failures,
-                    invoker: invoker.clone(),
-                    function: spec.binary.clone(),
-                    retry_delay: options.retry_delay,
-                };
-                tasks.spawn(poller.run());
-            }
-            for trigger in &spec.streams {
-                let stream_arn = provisioned.streams.get(&trigger.table).cloned().ok_or_else(|| {
-                    ProvisionError::Template(format!(
-                        "{}.{}: table {} has no stream",
-                        spec.logical_id, trigger.name, trigger.table
-                    ))
-                })?;
-                let on_failure = trigger
-                    .on_failure
-                    .as_ref()
-                    .and_then(|queue| provisioned.queues.get(queue))
-                    .map(|queue| (aws_sdk_sqs::Client::new(&config), queue.clone()));
-                let poller = StreamPoller {
-                    reader: StreamReader::new(aws.endpoint.clone(), stream_arn),
-                    trigger: trigger.clone(),
-                    on_failure,
-                    invoker: invoker.clone(),
-                    function: spec.binary.clone(),
-                    retry_delay: options.retry_delay,
-                };
-                tasks.spawn(poller.run());
-            }
-            for trigger in &spec.schedules {
-                let rule = format!("{}{}", spec.logical_id, trigger.name);
-                let schedule = Schedule::parse(&trigger.expression).map_err(|reason| StackError::Schedule {
-                    name: rule.clone(),
-                    reason,
-                })?;
-                if options.schedules {
-                    tasks.spawn(run_schedule(rule, schedule, invoker.clone(), spec.binary.clone()));
-                }
-            }
+            let invoker = wiring.function(spec).await?;
             if spec.has_url {
-                function_urls.insert(
-                    spec.binary.clone(),
-                    format!("http://{gateway}/lambda-url/{}/", spec.binary),
-                );
+                let url = format!("http://{gateway}/lambda-url/{}/", spec.binary);
+                function_urls.insert(spec.binary.clone(), url);
             }
             invokers.insert(spec.binary.clone(), invoker);
         }
@@ -207,6 +138,7 @@ impl Stack {
             invokers: invokers.clone(),
             urls: function_urls.keys().cloned().collect(),
         });
+        let mut tasks = wiring.tasks;
         tasks.spawn(loopback::serve(listener, move |request| {
             gateway::route(routes.clone(), request)
         }));
@@ -237,6 +169,121 @@ impl Stack {
             queues: self.provisioned.queues.clone(),
             function_urls: self.function_urls.clone(),
         }
+    }
+}
+
+/// What starting the stack's functions needs, and the tasks it starts.
+struct Wiring<'a> {
+    options: &'a StackOptions,
+    aws: &'a LocalAws,
+    config: &'a aws_config::SdkConfig,
+    provisioned: &'a Provisioned,
+    tasks: JoinSet<()>,
+}
+
+impl Wiring<'_> {
+    /// A function's processes and every trigger the template gives it; answers its invoker.
+    async fn function(&mut self, spec: &FunctionSpec) -> Result<Invoker, StackError> {
+        let (runtime, invoker) = Runtime::new(&spec.binary, Duration::from_secs(spec.timeout_secs));
+        let environment = self.environment(spec)?;
+        for _ in 0..self.options.instances.max(1) {
+            let (runtime_api, instance, server) = runtime.endpoint().await?;
+            self.tasks.spawn(server);
+            let launch = Launch {
+                binary: self.options.binaries.join(&spec.binary),
+                runtime_api,
+                environment: environment.clone(),
+                logs: self.options.logs.clone(),
+            };
+            self.tasks.spawn(supervise(spec.clone(), launch, instance));
+        }
+        for trigger in &spec.sqs {
+            let poller = self.queue_poller(spec, trigger, &invoker)?;
+            self.tasks.spawn(poller.run());
+        }
+        for trigger in &spec.streams {
+            let poller = self.stream_poller(spec, trigger, &invoker)?;
+            self.tasks.spawn(poller.run());
+        }
+        for trigger in &spec.schedules {
+            let rule = format!("{}{}", spec.logical_id, trigger.name);
+            let schedule = Schedule::parse(&trigger.expression).map_err(|reason| StackError::Schedule {
+                name: rule.clone(),
+                reason,
+            })?;
+            if self.options.schedules {
+                self.tasks
+                    .spawn(run_schedule(rule, schedule, invoker.clone(), spec.binary.clone()));
+            }
+        }
+        Ok(invoker)
+    }
+
+    /// The template's variables, and what Lambda itself would set, pointed at the local AWS.
+    fn environment(&self, spec: &FunctionSpec) -> Result<BTreeMap<String, String>, StackError> {
+        let mut environment = self.provisioned.environment_of(spec)?;
+        environment.insert("AWS_ENDPOINT_URL".to_owned(), self.aws.endpoint.clone());
+        // Lambda sets this from the template's LoggingConfig; the SDK's own debug lines stay out.
+        let level = self
+            .provisioned
+            .parameters
+            .get("LogLevel")
+            .map_or("info", String::as_str)
+            .to_lowercase();
+        environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
+        // The local AWS is plain HTTP on loopback: no handshake worth opening early.
+        environment.insert("OPEN_CONNECTIONS_AT_INIT".to_owned(), "false".to_owned());
+        Ok(environment)
+    }
+
+    fn queue_poller(
+        &self,
+        spec: &FunctionSpec,
+        trigger: &SqsTrigger,
+        invoker: &Invoker,
+    ) -> Result<QueuePoller, StackError> {
+        let queue = self.provisioned.queues.get(&trigger.queue).cloned().ok_or_else(|| {
+            ProvisionError::Template(format!(
+                "{}.{}: no queue {}",
+                spec.logical_id, trigger.name, trigger.queue
+            ))
+        })?;
+        Ok(QueuePoller {
+            client: aws_sdk_sqs::Client::new(self.config),
+            queue,
+            batch_size: trigger.batch_size,
+            reports_batch_item_failures: trigger.reports_batch_item_failures,
+            invoker: invoker.clone(),
+            function: spec.binary.clone(),
+            retry_delay: self.options.retry_delay,
+        })
+    }
+
+    fn stream_poller(
+        &self,
+        spec: &FunctionSpec,
+        trigger: &StreamTrigger,
+        invoker: &Invoker,
+    ) -> Result<StreamPoller, StackError> {
+        let stream_arn = self.provisioned.streams.get(&trigger.table).cloned().ok_or_else(|| {
+            ProvisionError::Template(format!(
+                "{}.{}: table {} has no stream",
+                spec.logical_id, trigger.name, trigger.table
+            ))
+        })?;
+        let on_failure = trigger
+            .on_failure
+            .as_ref()
+            .and_then(|queue| self.provisioned.queues.get(queue))
+            .map(|queue| (aws_sdk_sqs::Client::new(self.config), queue.clone()));
+        Ok(StreamPoller {
+            reader: StreamReader::new(self.aws.endpoint.clone(), stream_arn),
+            trigger: trigger.clone(),
+            on_failure,
+            invoker: invoker.clone(),
+            function: spec.binary.clone(),
+            retry_delay: self.options.retry_delay,
+        })
     }
 }
 

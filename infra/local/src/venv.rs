@@ -46,7 +46,14 @@ pub fn ensure() -> Result<(), VenvError> {
     }
     run(Command::new(paths::venv_bin("pip"))
         // Every package is in the file, so pip resolves nothing: it checks each one's hash.
-        .args(["install", "--quiet", "--disable-pip-version-check", "--require-hashes", "--no-deps", "-r"])
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--require-hashes",
+            "--no-deps",
+            "-r",
+        ])
         .arg(&requirements))?;
     std::fs::write(&stamp, wanted)?;
     Ok(())

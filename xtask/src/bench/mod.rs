@@ -108,76 +108,71 @@ pub async fn command(args: &[String]) -> crate::CommandResult {
     Ok(())
 }
 
+fn setup_error(error: impl std::fmt::Display) -> BenchError {
+    BenchError::Setup(error.to_string())
+}
+
 async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
-    venv::ensure().map_err(|error| BenchError::Setup(error.to_string()))?;
-    let template = Template::load(&paths::template()).map_err(|error| BenchError::Setup(error.to_string()))?;
-    let functions = template
-        .functions()
-        .map_err(|error| BenchError::Setup(error.to_string()))?;
+    venv::ensure().map_err(setup_error)?;
+    let template = Template::load(&paths::template()).map_err(setup_error)?;
+    let functions = template.functions().map_err(setup_error)?;
     if !options.skip_build {
         build_release(&functions)?;
     }
     let aws = tokio::task::spawn_blocking(LocalAws::start)
         .await
-        .map_err(|error| BenchError::Setup(error.to_string()))?
-        .map_err(|error| BenchError::Setup(error.to_string()))?;
+        .map_err(setup_error)?
+        .map_err(setup_error)?;
     let secret = format!("whsec_bench_{}", hex::encode(rand::random::<[u8; 8]>()));
     let provisioned = provision(&template, &aws.sdk_config().await, secret.clone())
         .await
-        .map_err(|error| BenchError::Setup(error.to_string()))?;
+        .map_err(setup_error)?;
     events::seed_stock(&aws.sdk_config().await, &provisioned.tables["InventoryTable"]).await?;
-    let meter = AwsMeter::start(&aws.endpoint)
-        .await
-        .map_err(|error| BenchError::Setup(error.to_string()))?;
+    let meter = AwsMeter::start(&aws.endpoint).await.map_err(setup_error)?;
 
     let mut report = Report::new(options);
     let subjects = function_subjects(&functions, &provisioned, &meter, &secret)?;
-    if let Some(alerts) = subjects
-        .iter()
-        .find(|subject| subject.function == Some(Function::StockAlerts))
-    {
+    let subject_of = |function| subjects.iter().find(|subject| subject.function == Some(function));
+    if let Some(alerts) = subject_of(Function::StockAlerts) {
         eprintln!("xtask: ── bench the sweep over {} SKUs", sweep::CATALOGUE);
         let load = sweep::load_catalogue(&aws.sdk_config().await, &provisioned).await?;
         report.sweep = Some(sweep::measure(alerts, &meter, load).await?);
     }
-
     eprintln!("xtask: ── bench the hello-world baseline");
+    report.baseline = Some(measure_build(&baseline(&functions[0], &meter), options, &meter).await?);
+    for subject in &subjects {
+        eprintln!("xtask: ── bench {}", subject.name);
+        report.functions.push(measure_build(subject, options, &meter).await?);
+        report
+            .requests
+            .extend(count_requests(subject, &meter, &aws.endpoint, &provisioned).await?);
+    }
+    eprintln!("xtask: ── bench the Python peer");
+    let intake = subject_of(Function::OrderIntake).ok_or_else(|| setup_error("no order intake"))?;
+    report.peer = Some(measure(&python_peer(intake, &secret), options, &meter).await?);
+    report.conclude();
+    Ok(report)
+}
+
+/// The do-nothing function the others are read against, with a function's settings.
+fn baseline(like: &FunctionSpec, meter: &AwsMeter) -> Subject {
     let hello = FunctionSpec {
         binary: BASELINE.to_owned(),
-        ..functions[0].clone()
+        ..like.clone()
     };
-    let baseline = Subject {
+    Subject {
         name: BASELINE.to_owned(),
         function: None,
         command: vec![lambda_dir().join(BASELINE).join("bootstrap").display().to_string()],
         working_dir: paths::workspace_root(),
         environment: lambda_environment(&hello, &meter.endpoint),
         workload: Workload::baseline(),
-    };
-    let mut measured = measure(&baseline, options, &meter).await?;
-    measured.bootstrap_bytes = Some(file_size(&lambda_dir().join(BASELINE).join("bootstrap"))?);
-    measured.zip_bytes = Some(zipped_size(&lambda_dir().join(BASELINE).join("bootstrap"))?);
-    report.baseline = Some(measured);
-
-    for subject in &subjects {
-        eprintln!("xtask: ── bench {}", subject.name);
-        let bootstrap = lambda_dir().join(&subject.name).join("bootstrap");
-        let mut measured = measure(subject, options, &meter).await?;
-        measured.bootstrap_bytes = Some(file_size(&bootstrap)?);
-        measured.zip_bytes = Some(zipped_size(&bootstrap)?);
-        report.functions.push(measured);
-        report
-            .requests
-            .extend(count_requests(subject, &meter, &aws.endpoint, &provisioned).await?);
     }
-    let intake_environment = subjects
-        .iter()
-        .find(|subject| subject.function == Some(Function::OrderIntake))
-        .map(|subject| subject.environment.clone())
-        .unwrap_or_default();
+}
 
-    eprintln!("xtask: ── bench the Python peer");
-    let peer = Subject {
+/// boto3 under AWS's runtime interface client, doing order intake's work with its settings.
+fn python_peer(intake: &Subject, secret: &str) -> Subject {
+    Subject {
         name: "python-peer".to_owned(),
         function: None,
         command: vec![
@@ -187,12 +182,22 @@ async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
             "handler.handler".to_owned(),
         ],
         working_dir: paths::workspace_root().join("xtask/bench/peer"),
-        environment: intake_environment,
-        workload: Workload::peer(&secret),
-    };
-    report.peer = Some(measure(&peer, options, &meter).await?);
-    report.conclude();
-    Ok(report)
+        environment: intake.environment.clone(),
+        workload: Workload::peer(secret),
+    }
+}
+
+/// A release binary's measurements, with its size and its deployment zip's.
+async fn measure_build(
+    subject: &Subject,
+    options: &BenchOptions,
+    meter: &AwsMeter,
+) -> Result<FunctionReport, BenchError> {
+    let bootstrap = lambda_dir().join(&subject.name).join("bootstrap");
+    let mut measured = measure(subject, options, meter).await?;
+    measured.bootstrap_bytes = Some(file_size(&bootstrap)?);
+    measured.zip_bytes = Some(zipped_size(&bootstrap)?);
+    Ok(measured)
 }
 
 /// Every function of the template, as the bench spawns it.

@@ -32,6 +32,52 @@ use crate::storage::{
 
 type DynamoItem = HashMap<String, AttributeValue>;
 
+type Names = Option<HashMap<String, String>>;
+type Values = Option<HashMap<String, AttributeValue>>;
+
+/// A write's condition and update expressions, with the placeholders they use.
+struct Expressions {
+    condition: Option<String>,
+    update: Option<String>,
+    names: Names,
+    values: Values,
+}
+
+impl Expressions {
+    fn of(write: &Write) -> Self {
+        let mut expression = Expression::default();
+        let condition = write
+            .condition
+            .as_ref()
+            .map(|condition| expression.condition(condition, write.table));
+        let update = match &write.action {
+            Action::Update(changes) => Some(expression.update(changes)),
+            _ => None,
+        };
+        let (names, values) = expression.into_parts();
+        Self {
+            condition,
+            update,
+            names,
+            values,
+        }
+    }
+}
+
+/// What every conditional write sets, on whichever of the SDK's builders makes it (a single
+/// write's request, or one item of a transaction): the table, the condition with its
+/// placeholders, and the item as it stood to be returned when the condition fails.
+macro_rules! conditional {
+    ($builder:expr, $table:expr, $parts:expr) => {
+        $builder
+            .table_name($table)
+            .set_condition_expression($parts.condition.clone())
+            .set_expression_attribute_names($parts.names.clone())
+            .set_expression_attribute_values($parts.values.clone())
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+    };
+}
+
 /// Rounds of a BatchGetItem's unprocessed keys (throttling) before the read fails.
 const UNPROCESSED_ATTEMPTS: u32 = 8;
 /// BatchGetItem takes at most 100 keys.
@@ -72,19 +118,12 @@ impl DynamoStorage {
 
     async fn write_one(&self, write: Write) -> Result<(), WriteFailure> {
         let table = self.table(write.table)?.to_owned();
+        let parts = Expressions::of(&write);
         let key = key_of(write.table, &write.key);
-        let (condition, update, names, values) = expressions(&write);
-        let all_old = ReturnValuesOnConditionCheckFailure::AllOld;
+        let client = &self.client;
         match write.action {
-            Action::Put(item) => self
-                .client
-                .put_item()
-                .table_name(table)
+            Action::Put(item) => conditional!(client.put_item(), table, parts)
                 .set_item(Some(dynamo_item(item)))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
                 .send()
                 .await
                 .map(drop)
@@ -94,16 +133,9 @@ impl DynamoStorage {
                         _ => None,
                     })
                 }),
-            Action::Update(_) => self
-                .client
-                .update_item()
-                .table_name(table)
+            Action::Update(_) => conditional!(client.update_item(), table, parts)
                 .set_key(Some(key))
-                .set_update_expression(update)
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
+                .set_update_expression(parts.update)
                 .send()
                 .await
                 .map(drop)
@@ -113,15 +145,8 @@ impl DynamoStorage {
                         _ => None,
                     })
                 }),
-            Action::Delete => self
-                .client
-                .delete_item()
-                .table_name(table)
+            Action::Delete => conditional!(client.delete_item(), table, parts)
                 .set_key(Some(key))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
                 .send()
                 .await
                 .map(drop)
@@ -158,59 +183,26 @@ impl DynamoStorage {
 
     fn transact_item(&self, write: Write) -> Result<TransactWriteItem, StoreError> {
         let table = self.table(write.table)?.to_owned();
+        let parts = Expressions::of(&write);
         let key = key_of(write.table, &write.key);
-        let (condition, update, names, values) = expressions(&write);
-        let all_old = ReturnValuesOnConditionCheckFailure::AllOld;
+        let item = TransactWriteItem::builder();
         let built = match write.action {
-            Action::Put(item) => Put::builder()
-                .table_name(table)
-                .set_item(Some(dynamo_item(item)))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
+            Action::Put(put) => conditional!(Put::builder(), table, parts)
+                .set_item(Some(dynamo_item(put)))
                 .build()
-                .map(|put| TransactWriteItem::builder().put(put).build()),
-            Action::Update(_) => Update::builder()
-                .table_name(table)
+                .map(|put| item.put(put).build()),
+            Action::Update(_) => conditional!(Update::builder(), table, parts)
                 .set_key(Some(key))
-                .set_update_expression(update)
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
+                .set_update_expression(parts.update)
                 .build()
-                .map(|update| TransactWriteItem::builder().update(update).build()),
-            Action::Delete => Delete::builder()
-                .table_name(table)
+                .map(|update| item.update(update).build()),
+            Action::Delete => conditional!(Delete::builder(), table, parts)
                 .set_key(Some(key))
-                .set_condition_expression(condition)
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(values)
-                .return_values_on_condition_check_failure(all_old)
                 .build()
-                .map(|delete| TransactWriteItem::builder().delete(delete).build()),
+                .map(|delete| item.delete(delete).build()),
         };
         built.map_err(|error| StoreError::new("DynamoDB transaction item", error))
     }
-}
-
-type Names = Option<HashMap<String, String>>;
-type Values = Option<HashMap<String, AttributeValue>>;
-
-/// A write's condition and update expressions, with the placeholders they use.
-fn expressions(write: &Write) -> (Option<String>, Option<String>, Names, Values) {
-    let mut expression = Expression::default();
-    let condition = write
-        .condition
-        .as_ref()
-        .map(|condition| expression.condition(condition, write.table));
-    let update = match &write.action {
-        Action::Update(changes) => Some(expression.update(changes)),
-        _ => None,
-    };
-    let (names, values) = expression.into_parts();
-    (condition, update, names, values)
 }
 
 impl Storage for DynamoStorage {
