@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 
 use super::order::{Fill, StoredOrder};
 use super::outbox_entry::outbox_entry;
+use super::place::ATTEMPTS;
 use super::records::put_changed;
 use crate::outbox;
 use crate::stock::inventory;
 use crate::storage::{Storage, StoreError, WriteFailure, WriteSet, back_off};
 
-const ATTEMPTS: u32 = 8;
+/// The order comes first in a fill's write set, its lines' reservations after it.
 const ORDER: usize = 0;
 
 /// Reserves every line of a backordered order, or none, and accepts it; `cause` names the

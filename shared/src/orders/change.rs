@@ -5,17 +5,12 @@
 
 use super::error::OrderError;
 use super::order::{Applied, ApplyError, ChangeRequest, EventContext, StoredOrder};
-use super::place::order_writes;
+use super::place::{ATTEMPTS, CLAIM, FIRST_LINE, ORDER, order_writes};
 use super::records::{put_changed, read_order};
 use super::status::{OrderChange, OrderStatus};
 use crate::idempotency::Claim;
 use crate::stock::inventory;
 use crate::storage::{Storage, StoreError, Write, WriteFailure, back_off, number};
-
-const ATTEMPTS: u32 = 8;
-const CLAIM: usize = 0;
-const ORDER: usize = 1;
-const FIRST_LINE: usize = 2;
 
 /// Cancels, ships or delivers an order of the seller, moving its stock as the lifecycle says.
 pub async fn change_order(

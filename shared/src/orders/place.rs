@@ -23,12 +23,13 @@ use crate::storage::{Cancelled, Storage, StoreError, WriteFailure, WriteSet, bac
 
 /// Write sets that collide with another on the same items are tried this often, with full
 /// jitter: under a burst on one SKU (64 orders at once in the tests) five was too few.
-const ATTEMPTS: u32 = 8;
+pub(super) const ATTEMPTS: u32 = 8;
 
-/// Where each write sits in an order's write set: the claim, the order, then one per line.
-const CLAIM: usize = 0;
-const ORDER: usize = 1;
-const FIRST_LINE: usize = 2;
+/// Where each write sits in an order's write set ([`order_writes`]): the claim, the order,
+/// then one stock move per line.
+pub(super) const CLAIM: usize = 0;
+pub(super) const ORDER: usize = 1;
+pub(super) const FIRST_LINE: usize = 2;
 
 /// The claim, the order and the outbox entry of `order`'s change, with `stock` moves between.
 pub(super) fn order_writes(
