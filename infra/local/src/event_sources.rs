@@ -1,6 +1,7 @@
 //! What Lambda's event source mappings and EventBridge do in the cloud, done locally.
 //!
-//! An SQS trigger long-polls its queue, hands the function the real SQS event JSON, deletes
+//! An SQS trigger long-polls its queue, gathers a batch for up to its batching window as
+//! Lambda does, hands the function the real SQS event JSON, deletes
 //! what succeeded and leaves the reported failures on the queue, where the redrive policy
 //! moves them to the dead-letter queue after `maxReceiveCount` receives. One difference, for
 //! speed: a failed message is made visible again after `retry_delay` instead of waiting out
@@ -29,6 +30,7 @@ pub struct QueuePoller {
     pub client: aws_sdk_sqs::Client,
     pub queue: QueueInfo,
     pub batch_size: i32,
+    pub batching_window: Duration,
     pub reports_batch_item_failures: bool,
     pub invoker: Invoker,
     pub function: String,
@@ -38,30 +40,50 @@ pub struct QueuePoller {
 impl QueuePoller {
     pub async fn run(self) {
         loop {
-            let received = self
-                .client
-                .receive_message()
-                .queue_url(&self.queue.url)
-                .max_number_of_messages(self.batch_size.clamp(1, 10))
-                .wait_time_seconds(1)
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .message_attribute_names("All")
-                .send()
-                .await;
-            let messages = match received {
-                Ok(output) => output.messages.unwrap_or_default(),
-                Err(error) => {
-                    eprintln!(
-                        "xtask: receiving from {} failed: {}",
-                        self.queue.arn,
-                        aws_sdk_sqs::error::DisplayErrorContext(error)
-                    );
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            if !messages.is_empty() {
-                self.deliver(messages).await;
+            let batch = self.gather().await;
+            if !batch.is_empty() {
+                self.deliver(batch).await;
+            }
+        }
+    }
+
+    /// A batch as Lambda gathers one: up to `batch_size` messages, waiting up to the batching
+    /// window after the first for more.
+    async fn gather(&self) -> Vec<Message> {
+        let wanted = self.batch_size.max(1) as usize;
+        let mut batch = self.receive(wanted, 1).await;
+        let deadline = tokio::time::Instant::now() + self.batching_window;
+        while !batch.is_empty() && batch.len() < wanted && tokio::time::Instant::now() < deadline {
+            let more = self.receive(wanted - batch.len(), 0).await;
+            if more.is_empty() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            batch.extend(more);
+        }
+        batch
+    }
+
+    async fn receive(&self, up_to: usize, wait_seconds: i32) -> Vec<Message> {
+        let received = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue.url)
+            .max_number_of_messages(up_to.clamp(1, 10) as i32)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
+            .send()
+            .await;
+        match received {
+            Ok(output) => output.messages.unwrap_or_default(),
+            Err(error) => {
+                eprintln!(
+                    "xtask: receiving from {} failed: {}",
+                    self.queue.arn,
+                    aws_sdk_sqs::error::DisplayErrorContext(error)
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Vec::new()
             }
         }
     }

@@ -252,6 +252,7 @@ impl Wiring<'_> {
             client: aws_sdk_sqs::Client::new(self.config),
             queue,
             batch_size: trigger.batch_size,
+            batching_window: trigger.batching_window,
             reports_batch_item_failures: trigger.reports_batch_item_failures,
             invoker: invoker.clone(),
             function: spec.binary.clone(),

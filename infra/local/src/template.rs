@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde_norway::Value;
 
@@ -43,6 +44,8 @@ pub struct SqsTrigger {
     pub name: String,
     pub queue: String,
     pub batch_size: i32,
+    /// How long Lambda gathers messages before it invokes with fewer than `batch_size`.
+    pub batching_window: Duration,
     pub reports_batch_item_failures: bool,
 }
 
@@ -184,6 +187,9 @@ impl Template {
                         }
                     },
                     batch_size: properties["BatchSize"].as_i64().unwrap_or(10) as i32,
+                    batching_window: Duration::from_secs(
+                        properties["MaximumBatchingWindowInSeconds"].as_u64().unwrap_or(0),
+                    ),
                     reports_batch_item_failures: properties["FunctionResponseTypes"]
                         .as_sequence()
                         .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("ReportBatchItemFailures"))),
