@@ -2,7 +2,8 @@
 //! delivers them, the emails read back from what SES accepted, records from DynamoDB.
 
 use backoffice::email::request::{
-    QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert, SellerDigest, StockAlert, StockLevel,
+    QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert, ReviewTrendAlert, SellerDigest, StockAlert,
+    StockLevel,
 };
 use backoffice::email::{EmailContent, EmailTemplate, RecipientRole};
 use backoffice_tests::mail::{
@@ -44,8 +45,16 @@ fn digest() -> SellerDigest {
         reviews: vec![ReviewAlert {
             sku: "TEA-POT-1".into(),
             rating: 1,
-            reason: "quality".into(),
+            reasons: vec!["quality".into()],
+            verified: true,
             excerpt: "Cracked on first use".into(),
+        }],
+        review_trends: vec![ReviewTrendAlert {
+            sku: "TEA-POT-1".into(),
+            trend: "quality".into(),
+            reviews: 3,
+            average: None,
+            window_days: 7,
         }],
         refunds_awaiting: vec![RefundAwaiting {
             refund_id: "ref_77".into(),
@@ -163,7 +172,7 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
         ),
         (
             EmailContent::SellerDigest(digest()),
-            ["5 items need your attention", "5 项事务需要您处理"],
+            ["6 items need your attention", "6 项事务需要您处理"],
             vec![
                 ["TEA-POT-1: low stock, 3 available", "TEA-POT-1：库存偏低，可售 3 件"],
                 [
@@ -171,8 +180,12 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
                     "TEA-CUP-6：即将售罄，可售 25 件，约可维持 2 天，补货需 5 天",
                 ],
                 [
-                    "TEA-POT-1: 1★ review (quality): “Cracked on first use”",
-                    "TEA-POT-1：1 星评价（quality）：“Cracked on first use”",
+                    "TEA-POT-1: 1★ review (quality) (verified purchase): “Cracked on first use”",
+                    "TEA-POT-1：1 星评价（质量）（已验证购买）：“Cracked on first use”",
+                ],
+                [
+                    "TEA-POT-1: 3 negative reviews about quality in 7 days",
+                    "TEA-POT-1：7 天内 3 条差评提到质量",
                 ],
                 [
                     "Refund ref_77 of $499.99 for order ord_1001",

@@ -9,7 +9,7 @@ use super::letter::{Letter, LineTable, Link, Quote, Section, one_line};
 use super::locale::Locale::{self, En, Zh};
 use super::request::{
     EmailContent, EmailRequest, OrderEmail, QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert,
-    SellerDigest, StockAlert, StockLevel,
+    ReviewTrendAlert, SellerDigest, StockAlert, StockLevel,
 };
 
 pub fn compose(request: &EmailRequest) -> Letter {
@@ -281,7 +281,11 @@ fn question_reply(letter: &mut Letter, reply: &ReplyEmail) {
 
 fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
     let l = letter.locale;
-    let count = digest.stock.len() + digest.reviews.len() + digest.refunds_awaiting.len() + digest.questions_due.len();
+    let count = digest.stock.len()
+        + digest.reviews.len()
+        + digest.review_trends.len()
+        + digest.refunds_awaiting.len()
+        + digest.questions_due.len();
     letter.subject = say(
         l,
         format!(
@@ -302,6 +306,10 @@ fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
     section(
         say(l, "Negative reviews".into(), "差评".into()),
         digest.reviews.iter().map(|review| review_line(l, review)).collect(),
+    );
+    section(
+        say(l, "Review trends".into(), "评价趋势".into()),
+        digest.review_trends.iter().map(|trend| trend_line(l, trend)).collect(),
     );
     section(
         say(l, "Refunds awaiting your decision".into(), "待您处理的退款".into()),
@@ -346,12 +354,56 @@ fn stock_line(l: Locale, alert: &StockAlert) -> String {
 
 fn review_line(l: Locale, review: &ReviewAlert) -> String {
     let (sku, rating) = (one_line(&review.sku), review.rating);
-    let (reason, excerpt) = (one_line(&review.reason), one_line(&review.excerpt));
+    let words: Vec<String> = review.reasons.iter().map(|key| reason_words(l, key)).collect();
+    let reason = words.join(&say(l, ", ".into(), "、".into()));
+    let excerpt = one_line(&review.excerpt);
+    let verified = match (review.verified, l) {
+        (false, _) => "",
+        (true, Zh) => "（已验证购买）",
+        (true, En) => " (verified purchase)",
+    };
     say(
         l,
-        format!("{sku}: {rating}★ review ({reason}): “{excerpt}”"),
-        format!("{sku}：{rating} 星评价（{reason}）：“{excerpt}”"),
+        format!("{sku}: {rating}★ review ({reason}){verified}: “{excerpt}”"),
+        format!("{sku}：{rating} 星评价（{reason}）{verified}：“{excerpt}”"),
     )
+}
+
+/// A review reason's key in the reader's words; an unknown key as it is.
+fn reason_words(l: Locale, key: &str) -> String {
+    let (english, chinese) = match key {
+        "quality" => ("quality", "质量"),
+        "shipping" => ("shipping", "物流"),
+        "not_as_described" => ("not as described", "与描述不符"),
+        "size_fit" => ("size or fit", "尺码"),
+        "price_value" => ("price", "价格"),
+        "seller_service" => ("seller service", "服务"),
+        "other" => ("other", "其他"),
+        other => return one_line(other),
+    };
+    say(l, english.into(), chinese.into())
+}
+
+fn trend_line(l: Locale, trend: &ReviewTrendAlert) -> String {
+    let (sku, reviews, days) = (one_line(&trend.sku), trend.reviews, trend.window_days);
+    match trend.average.as_deref() {
+        Some(average) => {
+            let average = one_line(average);
+            say(
+                l,
+                format!("{sku}: average {average}★ over {reviews} reviews in {days} days, below your threshold"),
+                format!("{sku}：近 {days} 天 {reviews} 条评价平均 {average} 星，低于您设定的阈值"),
+            )
+        }
+        None => {
+            let reason = reason_words(l, &trend.trend);
+            say(
+                l,
+                format!("{sku}: {reviews} negative reviews about {reason} in {days} days"),
+                format!("{sku}：{days} 天内 {reviews} 条差评提到{reason}"),
+            )
+        }
+    }
 }
 
 fn refund_line(l: Locale, refund: &RefundAwaiting) -> String {

@@ -186,6 +186,8 @@ pub struct SellerDigest {
     #[serde(default)]
     pub reviews: Vec<ReviewAlert>,
     #[serde(default)]
+    pub review_trends: Vec<ReviewTrendAlert>,
+    #[serde(default)]
     pub refunds_awaiting: Vec<RefundAwaiting>,
     #[serde(default)]
     pub questions_due: Vec<QuestionDue>,
@@ -215,8 +217,27 @@ pub enum StockLevel {
 pub struct ReviewAlert {
     pub sku: String,
     pub rating: u8,
-    pub reason: String,
+    /// Why, by key (`quality`, `shipping`, …), shown in the reader's language.
+    pub reasons: Vec<String>,
+    /// Written about an order of this buyer, seller and SKU.
+    #[serde(default)]
+    pub verified: bool,
+    /// The start of the buyer's words, contact details removed.
     pub excerpt: String,
+}
+
+/// A trend in a SKU's reviews: its recent average below the seller's threshold, or the same
+/// reason named again and again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewTrendAlert {
+    pub sku: String,
+    /// `low_average`, or the repeated reason's key.
+    pub trend: String,
+    pub reviews: u32,
+    /// The window's average, as a decimal (`2.20`), for a low average.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub average: Option<String>,
+    pub window_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
