@@ -17,6 +17,8 @@ pub enum FollowUp {
     StockChange(StockChange),
     /// For buyer messaging: send this email.
     Email(EmailRequest),
+    /// For review monitoring's digest: a seller is to hear of a review or a trend.
+    ReviewNotice(crate::reviews::notice::ReviewNotice),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +68,7 @@ impl FollowUp {
         match self {
             FollowUp::StockChange(_) => "stock_change",
             FollowUp::Email(_) => "email",
+            FollowUp::ReviewNotice(_) => "review_notice",
         }
     }
 
@@ -73,6 +76,7 @@ impl FollowUp {
         match self {
             FollowUp::StockChange(change) => &change.dedupe_key,
             FollowUp::Email(email) => &email.dedupe_key,
+            FollowUp::ReviewNotice(notice) => &notice.dedupe_key,
         }
     }
 }

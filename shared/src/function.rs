@@ -19,6 +19,8 @@ const EVENT_TYPES: &[(&str, Function)] = &[
     ("order.delivered", Function::OrderIntake),
     ("inventory.adjusted", Function::StockAlerts),
     ("review.created", Function::ReviewMonitor),
+    ("review.updated", Function::ReviewMonitor),
+    ("review.removed", Function::ReviewMonitor),
     ("refund.requested", Function::RefundProcessor),
     ("refund.decided", Function::RefundProcessor),
     ("message.received", Function::BuyerMessaging),

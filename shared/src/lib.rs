@@ -7,7 +7,7 @@
 //!   an SQS batch, a stream batch and a schedule apart; [`webhook`] checks a Function URL
 //!   request (size, signature, envelope, routing) and answers it; [`batch`] runs each
 //!   message of an SQS batch and reports only the failures.
-//! - **Decide**: the domain, one module per concept: [`orders`], [`stock`], [`email`],
+//! - **Decide**: the domain, one module per concept: [`orders`], [`stock`], [`reviews`], [`email`],
 //!   with [`money`], [`ids`] and [`pii`] for the values they share. Each use case builds one
 //!   write set and reads why it was cancelled.
 //! - **Keep**: [`storage`] is the domain's view of the tables (items, conditions, atomic
@@ -33,6 +33,7 @@ pub mod money;
 pub mod orders;
 pub mod outbox;
 pub mod pii;
+pub mod reviews;
 pub mod stock;
 pub mod storage;
 pub mod telemetry;

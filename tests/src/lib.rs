@@ -7,6 +7,7 @@
 pub mod mail;
 pub mod orders;
 pub mod requests;
+pub mod reviews;
 pub mod stock;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::config::TableNames;
+use backoffice::email::EmailContent;
+use backoffice::email::request::SellerDigest;
+use backoffice::follow_ups::FollowUp;
 use backoffice::function::Function;
 use backoffice::webhook::{WebhookSecret, marketplace_request};
 use local_cloud::local_aws::LocalAws;
@@ -131,4 +135,53 @@ pub async fn receive_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<aws_
         }
         received.extend(messages);
     }
+}
+
+/// The follow-ups of every outbox entry whose key starts with `prefix`, waiting in (or
+/// relayed from) the outbox.
+pub async fn outbox_follow_ups(dynamodb: &aws_sdk_dynamodb::Client, prefix: &str) -> Vec<FollowUp> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut follow_ups = Vec::new();
+    let mut start = None;
+    loop {
+        let page = dynamodb
+            .scan()
+            .table_name(local_aws().table("OutboxTable"))
+            .filter_expression("begins_with(#key, :prefix)")
+            .expression_attribute_names("#key", "key")
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix.to_owned()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan the local outbox");
+        for item in page.items.unwrap_or_default() {
+            let entry: Vec<FollowUp> = serde_json::from_str(item["follow_ups"].as_s().expect("follow-ups are text"))
+                .expect("follow-ups are readable");
+            follow_ups.extend(entry);
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return follow_ups;
+        }
+    }
+}
+
+/// The seller digests `function` wrote for `seller`.
+pub async fn seller_digests(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    function: Function,
+    seller: &str,
+) -> Vec<SellerDigest> {
+    let prefix = format!("{}#", function.key(&["digest", seller]));
+    outbox_follow_ups(dynamodb, &prefix)
+        .await
+        .into_iter()
+        .filter_map(|follow_up| match follow_up {
+            FollowUp::Email(email) => match email.content {
+                EmailContent::SellerDigest(digest) => Some(digest),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
 }

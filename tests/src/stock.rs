@@ -6,7 +6,6 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::DynamoStorage;
-use backoffice::email::EmailContent;
 use backoffice::email::request::SellerDigest;
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use backoffice::function::Function;
@@ -16,7 +15,7 @@ use serde_json::{Value, json};
 use stock_alerts::{StockAlerts, Summary};
 
 use crate::orders::{Shop, answer, envelope, shop};
-use crate::{TEST_SECRET, local_aws, signed_request, unique_id};
+use crate::{TEST_SECRET, local_aws, seller_digests, signed_request, unique_id};
 
 pub type Alerts = StockAlerts<DynamoStorage>;
 
@@ -129,37 +128,7 @@ impl Warehouse {
     }
 }
 
-/// The seller digests waiting in (or relayed from) the outbox for `seller`.
+/// The seller digests stock alerts wrote for `seller`, waiting in (or relayed from) the outbox.
 pub async fn digests_of(dynamodb: &aws_sdk_dynamodb::Client, seller: &str) -> Vec<SellerDigest> {
-    let mut digests = Vec::new();
-    let mut start = None;
-    loop {
-        let page = dynamodb
-            .scan()
-            .table_name(local_aws().table("OutboxTable"))
-            .filter_expression("begins_with(#key, :prefix)")
-            .expression_attribute_names("#key", "key")
-            .expression_attribute_values(
-                ":prefix",
-                AttributeValue::S(format!("{}#", Function::StockAlerts.key(&["digest", seller]))),
-            )
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items.unwrap_or_default() {
-            let follow_ups: Vec<FollowUp> = serde_json::from_str(item["follow_ups"].as_s().unwrap()).unwrap();
-            for follow_up in follow_ups {
-                if let FollowUp::Email(email) = follow_up
-                    && let EmailContent::SellerDigest(digest) = email.content
-                {
-                    digests.push(digest);
-                }
-            }
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return digests;
-        }
-    }
+    seller_digests(dynamodb, Function::StockAlerts, seller).await
 }

@@ -46,11 +46,10 @@ async fn a_signed_request_reaches_each_function_through_its_url() {
             .await
             .expect("sent");
         assert_eq!(routed_to, function);
-        // Past the signature and the envelope, the function itself answers: order intake and
-        // stock alerts read the (empty) data; the functions whose issues have not landed say so
-        // honestly.
+        // Past the signature and the envelope, the function itself answers: those built read
+        // the (empty) data; the functions whose issues have not landed say so honestly.
         let expected = match function {
-            Function::OrderIntake | Function::StockAlerts => (400, json!("missing_field")),
+            Function::OrderIntake | Function::StockAlerts | Function::ReviewMonitor => (400, json!("missing_field")),
             _ => (501, json!("event_type_not_handled")),
         };
         assert_eq!(
@@ -264,6 +263,10 @@ async fn the_sample_events_tell_the_whole_story() {
         subjects,
         [
             ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "2 项事务需要您处理"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在备货"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在等待补货"),
             ("emma.clarke@example.co.uk", "Your order ord_1002 has been cancelled"),
@@ -273,11 +276,32 @@ async fn the_sample_events_tell_the_whole_story() {
         ]
         .map(|(to, subject)| (to.to_owned(), subject.to_owned()))
     );
-    let digest = sent
+    let to_the_seller: Vec<&str> = sent
         .iter()
-        .find(|email| email.is_to("alerts@teahouse.example"))
-        .unwrap();
-    assert!(digest.text.contains("TEA-KETTLE-02：已售罄"), "{}", digest.text);
+        .filter(|email| email.is_to("alerts@teahouse.example"))
+        .map(|email| email.text.as_str())
+        .collect();
+    let told = |line: &str| to_the_seller.iter().filter(|text| text.contains(line)).count();
+    assert_eq!(told("TEA-KETTLE-02：已售罄"), 1, "{to_the_seller:#?}");
+    // Each negative review once, with its reasons in the seller's language; the buyer's
+    // WeChat id and link redacted; the edit that named a new reason told again, with the
+    // trend it completed: three buyers this week say the teapot's lid leaks.
+    assert_eq!(
+        told("TEA-POT-01：2 星评价（质量、服务）（已验证购买）"),
+        1,
+        "{to_the_seller:#?}"
+    );
+    assert_eq!(told("TEA-POT-01：3 星评价（物流）"), 1);
+    assert_eq!(told("TEA-POT-01：1 星评价（质量）"), 1);
+    assert_eq!(told("TEA-POT-01：2 星评价（质量、物流）"), 1);
+    assert_eq!(told("TEA-POT-01：7 天内 3 条差评提到质量"), 1);
+    assert!(
+        to_the_seller
+            .iter()
+            .all(|text| !text.contains("li_wei_88") && !text.contains("example.com/my-video"))
+    );
+    let review = item("ReviewsTable", "pk", "review#rev_2002").await;
+    assert_eq!(review["state"].as_s().unwrap(), "removed");
     let confirmation = sent.iter().find(|email| email.subject.ends_with("已确认")).unwrap();
     for shown in [
         "宜兴紫砂壶 Yixing clay teapot (TEA-POT-01)",
@@ -494,6 +518,9 @@ async fn sixteen_concurrent_deliveries_of_each_sample_event_are_one_202_and_fift
         "order.cancelled",
         "inventory.adjusted",
         "buyer.preferences",
+        "review.created",
+        "review.updated",
+        "review.removed",
     ]
     .map(str::to_owned)
     .into();

@@ -55,6 +55,8 @@ pub async fn demo() -> CommandResult {
     print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
     println!("\nStock after them, with the problem each seller last heard of:");
     print_stock(&dynamodb, inventory).await?;
+    println!("\nReviews, as review monitoring read them, and the trends open on each SKU:");
+    print_reviews(&dynamodb, &stack.provisioned.tables["ReviewsTable"]).await?;
 
     println!("\nDead-letter queues:");
     for dead in dead_letters(&sqs, &state).await.map_err(|error| error.to_string())? {
@@ -107,6 +109,42 @@ async fn print_stock(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandR
             shown(&item, "alert_level"),
             cleared
         );
+    }
+    Ok(())
+}
+
+async fn print_reviews(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.sort_by(|a, b| text(a, "pk").cmp(text(b, "pk")));
+    let words = |item: &Item, name: &str| match item.get(name) {
+        Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+        Some(Value::Object(map)) => map.keys().cloned().collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    };
+    for item in items.iter().filter(|item| text(item, "pk").starts_with("review#")) {
+        let reading = match item.get("negative") {
+            Some(Value::Bool(true)) => format!("negative: {}", words(item, "reasons")),
+            _ => "not negative".to_owned(),
+        };
+        let verified = if item.get("verified") == Some(&Value::Bool(true)) {
+            " verified"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<9} {:<11} {}★ {:<2} {:<9} {reading}{verified}",
+            shown(item, "review_id"),
+            shown(item, "sku"),
+            shown(item, "rating"),
+            shown(item, "language"),
+            shown(item, "state"),
+        );
+    }
+    for item in items.iter().filter(|item| text(item, "pk").starts_with("stats#")) {
+        let open = words(item, "open");
+        if !open.is_empty() {
+            println!("  {:<21} trend open: {open}", shown(item, "sku"));
+        }
     }
     Ok(())
 }

@@ -1,12 +1,11 @@
-//! Review monitoring: the marketplace's `review.*` webhooks, answered `501 event_type_not_handled` until they are built.
+//! The review monitoring Lambda: logging, the handler built from its environment, the runtime.
 
-use backoffice::function::Function;
-use backoffice::webhook::NotHandledYet;
+use backoffice::adapters::Deployed;
 use backoffice::{lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     telemetry::init();
-    let function = NotHandledYet::from_env(Function::ReviewMonitor)?;
-    lambda::run(function).await
+    let monitor = review_monitor::OnAws::from_env().await?;
+    lambda::run(monitor).await
 }

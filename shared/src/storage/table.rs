@@ -13,10 +13,11 @@ pub enum Table {
     Outbox,
     Emails,
     Suppression,
+    Reviews,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Idempotency,
         Table::Orders,
         Table::Inventory,
@@ -24,12 +25,13 @@ impl Table {
         Table::Outbox,
         Table::Emails,
         Table::Suppression,
+        Table::Reviews,
     ];
 
     /// The attribute holding each item's key.
     pub fn key_attribute(self) -> &'static str {
         match self {
-            Table::Idempotency | Table::Suppression => "pk",
+            Table::Idempotency | Table::Suppression | Table::Reviews => "pk",
             Table::Orders => "order_id",
             Table::Inventory => "sku_key",
             Table::Sellers => "seller_id",
@@ -48,6 +50,7 @@ impl Table {
             Table::Outbox => "OUTBOX_TABLE",
             Table::Emails => "EMAILS_TABLE",
             Table::Suppression => "SUPPRESSION_TABLE",
+            Table::Reviews => "REVIEWS_TABLE",
         }
     }
 }
@@ -65,6 +68,8 @@ pub enum Index {
     OrdersBySellerStatus,
     /// Sparse, keys only: the SKUs carrying `watch`, which the sweep assesses.
     Watchlist,
+    /// Sparse, keys only: the SKUs' review stats with an open trend, which the sweep re-checks.
+    ReviewTrends,
 }
 
 impl Index {
@@ -72,6 +77,7 @@ impl Index {
         match self {
             Index::OrdersBySellerStatus => Table::Orders,
             Index::Watchlist => Table::Inventory,
+            Index::ReviewTrends => Table::Reviews,
         }
     }
 
@@ -80,13 +86,14 @@ impl Index {
         match self {
             Index::OrdersBySellerStatus => "BySellerStatus",
             Index::Watchlist => "Watchlist",
+            Index::ReviewTrends => "ReviewTrends",
         }
     }
 
     pub fn partition_attribute(self) -> &'static str {
         match self {
             Index::OrdersBySellerStatus => "seller_id",
-            Index::Watchlist => "watch",
+            Index::Watchlist | Index::ReviewTrends => "watch",
         }
     }
 
@@ -94,12 +101,13 @@ impl Index {
         match self {
             Index::OrdersBySellerStatus => "status_placed",
             Index::Watchlist => "sku_key",
+            Index::ReviewTrends => "pk",
         }
     }
 
     /// Whether the index holds only the keys (the items must then be read by key).
     pub fn keys_only(self) -> bool {
-        matches!(self, Index::Watchlist)
+        matches!(self, Index::Watchlist | Index::ReviewTrends)
     }
 }
 
