@@ -9,6 +9,8 @@ use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use backoffice::function::Function;
 use backoffice::pii::EmailAddress;
+use backoffice::reviews::notice::{Noticed, ReviewNotice};
+use backoffice::reviews::reason::Reason;
 use local_cloud::provision::Provisioned;
 use local_cloud::runtime_api::Invoked;
 use local_cloud::seed::{StockSeed, seed_stock as write_stock};
@@ -34,6 +36,8 @@ enum Kind {
     Order { lines: usize, prefix: &'static str },
     /// A seller's restock of a bench SKU.
     Restock,
+    /// A new negative review of a bench SKU.
+    Review,
     /// A webhook of a type the function takes but does not handle yet.
     Unhandled { event_type: &'static str },
     /// Anything: the baseline answers everything alike.
@@ -58,6 +62,7 @@ impl Workload {
                 },
             ),
             Function::StockAlerts => ("inventory.adjusted, restock", 202, Kind::Restock),
+            Function::ReviewMonitor => ("review.created, negative", 202, Kind::Review),
             other => {
                 let event_type = other.event_types().next().unwrap_or("unknown.event");
                 ("webhook, not handled yet (501)", 501, Kind::Unhandled { event_type })
@@ -96,6 +101,7 @@ impl Workload {
         let body = match self.kind {
             Kind::Order { lines, prefix } => order_created(&format!("{prefix}_{sequence}"), lines, false),
             Kind::Restock => restock(&format!("evt_restock_{sequence}")),
+            Kind::Review => review_created(&format!("bench_{sequence}"), None),
             Kind::Unhandled { event_type } => envelope(&format!("evt_bench_{sequence}"), event_type, json!({})),
             Kind::Empty => return Bytes::from_static(b"{}"),
         };
@@ -136,6 +142,43 @@ fn order_created(id: &str, lines: usize, short: bool) -> String {
 fn restock(id: &str) -> String {
     let data = json!({"seller_id": SELLER, "sku": "BENCH-00", "on_hand": {"add": 1}});
     envelope(id, "inventory.adjusted", data)
+}
+
+/// A negative review of `BENCH-00` by the bench's buyer, naming `order_id` if given.
+fn review_created(id: &str, order_id: Option<&str>) -> String {
+    let mut data = json!({
+        "review_id": format!("rev_{id}"), "seller_id": SELLER, "sku": "BENCH-00",
+        "buyer_id": "buy_bench", "rating": 2, "title": "lid leaks",
+        "text": "The lid leaks every time I pour and customer service never replied. 盖子漏水，客服不回复。",
+        "created_at": chrono::Utc::now().to_rfc3339(),
+    });
+    if let Some(order_id) = order_id {
+        data["order_id"] = json!(order_id);
+    }
+    envelope(&format!("evt_review_{id}"), "review.created", data)
+}
+
+fn review_updated(id: &str) -> String {
+    let data = json!({
+        "review_id": format!("rev_{id}"), "seller_id": SELLER, "rating": 1, "title": "lid leaks",
+        "text": "The lid leaks, and it arrived two weeks late.", "updated_at": chrono::Utc::now().to_rfc3339(),
+    });
+    envelope(&format!("evt_review_update_{id}"), "review.updated", data)
+}
+
+fn review_notice() -> FollowUp {
+    FollowUp::ReviewNotice(ReviewNotice {
+        dedupe_key: format!("bench#review#{}", chrono::Utc::now().timestamp_micros()),
+        seller_id: SELLER.to_owned(),
+        sku: "BENCH-00".to_owned(),
+        about: Noticed::NegativeReview {
+            review_id: "rev_bench".to_owned(),
+            rating: 2,
+            reasons: vec![Reason::Quality],
+            verified: true,
+            snippet: "The lid leaks".to_owned(),
+        },
+    })
 }
 
 /// A batch of one queued follow-up, as Lambda hands it over.
@@ -203,6 +246,27 @@ fn webhook(secret: &str, body: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&event).expect("the event serialises"))
 }
 
+/// The bench seller's alert contact, as a count naming it would leave it.
+pub async fn seed_seller(config: &aws_config::SdkConfig, table: &str) -> Result<(), BenchError> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    aws_sdk_dynamodb::Client::new(config)
+        .put_item()
+        .table_name(table)
+        .item("seller_id", AttributeValue::S(SELLER.to_owned()))
+        .item("name", AttributeValue::S("Bench Seller".to_owned()))
+        .item("email", AttributeValue::S("alerts@bench.example".to_owned()))
+        .item("locale", AttributeValue::S("en".to_owned()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            run_error(
+                "seeding the bench's seller",
+                aws_sdk_dynamodb::error::DisplayErrorContext(error),
+            )
+        })
+}
+
 pub async fn seed_stock(config: &aws_config::SdkConfig, table: &str) -> Result<(), BenchError> {
     let mut seeds: Vec<StockSeed> = (0..STOCKED)
         .map(|n| StockSeed {
@@ -264,6 +328,19 @@ pub async fn cases(
                 "restock, no backorders waiting",
                 queued(&stock_change(StockChangeReason::Restocked)),
             ));
+        }
+        Function::ReviewMonitor => {
+            let negative = review_created("count", None);
+            cases.push(case("review.created, negative", webhook(secret, &negative)));
+            cases.push(case("review.created, delivered again", webhook(secret, &negative)));
+            // Order intake's cases placed `ord_count_1` for the bench's buyer: a verified review.
+            let verified = review_created("count_verified", Some("ord_count_1"));
+            cases.push(case("review.created, naming an order", webhook(secret, &verified)));
+            cases.push(case(
+                "review.updated, a new reason",
+                webhook(secret, &review_updated("count")),
+            ));
+            cases.push(case("review notice, told in a digest", queued(&review_notice())));
         }
         Function::BuyerMessaging => {
             cases.push(case("message.received, not handled yet", workload.event(u64::MAX)));

@@ -8,6 +8,7 @@
 //! function then takes the warm events, and its peak RSS is read from `/proc` before it is
 //! stopped.
 
+mod classifier;
 mod events;
 mod meter;
 mod report;
@@ -128,6 +129,7 @@ async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
         .await
         .map_err(setup_error)?;
     events::seed_stock(&aws.sdk_config().await, &provisioned.tables["InventoryTable"]).await?;
+    events::seed_seller(&aws.sdk_config().await, &provisioned.tables["SellersTable"]).await?;
     let meter = AwsMeter::start(&aws.endpoint).await.map_err(setup_error)?;
 
     let mut report = Report::new(options);
@@ -138,6 +140,8 @@ async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
         let load = sweep::load_catalogue(&aws.sdk_config().await, &provisioned).await?;
         report.sweep = Some(sweep::measure(alerts, &meter, load).await?);
     }
+    eprintln!("xtask: ── bench the review classifier");
+    report.classifier = Some(classifier::measure()?);
     eprintln!("xtask: ── bench the hello-world baseline");
     report.baseline = Some(measure_build(&baseline(&functions[0], &meter), options, &meter).await?);
     for subject in &subjects {

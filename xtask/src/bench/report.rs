@@ -88,6 +88,8 @@ pub struct Report {
     pub requests: Vec<RequestCount>,
     /// Stock alerts' sweep over a large catalogue with few SKUs at risk.
     pub sweep: Option<super::SweepReport>,
+    /// The review classifier, in process, over the labelled reviews.
+    pub classifier: Option<super::classifier::ClassifierReport>,
     pub goals: Vec<Goal>,
 }
 
@@ -105,6 +107,7 @@ impl Report {
             peer_ratio_first_response: 0.0,
             requests: Vec::new(),
             sweep: None,
+            classifier: None,
             goals: Vec::new(),
         }
     }
@@ -241,6 +244,13 @@ impl Report {
                     run.ms, run.items_read, run.skus_assessed, run.alerts_raised, run.digests, run.aws_requests
                 );
             }
+        }
+        if let Some(classifier) = &self.classifier {
+            let _ = writeln!(
+                out,
+                "\nThe review classifier over the {} labelled reviews ({} passes, one thread): **{:.1} µs** per review (p99 of a pass {:.1} µs per review).",
+                classifier.reviews, classifier.passes, classifier.mean_us, classifier.p99_us
+            );
         }
         let _ = writeln!(out, "\n| goal | met | measured (worst) |");
         let _ = writeln!(out, "|---|---|---|");
