@@ -407,3 +407,71 @@ async fn hostile_reviews_are_refused_with_their_code_and_nothing_is_stored() {
     assert_eq!(reviews.stats("TEA-POT-01").await, (0, 0, false));
     assert!(reviews.notices().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_sellers_reviews_are_listed_by_sku_and_by_date_for_the_reports() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let reviews = reviews().await;
+    let now = Utc::now();
+    let day = |n: i64| now - Duration::days(n);
+    let (old_pot, ..) = reviews.review("TEA-POT-01", 4, "good", day(3)).await;
+    let (cups, ..) = reviews.review("TEA-CUP-06", 5, "lovely", day(2)).await;
+    let (new_pot, ..) = reviews.review("TEA-POT-01", 1, "cracked", day(1)).await;
+    let query = |index: &str, sort: &str, prefix: String| {
+        reviews
+            .warehouse
+            .shop
+            .dynamodb
+            .query()
+            .table_name(backoffice_tests::local_aws().table("ReviewsTable"))
+            .index_name(index)
+            .key_condition_expression(format!("seller_id = :seller AND begins_with({sort}, :prefix)"))
+            .expression_attribute_values(":seller", AttributeValue::S(reviews.seller().to_owned()))
+            .expression_attribute_values(":prefix", AttributeValue::S(prefix))
+            .send()
+    };
+    let ids = |output: aws_sdk_dynamodb::operation::query::QueryOutput| -> Vec<String> {
+        output
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(|item| item["review_id"].as_s().unwrap().clone())
+            .collect()
+    };
+    let pots = ids(query("BySellerSku", "sku_created", "TEA-POT-01#".to_owned())
+        .await
+        .unwrap());
+    assert_eq!(
+        pots,
+        [old_pot.clone(), new_pot.clone()],
+        "the SKU's reviews, oldest first"
+    );
+    let this_week = ids(reviews
+        .warehouse
+        .shop
+        .dynamodb
+        .query()
+        .table_name(backoffice_tests::local_aws().table("ReviewsTable"))
+        .index_name("BySellerDate")
+        .key_condition_expression("seller_id = :seller AND created BETWEEN :from AND :to")
+        .expression_attribute_values(":seller", AttributeValue::S(reviews.seller().to_owned()))
+        .expression_attribute_values(":from", AttributeValue::S(day(2).to_rfc3339()))
+        .expression_attribute_values(":to", AttributeValue::S(day(0).to_rfc3339()))
+        .send()
+        .await
+        .unwrap());
+    assert_eq!(this_week, [cups, new_pot], "the last two days' reviews, of every SKU");
+    let other = ids(reviews
+        .warehouse
+        .shop
+        .dynamodb
+        .query()
+        .table_name(backoffice_tests::local_aws().table("ReviewsTable"))
+        .index_name("BySellerDate")
+        .key_condition_expression("seller_id = :seller")
+        .expression_attribute_values(":seller", AttributeValue::S(unique_id("sel")))
+        .send()
+        .await
+        .unwrap());
+    assert!(other.is_empty(), "another seller lists none of them");
+}

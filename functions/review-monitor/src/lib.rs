@@ -21,6 +21,7 @@ use backoffice::lambda::Handler;
 use backoffice::metrics;
 use backoffice::orders::EventContext;
 use backoffice::reviews::apply::{ReviewOutcome, record_review, remove_review, update_review};
+use backoffice::reviews::classify::load_lexicons;
 use backoffice::reviews::digest::tell_seller;
 use backoffice::reviews::notice::ReviewNotice;
 use backoffice::reviews::schema::{ReviewCreatedData, ReviewRemovedData, ReviewUpdatedData};
@@ -57,6 +58,8 @@ impl Deployed for OnAws {
     ];
 
     fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
+        // During init, not in the first review.
+        load_lexicons();
         Ok(Self::new(webhook_secret(env)?, aws.storage))
     }
 }

@@ -10,6 +10,9 @@ use super::reason::Reason;
 #[derive(Debug, Default)]
 pub struct Lexicon {
     pub reasons: Vec<(Reason, Vec<Phrase>)>,
+    /// Topic words of each reason (`[hint_quality]`: "battery", "电池"): read only when a
+    /// negative review names no reason's phrase, to say what it is most likely about.
+    pub hints: Vec<(Reason, Vec<Phrase>)>,
     /// Words that say something went wrong without saying what (for a 3-star review).
     pub complaint: Vec<Phrase>,
     pub negators: Vec<Phrase>,
@@ -72,6 +75,10 @@ fn parse(text: &str, script: Script) -> Lexicon {
             .iter()
             .map(|reason| (*reason, take(reason.as_str())))
             .collect(),
+        hints: Reason::NAMED
+            .iter()
+            .map(|reason| (*reason, take(&format!("hint_{}", reason.as_str()))))
+            .collect(),
         complaint: take("complaint"),
         negators: take("negator"),
         contrast: take("contrast"),
@@ -115,7 +122,8 @@ mod tests {
         for text in [include_str!("lexicon/en.txt"), include_str!("lexicon/zh.txt")] {
             for line in text.lines().map(str::trim) {
                 if let Some(name) = line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
-                    let known = SECTIONS.contains(&name) || Reason::NAMED.iter().any(|reason| reason.as_str() == name);
+                    let reason = name.strip_prefix("hint_").unwrap_or(name);
+                    let known = SECTIONS.contains(&name) || Reason::NAMED.iter().any(|named| named.as_str() == reason);
                     assert!(known, "unknown section [{name}]");
                 }
             }

@@ -234,7 +234,7 @@ fn function_subjects(
         .collect()
 }
 
-fn lambda_dir() -> PathBuf {
+pub(crate) fn lambda_dir() -> PathBuf {
     paths::scratch().join("bench").join("lambda")
 }
 
@@ -250,7 +250,7 @@ fn build_release(functions: &[FunctionSpec]) -> Result<(), BenchError> {
     for spec in functions {
         command.args(["--package", &spec.binary]);
     }
-    command.args(["--package", "bench-hello-world"]);
+    command.args(["--package", "bench-hello-world", "--package", "bench-classifier"]);
     let status = command
         .status()
         .map_err(|error| BenchError::Setup(format!("cannot run cargo lambda: {error}")))?;
