@@ -39,12 +39,12 @@ pub async fn demo() -> CommandResult {
         let name = file.file_name().map(Path::new).unwrap_or(&file).display().to_string();
         match send_event(&state, &body).await {
             Ok((function, reply)) => println!(
-                "  {name:<38} → {:<16} {} {}",
+                "  {name:<42} → {:<16} {} {}",
                 function.name(),
                 reply.status,
                 summary(&reply.json())
             ),
-            Err(error) => println!("  {name:<38} → not sent: {error}"),
+            Err(error) => println!("  {name:<42} → not sent: {error}"),
         }
         if !wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await {
             println!("    (its queues were still busy after 15 s)");
