@@ -18,6 +18,9 @@ const EVENT_TYPES: &[(&str, Function)] = &[
     ("order.shipped", Function::OrderIntake),
     ("order.delivered", Function::OrderIntake),
     ("inventory.adjusted", Function::StockAlerts),
+    // Stock alerts keeps the sellers table (contacts came with counts before settings existed):
+    // one writer, and the others read.
+    ("seller.updated", Function::StockAlerts),
     ("review.created", Function::ReviewMonitor),
     ("review.updated", Function::ReviewMonitor),
     ("review.removed", Function::ReviewMonitor),

@@ -34,6 +34,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pii;
 pub mod reviews;
+pub mod sellers;
 pub mod stock;
 pub mod storage;
 pub mod telemetry;

@@ -28,10 +28,12 @@ use backoffice::metrics;
 use backoffice::orders::records::backordered;
 use backoffice::orders::{Fill, fill_backorder};
 use backoffice::outbox::OutboxEntry;
+use backoffice::sellers::seller_contact;
+use backoffice::sellers::update::{SellerUpdatedData, update_seller};
 use backoffice::stock::adjustment::{InventoryAdjustedData, adjust_stock};
 use backoffice::stock::alerts::{self, Evaluated};
 use backoffice::stock::assess::{StockItem, assess};
-use backoffice::stock::records::{Recorded, record_evaluations, seller_contact, stock_items, watchlist};
+use backoffice::stock::records::{Recorded, record_evaluations, stock_items, watchlist};
 use backoffice::storage::{BoxError, Storage, StoreError, Table, back_off};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
@@ -101,7 +103,7 @@ impl Summary {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AlertError {
-    #[error("seller {0} has no contact for alerts; send one with an inventory.adjusted event")]
+    #[error("seller {0} has no contact for alerts; send one with seller.updated")]
     NoContact(String),
     #[error("the SKUs kept changing while they were assessed")]
     KeptChanging,
@@ -125,20 +127,29 @@ fn skus_of<'a>(changes: impl Iterator<Item = &'a StockChange>) -> Vec<String> {
     skus
 }
 
-/// `inventory.adjusted`: a count or restock, committed with its claim.
+/// `inventory.adjusted` (a count or restock) and `seller.updated` (the seller's contact and
+/// settings), each committed with its claim.
 impl<Store: Storage> Webhooks for StockAlerts<Store> {
     fn edge(&self) -> &WebhookEdge {
         &self.edge
     }
 
     async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
-        if envelope.event_type != "inventory.adjusted" {
-            return Err(not_handled_yet(&envelope).into());
+        match envelope.event_type.as_str() {
+            "inventory.adjusted" => {
+                let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
+                    .validate()
+                    .map_err(Rejection::from)?;
+                Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id).await?)
+            }
+            "seller.updated" => {
+                let update = parse_data::<SellerUpdatedData>(&envelope.data)?
+                    .validate()
+                    .map_err(Rejection::from)?;
+                update_seller(&self.store, &update, envelope.created_at, &envelope.id, &claim).await
+            }
+            _ => Err(not_handled_yet(&envelope).into()),
         }
-        let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
-            .validate()
-            .map_err(Rejection::from)?;
-        Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id).await?)
     }
 }
 

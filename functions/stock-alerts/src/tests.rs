@@ -204,3 +204,68 @@ async fn the_sweep_assesses_the_watchlist_and_no_more() {
         "the healthy teapot left the watchlist; the kettle stays out, said once"
     );
 }
+
+#[tokio::test]
+async fn a_sellers_settings_are_kept_whole_and_an_older_event_changes_nothing() {
+    let warehouse = warehouse();
+    let (status, answer) = warehouse.send(&sample("00-seller.updated")).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        answer["auto_approve_limit"],
+        json!({"amount": "30.00", "currency": "EUR"})
+    );
+    let seller = warehouse.store.item(Table::Sellers, SELLER).unwrap();
+    assert_eq!(
+        (number(&seller, "auto_approve_minor"), number(&seller, "decision_hours")),
+        (3000, 48)
+    );
+
+    let mut older = sample("00-seller.updated");
+    older["id"] = json!("evt_older_settings");
+    older["created_at"] = json!("2026-11-01T00:00:00Z");
+    older["data"]["decision_hours"] = json!(1);
+    let (status, answer) = warehouse.send(&older).await;
+    assert_eq!((status, answer["superseded"].clone()), (202, json!(true)));
+    let seller = warehouse.store.item(Table::Sellers, SELLER).unwrap();
+    assert_eq!(number(&seller, "decision_hours"), 48, "the newer settings stand");
+
+    // A count naming the seller's contact changes the contact only.
+    warehouse.send(&sample("00-inventory.adjusted.1-teapot")).await;
+    let seller = warehouse.store.item(Table::Sellers, SELLER).unwrap();
+    assert_eq!(number(&seller, "auto_approve_minor"), 3000);
+    assert_eq!(text(&seller, "email"), "alerts@teahouse.example");
+}
+
+#[tokio::test]
+async fn bad_seller_settings_are_refused_naming_the_field() {
+    let warehouse = warehouse();
+    for (field, value, code) in [
+        ("return_window_days", json!(366), "out_of_range"),
+        ("decision_hours", json!(0), "out_of_range"),
+        (
+            "auto_approve_limit",
+            json!({"amount": "1.234", "currency": "EUR"}),
+            "invalid_money",
+        ),
+        (
+            "auto_approve_limit",
+            json!({"amount": "10", "currency": "XXX"}),
+            "invalid_money",
+        ),
+        ("review_alert_threshold", json!("5.5"), "invalid_threshold"),
+        ("email", json!("not an address"), "invalid_email"),
+        ("locale", json!("zh CN"), "invalid_locale"),
+    ] {
+        let mut event = sample("00-seller.updated");
+        event["id"] = json!(format!("evt_bad_{field}_{code}"));
+        event["data"][field] = value;
+        let (status, answer) = warehouse.send(&event).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some(code)),
+            "{field}: {answer}"
+        );
+        assert_eq!(answer["error"]["field"], format!("data.{field}"));
+    }
+    assert!(warehouse.store.items(Table::Sellers).is_empty());
+}

@@ -14,8 +14,7 @@ use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use crate::follow_ups::FollowUp;
 use crate::function::Function;
 use crate::outbox::{self, OutboxEntry};
-use crate::stock::adjustment::SellerContact;
-use crate::stock::records::seller_contact;
+use crate::sellers::{SellerContact, seller_contact};
 use crate::storage::{Storage, StoreError, WriteFailure, WriteSet};
 
 /// Notices per write set: their marks and the digest within DynamoDB's 100 items.
@@ -25,7 +24,7 @@ const NOTICES_PER_DIGEST: usize = 90;
 pub enum DigestError {
     /// Nowhere to send it yet: the notices wait (the queue retries, then its dead-letter
     /// queue keeps them for a replay once the seller's contact arrives).
-    #[error("seller {0} has no contact for alerts; send one with seller.updated or inventory.adjusted")]
+    #[error("seller {0} has no contact for alerts; send one with seller.updated")]
     NoContact(String),
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -92,8 +92,16 @@ fn the_second_held_out_reviews_are_read_as_people_read_them() {
 #[test]
 fn the_third_held_out_reviews_are_read_as_people_read_them() {
     let figures = measure("holdout3.jsonl", &read(include_str!("holdout3.jsonl")));
-    assert!(figures.negative_accuracy >= 0.90, "negative {:.3}", figures.negative_accuracy);
-    assert!(figures.reasons_accuracy >= 0.70, "reasons {:.3}", figures.reasons_accuracy);
+    assert!(
+        figures.negative_accuracy >= 0.90,
+        "negative {:.3}",
+        figures.negative_accuracy
+    );
+    assert!(
+        figures.reasons_accuracy >= 0.70,
+        "reasons {:.3}",
+        figures.reasons_accuracy
+    );
 }
 
 fn measure(name: &str, reviews: &[Labelled]) -> Figures {

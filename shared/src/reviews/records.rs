@@ -11,13 +11,12 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::reason::Reason;
-use super::trends::{Contribution, DEFAULT_THRESHOLD_HUNDREDTHS, Window};
+use super::trends::{Contribution, Window};
 use super::validate::ReviewWords;
 use crate::orders::StoredOrder;
 use crate::orders::records::order_from;
-use crate::storage::{
-    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, number, to_item,
-};
+use crate::sellers::SellerSettings;
+use crate::storage::{Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, to_item};
 
 /// The value of `watch` on a SKU with an open trend.
 pub const TRENDS_WATCHED: &str = "trends";
@@ -201,18 +200,9 @@ pub async fn read_context(
     Ok(ReviewContext {
         review,
         stats,
-        threshold_hundredths: seller.as_ref().map_or(DEFAULT_THRESHOLD_HUNDREDTHS, threshold),
+        threshold_hundredths: SellerSettings::of(seller.as_ref()).review_alert_threshold_hundredths,
         order,
     })
-}
-
-/// A seller's review alert threshold: `review_alert_threshold_hundredths` when its settings
-/// name one, 3.5 stars otherwise.
-pub fn threshold(seller: &Item) -> u32 {
-    match number(seller, "review_alert_threshold_hundredths") {
-        hundredths @ 100..=500 => hundredths as u32,
-        _ => DEFAULT_THRESHOLD_HUNDREDTHS,
-    }
 }
 
 /// The stats of a SKU (for an update or removal, once the review named its SKU).

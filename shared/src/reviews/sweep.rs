@@ -6,11 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::notice::ReviewNotice;
-use super::records::{SkuStats, put_stats, threshold, watched_stats};
-use super::trends::{DEFAULT_THRESHOLD_HUNDREDTHS, TrendChange};
+use super::records::{SkuStats, put_stats, watched_stats};
+use super::trends::TrendChange;
 use crate::follow_ups::FollowUp;
 use crate::function::Function;
 use crate::outbox::{self, OutboxEntry};
+use crate::sellers::SellerSettings;
 use crate::storage::{ItemKey, Storage, StoreError, Table, WriteFailure, WriteSet};
 
 /// What one sweep did.
@@ -37,7 +38,7 @@ pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<Tr
             .get_many(&sellers)
             .await?
             .iter()
-            .map(|seller| seller.as_ref().map_or(DEFAULT_THRESHOLD_HUNDREDTHS, threshold))
+            .map(|seller| SellerSettings::of(seller.as_ref()).review_alert_threshold_hundredths)
             .collect()
     };
     let mut summary = TrendSweep {

@@ -19,7 +19,6 @@ pub const AVERAGE_MIN_REVIEWS: u32 = 5;
 pub const AVERAGE_RECOVERY_HUNDREDTHS: u32 = 20;
 pub const REASON_WINDOW_DAYS: i64 = 7;
 pub const REASON_MIN_REVIEWS: u32 = 3;
-pub const DEFAULT_THRESHOLD_HUNDREDTHS: u32 = 350;
 
 /// One day's reviews of a SKU.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

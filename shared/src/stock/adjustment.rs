@@ -10,13 +10,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::inventory::{WATCHLIST, sku_key};
-use super::records::{new_stock_item, put_contact};
+use super::records::new_stock_item;
 use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
 use crate::idempotency::{Claim, CommitFailure, commit_with_claim};
 use crate::ids::{is_identifier, is_sku};
 use crate::outbox::{self, OutboxEntry};
 use crate::pii::EmailAddress;
+use crate::sellers::SellerContact;
+use crate::sellers::records::update_contact;
 use crate::storage::{Condition, Item, Storage, StoreError, Table, Write, number};
 use crate::webhook::{Accepted, NotAccepted, Rejection, RejectionKind};
 
@@ -76,15 +78,6 @@ pub struct Adjustment {
     pub safety_stock: Option<i64>,
     pub lead_time_days: Option<i64>,
     pub seller: Option<SellerContact>,
-}
-
-/// Where a seller's alerts are sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SellerContact {
-    pub seller_id: String,
-    pub name: String,
-    pub email: EmailAddress,
-    pub locale: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,7 +245,7 @@ pub async fn adjust_stock(
             _ => adjustment.change_stock(),
         };
         let mut effect = vec![stock, outbox::put(&entry, claim.now)];
-        effect.extend(adjustment.seller.as_ref().map(put_contact));
+        effect.extend(adjustment.seller.as_ref().map(update_contact));
         let cancelled = match commit_with_claim(store, claim, &answer, effect).await {
             Ok(()) => return Ok(receipt),
             Err(CommitFailure::ClaimTaken(existing)) => return Err(AdjustError::ClaimTaken(existing)),

@@ -6,11 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 
-use super::adjustment::SellerContact;
 use super::alerts::{Evaluated, Transition};
 use super::assess::{AlertState, Level, StockItem, window_start};
 use super::inventory::{SOLD_PREFIX, WATCHLIST, sku_key, sold_attribute};
-use crate::pii::EmailAddress;
 use crate::storage::{Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, number, text};
 
 /// The SKUs the sweep reads, and how many items that cost.
@@ -74,29 +72,6 @@ pub async fn watchlist(store: &impl Storage) -> Result<Watchlist, StoreError> {
         items_read: found.read + items.len(),
         items,
     })
-}
-
-/// Where the seller's alerts go, if it told us.
-pub async fn seller_contact(store: &impl Storage, seller_id: &str) -> Result<Option<SellerContact>, StoreError> {
-    let item = store.get(Table::Sellers, seller_id).await?;
-    Ok(item.and_then(|item| {
-        Some(SellerContact {
-            seller_id: seller_id.to_owned(),
-            name: text(&item, "name").to_owned(),
-            email: EmailAddress::parse(text(&item, "email")).ok()?,
-            locale: text(&item, "locale").to_owned(),
-        })
-    }))
-}
-
-/// The seller's contact as the sellers table keeps it.
-pub fn put_contact(contact: &SellerContact) -> Write {
-    let mut item = Item::new();
-    item.insert("seller_id".to_owned(), contact.seller_id.clone().into());
-    item.insert("name".to_owned(), contact.name.clone().into());
-    item.insert("email".to_owned(), contact.email.expose().into());
-    item.insert("locale".to_owned(), contact.locale.clone().into());
-    Write::put(Table::Sellers, item)
 }
 
 /// One SKU's changes after an evaluation, only over the stock and alert state it was assessed

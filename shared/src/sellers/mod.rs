@@ -1,0 +1,14 @@
+//! Sellers: where each seller's alerts go, and the settings its refunds and reviews are judged
+//! by, one item per seller in the sellers table.
+//!
+//! `seller.updated` states a seller's whole settings (a field left out takes its default);
+//! the latest event by `created_at` wins, so an older one arriving late changes nothing.
+//! `inventory.adjusted` may still name the seller's contact alone ([`records::update_contact`]),
+//! which leaves the other settings as they are.
+
+pub mod records;
+pub mod settings;
+pub mod update;
+
+pub use records::{SellerContact, seller_contact, seller_settings};
+pub use settings::SellerSettings;
