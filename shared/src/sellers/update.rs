@@ -23,6 +23,9 @@ pub struct SellerUpdatedData {
     pub email: String,
     #[serde(default)]
     pub locale: Option<String>,
+    /// An IANA time zone name (`Asia/Shanghai`); `UTC` when absent.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     #[serde(default)]
     pub return_window_days: Option<i64>,
     #[serde(default)]
@@ -49,6 +52,7 @@ pub struct SellerUpdate {
     pub auto_approve_limit: Option<Money>,
     pub decision_hours: u32,
     pub review_alert_threshold_hundredths: u32,
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,6 +65,8 @@ pub enum SellerError {
     InvalidEmail { field: &'static str },
     #[error("{field} must be a language tag such as \"en\" or \"zh-CN\"")]
     InvalidLocale { field: &'static str },
+    #[error("{field} must be an IANA time zone name such as \"Asia/Shanghai\" or \"UTC\"")]
+    InvalidTimeZone { field: &'static str },
     #[error("{field} must be a whole number from {min} to {max}")]
     OutOfRange { field: &'static str, min: i64, max: i64 },
     #[error("{field}: {reason}")]
@@ -76,6 +82,7 @@ impl From<SellerError> for Rejection {
             SellerError::InvalidText { field } => ("invalid_text", *field),
             SellerError::InvalidEmail { field } => ("invalid_email", *field),
             SellerError::InvalidLocale { field } => ("invalid_locale", *field),
+            SellerError::InvalidTimeZone { field } => ("invalid_time_zone", *field),
             SellerError::OutOfRange { field, .. } => ("out_of_range", *field),
             SellerError::InvalidMoney { field, .. } => ("invalid_money", *field),
             SellerError::InvalidThreshold { field } => ("invalid_threshold", *field),
@@ -104,6 +111,12 @@ impl SellerUpdatedData {
                 .all(|part| (1..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_alphanumeric()));
         if !well_formed {
             return Err(SellerError::InvalidLocale { field: "data.locale" });
+        }
+        let time_zone = self.time_zone.unwrap_or_else(|| "UTC".to_owned());
+        if !is_time_zone_name(&time_zone) {
+            return Err(SellerError::InvalidTimeZone {
+                field: "data.time_zone",
+            });
         }
         let within = |value: Option<i64>, min: i64, max: i64, default: u32, field: &'static str| match value {
             None => Ok(default),
@@ -153,8 +166,23 @@ impl SellerUpdatedData {
                     field: "data.review_alert_threshold",
                 })?,
             },
+            time_zone,
         })
     }
+}
+
+/// The shape of an IANA name (`UTC`, `Asia/Shanghai`, `America/Argentina/Buenos_Aires`,
+/// `Etc/GMT+8`). Kept for the seller's weekly report; which names exist is the tz database's,
+/// which this crate does not carry.
+fn is_time_zone_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+        })
+        && name.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
 }
 
 /// `3.5`, `"3.5"`, `4`, `"4.25"` → 350, 350, 400, 425. Read from the decimal text, never
@@ -184,6 +212,7 @@ impl SellerUpdate {
             .set("name", contact.name.clone())
             .set("email", contact.email.expose())
             .set("locale", contact.locale.clone())
+            .set("time_zone", self.time_zone.clone())
             .set("return_window_days", i64::from(self.return_window_days))
             .set("decision_hours", i64::from(self.decision_hours))
             .set(
@@ -210,6 +239,7 @@ impl SellerUpdate {
                 "amount": limit.to_string(), "currency": limit.currency().code()
             })),
             "decision_hours": self.decision_hours,
+            "time_zone": self.time_zone,
             "review_alert_threshold_hundredths": self.review_alert_threshold_hundredths,
             "superseded": superseded,
         })
@@ -257,6 +287,23 @@ mod tests {
             (json!(true), None),
         ] {
             assert_eq!(hundredths_of_stars(&value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        for name in ["UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
+            assert!(is_time_zone_name(name), "{name}");
+        }
+        for name in [
+            "",
+            "asia/shanghai",
+            "Asia//Shanghai",
+            "Asia/Shang hai",
+            "+08:00",
+            "Asia/<b>",
+        ] {
+            assert!(!is_time_zone_name(name), "{name}");
         }
     }
 }
