@@ -19,6 +19,8 @@ pub enum FollowUp {
     Email(EmailRequest),
     /// For review monitoring's digest: a seller is to hear of a review or a trend.
     ReviewNotice(crate::reviews::notice::ReviewNotice),
+    /// For refund processing, to hand the payment integration once: pay this refund out.
+    RefundPayout(crate::refunds::payout::Payout),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +71,7 @@ impl FollowUp {
             FollowUp::StockChange(_) => "stock_change",
             FollowUp::Email(_) => "email",
             FollowUp::ReviewNotice(_) => "review_notice",
+            FollowUp::RefundPayout(_) => "refund_payout",
         }
     }
 
@@ -77,6 +80,7 @@ impl FollowUp {
             FollowUp::StockChange(change) => &change.dedupe_key,
             FollowUp::Email(email) => &email.dedupe_key,
             FollowUp::ReviewNotice(notice) => &notice.dedupe_key,
+            FollowUp::RefundPayout(payout) => &payout.dedupe_key,
         }
     }
 }

@@ -1,6 +1,6 @@
-//! What a seller's alert quotes of a review: its start, with whatever could take the buyer
-//! off the marketplace (an email address, a phone number, a link, a messenger id) replaced by
-//! `[removed]`.
+//! What a seller's notice quotes of a buyer's words (a review, a refund's note, a question):
+//! its start, with whatever could take the buyer off the marketplace (an email address, a
+//! phone number, a link, a messenger id) replaced by `[removed]`.
 //! Escaping is the email templates' (every field, always); this only chooses the words.
 
 const LENGTH: usize = 160;

@@ -61,6 +61,10 @@ fn digest() -> SellerDigest {
             order_id: "ord_1001".into(),
             currency: "USD".into(),
             amount: "499.99".into(),
+            due_at: Some("2026-11-24T10:00:00Z".parse().unwrap()),
+            reminder: false,
+            reason: Some("defective".into()),
+            note: Some("Lid <leaks> & drips".into()),
         }],
         questions_due: vec![QuestionDue {
             question_id: "q_9".into(),
@@ -188,8 +192,8 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
                     "TEA-POT-1：7 天内 3 条差评提到质量",
                 ],
                 [
-                    "Refund ref_77 of $499.99 for order ord_1001",
-                    "订单 ord_1001 的退款 ref_77（US$499.99）",
+                    "Refund ref_77 of $499.99 for order ord_1001, defective “Lid <leaks> & drips”: decide by 24 November 2026 10:00 UTC, or it is approved for you",
+                    "订单 ord_1001 的退款 ref_77（US$499.99），质量问题：“Lid <leaks> & drips”，请于2026年11月24日 10:00 UTC前处理，逾期将自动同意",
                 ],
                 [
                     "answer by 23 November 2026 10:00 UTC",

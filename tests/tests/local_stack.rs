@@ -5,10 +5,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use backoffice::function::Function;
 use backoffice_tests::unique_id;
-use local_cloud::operations::{dead_letters, outbox, replay_dead_letters, send_event};
+use local_cloud::operations::{dead_letters, outbox, replay_dead_letters, send_event, waiting_in};
 use local_cloud::processes::LogSink;
 use local_cloud::schedule::scheduled_event;
 use local_cloud::stack::{Stack, StackOptions};
@@ -49,7 +48,9 @@ async fn a_signed_request_reaches_each_function_through_its_url() {
         // Past the signature and the envelope, the function itself answers: those built read
         // the (empty) data; the functions whose issues have not landed say so honestly.
         let expected = match function {
-            Function::OrderIntake | Function::StockAlerts | Function::ReviewMonitor => (400, json!("missing_field")),
+            Function::OrderIntake | Function::StockAlerts | Function::ReviewMonitor | Function::RefundProcessor => {
+                (400, json!("missing_field"))
+            }
             _ => (501, json!("event_type_not_handled")),
         };
         assert_eq!(
@@ -87,23 +88,6 @@ fn failed_message_ids(logs: &Path, function: &str) -> BTreeSet<String> {
         })
         .filter_map(|line| line["span"]["message_id"].as_str().map(str::to_owned))
         .collect()
-}
-
-async fn waiting_in(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    sqs.get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-        .ok()
-        .and_then(|output| {
-            output
-                .attributes?
-                .get(&QueueAttributeName::ApproximateNumberOfMessages)?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 /// The sample catalogue's stock, written straight into the stack's inventory table.
@@ -266,6 +250,7 @@ async fn the_sample_events_tell_the_whole_story() {
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "2 项事务需要您处理"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在备货"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在等待补货"),
@@ -273,6 +258,8 @@ async fn the_sample_events_tell_the_whole_story() {
             ("emma.clarke@example.co.uk", "Your order ord_1002 is waiting for stock"),
             ("li.wei@example.cn", "您的订单 ord_1001 已发货"),
             ("li.wei@example.cn", "您的订单 ord_1001 已确认"),
+            ("li.wei@example.cn", "订单 ord_1001 的退款"),
+            ("li.wei@example.cn", "订单 ord_1001 的退款"),
         ]
         .map(|(to, subject)| (to.to_owned(), subject.to_owned()))
     );
@@ -300,6 +287,41 @@ async fn the_sample_events_tell_the_whole_story() {
             .iter()
             .all(|text| !text.contains("li_wei_88") && !text.contains("example.com/my-video"))
     );
+    // The unopened cups refunded at once and back on sale; the leaking teapots waited for the
+    // seller, who was told the reason and the buyer's words, and approved €40.00 of €49.80.
+    assert_eq!(
+        // Its deadline runs from when the request arrived: 48 hours from now.
+        told("订单 ord_1001 的退款 ref_3002（€49.80），质量问题：“壶盖漏水，两只都一样”，请于"),
+        1,
+        "{to_the_seller:#?}"
+    );
+    for (id, decided_by, approved) in [("ref_3001", "automatic", "1200"), ("ref_3002", "seller", "4000")] {
+        let refund = item("RefundsTable", "pk", &format!("refund#{id}")).await;
+        assert_eq!(refund["state"].as_s().unwrap(), "approved", "{id}");
+        assert_eq!(refund["decided_by"].as_s().unwrap(), decided_by, "{id}");
+        assert_eq!(refund["approved_minor"].as_n().unwrap(), approved, "{id}");
+    }
+    let refunded: Vec<&str> = sent
+        .iter()
+        .filter(|email| email.subject == "订单 ord_1001 的退款")
+        .map(|email| email.text.as_str())
+        .collect();
+    for amount in ["€12.00", "€40.00"] {
+        assert_eq!(
+            refunded.iter().filter(|text| text.contains(amount)).count(),
+            1,
+            "{amount}: {refunded:#?}"
+        );
+    }
+    let order = item("OrdersTable", "order_id", "ord_1001").await;
+    assert_eq!(order["refund_status"].as_s().unwrap(), "partially_refunded");
+    let cups = item("InventoryTable", "sku_key", "sel_teahouse#TEA-CUP-06").await;
+    assert_eq!(
+        cups["available"].as_n().unwrap(),
+        "40",
+        "the returned set is on sale again"
+    );
+
     let review = item("ReviewsTable", "pk", "review#rev_2002").await;
     assert_eq!(review["state"].as_s().unwrap(), "removed");
     let confirmation = sent.iter().find(|email| email.subject.ends_with("已确认")).unwrap();
@@ -521,6 +543,9 @@ async fn sixteen_concurrent_deliveries_of_each_sample_event_are_one_202_and_fift
         "review.created",
         "review.updated",
         "review.removed",
+        "seller.updated",
+        "refund.requested",
+        "refund.decided",
     ]
     .map(str::to_owned)
     .into();

@@ -1,12 +1,11 @@
-//! Refund processing: the marketplace's `refund.*` webhooks, answered `501 event_type_not_handled` until they are built.
+//! The refund processing Lambda: logging, the handler built from its environment, the runtime.
 
-use backoffice::function::Function;
-use backoffice::webhook::NotHandledYet;
+use backoffice::adapters::Deployed;
 use backoffice::{lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {
     telemetry::init();
-    let function = NotHandledYet::from_env(Function::RefundProcessor)?;
-    lambda::run(function).await
+    let refunds = refund_processor::OnAws::from_env().await?;
+    lambda::run(refunds).await
 }

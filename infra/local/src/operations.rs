@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
 use backoffice::function::Function;
 use backoffice::webhook::{SignatureVerifier, WebhookSecret};
 use http::Method;
@@ -156,6 +156,7 @@ where
             .queue_url(&queue.url)
             .max_number_of_messages((waiting - taken).min(10) as i32)
             .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .visibility_timeout(30)
             .send()
             .await
@@ -184,11 +185,23 @@ where
 }
 
 async fn redrive(client: &aws_sdk_sqs::Client, source: &QueueInfo, message: Message) -> Result<bool, OperationError> {
+    // A FIFO queue takes a message only with its group, and keeps its deduplication id so the
+    // redriven message is still the one its consumer deduplicates.
+    let system = message.attributes.unwrap_or_default();
+    let fifo = |name| {
+        source
+            .url
+            .ends_with(".fifo")
+            .then(|| system.get(&name).cloned())
+            .flatten()
+    };
     client
         .send_message()
         .queue_url(&source.url)
         .message_body(message.body.unwrap_or_default())
         .set_message_attributes(message.message_attributes)
+        .set_message_group_id(fifo(MessageSystemAttributeName::MessageGroupId))
+        .set_message_deduplication_id(fifo(MessageSystemAttributeName::MessageDeduplicationId))
         .send()
         .await
         .map_err(sqs_error)?;
@@ -236,6 +249,25 @@ async fn relay_again(state: &StackState, message: Message) -> Result<bool, Opera
 }
 
 /// Waits until every queue of the stack is empty and nothing is in flight, or `limit` passes.
+/// The messages visible on a queue (0 if it cannot be read).
+pub async fn waiting_in(client: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .ok()
+        .and_then(|output| {
+            output
+                .attributes?
+                .get(&QueueAttributeName::ApproximateNumberOfMessages)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
 pub async fn wait_for_quiet_queues(client: &aws_sdk_sqs::Client, state: &StackState, limit: Duration) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
     // Quiet three looks in a row, 400 ms from first to last: longer than a follow-up takes
@@ -244,7 +276,7 @@ pub async fn wait_for_quiet_queues(client: &aws_sdk_sqs::Client, state: &StackSt
     let mut quiet_looks = 0;
     while tokio::time::Instant::now() < deadline {
         let mut busy = false;
-        for queue in state.queues.values().filter(|queue| queue.dead_letters_of.is_none()) {
+        for queue in state.queues.values().filter(|queue| queue.consumed_by.is_some()) {
             let attributes = client
                 .get_queue_attributes()
                 .queue_url(&queue.url)

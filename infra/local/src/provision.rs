@@ -40,6 +40,10 @@ pub struct QueueInfo {
     pub arn: String,
     /// The queue whose dead letters this queue receives, if it is a dead-letter queue.
     pub dead_letters_of: Option<String>,
+    /// The function the template triggers from this queue; `None` for a dead-letter queue
+    /// and for a queue kept for a consumer outside the back office (the payouts).
+    #[serde(default)]
+    pub consumed_by: Option<String>,
 }
 
 /// What provisioning created, and how the template's references resolve to it.
@@ -345,8 +349,16 @@ async fn create_queue(
     properties: &Value,
     provisioned: &Provisioned,
 ) -> Result<(QueueInfo, Option<String>), ProvisionError> {
-    let mut request = client.create_queue().queue_name(name);
+    // As CloudFormation names a FIFO queue: its name must end in `.fifo`.
+    let fifo = properties.get("FifoQueue").and_then(scalar_text).as_deref() == Some("true");
+    let queue_name = if fifo { format!("{name}.fifo") } else { name.to_owned() };
+    let mut request = client.create_queue().queue_name(&queue_name);
     for (property, attribute) in [
+        ("FifoQueue", QueueAttributeName::FifoQueue),
+        (
+            "ContentBasedDeduplication",
+            QueueAttributeName::ContentBasedDeduplication,
+        ),
         ("VisibilityTimeout", QueueAttributeName::VisibilityTimeout),
         ("MessageRetentionPeriod", QueueAttributeName::MessageRetentionPeriod),
         ("DelaySeconds", QueueAttributeName::DelaySeconds),
@@ -381,8 +393,9 @@ async fn create_queue(
         .unwrap_or_default();
     let info = QueueInfo {
         url,
-        arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"),
+        arn: format!("arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"),
         dead_letters_of: None,
+        consumed_by: None,
     };
     Ok((info, dead_letter_queue))
 }
@@ -437,7 +450,7 @@ impl Provisioned {
             (Some(_), _, "StreamArn") => self.streams.get(resource).cloned(),
             (_, Some(queue), "Arn") => Some(queue.arn.clone()),
             (_, Some(queue), "QueueUrl") => Some(queue.url.clone()),
-            (_, Some(_), "QueueName") => Some(resource.to_owned()),
+            (_, Some(queue), "QueueName") => queue.arn.rsplit(':').next().map(str::to_owned),
             (_, _, "TopicArn") => self.topics.get(resource).cloned(),
             (_, _, "TopicName") => self.topics.get(resource).map(|_| resource.to_owned()),
             _ => None,
@@ -486,6 +499,7 @@ mod tests {
                 url: "http://aws/123/EmailQueue".into(),
                 arn: "arn:aws:sqs:us-east-1:123:EmailQueue".into(),
                 dead_letters_of: None,
+                consumed_by: Some("buyer-messaging".into()),
             },
         );
         provisioned

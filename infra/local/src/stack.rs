@@ -98,6 +98,18 @@ pub struct Stack {
     _tasks: JoinSet<()>,
 }
 
+/// Which function each queue triggers, so that "quiet" means nothing left for the back office
+/// to do, not "the payment integration has taken its payouts".
+fn mark_consumers(provisioned: &mut Provisioned, functions: &[FunctionSpec]) {
+    for spec in functions {
+        for trigger in &spec.sqs {
+            if let Some(queue) = provisioned.queues.get_mut(&trigger.queue) {
+                queue.consumed_by = Some(spec.binary.clone());
+            }
+        }
+    }
+}
+
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Self, StackError> {
         let template = Template::load(&paths::template())?;
@@ -114,7 +126,8 @@ impl Stack {
             .await
             .map_err(std::io::Error::other)??;
         let config = aws.sdk_config().await;
-        let provisioned = provision(&template, &config, local_secret()).await?;
+        let mut provisioned = provision(&template, &config, local_secret()).await?;
+        mark_consumers(&mut provisioned, &functions);
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let gateway = listener.local_addr()?;
         let mut wiring = Wiring {

@@ -6,6 +6,7 @@ pub mod dynamodb;
 mod https;
 pub mod ses;
 pub mod sns;
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 

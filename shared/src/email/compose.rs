@@ -409,11 +409,46 @@ fn trend_line(l: Locale, trend: &ReviewTrendAlert) -> String {
 fn refund_line(l: Locale, refund: &RefundAwaiting) -> String {
     let (refund_id, order_id) = (one_line(&refund.refund_id), one_line(&refund.order_id));
     let amount = l.money(&refund.amount, &refund.currency);
-    say(
+    let mut line = say(
         l,
         format!("Refund {refund_id} of {amount} for order {order_id}"),
         format!("订单 {order_id} 的退款 {refund_id}（{amount}）"),
-    )
+    );
+    if let Some(reason) = &refund.reason {
+        line += &say(
+            l,
+            format!(", {}", refund_reason(En, reason)),
+            format!("，{}", refund_reason(Zh, reason)),
+        );
+    }
+    if let Some(note) = &refund.note {
+        line += &say(l, format!(" “{}”", one_line(note)), format!("：“{}”", one_line(note)));
+    }
+    let Some(due) = refund.due_at.map(|due| due_at(l, due)) else {
+        return line;
+    };
+    match (refund.reminder, l) {
+        (false, Zh) => format!("{line}，请于{due}前处理，逾期将自动同意"),
+        (false, En) => format!("{line}: decide by {due}, or it is approved for you"),
+        (true, Zh) => format!("提醒：{line}，请于{due}前处理，逾期将自动同意"),
+        (true, En) => format!("Reminder: {line}: decide by {due}, or it is approved for you"),
+    }
+}
+
+/// A buyer's refund reason in the seller's words; a code this version does not know is
+/// shown as it came.
+fn refund_reason(l: Locale, code: &str) -> String {
+    let (en, zh) = match code {
+        "damaged" => ("arrived damaged", "到货破损"),
+        "defective" => ("defective", "质量问题"),
+        "not_as_described" => ("not as described", "与描述不符"),
+        "wrong_item" => ("wrong item sent", "发错货"),
+        "not_received" => ("not received", "未收到货"),
+        "no_longer_needed" => ("no longer needed", "不想要了"),
+        "other" => ("other reason", "其他原因"),
+        other => return one_line(other),
+    };
+    say(l, en.to_owned(), zh.to_owned())
 }
 
 fn question_line(l: Locale, question: &QuestionDue) -> String {

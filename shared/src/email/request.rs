@@ -246,6 +246,18 @@ pub struct RefundAwaiting {
     pub order_id: String,
     pub currency: String,
     pub amount: String,
+    /// When it is approved for the seller if the seller has not decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// A reminder: half the seller's time has passed.
+    #[serde(default)]
+    pub reminder: bool,
+    /// The buyer's reason, as its code (`defective`); worded in the seller's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The start of the buyer's note, contact details removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

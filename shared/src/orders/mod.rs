@@ -17,7 +17,8 @@ pub use backorders::fill_backorder;
 pub use change::change_order;
 pub use error::OrderError;
 pub use order::{
-    Applied, AppliedEvent, ApplyError, ChangeRequest, EventContext, Fill, ShortLine, StoredLine, StoredOrder,
+    Applied, AppliedEvent, ApplyError, ChangeRequest, EventContext, Fill, Refunded, RefundedLine, ShortLine,
+    StoredLine, StoredOrder,
 };
 pub use place::place_order;
 pub use status::{InvalidTransition, OrderChange, OrderStatus};

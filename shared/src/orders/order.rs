@@ -1,6 +1,8 @@
 //! An order as stored, and what each event makes of it: the whole record later events and
 //! follow-ups need, its history of applied events, and the answer the webhook gives.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +34,12 @@ pub struct StoredOrder {
     #[serde(default)]
     pub shipment: Option<Shipment>,
     #[serde(default)]
+    pub shipped_at: Option<DateTime<Utc>>,
+    #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
+    /// What approved refunds gave back, per line and in all.
+    #[serde(default)]
+    pub refunded: Refunded,
     /// The ids of the events applied to this order, for the transactions' conditions.
     pub events: Vec<String>,
     /// What each of those events did: the status it produced and its body's fingerprint, so a
@@ -43,6 +50,34 @@ pub struct StoredOrder {
     /// so two changes racing from one reading cannot both apply.
     #[serde(default)]
     pub version: u64,
+}
+
+/// What approved refunds gave back of an order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refunded {
+    /// By line id.
+    #[serde(default)]
+    pub lines: BTreeMap<String, RefundedLine>,
+    /// Every refund's amount, goodwill ones included, in the order's minor units.
+    #[serde(default)]
+    pub total_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundedLine {
+    pub quantity: u32,
+    pub amount_minor: i64,
+}
+
+impl StoredOrder {
+    /// `refunded` once refunds gave back all that was paid, `partially_refunded` before.
+    pub fn refund_status(&self) -> Option<&'static str> {
+        match self.refunded.total_minor {
+            0 => None,
+            total if total >= self.total_minor => Some("refunded"),
+            _ => Some("partially_refunded"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +195,9 @@ impl StoredOrder {
             short_lines: Vec::new(),
             expected_by: None,
             shipment: None,
+            shipped_at: None,
             delivered_at: None,
+            refunded: Refunded::default(),
             events: vec![event.id.clone()],
             history: vec![AppliedEvent {
                 event_id: event.id.clone(),
@@ -190,7 +227,10 @@ impl StoredOrder {
         next.version += 1;
         next.status = self.status.apply(request.change)?;
         match request.change {
-            OrderChange::Ship => next.shipment = request.shipment.clone(),
+            OrderChange::Ship => {
+                next.shipment = request.shipment.clone();
+                next.shipped_at = Some(event.at);
+            }
             OrderChange::Deliver => next.delivered_at = Some(event.at),
             OrderChange::Cancel => {}
         }

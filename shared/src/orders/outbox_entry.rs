@@ -160,7 +160,9 @@ mod tests {
             }],
             expected_by: None,
             shipment: None,
+            shipped_at: None,
             delivered_at: None,
+            refunded: Default::default(),
             events: vec!["evt_1".into()],
             history: vec![AppliedEvent {
                 event_id: "evt_1".into(),

@@ -12,6 +12,9 @@ fn order_item(order: &StoredOrder) -> Result<Item, StoreError> {
         "status_placed".to_owned(),
         format!("{}#{}", order.status, order.placed_at.to_rfc3339()).into(),
     );
+    if let Some(refund_status) = order.refund_status() {
+        item.insert("refund_status".to_owned(), refund_status.into());
+    }
     if order.status.awaits_shipment() {
         item.insert(
             "ship_due_day".to_owned(),

@@ -16,7 +16,6 @@ pub mod notice;
 pub mod reason;
 pub mod records;
 pub mod schema;
-pub mod snippet;
 pub mod sweep;
 pub mod trends;
 pub mod validate;

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::reason::Reason;
 use super::records::StoredReview;
-use super::snippet::snippet;
 use super::trends::TrendAlert;
 use crate::function::Function;
+use crate::snippet::snippet;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewNotice {

@@ -125,6 +125,7 @@ impl Storage for MemoryStorage {
                         .sort_prefix
                         .as_deref()
                         .is_none_or(|prefix| value.starts_with(prefix))
+                        && query.sort_until.as_deref().is_none_or(|last| value <= last)
                 })
             })
             .cloned()

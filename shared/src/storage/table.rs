@@ -14,10 +14,11 @@ pub enum Table {
     Emails,
     Suppression,
     Reviews,
+    Refunds,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Idempotency,
         Table::Orders,
         Table::Inventory,
@@ -26,12 +27,13 @@ impl Table {
         Table::Emails,
         Table::Suppression,
         Table::Reviews,
+        Table::Refunds,
     ];
 
     /// The attribute holding each item's key.
     pub fn key_attribute(self) -> &'static str {
         match self {
-            Table::Idempotency | Table::Suppression | Table::Reviews => "pk",
+            Table::Idempotency | Table::Suppression | Table::Reviews | Table::Refunds => "pk",
             Table::Orders => "order_id",
             Table::Inventory => "sku_key",
             Table::Sellers => "seller_id",
@@ -51,6 +53,7 @@ impl Table {
             Table::Emails => "EMAILS_TABLE",
             Table::Suppression => "SUPPRESSION_TABLE",
             Table::Reviews => "REVIEWS_TABLE",
+            Table::Refunds => "REFUNDS_TABLE",
         }
     }
 }
@@ -70,6 +73,8 @@ pub enum Index {
     Watchlist,
     /// Sparse, keys only: the SKUs' review stats with an open trend, which the sweep re-checks.
     ReviewTrends,
+    /// Sparse, keys only: pending refunds by when their reminder or deadline comes.
+    PendingDue,
 }
 
 impl Index {
@@ -78,6 +83,7 @@ impl Index {
             Index::OrdersBySellerStatus => Table::Orders,
             Index::Watchlist => Table::Inventory,
             Index::ReviewTrends => Table::Reviews,
+            Index::PendingDue => Table::Refunds,
         }
     }
 
@@ -87,6 +93,7 @@ impl Index {
             Index::OrdersBySellerStatus => "BySellerStatus",
             Index::Watchlist => "Watchlist",
             Index::ReviewTrends => "ReviewTrends",
+            Index::PendingDue => "PendingDue",
         }
     }
 
@@ -94,6 +101,7 @@ impl Index {
         match self {
             Index::OrdersBySellerStatus => "seller_id",
             Index::Watchlist | Index::ReviewTrends => "watch",
+            Index::PendingDue => "pending",
         }
     }
 
@@ -102,12 +110,13 @@ impl Index {
             Index::OrdersBySellerStatus => "status_placed",
             Index::Watchlist => "sku_key",
             Index::ReviewTrends => "pk",
+            Index::PendingDue => "next_at",
         }
     }
 
     /// Whether the index holds only the keys (the items must then be read by key).
     pub fn keys_only(self) -> bool {
-        matches!(self, Index::Watchlist | Index::ReviewTrends)
+        matches!(self, Index::Watchlist | Index::ReviewTrends | Index::PendingDue)
     }
 }
 
@@ -131,6 +140,8 @@ pub struct Query {
     pub index: Index,
     pub partition: String,
     pub sort_prefix: Option<String>,
+    /// Only the items whose sort key is at most this (`<=`), in order.
+    pub sort_until: Option<String>,
 }
 
 impl Query {
@@ -139,7 +150,14 @@ impl Query {
             index,
             partition: partition.into(),
             sort_prefix: None,
+            sort_until: None,
         }
+    }
+
+    /// The items whose sort key is at most `last` (one key condition: not with a prefix).
+    pub fn sort_at_most(mut self, last: impl Into<String>) -> Self {
+        self.sort_until = Some(last.into());
+        self
     }
 
     pub fn sort_starting_with(mut self, prefix: impl Into<String>) -> Self {

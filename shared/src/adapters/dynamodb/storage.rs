@@ -274,13 +274,18 @@ impl Storage for DynamoStorage {
             expression.name(index.partition_attribute()),
             expression.value(&Value::from(query.partition.as_str()))
         );
-        let key_condition = match &query.sort_prefix {
-            Some(prefix) => format!(
+        let key_condition = match (&query.sort_prefix, &query.sort_until) {
+            (Some(prefix), _) => format!(
                 "{partition} AND begins_with({}, {})",
                 expression.name(index.sort_attribute()),
                 expression.value(&Value::from(prefix.as_str()))
             ),
-            None => partition,
+            (None, Some(last)) => format!(
+                "{partition} AND {} <= {}",
+                expression.name(index.sort_attribute()),
+                expression.value(&Value::from(last.as_str()))
+            ),
+            (None, None) => partition,
         };
         let (names, values) = expression.into_parts();
         let mut found = Found::default();

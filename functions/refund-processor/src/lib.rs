@@ -1,0 +1,157 @@
+//! Refund processing: the marketplace's `refund.requested` and `refund.decided` webhooks, the
+//! payout instructions approvals send (handed to the payment integration's queue once each),
+//! and the sweep of pending refunds (reminders, then approval at the deadline).
+//!
+//! - A request is one read (the refund, the order, the buyer's refund history, the seller's
+//!   settings) and one transaction: the claim, the ledger entry, and either everything an
+//!   approval changes or the seller's notice of a refund waiting for it.
+//! - A decision approves (all or less) or rejects a pending refund of the seller's own.
+//! - Payouts come back from the follow-up topic on the payout request queue; each is sent to
+//!   the payment integration's FIFO queue unless its ledger entry says it was.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use backoffice::adapters::dynamodb::DynamoStorage;
+use backoffice::adapters::sqs::SqsPayouts;
+use backoffice::adapters::{Aws, Deployed};
+use backoffice::batch::process_batch;
+use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::follow_ups::FollowUp;
+use backoffice::function::Function;
+use backoffice::idempotency::Claim;
+use backoffice::lambda::Handler;
+use backoffice::metrics;
+use backoffice::orders::EventContext;
+use backoffice::refunds::decide::decide_refund;
+use backoffice::refunds::payout::{Handed, PayoutQueue, hand_over};
+use backoffice::refunds::records::RefundState;
+use backoffice::refunds::request::{RefundOutcome, request_refund};
+use backoffice::refunds::schema::{RefundDecidedData, RefundRequestedData};
+use backoffice::refunds::sweep::{PendingSweep, sweep_pending};
+use backoffice::refunds::validate::{refund_decision, refund_request};
+use backoffice::storage::{BoxError, Storage, Table};
+use backoffice::trigger::{InvocationError, Trigger};
+use backoffice::webhook::{
+    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tracing::Instrument;
+
+/// Refund processing over its store and the payment integration's queue.
+pub struct RefundProcessor<Store, Payouts> {
+    edge: WebhookEdge,
+    store: Store,
+    payouts: Payouts,
+}
+
+/// The function as Lambda runs it.
+pub type OnAws = RefundProcessor<DynamoStorage, SqsPayouts>;
+
+/// As the template deploys it: refunds, the orders and stock they change, sellers' settings,
+/// claims, the outbox, and the payout queue.
+impl Deployed for OnAws {
+    const FUNCTION: Function = Function::RefundProcessor;
+    const TABLES: &'static [Table] = &[
+        Table::Idempotency,
+        Table::Refunds,
+        Table::Orders,
+        Table::Inventory,
+        Table::Sellers,
+        Table::Outbox,
+    ];
+
+    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
+        let payouts = SqsPayouts::new(&aws.config, env.required("REFUND_PAYOUT_QUEUE_URL")?);
+        Ok(Self::new(webhook_secret(env)?, aws.storage, payouts))
+    }
+}
+
+impl<Store: Storage, Payouts: PayoutQueue> RefundProcessor<Store, Payouts> {
+    pub fn new(secret: WebhookSecret, store: Store, payouts: Payouts) -> Self {
+        Self {
+            edge: WebhookEdge::new(Function::RefundProcessor, secret),
+            store,
+            payouts,
+        }
+    }
+
+    /// A batch of payout instructions: each handed over once; a failure fails alone.
+    pub async fn hand_over_payouts(&self, batch: SqsEvent) -> SqsBatchResponse {
+        process_batch(batch, |follow_up: FollowUp, _delivery| async move {
+            let FollowUp::RefundPayout(payout) = follow_up else {
+                return Err(format!("a {} follow-up on the payout request queue", follow_up.kind()).into());
+            };
+            let span = tracing::info_span!("payout", refund_id = %payout.refund_id, order_id = %payout.order_id);
+            match hand_over(&self.store, &self.payouts, &payout).instrument(span).await? {
+                Handed::Sent(_) => metrics::count("RefundPayoutsSent", 1, &[]),
+                Handed::Before => metrics::count("RefundPayoutDuplicates", 1, &[]),
+            }
+            Ok::<(), BoxError>(())
+        })
+        .await
+    }
+
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<PendingSweep, InvocationError> {
+        let swept = sweep_pending(&self.store, now)
+            .await
+            .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
+        tracing::info!(?swept, "pending refunds swept");
+        metrics::count("RefundsApprovedAtDeadline", swept.approved as u64, &[]);
+        metrics::count("RefundRemindersSent", swept.reminded as u64, &[]);
+        Ok(swept)
+    }
+}
+
+/// `refund.requested`, `refund.decided`.
+impl<Store: Storage, Payouts: PayoutQueue> Webhooks for RefundProcessor<Store, Payouts> {
+    fn edge(&self) -> &WebhookEdge {
+        &self.edge
+    }
+
+    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        let event = EventContext {
+            id: envelope.id.clone(),
+            fingerprint: envelope.fingerprint.clone(),
+            at: envelope.created_at,
+        };
+        let outcome = match envelope.event_type.as_str() {
+            "refund.requested" => {
+                let request =
+                    refund_request(parse_data::<RefundRequestedData>(&envelope.data)?).map_err(Rejection::from)?;
+                request_refund(&self.store, &request, &event, &claim).await?
+            }
+            "refund.decided" => {
+                let decision =
+                    refund_decision(parse_data::<RefundDecidedData>(&envelope.data)?).map_err(Rejection::from)?;
+                decide_refund(&self.store, &decision, &event, &claim).await?
+            }
+            _ => return Err(not_handled_yet(&envelope).into()),
+        };
+        match outcome {
+            RefundOutcome::Now(refund) => {
+                let decision = refund.state.as_str();
+                metrics::count("RefundDecisions", 1, &[("Decision", decision)]);
+                if refund.state == RefundState::Approved {
+                    tracing::info!(refund_id = %refund.refund_id, decided_by = ?refund.decided_by, "refund approved");
+                }
+                Ok(refund.receipt())
+            }
+            RefundOutcome::Earlier(refund) => Err(NotAccepted::AppliedBefore(refund.receipt())),
+        }
+    }
+}
+
+/// Every invocation: a webhook, a batch of payout instructions, or the schedule.
+impl<Store: Storage, Payouts: PayoutQueue> Handler for RefundProcessor<Store, Payouts> {
+    async fn handle(&self, payload: Value, now: DateTime<Utc>) -> Result<Value, InvocationError> {
+        match Trigger::from_payload(payload)? {
+            Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
+            Trigger::Queue(batch) => Ok(serde_json::to_value(self.hand_over_payouts(batch).await)?),
+            Trigger::Schedule(_) => Ok(serde_json::to_value(self.sweep(now).await?)?),
+            other => Err(InvocationError::NotATrigger(other.kind())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,159 @@
+//! What every approval writes beside the refund's ledger entry, in the same transaction: the
+//! order's refunded amounts (only over the order's version read, so refunds racing for one
+//! order can never pass what was paid), the buyer's refund history, the returned sellable
+//! units back on hand, and the outbox entry: a stock change (backorders, alerts), the buyer's
+//! confirmation, and the payout instruction.
+
+use chrono::{DateTime, Utc};
+
+use super::payout::Payout;
+use super::policy::fits;
+use super::records::{BuyerHistory, StoredRefund, put_history};
+use super::request::shown;
+use super::validate::RefundError;
+use crate::email::request::RefundEmail;
+use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use crate::function::Function;
+use crate::orders::StoredOrder;
+use crate::orders::records::put_changed;
+use crate::outbox::{self, OutboxEntry};
+use crate::stock::inventory::{WATCHLIST, sku_key};
+use crate::storage::{Condition, StoreError, Table, Write};
+
+/// The approval's writes, and the SKUs whose restock writes follow the first two (the order,
+/// the history), in that order.
+pub struct ApprovalWrites {
+    pub writes: Vec<Write>,
+    pub restocked: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApprovalError {
+    /// The order no longer has room for it (refunds approved since it was asked).
+    #[error(transparent)]
+    Refund(#[from] RefundError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The writes that approve `refund` (its approved amount set) against `order` as read, leaving
+/// out the restock of `skip`'s SKUs (gone from the catalogue).
+pub fn approval_writes(
+    refund: &StoredRefund,
+    order: &StoredOrder,
+    history: Option<&BuyerHistory>,
+    at: DateTime<Utc>,
+    skip: &[String],
+) -> Result<ApprovalWrites, ApprovalError> {
+    let amount = refund.approved_minor.unwrap_or(refund.requested_minor);
+    fits(order, &refund.lines, amount)?;
+    let mut next = order.clone();
+    next.version += 1;
+    for line in &refund.lines {
+        let refunded = next.refunded.lines.entry(line.line_id.clone()).or_default();
+        refunded.quantity += line.quantity;
+        refunded.amount_minor += line.amount_minor;
+    }
+    next.refunded.total_minor += amount;
+
+    let read_history = history.map(|history| history.version);
+    let history = history.cloned().unwrap_or_else(|| BuyerHistory {
+        buyer_id: refund.buyer_id.clone(),
+        ..BuyerHistory::default()
+    });
+    let mut writes = vec![
+        put_changed(&next)?,
+        put_history(&history.with_approval(at), read_history)?,
+    ];
+
+    let mut restocked = Vec::new();
+    for line in refund
+        .lines
+        .iter()
+        .filter(|line| line.restock && !skip.contains(&line.sku))
+    {
+        let units = i64::from(line.quantity);
+        writes.push(
+            Write::update(Table::Inventory, sku_key(&refund.seller_id, &line.sku))
+                .add("on_hand", units)
+                .add("available", units)
+                .set("watch", WATCHLIST)
+                .when(Condition::ItemExists),
+        );
+        restocked.push(line.sku.clone());
+    }
+    writes.push(outbox::put(&approved_entry(refund, order, amount, &restocked), at));
+    Ok(ApprovalWrites { writes, restocked })
+}
+
+fn key(refund: &StoredRefund, what: &str) -> String {
+    Function::RefundProcessor.key(&[&refund.refund_id, what])
+}
+
+/// The follow-ups of an approval: the units back in stock (for backorders and alerts), the
+/// buyer's confirmation, the payout.
+fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, restocked: &[String]) -> OutboxEntry {
+    let mut follow_ups = Vec::new();
+    if !restocked.is_empty() {
+        follow_ups.push(FollowUp::StockChange(StockChange {
+            dedupe_key: key(refund, "stock"),
+            seller_id: refund.seller_id.clone(),
+            skus: restocked.to_vec(),
+            reason: StockChangeReason::Restocked,
+            order_id: Some(refund.order_id.clone()),
+        }));
+    }
+    follow_ups.push(buyer_email(
+        refund,
+        order,
+        EmailContent::RefundConfirmation(refund_email(refund, amount, None)),
+    ));
+    follow_ups.push(FollowUp::RefundPayout(Payout {
+        dedupe_key: key(refund, "payout"),
+        refund_id: refund.refund_id.clone(),
+        order_id: refund.order_id.clone(),
+        seller_id: refund.seller_id.clone(),
+        buyer_id: refund.buyer_id.clone(),
+        amount: shown(amount, &refund.currency),
+        amount_minor: amount,
+        currency: refund.currency.clone(),
+    }));
+    OutboxEntry {
+        key: key(refund, "approved"),
+        follow_ups,
+    }
+}
+
+/// The buyer's email that a refund was rejected, and why.
+pub fn rejected_entry(refund: &StoredRefund, order: &StoredOrder, reason: &str) -> OutboxEntry {
+    let content = EmailContent::RefundRejected(refund_email(refund, refund.requested_minor, Some(reason)));
+    OutboxEntry {
+        key: key(refund, "rejected"),
+        follow_ups: vec![buyer_email(refund, order, content)],
+    }
+}
+
+fn refund_email(refund: &StoredRefund, amount: i64, reason: Option<&str>) -> RefundEmail {
+    RefundEmail {
+        refund_id: refund.refund_id.clone(),
+        order_id: refund.order_id.clone(),
+        currency: refund.currency.clone(),
+        amount: shown(amount, &refund.currency),
+        reason: reason.map(str::to_owned),
+    }
+}
+
+fn buyer_email(refund: &StoredRefund, order: &StoredOrder, content: EmailContent) -> FollowUp {
+    FollowUp::Email(EmailRequest {
+        dedupe_key: key(refund, "email"),
+        recipient: Recipient {
+            role: RecipientRole::Buyer,
+            id: order.buyer.id.clone(),
+            name: order.buyer.name.clone(),
+            email: order.buyer.email.clone(),
+        },
+        locale: order.buyer.locale.clone(),
+        content,
+    })
+}

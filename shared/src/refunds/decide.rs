@@ -1,0 +1,169 @@
+//! `refund.decided`: the seller approves (all, or less than was asked) or rejects, with its
+//! reason, a refund of its own that is still pending. Two reads (the refund names its order),
+//! one transaction: the claim, the ledger entry, and the approval's writes or the buyer's
+//! rejection email.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::approve::{approval_writes, rejected_entry};
+use super::policy::scaled;
+use super::records::{
+    Decider, RefundContext, RefundEvent, RefundState, StoredRefund, put_refund, read_context, read_refund,
+};
+use super::request::{APPROVAL, ATTEMPTS, CLAIM, RefundFailure, RefundOutcome, shown};
+use super::validate::{RefundDecision, RefundError, Verdict};
+use crate::idempotency::Claim;
+use crate::money::Currency;
+use crate::orders::EventContext;
+use crate::outbox;
+use crate::storage::{Storage, StoreError, WriteFailure, WriteSet, back_off};
+
+pub async fn decide_refund(
+    store: &impl Storage,
+    decision: &RefundDecision,
+    event: &EventContext,
+    claim: &Claim,
+) -> Result<RefundOutcome, RefundFailure> {
+    let not_found = || RefundError::RefundNotFound {
+        refund_id: decision.refund_id.clone(),
+    };
+    let mut skip: Vec<String> = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        // Another seller's refund is not found, not forbidden: its existence is not theirs to know.
+        let refund = read_refund(store, &decision.refund_id)
+            .await?
+            .filter(|refund| refund.seller_id == decision.seller_id)
+            .ok_or_else(not_found)?;
+        match refund.applied(&event.id) {
+            Some(fingerprint) if fingerprint == event.fingerprint => return Ok(RefundOutcome::Earlier(refund)),
+            Some(_) => return Err(RefundFailure::EventReused),
+            None => {}
+        }
+        if refund.state != RefundState::Pending {
+            return Err(RefundError::AlreadyDecided {
+                refund_id: refund.refund_id.clone(),
+                state: refund.state.as_str(),
+            }
+            .into());
+        }
+        let context = read_context(
+            store,
+            &refund.refund_id,
+            &refund.order_id,
+            &refund.buyer_id,
+            &refund.seller_id,
+        )
+        .await?;
+        let mut next = decided(&refund, event, claim.now);
+        let mut writes = WriteSet::new();
+        let restocked = match &decision.verdict {
+            Verdict::Approve { amount } => {
+                let approved = match amount {
+                    None => refund.requested_minor,
+                    Some(amount) => {
+                        let currency = Currency::parse(&refund.currency)
+                            .map_err(|_| StoreError::new("refund", "its currency is unreadable"))?;
+                        let minor = amount.of(currency, "data.amount")?.minor_units();
+                        if minor > refund.requested_minor {
+                            return Err(RefundError::AmountExceedsRequested {
+                                requested: shown(refund.requested_minor, &refund.currency),
+                            }
+                            .into());
+                        }
+                        minor
+                    }
+                };
+                next.state = RefundState::Approved;
+                next.decided_by = Some(Decider::Seller);
+                next.approved_minor = Some(approved);
+                next.lines = scaled(&refund.lines, approved);
+                next.restock_skipped = skipped(&next, &skip);
+                writes.push(claim.completed(&Value::Object(next.receipt())));
+                writes.push(put_refund(&next, Some(refund.version))?);
+                let approval = approval_writes(
+                    &next,
+                    order_of(&context, &refund)?,
+                    context.history.as_ref(),
+                    claim.now,
+                    &skip,
+                )?;
+                for write in approval.writes {
+                    writes.push(write);
+                }
+                approval.restocked
+            }
+            Verdict::Reject { reason } => {
+                next.state = RefundState::Rejected;
+                next.decided_by = Some(Decider::Seller);
+                next.decision_reason = Some(reason.clone());
+                writes.push(claim.completed(&Value::Object(next.receipt())));
+                writes.push(put_refund(&next, Some(refund.version))?);
+                writes.push(outbox::put(
+                    &rejected_entry(&next, order_of(&context, &refund)?, reason),
+                    claim.now,
+                ));
+                Vec::new()
+            }
+        };
+        match store.write(writes).await {
+            Ok(()) => return Ok(RefundOutcome::Now(next)),
+            Err(WriteFailure::Store(error)) => return Err(error.into()),
+            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
+                return Err(RefundFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()));
+            }
+            Err(WriteFailure::Cancelled(cancelled)) => {
+                let gone = gone_skus(&restocked, |position| {
+                    cancelled.failed(position) && cancelled.existing(position).is_none()
+                });
+                if gone.is_empty() {
+                    back_off(attempt).await;
+                }
+                skip.extend(gone);
+            }
+        }
+    }
+    Err(StoreError::new("refund transaction", "kept colliding with other refunds of the order").into())
+}
+
+/// The refund, decided now by `event`.
+pub(crate) fn decided(refund: &StoredRefund, event: &EventContext, at: DateTime<Utc>) -> StoredRefund {
+    let mut next = refund.clone();
+    next.version += 1;
+    next.decided_at = Some(at);
+    next.history.push(RefundEvent {
+        event_id: event.id.clone(),
+        fingerprint: event.fingerprint.clone(),
+    });
+    next
+}
+
+pub(crate) fn order_of<'a>(
+    context: &'a RefundContext,
+    refund: &StoredRefund,
+) -> Result<&'a crate::orders::StoredOrder, StoreError> {
+    context
+        .order
+        .as_ref()
+        .ok_or_else(|| StoreError::new("refund", format!("its order {} is gone", refund.order_id)))
+}
+
+/// The restocked SKUs whose write (after the approval's order and history writes) failed
+/// because the SKU is no longer in the catalogue.
+pub(crate) fn gone_skus(restocked: &[String], failed_for_want_of_item: impl Fn(usize) -> bool) -> Vec<String> {
+    restocked
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| failed_for_want_of_item(APPROVAL + 2 + index))
+        .map(|(_, sku)| sku.clone())
+        .collect()
+}
+
+pub(crate) fn skipped(refund: &StoredRefund, skip: &[String]) -> Vec<String> {
+    refund
+        .lines
+        .iter()
+        .filter(|line| line.restock && skip.contains(&line.sku))
+        .map(|line| line.sku.clone())
+        .collect()
+}
