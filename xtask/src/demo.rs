@@ -57,6 +57,12 @@ pub async fn demo() -> CommandResult {
     print_stock(&dynamodb, inventory).await?;
     println!("\nReviews, as review monitoring read them, and the trends open on each SKU:");
     print_reviews(&dynamodb, &stack.provisioned.tables["ReviewsTable"]).await?;
+    println!("\nRefunds, as refund processing decided them, and their payouts:");
+    print_refunds(&dynamodb, &stack.provisioned.tables["RefundsTable"]).await?;
+    if let Some(payouts) = stack.queue("RefundPayoutQueue") {
+        let waiting = local_cloud::operations::waiting_in(&sqs, &payouts.url).await;
+        println!("  {waiting} payout instruction(s) waiting in RefundPayoutQueue for the payment integration");
+    }
 
     println!("\nDead-letter queues:");
     for dead in dead_letters(&sqs, &state).await.map_err(|error| error.to_string())? {
@@ -149,13 +155,46 @@ async fn print_reviews(client: &aws_sdk_dynamodb::Client, table: &str) -> Comman
     Ok(())
 }
 
+async fn print_refunds(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.retain(|item| text(item, "pk").starts_with("refund#"));
+    items.sort_by(|a, b| text(a, "pk").cmp(text(b, "pk")));
+    let money = |item: &Item, name: &str| {
+        let currency = backoffice::money::Currency::parse(text(item, "currency")).ok();
+        match (item.get(name).and_then(Value::as_i64), currency) {
+            (Some(minor), Some(currency)) => backoffice::money::Money::from_minor(minor, currency).to_string(),
+            _ => "-".to_owned(),
+        }
+    };
+    for item in items {
+        let paid_out = if item.get("payout_message_id").is_some() {
+            "payout handed over"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<9} {:<9} {:<16} asked {:>6} {} approved {:>6} {:<9} by {:<9} {paid_out}",
+            shown(&item, "refund_id"),
+            shown(&item, "order_id"),
+            shown(&item, "reason"),
+            money(&item, "requested_minor"),
+            shown(&item, "currency"),
+            money(&item, "approved_minor"),
+            shown(&item, "state"),
+            shown(&item, "decided_by"),
+        );
+    }
+    Ok(())
+}
+
 async fn print_orders(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
     let mut items = scan(client, table).await?;
     items.sort_by(|a, b| text(a, "order_id").cmp(text(b, "order_id")));
     for item in items {
         let lines = item.get("lines").and_then(Value::as_array).map_or(0, Vec::len);
+        let refunded = item.get("refund_status").and_then(Value::as_str).unwrap_or_default();
         println!(
-            "  {:<10} {:<12} {} line(s)",
+            "  {:<10} {:<12} {} line(s) {refunded}",
             shown(&item, "order_id"),
             shown(&item, "status"),
             lines
