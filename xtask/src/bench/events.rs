@@ -9,6 +9,7 @@ use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use backoffice::function::Function;
 use backoffice::pii::EmailAddress;
+use backoffice::refunds::payout::Payout;
 use backoffice::reviews::notice::{Noticed, ReviewNotice};
 use backoffice::reviews::reason::Reason;
 use local_cloud::provision::Provisioned;
@@ -38,6 +39,8 @@ enum Kind {
     Restock,
     /// A new negative review of a bench SKU.
     Review,
+    /// A goodwill refund of the delivered bench order, above the seller's automatic limit.
+    PendingRefund,
     /// A webhook of a type the function takes but does not handle yet.
     Unhandled { event_type: &'static str },
     /// Anything: the baseline answers everything alike.
@@ -63,6 +66,7 @@ impl Workload {
             ),
             Function::StockAlerts => ("inventory.adjusted, restock", 202, Kind::Restock),
             Function::ReviewMonitor => ("review.created, negative", 202, Kind::Review),
+            Function::RefundProcessor => ("refund.requested, pending", 202, Kind::PendingRefund),
             other => {
                 let event_type = other.event_types().next().unwrap_or("unknown.event");
                 ("webhook, not handled yet (501)", 501, Kind::Unhandled { event_type })
@@ -102,6 +106,7 @@ impl Workload {
             Kind::Order { lines, prefix } => order_created(&format!("{prefix}_{sequence}"), lines, false),
             Kind::Restock => restock(&format!("evt_restock_{sequence}")),
             Kind::Review => review_created(&format!("bench_{sequence}"), None),
+            Kind::PendingRefund => refund_requested(&format!("bench_{sequence}"), json!({"amount": "31.00"})),
             Kind::Unhandled { event_type } => envelope(&format!("evt_bench_{sequence}"), event_type, json!({})),
             Kind::Empty => return Bytes::from_static(b"{}"),
         };
@@ -164,6 +169,39 @@ fn review_updated(id: &str) -> String {
         "text": "The lid leaks, and it arrived two weeks late.", "updated_at": chrono::Utc::now().to_rfc3339(),
     });
     envelope(&format!("evt_review_update_{id}"), "review.updated", data)
+}
+
+/// The order order intake's cases place, ship and deliver: 20 lines of €9.90 (€198.00), which
+/// refund processing's workload and cases refund.
+const REFUNDED_ORDER: &str = "ord_count_20";
+
+/// A refund of [`REFUNDED_ORDER`]: `asked` is its `lines` or `amount`.
+fn refund_requested(id: &str, asked: Value) -> String {
+    let mut data = json!({
+        "refund_id": format!("ref_{id}"), "order_id": REFUNDED_ORDER, "seller_id": SELLER, "buyer_id": "buy_bench",
+        "reason": "defective", "note": "The lid leaks.", "created_at": chrono::Utc::now().to_rfc3339(),
+    });
+    for (key, value) in asked.as_object().into_iter().flatten() {
+        data[key] = value.clone();
+    }
+    envelope(&format!("evt_refund_{id}"), "refund.requested", data)
+}
+
+fn order_changed(event_type: &str, data: Value) -> String {
+    envelope(&format!("evt_count_{}", event_type.replace('.', "_")), event_type, data)
+}
+
+fn payout(refund_id: &str) -> FollowUp {
+    FollowUp::RefundPayout(Payout {
+        dedupe_key: format!("refund-processor#{refund_id}#payout"),
+        refund_id: refund_id.to_owned(),
+        order_id: REFUNDED_ORDER.to_owned(),
+        seller_id: SELLER.to_owned(),
+        buyer_id: "buy_bench".to_owned(),
+        amount: "9.90".to_owned(),
+        amount_minor: 990,
+        currency: "EUR".to_owned(),
+    })
 }
 
 fn review_notice() -> FollowUp {
@@ -246,7 +284,8 @@ fn webhook(secret: &str, body: &str) -> Bytes {
     Bytes::from(serde_json::to_vec(&event).expect("the event serialises"))
 }
 
-/// The bench seller's alert contact, as a count naming it would leave it.
+/// The bench seller's alert contact and settings, as `seller.updated` leaves them: refunds up
+/// to €30.00 approved at once.
 pub async fn seed_seller(config: &aws_config::SdkConfig, table: &str) -> Result<(), BenchError> {
     use aws_sdk_dynamodb::types::AttributeValue;
     aws_sdk_dynamodb::Client::new(config)
@@ -256,6 +295,10 @@ pub async fn seed_seller(config: &aws_config::SdkConfig, table: &str) -> Result<
         .item("name", AttributeValue::S("Bench Seller".to_owned()))
         .item("email", AttributeValue::S("alerts@bench.example".to_owned()))
         .item("locale", AttributeValue::S("en".to_owned()))
+        .item("return_window_days", AttributeValue::N("30".to_owned()))
+        .item("decision_hours", AttributeValue::N("48".to_owned()))
+        .item("auto_approve_minor", AttributeValue::N("3000".to_owned()))
+        .item("auto_approve_currency", AttributeValue::S("EUR".to_owned()))
         .send()
         .await
         .map(|_| ())
@@ -315,6 +358,18 @@ pub async fn cases(
                 webhook(secret, &order_created("count_bo", 3, true)),
             ));
             cases.push(case("order.created, delivered again", webhook(secret, &one_line)));
+            let order = json!({"order_id": REFUNDED_ORDER, "seller_id": SELLER});
+            let mut shipped = order.clone();
+            shipped["carrier"] = json!("DHL");
+            shipped["tracking_number"] = json!("JD0146000038");
+            cases.push(case(
+                "order.shipped",
+                webhook(secret, &order_changed("order.shipped", shipped)),
+            ));
+            cases.push(case(
+                "order.delivered",
+                webhook(secret, &order_changed("order.delivered", order)),
+            ));
             let relay = outbox_batch(aws_endpoint, provisioned).await?;
             cases.push(case("outbox relay, 1 change", relay));
         }
@@ -342,6 +397,31 @@ pub async fn cases(
             ));
             cases.push(case("review notice, told in a digest", queued(&review_notice())));
         }
+        Function::RefundProcessor => {
+            let automatic = refund_requested(
+                "count_automatic",
+                json!({"lines": [{"line_id": "l0", "quantity": 1, "restock": true}]}),
+            );
+            cases.push(case("refund.requested, approved at once", webhook(secret, &automatic)));
+            cases.push(case("refund.requested, delivered again", webhook(secret, &automatic)));
+            let pending = refund_requested("count_pending", json!({"amount": "31.00"}));
+            cases.push(case("refund.requested, pending", webhook(secret, &pending)));
+            let approve = envelope(
+                "evt_refund_count_decided",
+                "refund.decided",
+                json!({"refund_id": "ref_count_pending", "seller_id": SELLER, "decision": "approve"}),
+            );
+            cases.push(case("refund.decided, approve", webhook(secret, &approve)));
+            let payout = queued(&payout("ref_count_automatic"));
+            cases.push(case("payout request, handed over", payout.clone()));
+            cases.push(case("payout request, delivered again", payout));
+            let sweep =
+                local_cloud::schedule::scheduled_event("RefundProcessorFunctionPendingRefundSweep", chrono::Utc::now());
+            cases.push(case(
+                "sweep of pending refunds, none due",
+                Bytes::from(sweep.to_string()),
+            ));
+        }
         Function::BuyerMessaging => {
             cases.push(case("message.received, not handled yet", workload.event(u64::MAX)));
             let email = queued(&confirmation_email());
@@ -353,15 +433,6 @@ pub async fn cases(
                 json!({"buyer_id": "buy_bench", "optional_email": "opted_out"}),
             );
             cases.push(case("buyer.preferences", webhook(secret, &preferences)));
-        }
-        other => {
-            cases.push(case(
-                &format!(
-                    "{}, not handled yet",
-                    other.event_types().next().unwrap_or("unknown.event")
-                ),
-                workload.event(u64::MAX),
-            ));
         }
     }
     Ok(cases)
