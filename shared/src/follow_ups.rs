@@ -133,6 +133,7 @@ mod tests {
                 currency: "CNY".into(),
                 amount: "88.00".into(),
                 reason: None,
+                lines: Vec::new(),
             }),
         });
         let wire = serde_json::to_value(&email).unwrap();

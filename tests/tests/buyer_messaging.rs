@@ -2,8 +2,8 @@
 //! delivers them, the emails read back from what SES accepted, records from DynamoDB.
 
 use backoffice::email::request::{
-    QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert, ReviewTrendAlert, SellerDigest, StockAlert,
-    StockLevel,
+    QuestionDue, RefundAwaiting, RefundEmail, RefundEmailLine, ReplyEmail, ReviewAlert, ReviewTrendAlert, SellerDigest,
+    StockAlert, StockLevel,
 };
 use backoffice::email::{EmailContent, EmailTemplate, RecipientRole};
 use backoffice_tests::mail::{
@@ -81,6 +81,13 @@ fn refund(reason: Option<&str>) -> RefundEmail {
         currency: "USD".into(),
         amount: "499.99".into(),
         reason: reason.map(str::to_owned),
+        lines: vec![RefundEmailLine {
+            sku: "TEA-POT-1".into(),
+            title: Some("Yixing clay teapot".into()),
+            quantity: 1,
+            unit_price: "499.99".into(),
+            amount: "499.99".into(),
+        }],
     }
 }
 
@@ -145,10 +152,14 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
         (
             EmailContent::RefundConfirmation(refund(None)),
             ["Your refund for order ord_1001", "订单 ord_1001 的退款"],
-            vec![[
-                "We have refunded $499.99 for order ord_1001",
-                "我们已为订单 ord_1001 退款US$499.99",
-            ]],
+            vec![
+                [
+                    "We have refunded $499.99 for order ord_1001",
+                    "我们已为订单 ord_1001 退款US$499.99",
+                ],
+                ["Yixing clay teapot (TEA-POT-1)", "Yixing clay teapot (TEA-POT-1)"],
+                ["Refund total", "退款总额"],
+            ],
         ),
         (
             EmailContent::RefundRejected(refund(Some("Used items cannot be returned"))),
@@ -156,6 +167,7 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
             vec![
                 ["> Used items cannot be returned", "> Used items cannot be returned"],
                 ["$499.99", "US$499.99"],
+                ["Yixing clay teapot (TEA-POT-1)", "Yixing clay teapot (TEA-POT-1)"],
             ],
         ),
         (

@@ -200,12 +200,8 @@ fn order_details(letter: &mut Letter, order: &OrderEmail) {
             .lines
             .iter()
             .map(|line| {
-                let item = match &line.title {
-                    Some(title) => format!("{} ({})", one_line(title), one_line(&line.sku)),
-                    None => one_line(&line.sku),
-                };
                 [
-                    item,
+                    item_name(&line.sku, line.title.as_deref()),
                     line.quantity.to_string(),
                     l.money(&line.unit_price, &order.currency),
                     l.money(&line.line_total, &order.currency),
@@ -226,6 +222,47 @@ fn refund_confirmation(letter: &mut Letter, refund: &RefundEmail) {
         format!("We have refunded {amount} for order {id}. It may take a few days to appear on your statement."),
         format!("我们已为订单 {id} 退款{amount}。款项可能需要几天才会到账。"),
     ));
+    refund_details(letter, refund, ["Refund total", "退款总额"]);
+}
+
+/// The order number, and the refund's lines with what each gives back, under `total_label`
+/// (English, Chinese).
+fn refund_details(letter: &mut Letter, refund: &RefundEmail, total_label: [&str; 2]) {
+    let l = letter.locale;
+    letter
+        .facts
+        .push((say(l, "Order".into(), "订单号".into()), one_line(&refund.order_id)));
+    if refund.lines.is_empty() {
+        return;
+    }
+    letter.table = Some(LineTable {
+        header: match l {
+            En => ["Item", "Qty", "Price", "Refund"].map(str::to_owned),
+            Zh => ["商品", "数量", "单价", "退款"].map(str::to_owned),
+        },
+        rows: refund
+            .lines
+            .iter()
+            .map(|line| {
+                [
+                    item_name(&line.sku, line.title.as_deref()),
+                    line.quantity.to_string(),
+                    l.money(&line.unit_price, &refund.currency),
+                    l.money(&line.amount, &refund.currency),
+                ]
+            })
+            .collect(),
+        total_label: say(l, total_label[0].into(), total_label[1].into()),
+        total: l.money(&refund.amount, &refund.currency),
+    });
+}
+
+/// A line's product: its title and SKU, or the SKU alone.
+fn item_name(sku: &str, title: Option<&str>) -> String {
+    match title {
+        Some(title) => format!("{} ({})", one_line(title), one_line(sku)),
+        None => one_line(sku),
+    }
 }
 
 fn refund_rejected(letter: &mut Letter, refund: &RefundEmail) {
@@ -241,6 +278,7 @@ fn refund_rejected(letter: &mut Letter, refund: &RefundEmail) {
         format!("The seller has declined your request to refund {amount} for order {id}."),
         format!("卖家拒绝了您对订单 {id} 的{amount}退款申请。"),
     ));
+    refund_details(letter, refund, ["Requested", "申请退款"]);
     if let Some(reason) = &refund.reason {
         letter.quotes.push(Quote {
             label: say(l, "The seller's reason".into(), "卖家的说明".into()),

@@ -165,6 +165,20 @@ pub struct RefundEmail {
     /// The seller's reason for a rejection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The lines refunded; none for a refund of money without units (goodwill).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<RefundEmailLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefundEmailLine {
+    pub sku: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub quantity: u32,
+    pub unit_price: String,
+    /// What this line gives back.
+    pub amount: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

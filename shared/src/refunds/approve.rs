@@ -11,7 +11,7 @@ use super::policy::fits;
 use super::records::{BuyerHistory, StoredRefund, put_history};
 use super::request::shown;
 use super::validate::RefundError;
-use crate::email::request::RefundEmail;
+use crate::email::request::{RefundEmail, RefundEmailLine};
 use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
@@ -107,7 +107,7 @@ fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, resto
     follow_ups.push(buyer_email(
         refund,
         order,
-        EmailContent::RefundConfirmation(refund_email(refund, amount, None)),
+        EmailContent::RefundConfirmation(refund_email(refund, order, amount, None)),
     ));
     follow_ups.push(FollowUp::RefundPayout(Payout {
         dedupe_key: key(refund, "payout"),
@@ -127,20 +127,35 @@ fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, resto
 
 /// The buyer's email that a refund was rejected, and why.
 pub fn rejected_entry(refund: &StoredRefund, order: &StoredOrder, reason: &str) -> OutboxEntry {
-    let content = EmailContent::RefundRejected(refund_email(refund, refund.requested_minor, Some(reason)));
+    let content = EmailContent::RefundRejected(refund_email(refund, order, refund.requested_minor, Some(reason)));
     OutboxEntry {
         key: key(refund, "rejected"),
         follow_ups: vec![buyer_email(refund, order, content)],
     }
 }
 
-fn refund_email(refund: &StoredRefund, amount: i64, reason: Option<&str>) -> RefundEmail {
+fn refund_email(refund: &StoredRefund, order: &StoredOrder, amount: i64, reason: Option<&str>) -> RefundEmail {
+    let lines = refund
+        .lines
+        .iter()
+        .map(|line| {
+            let bought = order.lines.iter().find(|bought| bought.line_id == line.line_id);
+            RefundEmailLine {
+                sku: line.sku.clone(),
+                title: bought.and_then(|bought| bought.title.clone()),
+                quantity: line.quantity,
+                unit_price: shown(bought.map_or(0, |bought| bought.unit_price_minor), &refund.currency),
+                amount: shown(line.amount_minor, &refund.currency),
+            }
+        })
+        .collect();
     RefundEmail {
         refund_id: refund.refund_id.clone(),
         order_id: refund.order_id.clone(),
         currency: refund.currency.clone(),
         amount: shown(amount, &refund.currency),
         reason: reason.map(str::to_owned),
+        lines,
     }
 }
 
