@@ -29,6 +29,7 @@ pub mod runtime_api;
 pub mod schedule;
 pub mod seed;
 pub mod stack;
+pub mod story;
 pub mod streams;
 pub mod template;
 pub mod venv;
