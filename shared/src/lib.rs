@@ -33,6 +33,7 @@ pub mod money;
 pub mod orders;
 pub mod outbox;
 pub mod pii;
+pub mod questions;
 pub mod refunds;
 pub mod reviews;
 pub mod sellers;

@@ -3,8 +3,11 @@
 //! - The email queue: each message is one email request from another function, delivered
 //!   exactly once by the shared [`Postman`] (record, send through SES, mark sent).
 //! - The feedback queue: SES's bounce and complaint notifications, which suppress the address.
-//! - The Function URL: `buyer.preferences` (opt in or out of optional email). `message.*`
-//!   events are answered `501 event_type_not_handled` until buyer questions land.
+//! - The Function URL: `buyer.preferences` (opt in or out of optional email), and buyer
+//!   questions: `message.received` (answered from the order when it asks where the order is,
+//!   otherwise sent to the seller on a 24-hour clock) and `message.replied` (the seller's
+//!   answer, which stops the clock). Their emails go through the outbox like every other
+//!   function's, so each is sent once by the email queue's consumer: this function.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
@@ -22,11 +25,16 @@ use backoffice::function::Function;
 use backoffice::idempotency::{Claim, CommitFailure, commit_with_claim};
 use backoffice::lambda::Handler;
 use backoffice::metrics;
+use backoffice::orders::EventContext;
 use backoffice::pii::EmailAddress;
+use backoffice::questions::receive::{MessageOutcome, receive_message};
+use backoffice::questions::reply::reply_to_thread;
+use backoffice::questions::schema::{MessageReceivedData, MessageRepliedData};
+use backoffice::questions::validate;
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -69,7 +77,15 @@ pub type OnAws = BuyerMessaging<DynamoStorage, SesMailer>;
 
 impl Deployed for OnAws {
     const FUNCTION: Function = Function::BuyerMessaging;
-    const TABLES: &'static [Table] = &[Table::Idempotency, Table::Emails, Table::Suppression];
+    const TABLES: &'static [Table] = &[
+        Table::Idempotency,
+        Table::Emails,
+        Table::Suppression,
+        Table::Threads,
+        Table::Orders,
+        Table::Sellers,
+        Table::Outbox,
+    ];
 
     fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
         let settings = Settings::from_env(env)?;
@@ -82,18 +98,58 @@ impl Deployed for OnAws {
     }
 }
 
-/// `buyer.preferences`; `message.*` wait for buyer questions.
+/// `buyer.preferences`, `message.received`, `message.replied`.
 impl<Store: Storage, Mail: Mailer> Webhooks for BuyerMessaging<Store, Mail> {
     fn edge(&self) -> &WebhookEdge {
         &self.edge
     }
 
+    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        match envelope.event_type.as_str() {
+            "buyer.preferences" => self.set_preference(envelope, claim).await,
+            "message.received" | "message.replied" => self.take_message(envelope, claim).await,
+            _ => Err(not_handled_yet(&envelope).into()),
+        }
+    }
+}
+
+impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
+    /// A buyer's question or a seller's answer.
+    async fn take_message(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        let event = EventContext {
+            id: envelope.id.clone(),
+            fingerprint: envelope.fingerprint.clone(),
+            at: envelope.created_at,
+        };
+        let store = &self.postman.store;
+        let outcome = if envelope.event_type == "message.received" {
+            let question =
+                validate::question(parse_data::<MessageReceivedData>(&envelope.data)?).map_err(Rejection::from)?;
+            receive_message(store, &question, &event, &claim).await?
+        } else {
+            let reply = validate::reply(parse_data::<MessageRepliedData>(&envelope.data)?).map_err(Rejection::from)?;
+            reply_to_thread(store, &reply, &event, &claim).await?
+        };
+        match outcome {
+            MessageOutcome::Now(answer) => {
+                let field = |name: &str| answer.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
+                let (intent, action) = (field("intent"), field("action"));
+                if envelope.event_type == "message.received" {
+                    tracing::info!(thread_id = %field("thread_id"), intent, action, "question taken");
+                    metrics::count("QuestionsReceived", 1, &[("Intent", &intent), ("Action", &action)]);
+                } else {
+                    tracing::info!(thread_id = %field("thread_id"), state = %field("thread_state"), "reply taken");
+                    metrics::count("RepliesTaken", 1, &[]);
+                }
+                Ok(answer)
+            }
+            MessageOutcome::Earlier(answer) => Err(NotAccepted::AppliedBefore(answer)),
+        }
+    }
+
     /// `buyer.preferences`: the buyer's choice, committed with the event's claim. An event
     /// older than the stored choice is accepted and changes nothing (`superseded`).
-    async fn apply(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
-        if envelope.event_type != "buyer.preferences" {
-            return Err(not_handled_yet(&envelope).into());
-        }
+    async fn set_preference(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
         let data = parse_data::<PreferencesData>(&envelope.data)?.validate()?;
         let store = &self.postman.store;
         let choice =

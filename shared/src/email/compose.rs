@@ -9,7 +9,7 @@ use super::letter::{Letter, LineTable, Link, Quote, Section, one_line};
 use super::locale::Locale::{self, En, Zh};
 use super::request::{
     EmailContent, EmailRequest, OrderEmail, QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert,
-    ReviewTrendAlert, SellerDigest, StockAlert, StockLevel,
+    ReviewTrendAlert, SellerDigest, StatusReply, StockAlert, StockLevel,
 };
 
 pub fn compose(request: &EmailRequest) -> Letter {
@@ -44,6 +44,7 @@ pub fn compose(request: &EmailRequest) -> Letter {
         EmailContent::RefundConfirmation(refund) => refund_confirmation(&mut letter, refund),
         EmailContent::RefundRejected(refund) => refund_rejected(&mut letter, refund),
         EmailContent::QuestionReply(reply) => question_reply(&mut letter, reply),
+        EmailContent::OrderStatusReply(reply) => order_status_reply(&mut letter, reply),
         EmailContent::SellerDigest(digest) => seller_digest(&mut letter, digest),
     }
     letter.subject = one_line(&letter.subject);
@@ -315,6 +316,78 @@ fn question_reply(letter: &mut Letter, reply: &ReplyEmail) {
         label: say(l, "Answer".into(), "答复".into()),
         text: reply.reply.clone(),
     });
+}
+
+/// What the order knows, in answer to "where is my order": its status, and the shipment's
+/// carrier, tracking and date, or the date it is expected to ship.
+fn order_status_reply(letter: &mut Letter, reply: &StatusReply) {
+    let (l, order) = (letter.locale, &reply.order);
+    let id = one_line(&order.order_id);
+    letter.subject = say(
+        l,
+        format!("Re: where is your order {id}"),
+        format!("回复：您的订单 {id} 到哪了"),
+    );
+    letter.quotes.push(Quote {
+        label: say(l, "You asked".into(), "您的问题".into()),
+        text: reply.question.clone(),
+    });
+    let status = match (reply.status.as_str(), reply.delivered_at, reply.shipped_at) {
+        ("delivered", Some(at), _) => say(
+            l,
+            format!("Your order was delivered on {}.", l.date(at)),
+            format!("您的订单已于{}送达。", l.date(at)),
+        ),
+        ("shipped" | "delivered", _, Some(at)) => say(
+            l,
+            format!("Your order shipped on {} and is on its way.", l.date(at)),
+            format!("您的订单已于{}发货，正在运输途中。", l.date(at)),
+        ),
+        ("backordered", _, _) => match order.expected_by {
+            Some(at) => say(
+                l,
+                format!(
+                    "Part of your order is waiting for stock; it is expected to ship by {}.",
+                    l.date(at)
+                ),
+                format!("您的订单有商品正在等待补货，预计于{}前发货。", l.date(at)),
+            ),
+            None => say(
+                l,
+                "Part of your order is waiting for stock; the seller will ship it as soon as it arrives.".into(),
+                "您的订单有商品正在等待补货，到货后卖家会尽快发货。".into(),
+            ),
+        },
+        ("cancelled", _, _) => say(l, "Your order was cancelled.".into(), "您的订单已取消。".into()),
+        _ => say(
+            l,
+            format!(
+                "Your order is being prepared and will ship by {}.",
+                l.date(order.ship_by)
+            ),
+            format!("您的订单正在备货，将于{}前发货。", l.date(order.ship_by)),
+        ),
+    };
+    letter.paragraphs.push(status);
+    letter.facts.push((say(l, "Order".into(), "订单号".into()), id.clone()));
+    if let Some(shipment) = &order.shipment {
+        letter
+            .facts
+            .push((say(l, "Carrier".into(), "承运商".into()), one_line(&shipment.carrier)));
+        letter.facts.push((
+            say(l, "Tracking number".into(), "运单号".into()),
+            one_line(&shipment.tracking_number),
+        ));
+        letter.link = shipment
+            .tracking_url
+            .as_deref()
+            .and_then(|url| Link::https(say(l, "Track your parcel".into(), "查询物流".into()), url));
+    }
+    letter.paragraphs.push(say(
+        l,
+        "If this does not answer your question, reply on the marketplace and the seller will help.".into(),
+        "如果这没有解答您的问题，请在平台上回复，卖家会为您处理。".into(),
+    ));
 }
 
 fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {

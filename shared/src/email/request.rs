@@ -50,6 +50,8 @@ pub enum EmailContent {
     RefundConfirmation(RefundEmail),
     RefundRejected(RefundEmail),
     QuestionReply(ReplyEmail),
+    /// "Where is my order", answered at once from what the order knows.
+    OrderStatusReply(StatusReply),
     SellerDigest(SellerDigest),
 }
 
@@ -67,6 +69,7 @@ pub enum EmailTemplate {
     RefundConfirmation,
     RefundRejected,
     QuestionReply,
+    OrderStatusReply,
     SellerDigest,
 }
 
@@ -83,6 +86,7 @@ impl EmailTemplate {
             EmailTemplate::RefundConfirmation => "refund_confirmation",
             EmailTemplate::RefundRejected => "refund_rejected",
             EmailTemplate::QuestionReply => "question_reply",
+            EmailTemplate::OrderStatusReply => "order_status_reply",
             EmailTemplate::SellerDigest => "seller_digest",
         }
     }
@@ -99,6 +103,7 @@ impl EmailContent {
             | EmailContent::ShippingConfirmation(order)
             | EmailContent::DelayNotice(order)
             | EmailContent::ReviewRequest(order) => Some(order),
+            EmailContent::OrderStatusReply(reply) => Some(&reply.order),
             _ => None,
         }
     }
@@ -115,6 +120,7 @@ impl EmailContent {
             EmailContent::RefundConfirmation(_) => EmailTemplate::RefundConfirmation,
             EmailContent::RefundRejected(_) => EmailTemplate::RefundRejected,
             EmailContent::QuestionReply(_) => EmailTemplate::QuestionReply,
+            EmailContent::OrderStatusReply(_) => EmailTemplate::OrderStatusReply,
             EmailContent::SellerDigest(_) => EmailTemplate::SellerDigest,
         }
     }
@@ -189,6 +195,21 @@ pub struct ReplyEmail {
     /// The buyer's question, quoted back.
     pub question: String,
     pub reply: String,
+}
+
+/// An order's status as the buyer's question is answered with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusReply {
+    pub question_id: String,
+    /// The buyer's question, quoted back.
+    pub question: String,
+    /// `accepted`, `backordered`, `shipped`, `delivered` or `cancelled`.
+    pub status: String,
+    pub order: OrderEmail,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipped_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// What one seller needs to hear from one sweep or burst of events, in one email.

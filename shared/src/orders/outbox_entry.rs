@@ -73,7 +73,7 @@ fn email(order: &StoredOrder, status: OrderStatus, content: EmailContent) -> Fol
 }
 
 /// What the buyer's emails show, amounts already as decimal strings of the order's currency.
-fn order_email(order: &StoredOrder) -> OrderEmail {
+pub fn order_email(order: &StoredOrder) -> OrderEmail {
     OrderEmail {
         order_id: order.order_id.clone(),
         seller_id: order.seller_id.clone(),

@@ -180,7 +180,8 @@ fn lines(lines: Vec<LineData>, currency: Currency) -> Result<Vec<OrderLine>, Ord
         .collect()
 }
 
-fn buyer(data: BuyerData) -> Result<Buyer, OrderError> {
+/// A buyer as orders and messages name one.
+pub fn buyer(data: BuyerData) -> Result<Buyer, OrderError> {
     Ok(Buyer {
         id: identifier(data.id, "data.buyer.id")?,
         name: text(&data.name, "data.buyer.name")?,

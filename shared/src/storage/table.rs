@@ -15,10 +15,11 @@ pub enum Table {
     Suppression,
     Reviews,
     Refunds,
+    Threads,
 }
 
 impl Table {
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Idempotency,
         Table::Orders,
         Table::Inventory,
@@ -28,12 +29,13 @@ impl Table {
         Table::Suppression,
         Table::Reviews,
         Table::Refunds,
+        Table::Threads,
     ];
 
     /// The attribute holding each item's key.
     pub fn key_attribute(self) -> &'static str {
         match self {
-            Table::Idempotency | Table::Suppression | Table::Reviews | Table::Refunds => "pk",
+            Table::Idempotency | Table::Suppression | Table::Reviews | Table::Refunds | Table::Threads => "pk",
             Table::Orders => "order_id",
             Table::Inventory => "sku_key",
             Table::Sellers => "seller_id",
@@ -54,6 +56,7 @@ impl Table {
             Table::Suppression => "SUPPRESSION_TABLE",
             Table::Reviews => "REVIEWS_TABLE",
             Table::Refunds => "REFUNDS_TABLE",
+            Table::Threads => "THREADS_TABLE",
         }
     }
 }

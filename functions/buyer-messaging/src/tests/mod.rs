@@ -187,3 +187,5 @@ async fn a_hard_bounce_blocks_the_address_for_every_email() {
         ("skipped".to_owned(), "hard_bounced".to_owned())
     );
 }
+
+mod questions;

@@ -1,0 +1,319 @@
+//! Buyer questions through the webhook over the in-memory store: what each question was read
+//! as, what it led to in the outbox, and the emails those become when the email queue
+//! delivers them. Against DynamoDB and SES: `tests/tests/buyer_questions.rs`.
+
+use backoffice::email::compose::compose;
+use backoffice::email::letter::Rendered;
+use backoffice::follow_ups::FollowUp;
+use backoffice::orders::records::put_new;
+use backoffice::orders::schema::OrderCreatedData;
+use backoffice::orders::{OrderStatus, Shipment, StoredOrder, validate as orders};
+use backoffice::questions::records::thread_key;
+use backoffice::storage::WriteSet;
+use chrono::Duration;
+
+use super::*;
+
+const SELLER: &str = "sel_teahouse";
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// A sample order, as order intake stores it, in `status`.
+fn order(sample_name: &str, status: OrderStatus) -> StoredOrder {
+    let data: OrderCreatedData = serde_json::from_value(sample(sample_name)["data"].clone()).unwrap();
+    let event = EventContext {
+        id: "evt_placed".into(),
+        fingerprint: "f".into(),
+        at: now() - Duration::days(2),
+    };
+    let mut order = StoredOrder::accepted(&orders::new_order(data).unwrap(), &event);
+    order.status = status;
+    if status == OrderStatus::Shipped {
+        order.shipped_at = Some(now() - Duration::days(1));
+        order.shipment = Some(Shipment {
+            carrier: "DHL".into(),
+            tracking_number: "JD014600003828".into(),
+            tracking_url: Some("https://www.dhl.com/track?id=JD014600003828".into()),
+        });
+    }
+    if status == OrderStatus::Backordered {
+        order.expected_by = Some(now() + Duration::days(5));
+    }
+    order
+}
+
+/// The mailroom, with the seller's contact and two orders: Li Wei's `ord_1001` shipped, Emma
+/// Clarke's `ord_1002` backordered.
+async fn helpdesk() -> Mailroom {
+    let mailroom = mailroom();
+    let seller =
+        json!({"seller_id": SELLER, "name": "Teahouse Lin", "email": "alerts@teahouse.example", "locale": "zh-CN"});
+    mailroom
+        .store
+        .insert(Table::Sellers, seller.as_object().cloned().unwrap());
+    let orders = vec![
+        put_new(&order("01-order.created", OrderStatus::Shipped)).unwrap(),
+        put_new(&order("02-order.created.backordered", OrderStatus::Backordered)).unwrap(),
+    ];
+    mailroom.store.write(WriteSet::from(orders)).await.unwrap();
+    mailroom.store.take_requests();
+    mailroom
+}
+
+fn question(id: &str, data: Value) -> Value {
+    let mut body = json!({
+        "message_id": format!("msg_{id}"), "seller_id": SELLER,
+        "buyer": {"id": "buy_42", "name": "Li Wei", "email": "li.wei@example.cn", "locale": "zh-CN"},
+        "subject": "", "text": "我的订单到哪了", "created_at": now().to_rfc3339()
+    });
+    for (key, value) in data.as_object().into_iter().flatten() {
+        body[key] = value.clone();
+    }
+    json!({"id": format!("evt_{id}"), "type": "message.received", "created_at": now().to_rfc3339(), "data": body})
+}
+
+fn reply(id: &str, thread_id: &str, data: Value) -> Value {
+    let mut body = json!({"message_id": format!("msg_{id}"), "thread_id": thread_id, "seller_id": SELLER});
+    for (key, value) in data.as_object().into_iter().flatten() {
+        body[key] = value.clone();
+    }
+    json!({"id": format!("evt_{id}"), "type": "message.replied", "created_at": now().to_rfc3339(), "data": body})
+}
+
+impl Mailroom {
+    async fn send(&self, event: &Value, at: DateTime<Utc>) -> (i64, Value) {
+        let request = marketplace_request(&WebhookSecret::new(SECRET), &event.to_string(), at);
+        let response = self.messaging.handle_webhook(&request, at).await;
+        (
+            response.status_code,
+            serde_json::from_str(response.body.as_deref().unwrap()).unwrap(),
+        )
+    }
+
+    /// Every outbox entry's follow-ups, oldest key first, taken out of the outbox.
+    fn outbox_emails(&self) -> Vec<FollowUp> {
+        let mut entries = self.store.items(Table::Outbox);
+        entries.sort_by(|a, b| text(a, "key").cmp(text(b, "key")));
+        for entry in &entries {
+            self.store.forget(Table::Outbox, text(entry, "key"));
+        }
+        entries
+            .iter()
+            .flat_map(|entry| serde_json::from_str::<Vec<FollowUp>>(text(entry, "follow_ups")).unwrap())
+            .collect()
+    }
+
+    /// The outbox's emails delivered by the email queue, each sent once, as their reader sees
+    /// them: recipient and rendered letter.
+    async fn relayed(&self) -> Vec<(String, Rendered)> {
+        let follow_ups = self.outbox_emails();
+        let bodies: Vec<Value> = follow_ups.iter().map(|f| serde_json::to_value(f).unwrap()).collect();
+        assert!(self.deliver(EMAIL_QUEUE, &bodies).await.is_empty());
+        assert_eq!(self.mail.take().len(), follow_ups.len(), "each sent once");
+        follow_ups
+            .iter()
+            .map(|follow_up| match follow_up {
+                FollowUp::Email(request) => (
+                    request.recipient.email.expose().to_owned(),
+                    compose(request).render().unwrap(),
+                ),
+                other => panic!("not an email: {other:?}"),
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn where_is_my_order_is_answered_with_tracking_in_the_buyers_language_in_two_requests() {
+    let desk = helpdesk().await;
+    let (status, answer) = desk.send(&question("1", json!({"order_id": "ord_1001"})), now()).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        (
+            answer["intent"].as_str(),
+            answer["action"].as_str(),
+            answer.get("reply_due")
+        ),
+        (Some("where_is_my_order"), Some("answered_automatically"), None)
+    );
+    assert_eq!(desk.store.take_requests(), 2, "one read, one transaction");
+    let sent = desk.relayed().await;
+    assert_eq!(sent.len(), 1);
+    let (to, email) = &sent[0];
+    assert_eq!(to, "li.wei@example.cn");
+    assert_eq!(email.subject, "回复：您的订单 ord_1001 到哪了");
+    for shown in ["JD014600003828", "DHL", "已于2026年11月23日发货", "我的订单到哪了"] {
+        assert!(email.text.contains(shown), "{shown} in {}", email.text);
+    }
+    assert!(
+        email
+            .html
+            .contains("href=\"https://www.dhl.com/track?id=JD014600003828\"")
+    );
+}
+
+#[tokio::test]
+async fn a_backordered_order_is_answered_with_its_expected_date_in_english() {
+    let desk = helpdesk().await;
+    let buyer = json!({"id": "buy_7", "name": "Emma Clarke", "email": "emma.clarke@example.co.uk", "locale": "en-GB"});
+    let asked = question(
+        "2",
+        json!({"order_id": "ord_1002", "buyer": buyer, "text": "Has my order shipped yet?"}),
+    );
+    let (status, answer) = desk.send(&asked, now()).await;
+    assert_eq!(
+        (status, answer["action"].as_str()),
+        (202, Some("answered_automatically")),
+        "{answer}"
+    );
+    let sent = desk.relayed().await;
+    assert!(
+        sent[0].1.text.contains("expected to ship by 29 November 2026"),
+        "{}",
+        sent[0].1.text
+    );
+}
+
+#[tokio::test]
+async fn an_order_of_another_buyer_or_unknown_goes_to_the_seller_with_a_24_hour_clock() {
+    let desk = helpdesk().await;
+    for (n, order_id) in [("3", "ord_1002"), ("4", "ord_9999")] {
+        let (status, answer) = desk.send(&question(n, json!({"order_id": order_id})), now()).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["action"], "sent_to_seller", "{order_id}");
+        assert_eq!(answer["reply_due"], (now() + Duration::hours(24)).to_rfc3339());
+    }
+    let sent = desk.relayed().await;
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(to, _)| to == "alerts@teahouse.example"));
+    assert!(
+        sent[0].1.text.contains("我的订单到哪了"),
+        "the question quoted: {}",
+        sent[0].1.text
+    );
+}
+
+#[tokio::test]
+async fn a_second_question_within_a_day_and_any_other_intent_go_to_the_seller() {
+    let desk = helpdesk().await;
+    desk.send(&question("5", json!({"order_id": "ord_1001"})), now()).await;
+    let again = question("6", json!({"thread_id": "thr_msg_5", "text": "还是没收到，到底在哪"}));
+    let (_, answer) = desk.send(&again, now() + Duration::hours(3)).await;
+    assert_eq!(
+        (answer["intent"].as_str(), answer["action"].as_str()),
+        (Some("where_is_my_order"), Some("sent_to_seller"))
+    );
+    let product = question("7", json!({"text": "Is the teapot dishwasher safe?"}));
+    let (_, answer) = desk.send(&product, now()).await;
+    assert_eq!(
+        (answer["intent"].as_str(), answer["action"].as_str()),
+        (Some("product_question"), Some("sent_to_seller"))
+    );
+}
+
+#[tokio::test]
+async fn a_reply_stops_the_clock_and_reaches_the_buyer_once() {
+    let desk = helpdesk().await;
+    desk.send(&question("8", json!({"text": "Is the teapot dishwasher safe?"})), now())
+        .await;
+    desk.outbox_emails();
+    let answered = reply("9", "thr_msg_8", json!({"text": "Please wash it by hand <gently>."}));
+    let at = now() + Duration::hours(5);
+    let (status, answer) = desk.send(&answered, at).await;
+    assert_eq!(
+        (status, answer["thread_state"].as_str()),
+        (202, Some("answered")),
+        "{answer}"
+    );
+    assert_eq!(answer["first_response_seconds"], 5 * 3600);
+    let (again, _) = desk.send(&answered, at).await;
+    assert_eq!(again, 200, "a duplicate");
+    let sent = desk.relayed().await;
+    assert_eq!(sent.len(), 1);
+    let (to, email) = &sent[0];
+    assert_eq!(to, "li.wei@example.cn");
+    assert!(email.text.contains("Please wash it by hand <gently>."));
+    assert!(!email.html.contains("<gently>"), "escaped");
+    let thread = desk.store.item(Table::Threads, &thread_key("thr_msg_8")).unwrap();
+    assert!(!thread.contains_key("clock_open"), "off the clock's index");
+}
+
+#[tokio::test]
+async fn a_reply_taking_the_buyer_off_platform_is_refused_and_changes_nothing() {
+    let desk = helpdesk().await;
+    desk.send(
+        &question(
+            "10",
+            json!({"order_id": "ord_1002", "text": "Can I pay by bank transfer?"}),
+        ),
+        now(),
+    )
+    .await;
+    desk.outbox_emails();
+    let before = desk.store.item(Table::Threads, &thread_key("thr_msg_10")).unwrap();
+    for (n, text, what) in [
+        ("11", "Write to me at lin@teahouse.example", "an email address"),
+        ("12", "加我微信 138 0013 8000", "a phone number"),
+        ("13", "Cheaper at https://teahouse-lin.example.com", "a link"),
+    ] {
+        let (status, answer) = desk.send(&reply(n, "thr_msg_10", json!({"text": text})), now()).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (422, Some("prohibited_content")),
+            "{answer}"
+        );
+        assert!(answer["error"]["message"].as_str().unwrap().contains(what));
+    }
+    assert_eq!(
+        desk.store.item(Table::Threads, &thread_key("thr_msg_10")).unwrap(),
+        before
+    );
+    assert!(desk.outbox_emails().is_empty());
+}
+
+#[tokio::test]
+async fn no_response_needed_stops_the_clock_without_an_email() {
+    let desk = helpdesk().await;
+    desk.send(&question("14", json!({"text": "谢谢老板，东西很好"})), now())
+        .await;
+    desk.outbox_emails();
+    let (status, answer) = desk
+        .send(
+            &reply("15", "thr_msg_14", json!({"no_response_needed": true})),
+            now() + Duration::hours(1),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["thread_state"].as_str()),
+        (202, Some("no_response_needed")),
+        "{answer}"
+    );
+    assert!(desk.outbox_emails().is_empty());
+}
+
+#[tokio::test]
+async fn another_sellers_thread_is_not_found() {
+    let desk = helpdesk().await;
+    desk.send(&question("16", json!({})), now()).await;
+    let mut other = reply("17", "thr_msg_16", json!({"text": "Hello"}));
+    other["data"]["seller_id"] = json!("sel_other");
+    let (status, answer) = desk.send(&other, now()).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("thread_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn sixteen_concurrent_deliveries_of_a_question_are_one_202_and_one_email() {
+    let desk = helpdesk().await;
+    let asked = question("18", json!({"order_id": "ord_1001"}));
+    let answers = join_all((0..16).map(|_| desk.send(&asked, now()))).await;
+    let mut statuses: Vec<i64> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [[200; 15].as_slice(), &[202]].concat(), "{answers:?}");
+    assert_eq!(desk.relayed().await.len(), 1);
+}

@@ -1,0 +1,18 @@
+//! Buyer questions: a buyer's message read for its intent, "where is my order" answered at
+//! once from the order, every other question sent to its seller on a 24-hour clock that the
+//! seller's reply (or "no response needed") stops.
+//!
+//! - [`validate`]: the events on their own; [`intent`]: what a question asks (no I/O);
+//!   [`prohibited`]: what a seller's reply may not carry.
+//! - [`receive`]: `message.received`, one read and one transaction;
+//!   [`reply`]: `message.replied`, the same.
+//! - [`records`]: threads as stored, and the sparse `OpenThreads` keys the clock's sweep reads.
+
+pub mod answer;
+pub mod intent;
+pub mod prohibited;
+pub mod receive;
+pub mod records;
+pub mod reply;
+pub mod schema;
+pub mod validate;
