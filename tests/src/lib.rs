@@ -6,6 +6,7 @@
 
 pub mod mail;
 pub mod orders;
+pub mod questions;
 pub mod refunds;
 pub mod requests;
 pub mod reviews;

@@ -324,13 +324,24 @@ async fn the_sample_events_tell_the_whole_story() {
 
     // Chen Jing asked where her order is and was answered at once from it; Emma Clarke's
     // question went to the seller on its clock, and the seller's answer stopped it.
-    let answered = sent.iter().find(|email| email.subject == "回复：您的订单 ord_1003 到哪了").unwrap();
+    let answered = sent
+        .iter()
+        .find(|email| email.subject == "回复：您的订单 ord_1003 到哪了")
+        .unwrap();
     assert!(answered.text.contains("您的订单正在备货，将于"), "{}", answered.text);
-    assert!(answered.text.contains("我的订单到哪了"), "the question quoted: {}", answered.text);
+    assert!(
+        answered.text.contains("我的订单到哪了"),
+        "the question quoted: {}",
+        answered.text
+    );
     assert_eq!(told("Is the Yixing teapot dishwasher safe?"), 1, "{to_the_seller:#?}");
     let reply = sent.iter().find(|email| email.subject == "Re: your question").unwrap();
     assert!(reply.text.contains("please wash it by hand"), "{}", reply.text);
-    assert!(reply.html.contains("&#60;for my mum&#62;"), "the buyer's words escaped: {}", reply.html);
+    assert!(
+        reply.html.contains("&#60;for my mum&#62;"),
+        "the buyer's words escaped: {}",
+        reply.html
+    );
     let chens = item("ThreadsTable", "pk", "thread#thr_msg_5001").await;
     assert_eq!(chens["state"].as_s().unwrap(), "answered_automatically");
     let emmas = item("ThreadsTable", "pk", "thread#thr_msg_5002").await;

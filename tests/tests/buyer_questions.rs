@@ -1,0 +1,413 @@
+//! Buyer questions against the local AWS: questions and replies through the webhook handler,
+//! threads in DynamoDB, their emails through the outbox, the email queue's handler and SES.
+
+use backoffice::email::EmailContent;
+use backoffice_tests::mail::emails_to;
+use backoffice_tests::questions::help_desk;
+use chrono::{Duration, Utc};
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn where_is_my_order_is_answered_from_the_order_for_shipped_backordered_and_unshipped_orders() {
+    let desk = help_desk().await;
+    let shipped = desk.order("zh-CN", 10, true).await;
+    let asked = desk.question(json!({"order_id": shipped}));
+    let (status, answer) = desk.send(&asked).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        (answer["intent"].as_str(), answer["action"].as_str()),
+        (Some("where_is_my_order"), Some("answered_automatically"))
+    );
+    desk.relay(asked["data"]["message_id"].as_str().unwrap(), 1).await;
+    let sent = emails_to(&desk.buyer_email).await;
+    let reply = sent
+        .iter()
+        .find(|email| email.subject.contains("到哪了"))
+        .expect("the answer");
+    for shown in ["DHL", "JD014600003828", "发货", "我的订单到哪了"] {
+        assert!(reply.text.contains(shown), "{shown} in {}", reply.text);
+    }
+    assert!(
+        reply
+            .html
+            .contains("href=\"https://www.dhl.com/track?id=JD014600003828\"")
+    );
+
+    let backordered = desk.order("en", 0, false).await;
+    let asked = desk.question(json!({"order_id": backordered, "text": "Has my order shipped yet?",
+        "buyer": {"id": "buy_1", "name": "Li Wei", "email": desk.buyer_email, "locale": "en"}}));
+    let (_, answer) = desk.send(&asked).await;
+    assert_eq!(answer["action"], "answered_automatically", "{answer}");
+    let email = &desk.emails_of(asked["data"]["message_id"].as_str().unwrap()).await[0];
+    let EmailContent::OrderStatusReply(status) = &email.content else {
+        panic!("{email:?}")
+    };
+    assert_eq!(
+        (status.status.as_str(), status.order.expected_by.is_some()),
+        ("backordered", true)
+    );
+
+    let waiting = desk.order("en", 10, false).await;
+    let asked = desk.question(json!({"order_id": waiting, "text": "when will it ship?"}));
+    let (_, answer) = desk.send(&asked).await;
+    assert_eq!(answer["action"], "answered_automatically", "{answer}");
+    let email = &desk.emails_of(asked["data"]["message_id"].as_str().unwrap()).await[0];
+    let EmailContent::OrderStatusReply(status) = &email.content else {
+        panic!("{email:?}")
+    };
+    assert_eq!(status.status, "accepted", "told its ship-by date");
+}
+
+#[tokio::test]
+async fn a_question_about_another_buyers_or_an_unknown_order_goes_to_the_seller() {
+    let desk = help_desk().await;
+    let order = desk.order("zh-CN", 10, true).await;
+    let stranger = json!({"id": "buy_2", "name": "Emma", "email": "emma@example.co.uk", "locale": "en"});
+    for order_id in [order.as_str(), "ord_unknown"] {
+        let asked = desk.question(json!({"order_id": order_id, "buyer": stranger, "text": "Where is my order??"}));
+        let (status, answer) = desk.send(&asked).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["action"], "sent_to_seller", "{order_id}");
+        let due: chrono::DateTime<Utc> = answer["reply_due"].as_str().unwrap().parse().unwrap();
+        assert!((due - Utc::now() - Duration::hours(24)).num_seconds().abs() < 60);
+        let notice = &desk.emails_of(asked["data"]["message_id"].as_str().unwrap()).await[0];
+        let EmailContent::SellerDigest(digest) = &notice.content else {
+            panic!("{notice:?}")
+        };
+        assert_eq!(digest.questions_due[0].excerpt, "Where is my order??");
+    }
+}
+
+#[tokio::test]
+async fn a_reply_stops_the_clock_and_reaches_the_buyer_once() {
+    let desk = help_desk().await;
+    let asked = desk.question(json!({"text": "Is the teapot dishwasher safe? <b>thanks</b>"}));
+    let (_, answer) = desk.send(&asked).await;
+    let thread_id = answer["thread_id"].as_str().unwrap().to_owned();
+    assert!(desk.thread(&thread_id).await.unwrap().contains_key("clock_open"));
+    let reply = desk.reply(&thread_id, json!({"text": "Please wash it by hand."}));
+    let at = Utc::now() + Duration::hours(2);
+    let (status, answer) = desk.send_at(&reply, at).await;
+    assert_eq!(
+        (status, answer["thread_state"].as_str()),
+        (202, Some("answered")),
+        "{answer}"
+    );
+    assert!(answer["first_response_seconds"].as_i64().unwrap() >= 7199);
+    assert_eq!(desk.send_at(&reply, at).await.0, 200, "a duplicate");
+    let thread = desk.thread(&thread_id).await.unwrap();
+    assert!(!thread.contains_key("clock_open"), "off the clock");
+    desk.relay(reply["data"]["message_id"].as_str().unwrap(), 2).await;
+    let sent = emails_to(&desk.buyer_email).await;
+    assert_eq!(sent.len(), 1, "once, though delivered twice");
+    assert!(sent[0].text.contains("Please wash it by hand."));
+    assert!(
+        sent[0].html.contains("&#60;b&#62;thanks&#60;/b&#62;"),
+        "the question escaped: {}",
+        sent[0].html
+    );
+}
+
+#[tokio::test]
+async fn no_response_needed_and_a_prohibited_reply() {
+    let desk = help_desk().await;
+    let (_, answer) = desk.send(&desk.question(json!({"text": "谢谢老板，东西很好"}))).await;
+    let thread_id = answer["thread_id"].as_str().unwrap().to_owned();
+    let before = desk.thread(&thread_id).await.unwrap();
+    for text in [
+        "Call me on 138 0013 8000",
+        "Mail lin@teahouse.example",
+        "Cheaper on www.teahouse-lin.cn",
+    ] {
+        let reply = desk.reply(&thread_id, json!({"text": text}));
+        let (status, answer) = desk.send(&reply).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (422, Some("prohibited_content")),
+            "{text}: {answer}"
+        );
+        assert!(
+            desk.emails_of(reply["data"]["message_id"].as_str().unwrap())
+                .await
+                .is_empty()
+        );
+    }
+    assert_eq!(desk.thread(&thread_id).await.unwrap(), before, "nothing changed");
+    let (status, answer) = desk
+        .send(&desk.reply(&thread_id, json!({"no_response_needed": true})))
+        .await;
+    assert_eq!(
+        (status, answer["thread_state"].as_str()),
+        (202, Some("no_response_needed")),
+        "{answer}"
+    );
+    assert!(!desk.thread(&thread_id).await.unwrap().contains_key("clock_open"));
+}
+
+#[tokio::test]
+async fn a_duplicate_and_sixteen_racing_duplicates_have_one_effect() {
+    let desk = help_desk().await;
+    let order = desk.order("zh-CN", 10, true).await;
+    let asked = desk.question(json!({"order_id": order}));
+    let answers = join_all((0..16).map(|_| desk.send(&asked))).await;
+    let mut statuses: Vec<i64> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort();
+    assert_eq!(statuses, [[200; 15].as_slice(), &[202]].concat(), "{answers:?}");
+    let message_id = asked["data"]["message_id"].as_str().unwrap();
+    assert_eq!(desk.emails_of(message_id).await.len(), 1);
+    let mut again = asked.clone();
+    again["id"] = json!(backoffice_tests::unique_id("evt"));
+    assert_eq!(desk.send(&again).await.0, 200, "the same message under another event");
+    again["data"]["text"] = json!("another text under the same message id");
+    again["id"] = json!(backoffice_tests::unique_id("evt"));
+    let (status, answer) = desk.send(&again).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("message_exists")),
+        "{answer}"
+    );
+}
+
+/// A valid message's field, spoiled: (what, field path, value or `None` to remove it, code).
+fn hostile() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)> {
+    let long = "x".repeat(5_001);
+    vec![
+        ("no message id", "message_id", None, "missing_field"),
+        (
+            "message id with a space",
+            "message_id",
+            Some(json!("msg 1")),
+            "invalid_identifier",
+        ),
+        (
+            "message id too long",
+            "message_id",
+            Some(json!("m".repeat(65))),
+            "invalid_identifier",
+        ),
+        ("message id a number", "message_id", Some(json!(7)), "invalid_field"),
+        (
+            "thread id with a slash",
+            "thread_id",
+            Some(json!("thr/1")),
+            "invalid_identifier",
+        ),
+        ("thread id empty", "thread_id", Some(json!("")), "invalid_identifier"),
+        ("no buyer", "buyer", None, "missing_field"),
+        ("buyer a string", "buyer", Some(json!("buy_1")), "invalid_field"),
+        (
+            "buyer without email",
+            "buyer",
+            Some(json!({"id": "buy_1", "name": "Li", "locale": "zh"})),
+            "missing_field",
+        ),
+        (
+            "buyer email invalid",
+            "buyer",
+            Some(json!({"id": "buy_1", "name": "Li", "email": "li@", "locale": "zh"})),
+            "invalid_email",
+        ),
+        (
+            "buyer email with CRLF",
+            "buyer",
+            Some(json!({"id": "buy_1", "name": "Li", "email": "li@x.cn\r\nBcc: a@b.c", "locale": "zh"})),
+            "invalid_email",
+        ),
+        (
+            "buyer name with markup",
+            "buyer",
+            Some(json!({"id": "buy_1", "name": "<b>Li</b>", "email": "li@x.cn", "locale": "zh"})),
+            "invalid_text",
+        ),
+        (
+            "buyer name empty",
+            "buyer",
+            Some(json!({"id": "buy_1", "name": " ", "email": "li@x.cn", "locale": "zh"})),
+            "invalid_text",
+        ),
+        (
+            "buyer locale invalid",
+            "buyer",
+            Some(json!({"id": "buy_1", "name": "Li", "email": "li@x.cn", "locale": "chinese!"})),
+            "invalid_locale",
+        ),
+        (
+            "buyer id invalid",
+            "buyer",
+            Some(json!({"id": "buy 1", "name": "Li", "email": "li@x.cn", "locale": "zh"})),
+            "invalid_identifier",
+        ),
+        (
+            "buyer id too long",
+            "buyer",
+            Some(json!({"id": "b".repeat(65), "name": "Li", "email": "li@x.cn", "locale": "zh"})),
+            "invalid_identifier",
+        ),
+        ("no seller", "seller_id", None, "missing_field"),
+        (
+            "seller id invalid",
+            "seller_id",
+            Some(json!("sel#1")),
+            "invalid_identifier",
+        ),
+        ("seller id null", "seller_id", Some(Value::Null), "invalid_field"),
+        (
+            "order id invalid",
+            "order_id",
+            Some(json!("ord 1")),
+            "invalid_identifier",
+        ),
+        (
+            "order id an object",
+            "order_id",
+            Some(json!({"id": 1})),
+            "invalid_field",
+        ),
+        (
+            "subject too long",
+            "subject",
+            Some(json!("s".repeat(201))),
+            "invalid_text",
+        ),
+        (
+            "subject with a line break",
+            "subject",
+            Some(json!("a\nb")),
+            "invalid_text",
+        ),
+        ("subject a number", "subject", Some(json!(12)), "invalid_field"),
+        ("no text", "text", None, "missing_field"),
+        ("empty text", "text", Some(json!("   ")), "empty_text"),
+        ("text too long", "text", Some(json!(long)), "invalid_text"),
+        (
+            "text with a NUL",
+            "text",
+            Some(json!("hello\u{0}world")),
+            "invalid_text",
+        ),
+        (
+            "text with an escape",
+            "text",
+            Some(json!("hello\u{1b}[31m")),
+            "invalid_text",
+        ),
+        ("text an array", "text", Some(json!(["hi"])), "invalid_field"),
+        ("no created_at", "created_at", None, "missing_field"),
+        (
+            "created_at not a date",
+            "created_at",
+            Some(json!("yesterday")),
+            "invalid_timestamp",
+        ),
+        (
+            "created_at a number",
+            "created_at",
+            Some(json!(1700000000)),
+            "invalid_field",
+        ),
+        ("an unknown field", "priority", Some(json!("urgent")), "invalid_field"),
+    ]
+}
+
+/// A valid reply's field, spoiled.
+fn hostile_replies() -> Vec<(&'static str, &'static str, Option<Value>, &'static str)> {
+    vec![
+        ("reply without thread", "thread_id", None, "missing_field"),
+        (
+            "reply thread invalid",
+            "thread_id",
+            Some(json!("thr 1")),
+            "invalid_identifier",
+        ),
+        ("reply without text or flag", "text", None, "text_or_no_response"),
+        (
+            "reply with text and the flag",
+            "no_response_needed",
+            Some(json!(true)),
+            "text_or_no_response",
+        ),
+        ("reply text empty", "text", Some(json!("")), "empty_text"),
+        (
+            "reply text too long",
+            "text",
+            Some(json!("y".repeat(5_001))),
+            "invalid_text",
+        ),
+        (
+            "reply flag a string",
+            "no_response_needed",
+            Some(json!("yes")),
+            "invalid_field",
+        ),
+        (
+            "reply message id invalid",
+            "message_id",
+            Some(json!("msg\n1")),
+            "invalid_identifier",
+        ),
+        (
+            "reply of another seller",
+            "seller_id",
+            Some(json!("sel_other")),
+            "thread_not_found",
+        ),
+        (
+            "reply to an unknown thread",
+            "thread_id",
+            Some(json!("thr_unknown")),
+            "thread_not_found",
+        ),
+        (
+            "reply with an unknown field",
+            "cc",
+            Some(json!("boss@example.com")),
+            "invalid_field",
+        ),
+    ]
+}
+
+fn spoil(event: &mut Value, field: &str, value: &Option<Value>) {
+    let data = event["data"].as_object_mut().unwrap();
+    match value {
+        Some(value) => data.insert(field.to_owned(), value.clone()),
+        None => data.remove(field),
+    };
+}
+
+#[tokio::test]
+async fn hostile_messages_are_refused_with_their_code_and_nothing_is_stored() {
+    let desk = help_desk().await;
+    let (_, answer) = desk
+        .send(&desk.question(json!({"text": "Is it dishwasher safe?"})))
+        .await;
+    let thread_id = answer["thread_id"].as_str().unwrap().to_owned();
+    let before = desk.thread(&thread_id).await.unwrap();
+    let mut refused = 0;
+    for (what, field, value, code) in hostile() {
+        let mut event = desk.question(json!({}));
+        spoil(&mut event, field, &value);
+        let (status, answer) = desk.send(&event).await;
+        assert!((400..500).contains(&status), "{what}: {status} {answer}");
+        assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
+        let message_id = event["data"]["message_id"].as_str().unwrap_or_default();
+        if !message_id.is_empty() {
+            assert!(
+                desk.thread(&format!("thr_{message_id}")).await.is_none(),
+                "{what}: no thread stored"
+            );
+            assert!(desk.emails_of(message_id).await.is_empty(), "{what}: nothing sent");
+        }
+        refused += 1;
+    }
+    for (what, field, value, code) in hostile_replies() {
+        let mut event = desk.reply(&thread_id, json!({"text": "Yes, it is."}));
+        spoil(&mut event, field, &value);
+        let (status, answer) = desk.send(&event).await;
+        assert!((400..500).contains(&status), "{what}: {status} {answer}");
+        assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
+        refused += 1;
+    }
+    assert_eq!(desk.thread(&thread_id).await.unwrap(), before, "the thread untouched");
+    assert!(refused >= 40, "{refused} hostile payloads");
+}
