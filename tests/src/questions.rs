@@ -66,6 +66,18 @@ impl HelpDesk {
         order_id
     }
 
+    /// An accepted order of this desk's buyer that was due to ship an hour ago.
+    pub async fn late_order(&self) -> String {
+        self.warehouse.count("POT", 10, 0, 5).await;
+        let order_id = unique_id("ord");
+        let mut data = order_data(&order_id, self.seller(), &[("POT", 1, "24.90")]);
+        data["buyer"] = json!({"id": "buy_1", "name": "Li Wei", "email": self.buyer_email, "locale": "en"});
+        data["ship_by"] = json!((Utc::now() - chrono::Duration::hours(1)).to_rfc3339());
+        let (status, body) = self.warehouse.shop.event("order.created", data).await;
+        assert_eq!(status, 202, "{body}");
+        order_id
+    }
+
     /// A `message.received` from this desk's buyer under new ids, `data` merged in.
     pub fn question(&self, data: Value) -> Value {
         let mut body = json!({

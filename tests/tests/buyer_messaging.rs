@@ -70,7 +70,10 @@ fn digest() -> SellerDigest {
             question_id: "q_9".into(),
             due_at: "2026-11-23T10:00:00Z".parse().unwrap(),
             excerpt: "Is the pot dishwasher safe?".into(),
+            reminder: false,
+            overdue: false,
         }],
+        late_orders: Vec::new(),
     }
 }
 

@@ -114,7 +114,9 @@ async fn no_response_needed_and_a_prohibited_reply() {
     let desk = help_desk().await;
     let (_, answer) = desk.send(&desk.question(json!({"text": "谢谢老板，东西很好"}))).await;
     let thread_id = answer["thread_id"].as_str().unwrap().to_owned();
+    // Its messages and state: the clock's sweep of another test may remind it meanwhile.
     let before = desk.thread(&thread_id).await.unwrap();
+    let before = (before["messages"].clone(), before["state"].clone());
     for text in [
         "Call me on 138 0013 8000",
         "Mail lin@teahouse.example",
@@ -133,7 +135,12 @@ async fn no_response_needed_and_a_prohibited_reply() {
                 .is_empty()
         );
     }
-    assert_eq!(desk.thread(&thread_id).await.unwrap(), before, "nothing changed");
+    let after = desk.thread(&thread_id).await.unwrap();
+    assert_eq!(
+        (after["messages"].clone(), after["state"].clone()),
+        before,
+        "nothing changed"
+    );
     let (status, answer) = desk
         .send(&desk.reply(&thread_id, json!({"no_response_needed": true})))
         .await;
@@ -382,7 +389,9 @@ async fn hostile_messages_are_refused_with_their_code_and_nothing_is_stored() {
         .send(&desk.question(json!({"text": "Is it dishwasher safe?"})))
         .await;
     let thread_id = answer["thread_id"].as_str().unwrap().to_owned();
+    // Its messages and state: the clock's sweep of another test may remind it meanwhile.
     let before = desk.thread(&thread_id).await.unwrap();
+    let before = (before["messages"].clone(), before["state"].clone());
     let mut refused = 0;
     for (what, field, value, code) in hostile() {
         let mut event = desk.question(json!({}));
@@ -408,6 +417,106 @@ async fn hostile_messages_are_refused_with_their_code_and_nothing_is_stored() {
         assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
         refused += 1;
     }
-    assert_eq!(desk.thread(&thread_id).await.unwrap(), before, "the thread untouched");
+    let after = desk.thread(&thread_id).await.unwrap();
+    assert_eq!(
+        (after["messages"].clone(), after["state"].clone()),
+        before,
+        "the thread untouched"
+    );
     assert!(refused >= 40, "{refused} hostile payloads");
+}
+
+fn schedule(at: chrono::DateTime<Utc>) -> Value {
+    local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", at)
+}
+
+#[tokio::test]
+async fn the_clock_reminds_and_records_the_breach_once_each_with_the_clock_moved_by_the_test() {
+    use backoffice::lambda::Handler;
+    let desk = help_desk().await;
+    let asked = desk.question(json!({"text": "Do you ship to Hong Kong?"}));
+    let (_, answer) = desk.send(&asked).await;
+    let (message_id, thread_id) = (
+        asked["data"]["message_id"].as_str().unwrap(),
+        answer["thread_id"].as_str().unwrap(),
+    );
+    let sweep = async |hours: i64| {
+        let at = Utc::now() + Duration::hours(hours) + Duration::minutes(1);
+        desk.mailroom.messaging.handle(schedule(at), at).await.unwrap()
+    };
+    let clock = async || {
+        let thread = desk.thread(thread_id).await.unwrap();
+        let clock: Value = serde_json::to_value(backoffice::adapters::dynamodb::item_of(thread)).unwrap();
+        (
+            clock["clock"]["reminded"].as_bool(),
+            clock["clock"]["breached"].as_bool(),
+        )
+    };
+    sweep(19).await;
+    assert_eq!(clock().await, (Some(false), Some(false)), "not yet");
+    sweep(20).await;
+    sweep(20).await;
+    assert_eq!(clock().await, (Some(true), Some(false)));
+    join_all((0..3).map(|_| sweep(24))).await;
+    sweep(25).await;
+    assert_eq!(clock().await, (Some(true), Some(true)));
+    let notices = desk.emails_of(message_id).await;
+    let kinds: Vec<(bool, bool)> = notices
+        .iter()
+        .filter_map(|email| match &email.content {
+            EmailContent::SellerDigest(digest) => digest.questions_due.first().map(|due| (due.reminder, due.overdue)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds.len(), 3, "asked, reminded, overdue: {kinds:?}");
+    let [day, ..] = backoffice::questions::figures::response_figures(
+        &backoffice_tests::local_aws()
+            .aws_for::<buyer_messaging::OnAws>(&backoffice_tests::local_aws().sdk_config().await)
+            .storage,
+        desk.seller(),
+        Utc::now().date_naive(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (day.received, day.breaches),
+        (1, 1),
+        "the breach counted once though four sweeps saw it"
+    );
+}
+
+#[tokio::test]
+async fn a_late_order_gets_one_delay_notice_and_one_alert_even_when_sweeps_race() {
+    use backoffice::lambda::Handler;
+    let desk = help_desk().await;
+    let late = desk.late_order().await;
+    let now = Utc::now();
+    join_all((0..3).map(|_| desk.mailroom.messaging.handle(schedule(now), now))).await;
+    desk.mailroom.messaging.handle(schedule(now), now).await.unwrap();
+    let storage = backoffice_tests::local_aws()
+        .aws_for::<buyer_messaging::OnAws>(&backoffice_tests::local_aws().sdk_config().await)
+        .storage;
+    let [day, ..] = backoffice::questions::figures::response_figures(&storage, desk.seller(), now.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(day.late_shipments, 1, "counted once though four sweeps found it");
+    let prefix = backoffice::function::Function::BuyerMessaging.key(&["late", &late, ""]);
+    let follow_ups = backoffice_tests::outbox_follow_ups(&desk.mailroom.dynamodb, &prefix).await;
+    assert_eq!(
+        follow_ups.len(),
+        2,
+        "the buyer's notice and the seller's alert: {follow_ups:?}"
+    );
+    for follow_up in follow_ups {
+        let backoffice::follow_ups::FollowUp::Email(email) = follow_up else {
+            panic!()
+        };
+        assert!(desk.mailroom.deliver(&email).await.batch_item_failures.is_empty());
+    }
+    let delay = emails_to(&desk.buyer_email).await;
+    assert_eq!(delay.len(), 1);
+    assert!(delay[0].subject.contains(&late), "{}", delay[0].subject);
+    // A later sweep announces nothing again.
+    desk.mailroom.messaging.handle(schedule(now), now).await.unwrap();
+    assert_eq!(emails_to(&desk.buyer_email).await.len(), 1);
 }

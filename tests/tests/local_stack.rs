@@ -200,6 +200,15 @@ async fn the_sample_events_tell_the_whole_story() {
             file.display()
         );
     }
+    // The clock's sweep, as its schedule runs it: Sophie Martin's order is past its ship-by date.
+    let swept = stack
+        .invoker("buyer-messaging")
+        .expect("buyer messaging runs")
+        .invoke(&scheduled_event("BuyerMessagingFunctionReplyClock", chrono::Utc::now()))
+        .await
+        .expect("the clock's sweep runs");
+    assert_eq!(swept["late_orders"], 1, "{swept}");
+    assert!(local_cloud::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(30)).await);
     let item = async |table: &str, key: &str, value: &str| {
         dynamodb
             .get_item()
@@ -216,6 +225,7 @@ async fn the_sample_events_tell_the_whole_story() {
         ("ord_1001", "delivered"),
         ("ord_1002", "cancelled"),
         ("ord_1003", "accepted"),
+        ("ord_1004", "accepted"),
     ] {
         let order = item("OrdersTable", "order_id", order_id).await;
         assert_eq!(order["status"].as_s().unwrap(), expected, "{order_id}");
@@ -249,6 +259,7 @@ async fn the_sample_events_tell_the_whole_story() {
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "2 项事务需要您处理"),
             ("chen.jing@example.cn", "回复：您的订单 ord_1003 到哪了"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在备货"),
@@ -260,6 +271,8 @@ async fn the_sample_events_tell_the_whole_story() {
             ("li.wei@example.cn", "您的订单 ord_1001 已确认"),
             ("li.wei@example.cn", "订单 ord_1001 的退款"),
             ("li.wei@example.cn", "订单 ord_1001 的退款"),
+            ("sophie.martin@example.fr", "Your order ord_1004 is confirmed"),
+            ("sophie.martin@example.fr", "Your order ord_1004 is delayed"),
         ]
         .map(|(to, subject)| (to.to_owned(), subject.to_owned()))
     );
@@ -318,8 +331,8 @@ async fn the_sample_events_tell_the_whole_story() {
     let cups = item("InventoryTable", "sku_key", "sel_teahouse#TEA-CUP-06").await;
     assert_eq!(
         cups["available"].as_n().unwrap(),
-        "40",
-        "the returned set is on sale again"
+        "39",
+        "Li Wei's returned set on sale again, Sophie Martin's reserved"
     );
 
     // Chen Jing asked where her order is and was answered at once from it; Emma Clarke's
@@ -341,6 +354,11 @@ async fn the_sample_events_tell_the_whole_story() {
         reply.html.contains("&#60;for my mum&#62;"),
         "the buyer's words escaped: {}",
         reply.html
+    );
+    assert_eq!(
+        told("订单 ord_1004 应于"),
+        1,
+        "the seller told of the late order: {to_the_seller:#?}"
     );
     let chens = item("ThreadsTable", "pk", "thread#thr_msg_5001").await;
     assert_eq!(chens["state"].as_s().unwrap(), "answered_automatically");

@@ -33,8 +33,8 @@ pub async fn demo() -> CommandResult {
     let inventory = &stack.provisioned.tables["InventoryTable"];
 
     let days_moved = story::days_moved(chrono::Utc::now().date_naive());
-    if days_moved > 0 {
-        println!("The story is told as of today: its dates move {days_moved} day(s) later.\n");
+    if days_moved != 0 {
+        println!("The story is told as of today: its dates move by {days_moved} day(s).\n");
     }
     println!("Marketplace events, signed and sent to each function's URL, each followed until its");
     println!("queues are quiet (follow-ups relayed, stock assessed, emails sent):");
@@ -56,6 +56,19 @@ pub async fn demo() -> CommandResult {
         }
     }
 
+    // The clock's sweep, as its 15-minute schedule would run it now: the late order announced.
+    if let Some(messaging) = stack.invoker("buyer-messaging") {
+        let event = local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", chrono::Utc::now());
+        match messaging.invoke(&event).await {
+            Ok(swept) => println!(
+                "\nThe clock's sweep: {} reminder(s), {} breach(es), {} late order(s) announced",
+                swept["reminded"], swept["breached"], swept["late_orders"]
+            ),
+            Err(error) => println!("\nThe clock's sweep failed: {error}"),
+        }
+        wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await;
+    }
+
     println!("\nOrders:");
     print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
     println!("\nStock after them, with the problem each seller last heard of:");
@@ -64,6 +77,8 @@ pub async fn demo() -> CommandResult {
     print_reviews(&dynamodb, &stack.provisioned.tables["ReviewsTable"]).await?;
     println!("\nRefunds, as refund processing decided them, and their payouts:");
     print_refunds(&dynamodb, &stack.provisioned.tables["RefundsTable"]).await?;
+    println!("\nBuyer questions, as buyer messaging took them:");
+    print_threads(&dynamodb, &stack.provisioned.tables["ThreadsTable"]).await?;
     if let Some(payouts) = stack.queue("RefundPayoutQueue") {
         let waiting = local_cloud::operations::waiting_in(&sqs, &payouts.url).await;
         println!("  {waiting} payout instruction(s) waiting in RefundPayoutQueue for the payment integration");
@@ -156,6 +171,36 @@ async fn print_reviews(client: &aws_sdk_dynamodb::Client, table: &str) -> Comman
         if !open.is_empty() {
             println!("  {:<21} trend open: {open}", shown(item, "sku"));
         }
+    }
+    Ok(())
+}
+
+async fn print_threads(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.retain(|item| text(item, "pk").starts_with("thread#"));
+    items.sort_by(|a, b| text(a, "pk").cmp(text(b, "pk")));
+    for item in items {
+        let messages = item
+            .get("messages")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let intents: Vec<&str> = messages
+            .iter()
+            .filter_map(|message| message["intent"].as_str())
+            .collect();
+        let due = item["clock"]["due_at"]
+            .as_str()
+            .map(|due| format!("answer due {due}"))
+            .unwrap_or_default();
+        println!(
+            "  {:<14} {:<10} {:<22} {} message(s), asking {} {due}",
+            shown(&item, "thread_id"),
+            shown(&item, "order_id"),
+            shown(&item, "state"),
+            messages.len(),
+            intents.join(", "),
+        );
     }
     Ok(())
 }

@@ -30,6 +30,7 @@ use backoffice::pii::EmailAddress;
 use backoffice::questions::receive::{MessageOutcome, receive_message};
 use backoffice::questions::reply::reply_to_thread;
 use backoffice::questions::schema::{MessageReceivedData, MessageRepliedData};
+use backoffice::questions::sweep::{ClockSweep, sweep_clock};
 use backoffice::questions::validate;
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
@@ -177,7 +178,7 @@ impl<Store: Storage, Mail: Mailer> Handler for BuyerMessaging<Store, Mail> {
                 Ok(serde_json::to_value(self.record_feedback(batch, now).await)?)
             }
             Trigger::Queue(batch) => Ok(serde_json::to_value(self.send_emails(batch, now).await)?),
-            Trigger::Schedule(_) => Err(InvocationError::NotHandledYet("the reply-deadline sweep")),
+            Trigger::Schedule(_) => Ok(serde_json::to_value(self.sweep(now).await?)?),
             other => Err(InvocationError::NotATrigger(other.kind())),
         }
     }
@@ -194,6 +195,18 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
             },
             feedback_queue_arn: settings.feedback_queue_arn.clone(),
         }
+    }
+
+    /// The clock: reminders and breaches of unanswered questions, and late orders announced.
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<ClockSweep, InvocationError> {
+        let swept = sweep_clock(&self.postman.store, now)
+            .await
+            .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
+        tracing::info!(?swept, "clock swept");
+        metrics::count("QuestionRemindersSent", swept.reminded as u64, &[]);
+        metrics::count("QuestionBreaches", swept.breached as u64, &[]);
+        metrics::count("LateShipmentsAnnounced", swept.late_orders as u64, &[]);
+        Ok(swept)
     }
 
     fn is_feedback(&self, batch: &SqsEvent) -> bool {

@@ -2,9 +2,10 @@
 //!
 //! The samples are dated around [`STORY_DAY`]. What the back office decides from dates is
 //! measured against the clock (a review trend is "in the last 7 days", a refund's deadline runs
-//! from when it arrived), so the demo and the story test move every timestamp of a sample by
-//! the same whole number of days, and the story reads the same whenever it is told. Whole
-//! days keep weekdays and times of day; on or before `STORY_DAY` nothing moves.
+//! from when it arrived, an order is late once its ship-by date has passed), so the demo and
+//! the story test move every timestamp of a sample by the same whole number of days, so that
+//! the story's last day is today, and it reads the same whenever it is told. Whole days keep
+//! the times of day.
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde_json::Value;
@@ -15,9 +16,9 @@ pub const STORY_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 27) {
     None => panic!("a valid date"),
 };
 
-/// How many days the story moves when told on `today`.
+/// How many days the story moves when told on `today` (back, before its day).
 pub fn days_moved(today: NaiveDate) -> i64 {
-    (today - STORY_DAY).num_days().max(0)
+    (today - STORY_DAY).num_days()
 }
 
 /// `body` with every RFC 3339 timestamp in it `days` later. A body that is not JSON (a
@@ -69,9 +70,9 @@ mod tests {
     }
 
     #[test]
-    fn told_on_or_before_its_day_the_story_stays() {
+    fn the_storys_last_day_is_today() {
         assert_eq!(days_moved(STORY_DAY), 0);
-        assert_eq!(days_moved(STORY_DAY - Duration::days(3)), 0);
+        assert_eq!(days_moved(STORY_DAY - Duration::days(3)), -3);
         assert_eq!(days_moved(STORY_DAY + Duration::days(40)), 40);
         assert_eq!(moved(b"not json", 3), b"not json");
     }

@@ -396,7 +396,8 @@ fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
         + digest.reviews.len()
         + digest.review_trends.len()
         + digest.refunds_awaiting.len()
-        + digest.questions_due.len();
+        + digest.questions_due.len()
+        + digest.late_orders.len();
     letter.subject = say(
         l,
         format!(
@@ -436,6 +437,25 @@ fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
             .questions_due
             .iter()
             .map(|question| question_line(l, question))
+            .collect(),
+    );
+    section(
+        say(
+            l,
+            "Orders past their ship-by date".into(),
+            "已超过发货期限的订单".into(),
+        ),
+        digest
+            .late_orders
+            .iter()
+            .map(|late| {
+                let (id, by) = (one_line(&late.order_id), due_at(l, late.ship_by));
+                say(
+                    l,
+                    format!("Order {id} was due to ship by {by}: the buyer has been told of the delay"),
+                    format!("订单 {id} 应于{by}前发货：已通知买家延迟"),
+                )
+            })
             .collect(),
     );
 }
@@ -565,11 +585,16 @@ fn refund_reason(l: Locale, code: &str) -> String {
 fn question_line(l: Locale, question: &QuestionDue) -> String {
     let (id, excerpt) = (one_line(&question.question_id), one_line(&question.excerpt));
     let due = due_at(l, question.due_at);
-    say(
+    let line = say(
         l,
         format!("Question {id}, answer by {due}: “{excerpt}”"),
         format!("咨询 {id}，请于{due}前回复：“{excerpt}”"),
-    )
+    );
+    match (question.overdue, question.reminder) {
+        (true, _) => say(l, format!("Overdue: {line}"), format!("已超时：{line}")),
+        (false, true) => say(l, format!("Reminder: {line}"), format!("提醒：{line}")),
+        _ => line,
+    }
 }
 
 fn due_at(l: Locale, at: DateTime<Utc>) -> String {

@@ -226,6 +226,15 @@ pub struct SellerDigest {
     pub refunds_awaiting: Vec<RefundAwaiting>,
     #[serde(default)]
     pub questions_due: Vec<QuestionDue>,
+    /// Orders past their ship-by date and not shipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_orders: Vec<LateOrder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LateOrder {
+    pub order_id: String,
+    pub ship_by: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,4 +309,10 @@ pub struct QuestionDue {
     pub question_id: String,
     pub due_at: DateTime<Utc>,
     pub excerpt: String,
+    /// Its answer is due within hours: said once.
+    #[serde(default)]
+    pub reminder: bool,
+    /// Its answer is overdue: the breach is recorded.
+    #[serde(default)]
+    pub overdue: bool,
 }

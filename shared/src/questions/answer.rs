@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::records::StoredThread;
-use crate::email::request::{QuestionDue, ReplyEmail, SellerDigest, StatusReply};
+use crate::email::request::{LateOrder, QuestionDue, ReplyEmail, SellerDigest, StatusReply};
 use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use crate::follow_ups::FollowUp;
 use crate::function::Function;
@@ -56,26 +56,91 @@ fn to_buyer(thread: &StoredThread, key: String, content: EmailContent) -> Outbox
     }
 }
 
-/// The seller's notice of a question and when its answer is due; none while the seller has
-/// no contact (the clock still runs, and the sweep's reminder tells it).
+/// What the seller is told of a question on its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// A new question, and when its answer is due.
+    Asked,
+    /// Its answer is due within hours.
+    Reminder,
+    /// Its answer is overdue.
+    Overdue,
+}
+
+impl Notice {
+    fn name(self) -> &'static str {
+        match self {
+            Notice::Asked => "to-seller",
+            Notice::Reminder => "reminder",
+            Notice::Overdue => "overdue",
+        }
+    }
+}
+
+/// The seller's notice of a question (keyed by the message that started the clock); none
+/// while the seller has no contact (the clock still runs, and the sweep's reminder tells it
+/// once a contact exists).
 pub fn question_notice(
     thread: &StoredThread,
     message_id: &str,
     text: &str,
     due_at: DateTime<Utc>,
+    notice: Notice,
     contact: Option<&SellerContact>,
 ) -> Option<OutboxEntry> {
-    let contact = contact?;
-    let key = Function::BuyerMessaging.key(&[message_id, "to-seller"]);
     let digest = SellerDigest {
         seller_id: thread.seller_id.clone(),
         questions_due: vec![QuestionDue {
             question_id: thread.thread_id.clone(),
             due_at,
             excerpt: snippet(text),
+            reminder: notice == Notice::Reminder,
+            overdue: notice == Notice::Overdue,
         }],
         ..SellerDigest::default()
     };
+    to_seller(
+        Function::BuyerMessaging.key(&[message_id, notice.name()]),
+        digest,
+        contact?,
+    )
+}
+
+/// The seller's alert of an order past its ship-by date.
+pub fn late_order_notice(order: &StoredOrder, contact: &SellerContact) -> OutboxEntry {
+    let digest = SellerDigest {
+        seller_id: order.seller_id.clone(),
+        late_orders: vec![LateOrder {
+            order_id: order.order_id.clone(),
+            ship_by: order.ship_by,
+        }],
+        ..SellerDigest::default()
+    };
+    let key = Function::BuyerMessaging.key(&["late", &order.order_id, "seller"]);
+    to_seller(key, digest, contact).expect("a digest to a known contact")
+}
+
+/// The buyer's notice that the order is late.
+pub fn delay_notice(order: &StoredOrder) -> OutboxEntry {
+    let key = Function::BuyerMessaging.key(&["late", &order.order_id, "buyer"]);
+    let buyer = &order.buyer;
+    OutboxEntry {
+        key: key.clone(),
+        follow_ups: vec![FollowUp::Email(EmailRequest {
+            dedupe_key: key,
+            recipient: Recipient {
+                role: RecipientRole::Buyer,
+                id: buyer.id.clone(),
+                name: buyer.name.clone(),
+                email: buyer.email.clone(),
+            },
+            locale: buyer.locale.clone(),
+            content: EmailContent::DelayNotice(order_email(order)),
+        })],
+    }
+}
+
+fn to_seller(key: String, digest: SellerDigest, contact: &SellerContact) -> Option<OutboxEntry> {
     Some(OutboxEntry {
         key: key.clone(),
         follow_ups: vec![FollowUp::Email(EmailRequest {

@@ -9,10 +9,12 @@
 //! - [`records`]: threads as stored, and the sparse `OpenThreads` keys the clock's sweep reads.
 
 pub mod answer;
+pub mod figures;
 pub mod intent;
 pub mod prohibited;
 pub mod receive;
 pub mod records;
 pub mod reply;
 pub mod schema;
+pub mod sweep;
 pub mod validate;

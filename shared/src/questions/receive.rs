@@ -9,7 +9,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::answer::{question_notice, status_answer};
+use super::answer::{Notice, question_notice, status_answer};
+use super::figures::{Figure, counted};
 use super::intent::{Intent, classify};
 use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_thread, read_context};
 use super::validate::{Question, QuestionError};
@@ -122,6 +123,7 @@ pub async fn receive_message(
                     &question.message_id,
                     &question.text,
                     clock.due_at,
+                    Notice::Asked,
                     context.contact.as_ref(),
                 )
             }),
@@ -129,6 +131,11 @@ pub async fn receive_message(
         if let Some(entry) = entry {
             writes.push(outbox::put(&entry, now));
         }
+        let handled = match action {
+            Action::AnsweredAutomatically => Figure::AnsweredAutomatically,
+            Action::SentToSeller => Figure::SentToSeller,
+        };
+        writes.push(counted(&question.seller_id, now, &[Figure::Received, handled], None));
         match store.write(writes).await {
             Ok(()) => return Ok(MessageOutcome::Now(answer)),
             Err(WriteFailure::Store(error)) => return Err(error.into()),

@@ -1,6 +1,6 @@
 //! Threads as `ThreadsTable` keeps them (`thread#<id>`): the buyer, the seller, the order the
 //! thread is about, every message with its intent, and the clock. A thread whose clock runs
-//! carries `clock_open` and `clock_due`, the keys of the sparse `OpenThreads` index that the clock's
+//! carries `clock_open` and `clock_next` (its reminder's time, then its deadline), the keys of the sparse `OpenThreads` index that the clock's
 //! sweep reads: its cost follows the open threads, not the messages.
 
 use chrono::{DateTime, Duration, Utc};
@@ -16,6 +16,8 @@ use crate::storage::{Condition, Item, ItemKey, Storage, StoreError, Table, Write
 
 /// A seller has this long to answer, weekends included.
 pub const REPLY_HOURS: i64 = 24;
+/// A seller is reminded once this long before its answer is due.
+pub const REMIND_HOURS_BEFORE: i64 = 4;
 /// The value of `clock_open` on a thread waiting for its seller.
 pub const OPEN: &str = "open";
 
@@ -80,6 +82,22 @@ pub struct Clock {
     pub breached: bool,
 }
 
+impl Clock {
+    pub fn remind_at(&self) -> DateTime<Utc> {
+        self.due_at - Duration::hours(REMIND_HOURS_BEFORE)
+    }
+
+    /// When the sweep must next look at the thread: its reminder, then its deadline; never
+    /// again once the breach is recorded (the seller may still answer, by key).
+    pub fn next_look(&self) -> Option<DateTime<Utc>> {
+        match (self.reminded, self.breached) {
+            (_, true) => None,
+            (false, false) => Some(self.remind_at()),
+            (true, false) => Some(self.due_at),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredThread {
     pub thread_id: String,
@@ -128,11 +146,11 @@ pub fn thread_key(thread_id: &str) -> String {
 pub fn put_thread(thread: &StoredThread, read_version: Option<u64>) -> Result<Write, StoreError> {
     let mut item = to_item(thread)?;
     item.insert("pk".to_owned(), thread_key(&thread.thread_id).into());
-    if let Some(clock) = &thread.clock {
+    if let Some(next) = thread.clock.as_ref().and_then(Clock::next_look) {
         item.insert("clock_open".to_owned(), OPEN.into());
         item.insert(
-            "clock_due".to_owned(),
-            format!("{}#{}", sortable(clock.due_at), thread.thread_id).into(),
+            "clock_next".to_owned(),
+            format!("{}#{}", sortable(next), thread.thread_id).into(),
         );
     }
     let condition = match read_version {

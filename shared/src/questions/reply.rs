@@ -6,9 +6,10 @@
 use serde_json::{Value, json};
 
 use super::answer::seller_reply;
+use super::figures::{Figure, counted};
 use super::prohibited::prohibited;
 use super::receive::{MessageFailure, MessageOutcome};
-use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_thread, thread_key};
+use super::records::{Author, REPLY_HOURS, StoredThread, ThreadMessage, ThreadState, put_thread, thread_key};
 use super::validate::{Answer, QuestionError, Reply};
 use crate::idempotency::Claim;
 use crate::orders::EventContext;
@@ -65,6 +66,15 @@ pub async fn reply_to_thread(
                 &seller_reply(&next, &reply.message_id, &question, text),
                 now,
             ));
+        }
+        // A first answer to a question on the clock counts on the day it was asked.
+        if let Some(clock) = &thread.clock {
+            let seconds = (now - clock.started_at).num_seconds().max(0);
+            let mut figures = vec![Figure::Answered];
+            if seconds <= REPLY_HOURS * 3600 {
+                figures.push(Figure::AnsweredWithinDay);
+            }
+            writes.push(counted(&thread.seller_id, clock.started_at, &figures, Some(seconds)));
         }
         match store.write(writes).await {
             Ok(()) => return Ok(MessageOutcome::Now(answer)),

@@ -78,6 +78,10 @@ pub enum Index {
     ReviewTrends,
     /// Sparse, keys only: pending refunds by when their reminder or deadline comes.
     PendingDue,
+    /// Sparse: orders waiting to ship, by the day and time they must ship by.
+    OrdersByShipDue,
+    /// Sparse, keys only: threads whose clock runs, by when the sweep must next look.
+    OpenThreads,
 }
 
 impl Index {
@@ -87,6 +91,8 @@ impl Index {
             Index::Watchlist => Table::Inventory,
             Index::ReviewTrends => Table::Reviews,
             Index::PendingDue => Table::Refunds,
+            Index::OrdersByShipDue => Table::Orders,
+            Index::OpenThreads => Table::Threads,
         }
     }
 
@@ -97,6 +103,8 @@ impl Index {
             Index::Watchlist => "Watchlist",
             Index::ReviewTrends => "ReviewTrends",
             Index::PendingDue => "PendingDue",
+            Index::OrdersByShipDue => "ByShipDue",
+            Index::OpenThreads => "OpenThreads",
         }
     }
 
@@ -105,6 +113,8 @@ impl Index {
             Index::OrdersBySellerStatus => "seller_id",
             Index::Watchlist | Index::ReviewTrends => "watch",
             Index::PendingDue => "pending",
+            Index::OrdersByShipDue => "ship_due_day",
+            Index::OpenThreads => "clock_open",
         }
     }
 
@@ -114,12 +124,17 @@ impl Index {
             Index::Watchlist => "sku_key",
             Index::ReviewTrends => "pk",
             Index::PendingDue => "next_at",
+            Index::OrdersByShipDue => "ship_by",
+            Index::OpenThreads => "clock_next",
         }
     }
 
     /// Whether the index holds only the keys (the items must then be read by key).
     pub fn keys_only(self) -> bool {
-        matches!(self, Index::Watchlist | Index::ReviewTrends | Index::PendingDue)
+        matches!(
+            self,
+            Index::Watchlist | Index::ReviewTrends | Index::PendingDue | Index::OpenThreads
+        )
     }
 }
 

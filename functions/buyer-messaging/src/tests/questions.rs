@@ -317,3 +317,71 @@ async fn sixteen_concurrent_deliveries_of_a_question_are_one_202_and_one_email()
     assert_eq!(statuses, [[200; 15].as_slice(), &[202]].concat(), "{answers:?}");
     assert_eq!(desk.relayed().await.len(), 1);
 }
+
+fn schedule() -> Value {
+    json!({"version": "0", "id": "sweep", "detail-type": "Scheduled Event", "source": "aws.events",
+           "account": "123456789012", "time": now().to_rfc3339(), "region": "us-east-1",
+           "resources": ["arn:aws:events:us-east-1:123456789012:rule/ReplyClock"], "detail": {}})
+}
+
+/// The seller notices in the outbox: (reminder, overdue) of each question.
+fn notices(follow_ups: &[FollowUp]) -> Vec<(bool, bool)> {
+    follow_ups
+        .iter()
+        .filter_map(|follow_up| match follow_up {
+            FollowUp::Email(email) => match &email.content {
+                backoffice::email::EmailContent::SellerDigest(digest) => {
+                    digest.questions_due.first().map(|due| (due.reminder, due.overdue))
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_clock_reminds_once_four_hours_before_and_records_the_breach_once() {
+    let desk = helpdesk().await;
+    desk.send(&question("20", json!({"text": "Do you ship to Hong Kong?"})), now())
+        .await;
+    desk.outbox_emails();
+    let sweep = async |hours: i64, minutes: i64| {
+        let at = now() + Duration::hours(hours) + Duration::minutes(minutes);
+        desk.messaging.handle(schedule(), at).await.unwrap()
+    };
+    assert_eq!(sweep(19, 0).await["reminded"], 0, "not yet");
+    assert_eq!(sweep(20, 0).await["reminded"], 1);
+    assert_eq!(sweep(20, 15).await["reminded"], 0, "once");
+    assert_eq!(notices(&desk.outbox_emails()), [(true, false)]);
+    let racing = join_all((0..4).map(|_| sweep(24, 0))).await;
+    let breached: i64 = racing.iter().map(|swept| swept["breached"].as_i64().unwrap()).sum();
+    assert_eq!(breached, 1, "four sweeps racing record it once: {racing:?}");
+    assert_eq!(sweep(25, 0).await["threads_due"], 0, "off the index once breached");
+    assert_eq!(notices(&desk.outbox_emails()), [(false, true)]);
+    let [day, ..] = backoffice::questions::figures::response_figures(&desk.store, SELLER, now().date_naive())
+        .await
+        .unwrap();
+    assert_eq!((day.received, day.sent_to_seller, day.breaches), (1, 1, 1));
+}
+
+#[tokio::test]
+async fn a_late_order_gets_one_delay_notice_and_its_seller_one_alert() {
+    let desk = helpdesk().await;
+    // Emma Clarke's backordered order was due to ship by 25 November, 18:00; the shipped one
+    // (Li Wei's) is not late, whatever its date.
+    let late = "2026-11-26T09:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let racing = join_all((0..3).map(|_| desk.messaging.handle(schedule(), late))).await;
+    let announced: i64 = racing
+        .iter()
+        .map(|swept| swept.as_ref().unwrap()["late_orders"].as_i64().unwrap())
+        .sum();
+    assert_eq!(announced, 1, "{racing:?}");
+    assert_eq!(desk.messaging.handle(schedule(), late).await.unwrap()["late_orders"], 0);
+    let sent = desk.relayed().await;
+    let mut recipients: Vec<&str> = sent.iter().map(|(to, _)| to.as_str()).collect();
+    recipients.sort();
+    assert_eq!(recipients, ["alerts@teahouse.example", "emma.clarke@example.co.uk"]);
+    let alert = sent.iter().find(|(to, _)| to == "alerts@teahouse.example").unwrap();
+    assert!(alert.1.text.contains("ord_1002"), "{}", alert.1.text);
+}
