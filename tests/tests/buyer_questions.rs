@@ -57,6 +57,22 @@ async fn where_is_my_order_is_answered_from_the_order_for_shipped_backordered_an
         panic!("{email:?}")
     };
     assert_eq!(status.status, "accepted", "told its ship-by date");
+
+    // Naming no order, with three open: which one is a question for the seller.
+    let (_, answer) = desk.send(&desk.question(json!({"text": "where is my order?"}))).await;
+    assert_eq!(answer["action"], "sent_to_seller", "{answer}");
+}
+
+#[tokio::test]
+async fn where_is_my_order_naming_none_is_answered_from_the_buyers_only_open_order() {
+    let desk = help_desk().await;
+    let order = desk.order("en", 10, true).await;
+    let (_, answer) = desk
+        .send(&desk.question(json!({"text": "tracking hasn't updated in days"})))
+        .await;
+    assert_eq!(answer["action"], "answered_automatically", "{answer}");
+    let thread = desk.thread(answer["thread_id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(thread["order_id"].as_s().unwrap(), &order);
 }
 
 #[tokio::test]

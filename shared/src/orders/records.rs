@@ -1,6 +1,8 @@
 //! The orders table: one item per order, the whole [`StoredOrder`], plus the attributes its
 //! indexes read (`status_placed` for `BySellerStatus`; `ship_due_day`, only on orders still to
-//! ship, for the sparse `ByShipDue`).
+//! ship, for the sparse `ByShipDue`; `open_for`, buyer and seller, only on orders not yet
+//! delivered or cancelled, for the sparse `OpenByBuyer` that answers "where is my order" when
+//! the buyer names none).
 
 use super::order::StoredOrder;
 use super::status::OrderStatus;
@@ -21,7 +23,30 @@ fn order_item(order: &StoredOrder) -> Result<Item, StoreError> {
             order.ship_by.format("%Y-%m-%d").to_string().into(),
         );
     }
+    if order.status.awaits_shipment() || order.status == OrderStatus::Shipped {
+        item.insert(
+            "open_for".to_owned(),
+            open_for(&order.buyer.id, &order.seller_id).into(),
+        );
+    }
     Ok(item)
+}
+
+/// The `OpenByBuyer` partition of a buyer's open orders with a seller.
+pub fn open_for(buyer_id: &str, seller_id: &str) -> String {
+    format!("{buyer_id}#{seller_id}")
+}
+
+/// A buyer's orders with a seller that are placed and not yet delivered or cancelled.
+pub async fn open_orders_of(
+    store: &impl Storage,
+    buyer_id: &str,
+    seller_id: &str,
+) -> Result<Vec<StoredOrder>, StoreError> {
+    let found = store
+        .query(&Query::new(Index::OrdersOpenByBuyer, open_for(buyer_id, seller_id)))
+        .await?;
+    found.items.into_iter().map(order_from).collect()
 }
 
 pub fn order_from(item: Item) -> Result<StoredOrder, StoreError> {

@@ -82,6 +82,8 @@ pub enum Index {
     OrdersByShipDue,
     /// Sparse, keys only: threads whose clock runs, by when the sweep must next look.
     OpenThreads,
+    /// Sparse: a buyer's orders with a seller not yet delivered or cancelled.
+    OrdersOpenByBuyer,
 }
 
 impl Index {
@@ -93,6 +95,7 @@ impl Index {
             Index::PendingDue => Table::Refunds,
             Index::OrdersByShipDue => Table::Orders,
             Index::OpenThreads => Table::Threads,
+            Index::OrdersOpenByBuyer => Table::Orders,
         }
     }
 
@@ -105,6 +108,7 @@ impl Index {
             Index::PendingDue => "PendingDue",
             Index::OrdersByShipDue => "ByShipDue",
             Index::OpenThreads => "OpenThreads",
+            Index::OrdersOpenByBuyer => "OpenByBuyer",
         }
     }
 
@@ -115,6 +119,7 @@ impl Index {
             Index::PendingDue => "pending",
             Index::OrdersByShipDue => "ship_due_day",
             Index::OpenThreads => "clock_open",
+            Index::OrdersOpenByBuyer => "open_for",
         }
     }
 
@@ -126,6 +131,8 @@ impl Index {
             Index::PendingDue => "next_at",
             Index::OrdersByShipDue => "ship_by",
             Index::OpenThreads => "clock_next",
+            // Its items are ordered by their table key.
+            Index::OrdersOpenByBuyer => "order_id",
         }
     }
 

@@ -385,3 +385,33 @@ async fn a_late_order_gets_one_delay_notice_and_its_seller_one_alert() {
     let alert = sent.iter().find(|(to, _)| to == "alerts@teahouse.example").unwrap();
     assert!(alert.1.text.contains("ord_1002"), "{}", alert.1.text);
 }
+
+#[tokio::test]
+async fn where_is_my_order_naming_none_is_about_the_buyers_only_open_order() {
+    let desk = helpdesk().await;
+    let (status, answer) = desk
+        .send(&question("30", json!({"text": "还没收到货，麻烦查一下"})), now())
+        .await;
+    assert_eq!(
+        (status, answer["action"].as_str()),
+        (202, Some("answered_automatically")),
+        "{answer}"
+    );
+    assert_eq!(
+        desk.store.take_requests(),
+        3,
+        "the read, the buyer's open orders, the transaction"
+    );
+    let sent = desk.relayed().await;
+    assert!(
+        sent[0].1.text.contains("JD014600003828"),
+        "Li Wei's shipped order: {}",
+        sent[0].1.text
+    );
+    let thread = desk.store.item(Table::Threads, &thread_key("thr_msg_30")).unwrap();
+    assert_eq!(
+        text(&thread, "order_id"),
+        "ord_1001",
+        "the thread is about it from now on"
+    );
+}
