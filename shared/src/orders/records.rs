@@ -37,16 +37,19 @@ pub fn open_for(buyer_id: &str, seller_id: &str) -> String {
     format!("{buyer_id}#{seller_id}")
 }
 
-/// A buyer's orders with a seller that are placed and not yet delivered or cancelled.
-pub async fn open_orders_of(
+/// The buyer's one order with the seller that is placed and not yet delivered or cancelled;
+/// `None` with none or several. Reads at most two, however many the buyer has.
+pub async fn only_open_order(
     store: &impl Storage,
     buyer_id: &str,
     seller_id: &str,
-) -> Result<Vec<StoredOrder>, StoreError> {
-    let found = store
-        .query(&Query::new(Index::OrdersOpenByBuyer, open_for(buyer_id, seller_id)))
-        .await?;
-    found.items.into_iter().map(order_from).collect()
+) -> Result<Option<StoredOrder>, StoreError> {
+    let query = Query::new(Index::OrdersOpenByBuyer, open_for(buyer_id, seller_id)).first(2);
+    let mut found = store.query(&query).await?.items;
+    match found.len() {
+        1 => found.pop().map(order_from).transpose(),
+        _ => Ok(None),
+    }
 }
 
 pub fn order_from(item: Item) -> Result<StoredOrder, StoreError> {

@@ -15,7 +15,7 @@ use super::intent::{Intent, classify};
 use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_thread, read_context};
 use super::validate::{Question, QuestionError};
 use crate::idempotency::Claim;
-use crate::orders::records::{open_orders_of, order_from};
+use crate::orders::records::{only_open_order, order_from};
 use crate::orders::{EventContext, StoredOrder};
 use crate::outbox;
 use crate::storage::{Item, Storage, StoreError, Table, WriteFailure, WriteSet, back_off};
@@ -103,10 +103,7 @@ pub async fn receive_message(
         // "Where is my order" naming none is about the buyer's only open order with the seller.
         let names_no_order = question.order_id.is_none() && context.order.is_none();
         if names_no_order && intent == Intent::WhereIsMyOrder {
-            let open = open_orders_of(store, &question.buyer.id, &question.seller_id).await?;
-            if let [only] = open.as_slice() {
-                context.order = Some(only.clone());
-            }
+            context.order = only_open_order(store, &question.buyer.id, &question.seller_id).await?;
         }
         let read_version = context.thread.as_ref().map(|thread| thread.version);
         let (thread, action) = next_thread(

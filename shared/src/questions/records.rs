@@ -144,6 +144,15 @@ pub fn thread_key(thread_id: &str) -> String {
 
 /// The thread, written only over the version it was read at (or only if new).
 pub fn put_thread(thread: &StoredThread, read_version: Option<u64>) -> Result<Write, StoreError> {
+    let condition = match read_version {
+        None => Condition::ItemMissing,
+        Some(version) => Condition::equals("version", version as i64),
+    };
+    Ok(Write::put(Table::Threads, thread_item(thread)?).when(condition))
+}
+
+/// The thread as its table keeps it, with the `OpenThreads` keys while its clock runs.
+pub fn thread_item(thread: &StoredThread) -> Result<Item, StoreError> {
     let mut item = to_item(thread)?;
     item.insert("pk".to_owned(), thread_key(&thread.thread_id).into());
     if let Some(next) = thread.clock.as_ref().and_then(Clock::next_look) {
@@ -153,11 +162,7 @@ pub fn put_thread(thread: &StoredThread, read_version: Option<u64>) -> Result<Wr
             format!("{}#{}", sortable(next), thread.thread_id).into(),
         );
     }
-    let condition = match read_version {
-        None => Condition::ItemMissing,
-        Some(version) => Condition::equals("version", version as i64),
-    };
-    Ok(Write::put(Table::Threads, item).when(condition))
+    Ok(item)
 }
 
 /// What a message event reads, in one request.

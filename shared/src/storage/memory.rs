@@ -131,6 +131,9 @@ impl Storage for MemoryStorage {
             .cloned()
             .collect();
         items.sort_by(|a, b| text(a, sort).cmp(text(b, sort)));
+        if let Some(limit) = query.limit {
+            items.truncate(limit);
+        }
         if index.keys_only() {
             let kept = [index.table().key_attribute(), partition, sort];
             for item in &mut items {

@@ -167,6 +167,8 @@ pub struct Query {
     pub sort_prefix: Option<String>,
     /// Only the items whose sort key is at most this (`<=`), in order.
     pub sort_until: Option<String>,
+    /// At most this many items: the first ones in the index's order.
+    pub limit: Option<usize>,
 }
 
 impl Query {
@@ -176,7 +178,14 @@ impl Query {
             partition: partition.into(),
             sort_prefix: None,
             sort_until: None,
+            limit: None,
         }
+    }
+
+    /// Only the first `count` items (as when only "one or more than one" matters).
+    pub fn first(mut self, count: usize) -> Self {
+        self.limit = Some(count);
+        self
     }
 
     /// The items whose sort key is at most `last` (one key condition: not with a prefix).

@@ -41,8 +41,8 @@ enum Kind {
     Review,
     /// A goodwill refund of the delivered bench order, above the seller's automatic limit.
     PendingRefund,
-    /// A webhook of a type the function takes but does not handle yet.
-    Unhandled { event_type: &'static str },
+    /// A buyer's question for the seller (no order named, not "where is my order").
+    Question,
     /// Anything: the baseline answers everything alike.
     Empty,
 }
@@ -67,10 +67,7 @@ impl Workload {
             Function::StockAlerts => ("inventory.adjusted, restock", 202, Kind::Restock),
             Function::ReviewMonitor => ("review.created, negative", 202, Kind::Review),
             Function::RefundProcessor => ("refund.requested, pending", 202, Kind::PendingRefund),
-            other => {
-                let event_type = other.event_types().next().unwrap_or("unknown.event");
-                ("webhook, not handled yet (501)", 501, Kind::Unhandled { event_type })
-            }
+            Function::BuyerMessaging => ("message.received, to the seller", 202, Kind::Question),
         };
         Self {
             name: name.to_owned(),
@@ -107,7 +104,10 @@ impl Workload {
             Kind::Restock => restock(&format!("evt_restock_{sequence}")),
             Kind::Review => review_created(&format!("bench_{sequence}"), None),
             Kind::PendingRefund => refund_requested(&format!("bench_{sequence}"), json!({"amount": "31.00"})),
-            Kind::Unhandled { event_type } => envelope(&format!("evt_bench_{sequence}"), event_type, json!({})),
+            Kind::Question => message_received(
+                &format!("bench_{sequence}"),
+                json!({"text": "Is the teapot dishwasher safe?"}),
+            ),
             Kind::Empty => return Bytes::from_static(b"{}"),
         };
         webhook(&self.secret, &body)
@@ -169,6 +169,19 @@ fn review_updated(id: &str) -> String {
         "text": "The lid leaks, and it arrived two weeks late.", "updated_at": chrono::Utc::now().to_rfc3339(),
     });
     envelope(&format!("evt_review_update_{id}"), "review.updated", data)
+}
+
+/// A question of the bench's buyer, `data` merged in.
+fn message_received(id: &str, data: Value) -> String {
+    let mut body = json!({
+        "message_id": format!("msg_{id}"), "seller_id": SELLER,
+        "buyer": {"id": "buy_bench", "name": "Bench Buyer", "email": "bench@example.com", "locale": "en"},
+        "subject": "", "created_at": chrono::Utc::now().to_rfc3339(),
+    });
+    for (key, value) in data.as_object().into_iter().flatten() {
+        body[key] = value.clone();
+    }
+    envelope(&format!("evt_message_{id}"), "message.received", body)
 }
 
 /// The order order intake's cases place, ship and deliver: 20 lines of €9.90 (€198.00), which
@@ -423,7 +436,26 @@ pub async fn cases(
             ));
         }
         Function::BuyerMessaging => {
-            cases.push(case("message.received, not handled yet", workload.event(u64::MAX)));
+            let wismo = message_received(
+                "count_wismo",
+                json!({"order_id": "ord_count_1", "text": "Where is my order?"}),
+            );
+            cases.push(case(
+                "message.received, where is my order, answered",
+                webhook(secret, &wismo),
+            ));
+            cases.push(case("message.received, delivered again", webhook(secret, &wismo)));
+            let product = message_received("count_product", json!({"text": "Is the teapot dishwasher safe?"}));
+            cases.push(case("message.received, to the seller", webhook(secret, &product)));
+            let unnamed = message_received("count_unnamed", json!({"text": "Has my order shipped?"}));
+            cases.push(case("message.received, naming no order", webhook(secret, &unnamed)));
+            let reply = envelope(
+                "evt_message_count_reply",
+                "message.replied",
+                json!({"message_id": "msg_count_reply", "thread_id": "thr_msg_count_product", "seller_id": SELLER,
+                       "text": "Please wash it by hand."}),
+            );
+            cases.push(case("message.replied", webhook(secret, &reply)));
             let email = queued(&confirmation_email());
             cases.push(case("email request, sent", email.clone()));
             cases.push(case("email request, delivered again", email));
@@ -433,6 +465,8 @@ pub async fn cases(
                 json!({"buyer_id": "buy_bench", "optional_email": "opted_out"}),
             );
             cases.push(case("buyer.preferences", webhook(secret, &preferences)));
+            let sweep = local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", chrono::Utc::now());
+            cases.push(case("the clock's sweep, nothing due", Bytes::from(sweep.to_string())));
         }
     }
     Ok(cases)

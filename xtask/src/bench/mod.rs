@@ -9,6 +9,7 @@
 //! stopped.
 
 mod classifier;
+mod clock;
 mod events;
 mod meter;
 mod report;
@@ -139,6 +140,14 @@ async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
         eprintln!("xtask: ── bench the sweep over {} SKUs", sweep::CATALOGUE);
         let load = sweep::load_catalogue(&aws.sdk_config().await, &provisioned).await?;
         report.sweep = Some(sweep::measure(alerts, &meter, load).await?);
+    }
+    if let Some(messaging) = subject_of(Function::BuyerMessaging) {
+        eprintln!(
+            "xtask: ── bench the reply clock over {} open threads",
+            clock::OPEN_THREADS
+        );
+        let load = clock::load_threads(&aws.sdk_config().await, &provisioned).await?;
+        report.clock = Some(clock::measure(messaging, &meter, load).await?);
     }
     eprintln!("xtask: ── bench the review classifier");
     report.classifier = Some(classifier::measure()?);

@@ -88,6 +88,8 @@ pub struct Report {
     pub requests: Vec<RequestCount>,
     /// Stock alerts' sweep over a large catalogue with few SKUs at risk.
     pub sweep: Option<super::SweepReport>,
+    /// Buyer messaging's clock over many open threads with few due.
+    pub clock: Option<super::clock::ClockReport>,
     /// The review classifier, in process, over the labelled reviews.
     pub classifier: Option<super::classifier::ClassifierReport>,
     pub goals: Vec<Goal>,
@@ -107,6 +109,7 @@ impl Report {
             peer_ratio_first_response: 0.0,
             requests: Vec::new(),
             sweep: None,
+            clock: None,
             classifier: None,
             goals: Vec::new(),
         }
@@ -170,6 +173,17 @@ impl Report {
                 ),
                 met: worst < 200,
                 measured: format!("{worst} items"),
+            });
+        }
+        if let Some(clock) = &self.clock {
+            let worst = clock.first.aws_requests.max(clock.steady.aws_requests);
+            goals.push(Goal {
+                goal: format!(
+                    "clock sweep < 100 requests ({} of {} open threads due)",
+                    clock.due, clock.open_threads
+                ),
+                met: worst < 100,
+                measured: format!("{worst} requests"),
             });
         }
         self.goals = goals;
@@ -242,6 +256,25 @@ impl Report {
                     out,
                     "| {name} | {:.0} ms | {} | {} | {} | {} | {} |",
                     run.ms, run.items_read, run.skus_assessed, run.alerts_raised, run.digests, run.aws_requests
+                );
+            }
+        }
+        if let Some(clock) = &self.clock {
+            let _ = writeln!(
+                out,
+                "\nThe reply clock's sweep over {} open threads, {} due a reminder (threads loaded in {:.0} s):\n",
+                clock.open_threads, clock.due, clock.load_seconds
+            );
+            let _ = writeln!(out, "| sweep | time | threads due | reminded | AWS requests |");
+            let _ = writeln!(out, "|---|---|---|---|---|");
+            for (name, run) in [
+                ("first (reminds)", &clock.first),
+                ("steady (nothing due)", &clock.steady),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "| {name} | {:.0} ms | {} | {} | {} |",
+                    run.ms, run.threads_due, run.reminded, run.aws_requests
                 );
             }
         }

@@ -80,7 +80,7 @@ fn seller(index: usize) -> WriteRequest {
     WriteRequest::builder().put_request(put).build()
 }
 
-async fn write_all(
+pub(super) async fn write_all(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     requests: Vec<WriteRequest>,

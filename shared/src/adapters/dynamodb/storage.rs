@@ -300,6 +300,11 @@ impl Storage for DynamoStorage {
                 .set_expression_attribute_names(names.clone())
                 .set_expression_attribute_values(values.clone())
                 .set_exclusive_start_key(start)
+                .set_limit(
+                    query
+                        .limit
+                        .and_then(|limit| i32::try_from(limit - found.items.len()).ok()),
+                )
                 .send()
                 .await
                 .map_err(|error| store_error("DynamoDB Query", error))?;
@@ -308,7 +313,8 @@ impl Storage for DynamoStorage {
                 .items
                 .extend(page.items.unwrap_or_default().into_iter().map(item_of));
             start = page.last_evaluated_key;
-            if start.is_none() {
+            let enough = query.limit.is_some_and(|limit| found.items.len() >= limit);
+            if start.is_none() || enough {
                 return Ok(found);
             }
         }

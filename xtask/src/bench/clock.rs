@@ -1,0 +1,146 @@
+//! Buyer messaging's clock at scale: 10,000 threads waiting for their sellers, 20 of them due
+//! a reminder. The sweep's cost must follow the 20 (read through the sparse OpenThreads
+//! index), not the 10,000.
+
+use std::time::Instant;
+
+use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use backoffice::adapters::dynamodb::dynamo_item;
+use backoffice::orders::Buyer;
+use backoffice::pii::EmailAddress;
+use backoffice::questions::intent::Intent;
+use backoffice::questions::records::{Author, StoredThread, ThreadMessage, ThreadState, thread_item};
+use chrono::{Duration, Utc};
+use serde::Serialize;
+
+use super::meter::AwsMeter;
+use super::sweep::write_all;
+use super::{BenchError, Subject, run_error, start};
+use local_cloud::provision::Provisioned;
+
+pub const OPEN_THREADS: usize = 10_000;
+pub const DUE: usize = 20;
+const SELLERS: usize = 100;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockReport {
+    pub open_threads: usize,
+    pub due: usize,
+    pub load_seconds: f64,
+    /// The first sweep reminds the 20; the second finds nothing due.
+    pub first: ClockRun,
+    pub steady: ClockRun,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClockRun {
+    pub ms: f64,
+    pub threads_due: u64,
+    pub reminded: u64,
+    pub aws_requests: u64,
+}
+
+/// Thread `index`: asked `hours_ago`, so that every 500th (20 of 10,000) is 21 hours into its
+/// 24 and due its reminder; the rest were asked within the hour.
+fn thread(index: usize) -> WriteRequest {
+    let due = index.is_multiple_of(OPEN_THREADS / DUE);
+    let asked = Utc::now() - Duration::hours(if due { 21 } else { 0 }) - Duration::minutes(1);
+    let mut thread = StoredThread {
+        thread_id: format!("thr_clock_{index:05}"),
+        seller_id: format!("sel_clock_{:03}", index % SELLERS),
+        buyer: Buyer {
+            id: format!("buy_clock_{index}"),
+            name: "Bench Buyer".to_owned(),
+            email: EmailAddress::parse("bench@example.com").expect("an address"),
+            locale: "en".to_owned(),
+        },
+        order_id: None,
+        subject: String::new(),
+        state: ThreadState::AwaitingSeller,
+        messages: vec![ThreadMessage {
+            message_id: format!("msg_clock_{index}"),
+            author: Author::Buyer,
+            at: asked,
+            text: "Is the teapot dishwasher safe?".to_owned(),
+            intent: Some(Intent::ProductQuestion),
+            fingerprint: "bench".to_owned(),
+            answered_automatically: false,
+        }],
+        clock: None,
+        answered_automatically_at: None,
+        response_seconds: Vec::new(),
+        version: 0,
+    };
+    thread.start_clock(&format!("msg_clock_{index}"), asked);
+    let item = dynamo_item(thread_item(&thread).expect("a thread serialises"));
+    WriteRequest::builder()
+        .put_request(PutRequest::builder().set_item(Some(item)).build().expect("a key"))
+        .build()
+}
+
+fn seller(index: usize) -> WriteRequest {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let put = PutRequest::builder()
+        .item("seller_id", S(format!("sel_clock_{index:03}")))
+        .item("name", S(format!("Clock seller {index}")))
+        .item("email", S(format!("seller{index}@clock.example")))
+        .item("locale", S("en".to_owned()))
+        .build()
+        .expect("a key and attributes");
+    WriteRequest::builder().put_request(put).build()
+}
+
+/// Writes the sellers and the open threads straight into the table; answers how long it took.
+pub async fn load_threads(config: &aws_config::SdkConfig, provisioned: &Provisioned) -> Result<f64, BenchError> {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let started = Instant::now();
+    write_all(
+        &client,
+        &provisioned.tables["SellersTable"],
+        (0..SELLERS).map(seller).collect(),
+    )
+    .await?;
+    write_all(
+        &client,
+        &provisioned.tables["ThreadsTable"],
+        (0..OPEN_THREADS).map(thread).collect(),
+    )
+    .await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Two sweeps by one process of buyer messaging: the first reminds, the second is steady.
+pub async fn measure(subject: &Subject, meter: &AwsMeter, load_seconds: f64) -> Result<ClockReport, BenchError> {
+    let mut process = start(subject).await?;
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        meter.take();
+        let event = local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", Utc::now());
+        let invoked = process
+            .invoker
+            .invoke_timed(bytes::Bytes::from(event.to_string()))
+            .await
+            .map_err(|error| run_error("the clock's sweep", error))?;
+        if invoked.failed() {
+            return Err(run_error("the clock's sweep", String::from_utf8_lossy(invoked.body())));
+        }
+        let answer: serde_json::Value = serde_json::from_slice(invoked.body()).unwrap_or_default();
+        let field = |name: &str| answer[name].as_u64().unwrap_or(0);
+        runs.push(ClockRun {
+            ms: invoked.duration().as_secs_f64() * 1000.0,
+            threads_due: field("threads_due"),
+            reminded: field("reminded"),
+            aws_requests: meter.take().requests,
+        });
+    }
+    let _ = process.child.kill().await;
+    let steady = runs.pop().expect("two runs");
+    let first = runs.pop().expect("two runs");
+    Ok(ClockReport {
+        open_threads: OPEN_THREADS,
+        due: DUE,
+        load_seconds,
+        first,
+        steady,
+    })
+}
