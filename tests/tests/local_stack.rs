@@ -260,6 +260,7 @@ async fn the_sample_events_tell_the_whole_story() {
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "2 项事务需要您处理"),
             ("chen.jing@example.cn", "回复：您的订单 ord_1003 到哪了"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在备货"),
@@ -365,6 +366,11 @@ async fn the_sample_events_tell_the_whole_story() {
     let emmas = item("ThreadsTable", "pk", "thread#thr_msg_5002").await;
     assert_eq!(emmas["state"].as_s().unwrap(), "answered");
     assert!(!emmas.contains_key("clock_open"), "its clock stopped");
+    // Sophie Martin asks to cancel her late order: a question for the seller, on its clock.
+    let sophies = item("ThreadsTable", "pk", "thread#thr_msg_5004").await;
+    assert_eq!(sophies["state"].as_s().unwrap(), "awaiting_seller");
+    assert!(sophies.contains_key("clock_open"), "waiting on its clock");
+    assert_eq!(told("please cancel the order"), 1, "{to_the_seller:#?}");
 
     let review = item("ReviewsTable", "pk", "review#rev_2002").await;
     assert_eq!(review["state"].as_s().unwrap(), "removed");
