@@ -8,8 +8,8 @@ use crate::email::request::{LateOrder, QuestionDue, ReplyEmail, SellerDigest, St
 use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use crate::follow_ups::FollowUp;
 use crate::function::Function;
-use crate::orders::StoredOrder;
 use crate::orders::outbox_entry::order_email;
+use crate::orders::{Buyer, StoredOrder};
 use crate::outbox::OutboxEntry;
 use crate::sellers::SellerContact;
 use crate::snippet::snippet;
@@ -39,18 +39,26 @@ pub fn seller_reply(thread: &StoredThread, message_id: &str, question: &str, rep
 }
 
 fn to_buyer(thread: &StoredThread, key: String, content: EmailContent) -> OutboxEntry {
-    let buyer = &thread.buyer;
+    one_email(key, buyer_of(&thread.buyer), &thread.buyer.locale, content)
+}
+
+fn buyer_of(buyer: &Buyer) -> Recipient {
+    Recipient {
+        role: RecipientRole::Buyer,
+        id: buyer.id.clone(),
+        name: buyer.name.clone(),
+        email: buyer.email.clone(),
+    }
+}
+
+/// An outbox entry of one email, deduplicated by the entry's own key.
+fn one_email(key: String, recipient: Recipient, locale: &str, content: EmailContent) -> OutboxEntry {
     OutboxEntry {
         key: key.clone(),
         follow_ups: vec![FollowUp::Email(EmailRequest {
             dedupe_key: key,
-            recipient: Recipient {
-                role: RecipientRole::Buyer,
-                id: buyer.id.clone(),
-                name: buyer.name.clone(),
-                email: buyer.email.clone(),
-            },
-            locale: buyer.locale.clone(),
+            recipient,
+            locale: locale.to_owned(),
             content,
         })],
     }
@@ -99,11 +107,8 @@ pub fn question_notice(
         }],
         ..SellerDigest::default()
     };
-    to_seller(
-        Function::BuyerMessaging.key(&[message_id, notice.name()]),
-        digest,
-        contact?,
-    )
+    let key = Function::BuyerMessaging.key(&[message_id, notice.name()]);
+    Some(to_seller(key, digest, contact?))
 }
 
 /// The seller's alert of an order past its ship-by date.
@@ -117,42 +122,23 @@ pub fn late_order_notice(order: &StoredOrder, contact: &SellerContact) -> Outbox
         ..SellerDigest::default()
     };
     let key = Function::BuyerMessaging.key(&["late", &order.order_id, "seller"]);
-    to_seller(key, digest, contact).expect("a digest to a known contact")
+    to_seller(key, digest, contact)
 }
 
 /// The buyer's notice that the order is late.
 pub fn delay_notice(order: &StoredOrder) -> OutboxEntry {
     let key = Function::BuyerMessaging.key(&["late", &order.order_id, "buyer"]);
-    let buyer = &order.buyer;
-    OutboxEntry {
-        key: key.clone(),
-        follow_ups: vec![FollowUp::Email(EmailRequest {
-            dedupe_key: key,
-            recipient: Recipient {
-                role: RecipientRole::Buyer,
-                id: buyer.id.clone(),
-                name: buyer.name.clone(),
-                email: buyer.email.clone(),
-            },
-            locale: buyer.locale.clone(),
-            content: EmailContent::DelayNotice(order_email(order)),
-        })],
-    }
+    let content = EmailContent::DelayNotice(order_email(order));
+    one_email(key, buyer_of(&order.buyer), &order.buyer.locale, content)
 }
 
-fn to_seller(key: String, digest: SellerDigest, contact: &SellerContact) -> Option<OutboxEntry> {
-    Some(OutboxEntry {
-        key: key.clone(),
-        follow_ups: vec![FollowUp::Email(EmailRequest {
-            dedupe_key: key,
-            recipient: Recipient {
-                role: RecipientRole::Seller,
-                id: contact.seller_id.clone(),
-                name: contact.name.clone(),
-                email: contact.email.clone(),
-            },
-            locale: contact.locale.clone(),
-            content: EmailContent::SellerDigest(digest),
-        })],
-    })
+fn to_seller(key: String, digest: SellerDigest, contact: &SellerContact) -> OutboxEntry {
+    let recipient = Recipient {
+        role: RecipientRole::Seller,
+        id: contact.seller_id.clone(),
+        name: contact.name.clone(),
+        email: contact.email.clone(),
+    };
+    let content = EmailContent::SellerDigest(digest);
+    one_email(key, recipient, &contact.locale, content)
 }

@@ -14,8 +14,8 @@ use chrono::{Duration, Utc};
 use serde::Serialize;
 
 use super::meter::AwsMeter;
-use super::sweep::write_all;
-use super::{BenchError, Subject, run_error, start};
+use super::sweep::{ScheduledRun, run_schedule_twice, write_all};
+use super::{BenchError, Subject};
 use local_cloud::provision::Provisioned;
 
 pub const OPEN_THREADS: usize = 10_000;
@@ -111,36 +111,21 @@ pub async fn load_threads(config: &aws_config::SdkConfig, provisioned: &Provisio
 
 /// Two sweeps by one process of buyer messaging: the first reminds, the second is steady.
 pub async fn measure(subject: &Subject, meter: &AwsMeter, load_seconds: f64) -> Result<ClockReport, BenchError> {
-    let mut process = start(subject).await?;
-    let mut runs = Vec::new();
-    for _ in 0..2 {
-        meter.take();
-        let event = local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", Utc::now());
-        let invoked = process
-            .invoker
-            .invoke_timed(bytes::Bytes::from(event.to_string()))
-            .await
-            .map_err(|error| run_error("the clock's sweep", error))?;
-        if invoked.failed() {
-            return Err(run_error("the clock's sweep", String::from_utf8_lossy(invoked.body())));
-        }
-        let answer: serde_json::Value = serde_json::from_slice(invoked.body()).unwrap_or_default();
-        let field = |name: &str| answer[name].as_u64().unwrap_or(0);
-        runs.push(ClockRun {
-            ms: invoked.duration().as_secs_f64() * 1000.0,
+    let [first, steady] = run_schedule_twice(subject, meter, "BuyerMessagingFunctionReplyClock").await?;
+    let run = |run: ScheduledRun| {
+        let field = |name: &str| run.answer[name].as_u64().unwrap_or(0);
+        ClockRun {
+            ms: run.ms,
             threads_due: field("threads_due"),
             reminded: field("reminded"),
-            aws_requests: meter.take().requests,
-        });
-    }
-    let _ = process.child.kill().await;
-    let steady = runs.pop().expect("two runs");
-    let first = runs.pop().expect("two runs");
+            aws_requests: run.aws_requests,
+        }
+    };
     Ok(ClockReport {
         open_threads: OPEN_THREADS,
         due: DUE,
         load_seconds,
-        first,
-        steady,
+        first: run(first),
+        steady: run(steady),
     })
 }

@@ -131,40 +131,63 @@ pub async fn load_catalogue(config: &aws_config::SdkConfig, provisioned: &Provis
     Ok(started.elapsed())
 }
 
-/// Two sweeps by one process of stock alerts: the first raises, the second is steady state.
-pub async fn measure(subject: &Subject, meter: &AwsMeter, load: Duration) -> Result<SweepReport, BenchError> {
+/// A scheduled sweep run by the bench: its time, its answer, the AWS requests it made.
+pub(super) struct ScheduledRun {
+    pub ms: f64,
+    pub answer: serde_json::Value,
+    pub aws_requests: u64,
+}
+
+/// Two runs of `rule`'s schedule by one process of the subject, one after the other: the first
+/// finds the work, the second is the steady state.
+pub(super) async fn run_schedule_twice(
+    subject: &Subject,
+    meter: &AwsMeter,
+    rule: &str,
+) -> Result<[ScheduledRun; 2], BenchError> {
     let mut process = start(subject).await?;
     let mut runs = Vec::new();
     for _ in 0..2 {
         meter.take();
-        let event = local_cloud::schedule::scheduled_event("StockAlertsFunctionHourlySweep", chrono::Utc::now());
+        let event = local_cloud::schedule::scheduled_event(rule, chrono::Utc::now());
         let invoked = process
             .invoker
             .invoke_timed(bytes::Bytes::from(event.to_string()))
             .await
-            .map_err(|error| run_error("the sweep", error))?;
-        let answer: serde_json::Value = serde_json::from_slice(invoked.body()).unwrap_or_default();
+            .map_err(|error| run_error(rule, error))?;
         if invoked.failed() {
-            return Err(run_error("the sweep", String::from_utf8_lossy(invoked.body())));
+            return Err(run_error(rule, String::from_utf8_lossy(invoked.body())));
         }
-        let field = |name: &str| answer[name].as_u64().unwrap_or(0);
-        runs.push(SweepRun {
+        runs.push(ScheduledRun {
             ms: invoked.duration().as_secs_f64() * 1000.0,
-            items_read: field("items_read"),
-            skus_assessed: field("skus_assessed"),
-            alerts_raised: field("alerts_raised"),
-            digests: field("digests"),
+            answer: serde_json::from_slice(invoked.body()).unwrap_or_default(),
             aws_requests: meter.take().requests,
         });
     }
     let _ = process.child.kill().await;
-    let steady = runs.pop().expect("two runs");
-    let first = runs.pop().expect("two runs");
+    let [first, steady]: [ScheduledRun; 2] = runs.try_into().map_err(|_| run_error(rule, "two runs"))?;
+    Ok([first, steady])
+}
+
+/// Two sweeps by one process of stock alerts: the first raises, the second is steady state.
+pub async fn measure(subject: &Subject, meter: &AwsMeter, load: Duration) -> Result<SweepReport, BenchError> {
+    let [first, steady] = run_schedule_twice(subject, meter, "StockAlertsFunctionHourlySweep").await?;
+    let run = |run: ScheduledRun| {
+        let field = |name: &str| run.answer[name].as_u64().unwrap_or(0);
+        SweepRun {
+            ms: run.ms,
+            items_read: field("items_read"),
+            skus_assessed: field("skus_assessed"),
+            alerts_raised: field("alerts_raised"),
+            digests: field("digests"),
+            aws_requests: run.aws_requests,
+        }
+    };
     Ok(SweepReport {
         skus: CATALOGUE,
         at_risk: AT_RISK,
         load_seconds: load.as_secs_f64(),
-        first,
-        steady,
+        first: run(first),
+        steady: run(steady),
     })
 }
