@@ -14,7 +14,7 @@ use chrono::{Duration, Utc};
 use serde::Serialize;
 
 use super::meter::AwsMeter;
-use super::sweep::{ScheduledRun, run_schedule_twice, write_all};
+use super::sweep::{ScheduledRun, run_schedule_twice, seller, write_all};
 use super::{BenchError, Subject};
 use local_cloud::provision::Provisioned;
 
@@ -78,18 +78,6 @@ fn thread(index: usize) -> WriteRequest {
         .build()
 }
 
-fn seller(index: usize) -> WriteRequest {
-    use aws_sdk_dynamodb::types::AttributeValue::S;
-    let put = PutRequest::builder()
-        .item("seller_id", S(format!("sel_clock_{index:03}")))
-        .item("name", S(format!("Clock seller {index}")))
-        .item("email", S(format!("seller{index}@clock.example")))
-        .item("locale", S("en".to_owned()))
-        .build()
-        .expect("a key and attributes");
-    WriteRequest::builder().put_request(put).build()
-}
-
 /// Writes the sellers and the open threads straight into the table; answers how long it took.
 pub async fn load_threads(config: &aws_config::SdkConfig, provisioned: &Provisioned) -> Result<f64, BenchError> {
     let client = aws_sdk_dynamodb::Client::new(config);
@@ -97,7 +85,7 @@ pub async fn load_threads(config: &aws_config::SdkConfig, provisioned: &Provisio
     write_all(
         &client,
         &provisioned.tables["SellersTable"],
-        (0..SELLERS).map(seller).collect(),
+        (0..SELLERS).map(|index| seller("clock", index)).collect(),
     )
     .await?;
     write_all(

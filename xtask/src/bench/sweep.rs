@@ -69,11 +69,12 @@ fn stock_item(index: usize) -> WriteRequest {
         .build()
 }
 
-fn seller(index: usize) -> WriteRequest {
+/// A seller's alert contact, `sel_<name>_<index>`, as a count or `seller.updated` leaves it.
+pub(super) fn seller(name: &str, index: usize) -> WriteRequest {
     let put = PutRequest::builder()
-        .item("seller_id", s(format!("sel_sweep_{index:03}")))
-        .item("name", s(format!("Sweep seller {index}")))
-        .item("email", s(format!("seller{index}@sweep.example")))
+        .item("seller_id", s(format!("sel_{name}_{index:03}")))
+        .item("name", s(format!("Bench seller {index}")))
+        .item("email", s(format!("seller{index}@{name}.example")))
         .item("locale", s("en"))
         .build()
         .expect("a key and attributes");
@@ -119,7 +120,7 @@ pub async fn load_catalogue(config: &aws_config::SdkConfig, provisioned: &Provis
     write_all(
         &client,
         &provisioned.tables["SellersTable"],
-        (0..SELLERS).map(seller).collect(),
+        (0..SELLERS).map(|index| seller("sweep", index)).collect(),
     )
     .await?;
     write_all(
