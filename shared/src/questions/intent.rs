@@ -583,6 +583,7 @@ mod tests {
     /// Measured at 74.2% on arrival; its misreadings then seen and taught.
     const HOLDOUT_FLOOR: f64 = 0.95;
     const SECOND_HOLDOUT_FLOOR: f64 = 0.95;
+    const THIRD_HOLDOUT_FLOOR: f64 = 0.80;
 
     #[derive(serde::Deserialize)]
     struct Labelled {
@@ -657,6 +658,23 @@ mod tests {
             println!("  {miss}");
         }
         assert!(share >= SECOND_HOLDOUT_FLOOR, "{:.1}%: {wrong:#?}", share * 100.0);
+    }
+
+    /// A third blind set of 120, measured once after the last change to the phrases and never
+    /// taught from: the figure to expect on questions nobody tuned for. Floored where it read.
+    #[test]
+    fn third_holdout_measured_once() {
+        let set = include_str!("holdout3.jsonl");
+        let (share, wrong) = accuracy(set);
+        println!(
+            "third holdout intent accuracy {:.1}% over {} questions",
+            share * 100.0,
+            set.lines().count()
+        );
+        for miss in &wrong {
+            println!("  {miss}");
+        }
+        assert!(share >= THIRD_HOLDOUT_FLOOR, "{:.1}%: {wrong:#?}", share * 100.0);
     }
 
     #[test]
