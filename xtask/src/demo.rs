@@ -189,8 +189,9 @@ async fn print_threads(client: &aws_sdk_dynamodb::Client, table: &str) -> Comman
             .iter()
             .filter_map(|message| message["intent"].as_str())
             .collect();
-        let due = item["clock"]["due_at"]
-            .as_str()
+        let due = item
+            .get("clock")
+            .and_then(|clock| clock["due_at"].as_str())
             .map(|due| format!("answer due {due}"))
             .unwrap_or_default();
         println!(
