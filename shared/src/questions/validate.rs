@@ -93,7 +93,7 @@ impl From<QuestionError> for Rejection {
 pub fn question(data: MessageReceivedData) -> Result<Question, QuestionError> {
     let message_id = identifier(data.message_id, "data.message_id")?;
     let (thread_id, continues_thread) = match data.thread_id {
-        Some(thread_id) => (identifier(thread_id, "data.thread_id")?, true),
+        Some(thread_id) => (thread(thread_id)?, true),
         // A new thread is named after its first message, so a retry finds the same thread.
         None => (format!("thr_{message_id}"), false),
     };
@@ -123,10 +123,23 @@ pub fn reply(data: MessageRepliedData) -> Result<Reply, QuestionError> {
     };
     Ok(Reply {
         message_id: identifier(data.message_id, "data.message_id")?,
-        thread_id: identifier(data.thread_id, "data.thread_id")?,
+        thread_id: thread(data.thread_id)?,
         seller_id: identifier(data.seller_id, "data.seller_id")?,
         answer,
     })
+}
+
+/// A thread's id: the marketplace's, or ours, `thr_` and the first message's id (which may
+/// already be 64 characters long).
+fn thread(value: String) -> Result<String, QuestionError> {
+    let ours = value.strip_prefix("thr_").is_some_and(is_identifier);
+    if ours || is_identifier(&value) {
+        Ok(value)
+    } else {
+        Err(QuestionError::InvalidIdentifier {
+            field: "data.thread_id",
+        })
+    }
 }
 
 fn identifier(value: String, field: &'static str) -> Result<String, QuestionError> {
@@ -163,4 +176,31 @@ fn one_line(value: &str, field: &'static str) -> Result<String, QuestionError> {
         });
     }
     Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_named_after_a_64_character_message_can_be_replied_to() {
+        let message_id = "m".repeat(64);
+        let reply_to = |thread_id: &str| {
+            reply(MessageRepliedData {
+                message_id: "msg_reply".into(),
+                thread_id: thread_id.into(),
+                seller_id: "sel_1".into(),
+                text: Some("Hello".into()),
+                no_response_needed: None,
+            })
+        };
+        assert!(reply_to(&format!("thr_{message_id}")).is_ok());
+        assert_eq!(
+            reply_to(&format!("thr_{message_id}x")).unwrap_err(),
+            QuestionError::InvalidIdentifier {
+                field: "data.thread_id"
+            }
+        );
+        assert!(reply_to("thr 1").is_err());
+    }
 }
