@@ -6,7 +6,10 @@
 //!   [`prohibited`]: what a seller's reply may not carry.
 //! - [`receive`]: `message.received`, one read and one transaction;
 //!   [`reply`]: `message.replied`, the same.
-//! - [`records`]: threads as stored, and the sparse `OpenThreads` keys the clock's sweep reads.
+//! - [`records`]: threads as stored, and the sparse `OpenThreads` keys the clock's sweep reads;
+//!   [`answer`]: the emails a message leads to, as outbox entries.
+//! - [`sweep`]: the clock (reminders, breaches, late orders); [`figures`]: each seller's
+//!   response figures per day, counted where they change.
 
 pub mod answer;
 pub mod figures;

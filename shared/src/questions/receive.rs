@@ -1,6 +1,7 @@
 //! `message.received`: one `BatchGetItem` (the thread, the order the message names, the
-//! seller's contact) and one transaction (the claim, the thread over the version read, and the
-//! buyer's automatic answer or the seller's notice in the outbox).
+//! seller's contact) and one transaction (the claim, the thread over the version read, the
+//! seller's figures for the day, and the buyer's automatic answer or the seller's notice in the
+//! outbox). A "where is my order" naming no order adds one query: the buyer's open orders.
 //!
 //! "Where is my order" about an order of this buyer and seller is answered at once, unless the
 //! thread already has an automatic answer from the last 24 hours or a question waiting for the
