@@ -31,6 +31,9 @@ impl Intent {
 /// Phrases that name no intent although they hold one's words ("not cancel", "取消了吗" is
 /// asked of an order already cancelled), removed before matching.
 const NOT_MEANT: &[&str] = &[
+    "not asking to cancel",
+    "not asking for cancel",
+    "do you sell replacement",
     "where is it made",
     "where is this made",
     "don't want to cancel",
@@ -80,6 +83,9 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "开票",
             "下次还来",
             "下次还买",
+            "handwritten",
+            "gift message",
+            "note saying",
         ],
     ),
     (
@@ -91,6 +97,16 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "stop order",
             "don't send it",
             "do not send it",
+            "only need one",
+            "ordered twice",
+            "duplicate order",
+            "two identical orders",
+            "and keep the rest",
+            "but keep the",
+            "拍重复",
+            "重复下单",
+            "拍了两",
+            "下了两",
             "don't want it anymore",
             "dont want it anymore",
             "do not want it anymore",
@@ -155,13 +171,25 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "地址都填错",
             "电话填错",
             "个地址",
-            "快递柜",
             "自提点",
             "别送上门",
             "不要送上门",
             "邮编",
             "门牌",
             "放驿站",
+            "菜鸟驿站",
+            "放快递柜",
+            "到快递柜",
+            "改快递柜",
+            "my street",
+            "street name",
+            "street number",
+            "delivery address",
+            "shipping address",
+            "i'm moving",
+            "moving next week",
+            "recipient name",
+            "name should be",
             "改放",
             "放菜鸟",
             "电话号码",
@@ -235,6 +263,15 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "质量差",
             "return process",
             "return policy",
+            "missing the",
+            "missing part",
+            "missing a part",
+            "少了个",
+            "少了一个",
+            "缺了",
+            "少配件",
+            "列纹",
+            "换一个",
             "send back",
             "退款",
             "退货",
@@ -331,6 +368,10 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "haven't got",
             "ship date",
             "where is my stuff",
+            "actually leaving",
+            "leaving your warehouse",
+            "been a week",
+            "been two weeks",
             "still not here",
             "not here",
             "when will my",
@@ -396,6 +437,12 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "能到",
             "东西呢",
             "待发货",
+            "到那了",
+            "不更新",
+            "没更新",
+            "kd",
+            "小时发货",
+            "天发货",
             "不发",
             "几天到",
             "查不到",
@@ -471,6 +518,13 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "would shipping be",
             "do you ship to",
             "volt",
+            "voltage",
+            "enamel",
+            "enamelled",
+            "haven't ordered yet",
+            "not ordered yet",
+            "how much is shipping",
+            "before ordering",
             "ml",
             "oz",
             "care",
@@ -532,6 +586,12 @@ const PHRASES: &[(Intent, &[&str])] = &[
             "伏",
             "发霉",
             "保养",
+            "还没下单",
+            "没下单",
+            "变色",
+            "保温",
+            "的还是",
+            "220v",
         ],
     ),
 ];
@@ -583,7 +643,8 @@ mod tests {
     /// Measured at 74.2% on arrival; its misreadings then seen and taught.
     const HOLDOUT_FLOOR: f64 = 0.95;
     const SECOND_HOLDOUT_FLOOR: f64 = 0.95;
-    const THIRD_HOLDOUT_FLOOR: f64 = 0.80;
+    const THIRD_HOLDOUT_FLOOR: f64 = 0.95;
+    const FOURTH_HOLDOUT_FLOOR: f64 = 0.80;
 
     #[derive(serde::Deserialize)]
     struct Labelled {
@@ -660,10 +721,10 @@ mod tests {
         assert!(share >= SECOND_HOLDOUT_FLOOR, "{:.1}%: {wrong:#?}", share * 100.0);
     }
 
-    /// A third blind set of 120, measured once after the last change to the phrases and never
-    /// taught from: the figure to expect on questions nobody tuned for. Floored where it read.
+    /// A third blind set of 120: 80.8% when it arrived (after the second was taught), then its
+    /// misreadings seen.
     #[test]
-    fn third_holdout_measured_once() {
+    fn third_holdout_is_read_at_least_95_percent_right() {
         let set = include_str!("holdout3.jsonl");
         let (share, wrong) = accuracy(set);
         println!(
@@ -675,6 +736,23 @@ mod tests {
             println!("  {miss}");
         }
         assert!(share >= THIRD_HOLDOUT_FLOOR, "{:.1}%: {wrong:#?}", share * 100.0);
+    }
+
+    /// A fourth blind set of 120, measured once after the last change to the phrases and never
+    /// taught from: the figure to expect on questions nobody tuned for. Floored where it read.
+    #[test]
+    fn fourth_holdout_measured_once() {
+        let set = include_str!("holdout4.jsonl");
+        let (share, wrong) = accuracy(set);
+        println!(
+            "fourth holdout intent accuracy {:.1}% over {} questions",
+            share * 100.0,
+            set.lines().count()
+        );
+        for miss in &wrong {
+            println!("  {miss}");
+        }
+        assert!(share >= FOURTH_HOLDOUT_FLOOR, "{:.1}%: {wrong:#?}", share * 100.0);
     }
 
     #[test]
