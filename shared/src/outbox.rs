@@ -14,6 +14,7 @@
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::{Deserialize, Serialize};
 
+use crate::email::{EmailContent, EmailRequest, Recipient};
 use crate::follow_ups::{FollowUp, FollowUpPublisher};
 use crate::metrics;
 use crate::storage::{Table, Write};
@@ -90,6 +91,19 @@ pub fn put(entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Write {
 }
 
 impl OutboxEntry {
+    /// An entry of one email, deduplicated by the entry's own key.
+    pub fn email(key: String, recipient: Recipient, locale: &str, content: EmailContent) -> Self {
+        Self {
+            key: key.clone(),
+            follow_ups: vec![FollowUp::Email(EmailRequest {
+                dedupe_key: key,
+                recipient,
+                locale: locale.to_owned(),
+                content,
+            })],
+        }
+    }
+
     /// The follow-ups as the outbox item stores them: one JSON text, read back whole.
     pub fn follow_ups_json(&self) -> String {
         serde_json::to_string(&self.follow_ups).expect("follow-ups are plain data")

@@ -18,8 +18,8 @@ use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::process_batch_grouped;
 use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::email::EmailContent;
 use backoffice::email::request::SellerDigest;
-use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
 use backoffice::follow_ups::{FollowUp, StockChange};
 use backoffice::function::Function;
 use backoffice::idempotency::Claim;
@@ -308,20 +308,8 @@ impl<Store: Storage> StockAlerts<Store> {
             .await?
             .ok_or_else(|| AlertError::NoContact(digest.seller_id.clone()))?;
         let key = alerts::digest_key(digest, evaluated);
-        Ok(OutboxEntry {
-            key: key.clone(),
-            follow_ups: vec![FollowUp::Email(EmailRequest {
-                dedupe_key: key,
-                recipient: Recipient {
-                    role: RecipientRole::Seller,
-                    id: contact.seller_id,
-                    name: contact.name,
-                    email: contact.email,
-                },
-                locale: contact.locale,
-                content: EmailContent::SellerDigest(digest.clone()),
-            })],
-        })
+        let content = EmailContent::SellerDigest(digest.clone());
+        Ok(OutboxEntry::email(key, contact.recipient(), &contact.locale, content))
     }
 
     /// Assesses every SKU on the watchlist: one digest per seller with something new.

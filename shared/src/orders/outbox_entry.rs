@@ -6,9 +6,7 @@
 use super::order::StoredOrder;
 use super::status::OrderStatus;
 use crate::email::request::{OrderEmail, OrderEmailLine, ShipmentEmail};
-use crate::follow_ups::{
-    EmailContent, EmailRequest, FollowUp, Recipient, RecipientRole, StockChange, StockChangeReason,
-};
+use crate::follow_ups::{EmailContent, EmailRequest, FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
 use crate::outbox::OutboxEntry;
 
@@ -61,12 +59,7 @@ fn stock_change(order: &StoredOrder, status: OrderStatus, reason: StockChangeRea
 fn email(order: &StoredOrder, status: OrderStatus, content: EmailContent) -> FollowUp {
     FollowUp::Email(EmailRequest {
         dedupe_key: key(order, status, "email"),
-        recipient: Recipient {
-            role: RecipientRole::Buyer,
-            id: order.buyer.id.clone(),
-            name: order.buyer.name.clone(),
-            email: order.buyer.email.clone(),
-        },
+        recipient: order.buyer.recipient(),
         locale: order.buyer.locale.clone(),
         content,
     })

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::OrderError;
 use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderRefData, OrderShippedData};
+use crate::email::{Recipient, RecipientRole};
 use crate::ids::{is_identifier, is_sku};
 use crate::money::{Currency, Money, MoneyError};
 use crate::pii::EmailAddress;
@@ -35,6 +36,18 @@ pub struct Buyer {
     pub name: String,
     pub email: EmailAddress,
     pub locale: String,
+}
+
+impl Buyer {
+    /// The buyer as an email's recipient.
+    pub fn recipient(&self) -> Recipient {
+        Recipient {
+            role: RecipientRole::Buyer,
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -4,12 +4,11 @@
 use chrono::{DateTime, Utc};
 
 use super::records::StoredThread;
+use crate::email::EmailContent;
 use crate::email::request::{LateOrder, QuestionDue, ReplyEmail, SellerDigest, StatusReply};
-use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
-use crate::follow_ups::FollowUp;
 use crate::function::Function;
+use crate::orders::StoredOrder;
 use crate::orders::outbox_entry::order_email;
-use crate::orders::{Buyer, StoredOrder};
 use crate::outbox::OutboxEntry;
 use crate::sellers::SellerContact;
 use crate::snippet::snippet;
@@ -39,29 +38,7 @@ pub fn seller_reply(thread: &StoredThread, message_id: &str, question: &str, rep
 }
 
 fn to_buyer(thread: &StoredThread, key: String, content: EmailContent) -> OutboxEntry {
-    one_email(key, buyer_of(&thread.buyer), &thread.buyer.locale, content)
-}
-
-fn buyer_of(buyer: &Buyer) -> Recipient {
-    Recipient {
-        role: RecipientRole::Buyer,
-        id: buyer.id.clone(),
-        name: buyer.name.clone(),
-        email: buyer.email.clone(),
-    }
-}
-
-/// An outbox entry of one email, deduplicated by the entry's own key.
-fn one_email(key: String, recipient: Recipient, locale: &str, content: EmailContent) -> OutboxEntry {
-    OutboxEntry {
-        key: key.clone(),
-        follow_ups: vec![FollowUp::Email(EmailRequest {
-            dedupe_key: key,
-            recipient,
-            locale: locale.to_owned(),
-            content,
-        })],
-    }
+    OutboxEntry::email(key, thread.buyer.recipient(), &thread.buyer.locale, content)
 }
 
 /// What the seller is told of a question on its clock.
@@ -129,16 +106,14 @@ pub fn late_order_notice(order: &StoredOrder, contact: &SellerContact) -> Outbox
 pub fn delay_notice(order: &StoredOrder) -> OutboxEntry {
     let key = Function::BuyerMessaging.key(&["late", &order.order_id, "buyer"]);
     let content = EmailContent::DelayNotice(order_email(order));
-    one_email(key, buyer_of(&order.buyer), &order.buyer.locale, content)
+    OutboxEntry::email(key, order.buyer.recipient(), &order.buyer.locale, content)
 }
 
 fn to_seller(key: String, digest: SellerDigest, contact: &SellerContact) -> OutboxEntry {
-    let recipient = Recipient {
-        role: RecipientRole::Seller,
-        id: contact.seller_id.clone(),
-        name: contact.name.clone(),
-        email: contact.email.clone(),
-    };
-    let content = EmailContent::SellerDigest(digest);
-    one_email(key, recipient, &contact.locale, content)
+    OutboxEntry::email(
+        key,
+        contact.recipient(),
+        &contact.locale,
+        EmailContent::SellerDigest(digest),
+    )
 }

@@ -16,10 +16,10 @@ use super::intent::{Intent, classify};
 use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_thread, read_context};
 use super::validate::{Question, QuestionError};
 use crate::idempotency::Claim;
-use crate::orders::records::{only_open_order, order_from};
+use crate::orders::records::{only_open_order, read_order};
 use crate::orders::{EventContext, StoredOrder};
 use crate::outbox;
-use crate::storage::{Item, Storage, StoreError, Table, WriteFailure, WriteSet, back_off};
+use crate::storage::{Item, Storage, StoreError, WriteFailure, WriteSet, back_off};
 use crate::webhook::{Accepted, NotAccepted, Rejection, event_id_reused};
 
 /// Threads written by racing messages are read again this often.
@@ -98,7 +98,7 @@ pub async fn receive_message(
             if question.order_id.is_none()
                 && let Some(order_id) = &thread.order_id
             {
-                context.order = store.get(Table::Orders, order_id).await?.map(order_from).transpose()?;
+                context.order = read_order(store, order_id).await?;
             }
         }
         // "Where is my order" naming none is about the buyer's only open order with the seller.

@@ -10,9 +10,8 @@ use super::intent::Intent;
 use crate::orders::Buyer;
 use crate::orders::StoredOrder;
 use crate::orders::records::order_from;
-use crate::refunds::records::sortable;
 use crate::sellers::records::{SellerContact, contact_of};
-use crate::storage::{Condition, Item, ItemKey, Storage, StoreError, Table, Write, from_item, to_item};
+use crate::storage::{Condition, Item, ItemKey, Storage, StoreError, Table, Write, from_item, sortable, to_item};
 
 /// A seller has this long to answer, weekends included.
 pub const REPLY_HOURS: i64 = 24;

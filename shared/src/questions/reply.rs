@@ -13,7 +13,7 @@ use super::records::{Author, REPLY_HOURS, StoredThread, ThreadMessage, ThreadSta
 use super::validate::{Answer, QuestionError, Reply};
 use crate::idempotency::Claim;
 use crate::orders::EventContext;
-use crate::orders::records::order_from;
+use crate::orders::records::read_order;
 use crate::outbox;
 use crate::storage::{Storage, StoreError, Table, WriteFailure, WriteSet, back_off, from_item};
 use crate::webhook::Accepted;
@@ -105,7 +105,7 @@ async fn tracking_link(store: &impl Storage, thread: &StoredThread, text: &str) 
     else {
         return Ok(None);
     };
-    let order = store.get(Table::Orders, order_id).await?.map(order_from).transpose()?;
+    let order = read_order(store, order_id).await?;
     Ok(order
         .and_then(|order| order.shipment)
         .and_then(|shipment| shipment.tracking_url))

@@ -14,8 +14,7 @@ use super::records::{StoredThread, put_thread, thread_key};
 use crate::orders::StoredOrder;
 use crate::orders::records::order_from;
 use crate::outbox;
-use crate::refunds::records::sortable;
-use crate::sellers::records::contact_of;
+use crate::sellers::seller_contact;
 use crate::storage::{
     Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, from_item, text,
 };
@@ -52,8 +51,7 @@ pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<Clo
 
 /// The threads whose next look has come, soonest first.
 async fn due_threads(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-    // `~` sorts after every character of an id, so `<now>#~` takes all that are due at `now`.
-    let query = Query::new(Index::OpenThreads, super::records::OPEN).sort_at_most(format!("{}#~", sortable(now)));
+    let query = Query::new(Index::OpenThreads, super::records::OPEN).due_by(now);
     let found = store.query(&query).await?;
     Ok(found
         .items
@@ -93,8 +91,7 @@ async fn tick(
     // A thread found only at its deadline is past its reminder too.
     next_clock.reminded = true;
     next_clock.breached = notice == Notice::Overdue;
-    let contact = store.get(Table::Sellers, &thread.seller_id).await?;
-    let contact = contact.as_ref().and_then(|item| contact_of(&thread.seller_id, item));
+    let contact = seller_contact(store, &thread.seller_id).await?;
     let question = thread
         .message(&clock.message_id)
         .map_or("", |message| message.text.as_str());
@@ -175,8 +172,7 @@ async fn announce_late(
     let mut writes = WriteSet::new();
     writes.push(Write::put(Table::Threads, mark).when(Condition::ItemMissing));
     writes.push(outbox::put(&delay_notice(order), now));
-    let contact = store.get(Table::Sellers, &order.seller_id).await?;
-    match contact.as_ref().and_then(|item| contact_of(&order.seller_id, item)) {
+    match seller_contact(store, &order.seller_id).await? {
         Some(contact) => {
             writes.push(outbox::put(&late_order_notice(order, &contact), now));
         }

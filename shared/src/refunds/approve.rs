@@ -12,7 +12,7 @@ use super::records::{BuyerHistory, StoredRefund, put_history};
 use super::request::shown;
 use super::validate::RefundError;
 use crate::email::request::{RefundEmail, RefundEmailLine};
-use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use crate::email::{EmailContent, EmailRequest};
 use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
 use crate::orders::StoredOrder;
@@ -162,12 +162,7 @@ fn refund_email(refund: &StoredRefund, order: &StoredOrder, amount: i64, reason:
 fn buyer_email(refund: &StoredRefund, order: &StoredOrder, content: EmailContent) -> FollowUp {
     FollowUp::Email(EmailRequest {
         dedupe_key: key(refund, "email"),
-        recipient: Recipient {
-            role: RecipientRole::Buyer,
-            id: order.buyer.id.clone(),
-            name: order.buyer.name.clone(),
-            email: order.buyer.email.clone(),
-        },
+        recipient: order.buyer.recipient(),
         locale: order.buyer.locale.clone(),
         content,
     })

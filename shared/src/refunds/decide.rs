@@ -11,13 +11,13 @@ use super::policy::scaled;
 use super::records::{
     Decider, RefundContext, RefundEvent, RefundState, StoredRefund, put_refund, read_context, read_refund,
 };
-use super::request::{APPROVAL, ATTEMPTS, CLAIM, RefundFailure, RefundOutcome, shown};
+use super::request::{APPROVAL, ATTEMPTS, RefundFailure, RefundOutcome, commit, shown};
 use super::validate::{RefundDecision, RefundError, Verdict};
 use crate::idempotency::Claim;
 use crate::money::Currency;
 use crate::orders::EventContext;
 use crate::outbox;
-use crate::storage::{Storage, StoreError, WriteFailure, WriteSet, back_off};
+use crate::storage::{Storage, StoreError, WriteSet};
 
 pub async fn decide_refund(
     store: &impl Storage,
@@ -106,21 +106,8 @@ pub async fn decide_refund(
                 Vec::new()
             }
         };
-        match store.write(writes).await {
-            Ok(()) => return Ok(RefundOutcome::Now(next)),
-            Err(WriteFailure::Store(error)) => return Err(error.into()),
-            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
-                return Err(RefundFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()));
-            }
-            Err(WriteFailure::Cancelled(cancelled)) => {
-                let gone = gone_skus(&restocked, |position| {
-                    cancelled.failed(position) && cancelled.existing(position).is_none()
-                });
-                if gone.is_empty() {
-                    back_off(attempt).await;
-                }
-                skip.extend(gone);
-            }
+        if commit(store, writes, &restocked, &mut skip, attempt).await? {
+            return Ok(RefundOutcome::Now(next));
         }
     }
     Err(StoreError::new("refund transaction", "kept colliding with other refunds of the order").into())

@@ -15,7 +15,7 @@ use crate::orders::records::order_from;
 use crate::sellers::SellerSettings;
 use crate::sellers::records::{SellerContact, contact_of};
 use crate::storage::{
-    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, text, to_item,
+    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, sortable, text, to_item,
 };
 
 /// The value of `pending` on a refund waiting for its seller.
@@ -153,11 +153,6 @@ impl BuyerHistory {
     }
 }
 
-/// A time as index keys hold it: fixed width, so that text order is time order.
-pub fn sortable(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
 pub fn refund_key(refund_id: &str) -> String {
     format!("refund#{refund_id}")
 }
@@ -253,8 +248,7 @@ pub async fn read_refund(store: &impl Storage, refund_id: &str) -> Result<Option
 /// The refunds whose reminder or deadline has come, soonest first: the sparse `PendingDue`
 /// index holds only pending refunds, so the cost follows them, not the orders.
 pub async fn due_refunds(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-    // `~` sorts after every character of an id, so `<now>#~` takes all that are due at `now`.
-    let query = Query::new(Index::PendingDue, PENDING).sort_at_most(format!("{}#~", sortable(now)));
+    let query = Query::new(Index::PendingDue, PENDING).due_by(now);
     let found = store.query(&query).await?;
     Ok(found
         .items

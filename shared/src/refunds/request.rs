@@ -12,9 +12,8 @@ use super::decide::gone_skus;
 use super::policy::{Decision, assess, decide};
 use super::records::{Decider, RefundEvent, RefundState, StoredRefund, put_refund, read_context};
 use super::validate::{RefundError, RefundRequest};
+use crate::email::EmailContent;
 use crate::email::request::{RefundAwaiting, SellerDigest};
-use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
-use crate::follow_ups::FollowUp;
 use crate::function::Function;
 use crate::idempotency::Claim;
 use crate::money::{Currency, Money};
@@ -170,25 +169,40 @@ pub async fn request_refund(
                 Vec::new()
             }
         };
-        match store.write(writes).await {
-            Ok(()) => return Ok(RefundOutcome::Now(refund)),
-            Err(WriteFailure::Store(error)) => return Err(error.into()),
-            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
-                return Err(RefundFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()));
-            }
-            Err(WriteFailure::Cancelled(cancelled)) => {
-                // A restock of a SKU gone from the catalogue: approve without putting it back.
-                let gone = gone_skus(&restocked, |position| {
-                    cancelled.failed(position) && cancelled.existing(position).is_none()
-                });
-                if gone.is_empty() {
-                    back_off(attempt).await;
-                }
-                skip.extend(gone);
-            }
+        if commit(store, writes, &restocked, &mut skip, attempt).await? {
+            return Ok(RefundOutcome::Now(refund));
         }
     }
     Err(StoreError::new("refund transaction", "kept colliding with other refunds of the order").into())
+}
+
+/// Writes a refund's transaction: `true` once it committed, `false` when it lost a race (for
+/// the order, the history) and must be made again from a new read. A restock of a SKU gone
+/// from the catalogue is added to `skip`, to approve without putting it back.
+pub(crate) async fn commit(
+    store: &impl Storage,
+    writes: WriteSet,
+    restocked: &[String],
+    skip: &mut Vec<String>,
+    attempt: u32,
+) -> Result<bool, RefundFailure> {
+    match store.write(writes).await {
+        Ok(()) => Ok(true),
+        Err(WriteFailure::Store(error)) => Err(error.into()),
+        Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
+            Err(RefundFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()))
+        }
+        Err(WriteFailure::Cancelled(cancelled)) => {
+            let gone = gone_skus(restocked, |position| {
+                cancelled.failed(position) && cancelled.existing(position).is_none()
+            });
+            if gone.is_empty() {
+                back_off(attempt).await;
+            }
+            skip.extend(gone);
+            Ok(false)
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -272,18 +286,6 @@ pub(crate) fn awaiting_entry(
         }],
         ..SellerDigest::default()
     };
-    Some(OutboxEntry {
-        key: key.clone(),
-        follow_ups: vec![FollowUp::Email(EmailRequest {
-            dedupe_key: key,
-            recipient: Recipient {
-                role: RecipientRole::Seller,
-                id: contact.seller_id.clone(),
-                name: contact.name.clone(),
-                email: contact.email.clone(),
-            },
-            locale: contact.locale.clone(),
-            content: EmailContent::SellerDigest(digest),
-        })],
-    })
+    let content = EmailContent::SellerDigest(digest);
+    Some(OutboxEntry::email(key, contact.recipient(), &contact.locale, content))
 }

@@ -9,9 +9,8 @@ use sha2::{Digest, Sha256};
 use super::notice::{Noticed, ReviewNotice};
 use super::records::put_told;
 use super::trends::Trend;
+use crate::email::EmailContent;
 use crate::email::request::{ReviewAlert, ReviewTrendAlert, SellerDigest};
-use crate::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
-use crate::follow_ups::FollowUp;
 use crate::function::Function;
 use crate::outbox::{self, OutboxEntry};
 use crate::sellers::{SellerContact, seller_contact};
@@ -114,18 +113,10 @@ fn digest_entry(contact: &SellerContact, notices: &[&ReviewNotice]) -> OutboxEnt
             }),
         }
     }
-    OutboxEntry {
-        key: key.clone(),
-        follow_ups: vec![FollowUp::Email(EmailRequest {
-            dedupe_key: key,
-            recipient: Recipient {
-                role: RecipientRole::Seller,
-                id: contact.seller_id.clone(),
-                name: contact.name.clone(),
-                email: contact.email.clone(),
-            },
-            locale: contact.locale.clone(),
-            content: EmailContent::SellerDigest(digest),
-        })],
-    }
+    OutboxEntry::email(
+        key,
+        contact.recipient(),
+        &contact.locale,
+        EmailContent::SellerDigest(digest),
+    )
 }

@@ -2,6 +2,7 @@
 //! (`name`, `email`, `locale`) and its settings (see [`SellerSettings::of`]).
 
 use super::settings::SellerSettings;
+use crate::email::{Recipient, RecipientRole};
 use crate::pii::EmailAddress;
 use crate::storage::{Item, Storage, StoreError, Table, Write, text};
 
@@ -12,6 +13,18 @@ pub struct SellerContact {
     pub name: String,
     pub email: EmailAddress,
     pub locale: String,
+}
+
+impl SellerContact {
+    /// The seller as an email's recipient.
+    pub fn recipient(&self) -> Recipient {
+        Recipient {
+            role: RecipientRole::Seller,
+            id: self.seller_id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+        }
+    }
 }
 
 /// The contact a seller item holds, if it holds one.

@@ -24,7 +24,7 @@ use std::future::Future;
 pub use error::{BoxError, StoreError, back_off};
 pub use item::{Item, from_item, number, text, to_item};
 pub use memory::MemoryStorage;
-pub use table::{Index, ItemKey, Query, Table};
+pub use table::{Index, ItemKey, Query, Table, sortable};
 pub use write::{Action, Cancelled, Change, Cmp, Condition, Operand, Reason, Write, WriteFailure, WriteSet};
 
 /// What every store of the back office can do.

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 /// A table declared in `infra/template.yaml`; every one is keyed by a single string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Table {
@@ -194,8 +196,19 @@ impl Query {
         self
     }
 
+    /// The entries whose `<time>#<id>` sort key (see [`sortable`]) is at or before `at`: `~`
+    /// sorts after every character of an id.
+    pub fn due_by(self, at: DateTime<Utc>) -> Self {
+        self.sort_at_most(format!("{}#~", sortable(at)))
+    }
+
     pub fn sort_starting_with(mut self, prefix: impl Into<String>) -> Self {
         self.sort_prefix = Some(prefix.into());
         self
     }
+}
+
+/// A time as index sort keys hold it: fixed width, so that text order is time order.
+pub fn sortable(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
