@@ -173,7 +173,11 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
 impl<Store: Storage, Mail: Mailer> Handler for BuyerMessaging<Store, Mail> {
     async fn handle(&self, payload: Value, now: DateTime<Utc>) -> Result<Value, InvocationError> {
         match Trigger::from_payload(payload)? {
-            Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
+            // Boxed: a question's future (receive, answer, commit) is deep enough that a caller
+            // holding it inline overflows rustc's layout query depth.
+            Trigger::Webhook(request) => Ok(serde_json::to_value(
+                Box::pin(self.handle_webhook(&request, now)).await,
+            )?),
             Trigger::Queue(batch) if self.is_feedback(&batch) => {
                 Ok(serde_json::to_value(self.record_feedback(batch, now).await)?)
             }
