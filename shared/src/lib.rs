@@ -25,6 +25,7 @@ pub mod config;
 pub mod email;
 pub mod follow_ups;
 pub mod function;
+pub mod health;
 pub mod idempotency;
 pub mod ids;
 pub mod lambda;

@@ -37,11 +37,11 @@ fn event_of_type(event_type: &str) -> String {
 async fn a_signed_request_reaches_each_function_through_its_url() {
     let (stack, _) = start_stack().await;
     let state = stack.state();
+    // Seller health has no URL: only its schedule runs it.
     for function in Function::ALL {
-        let event_type = function
-            .event_types()
-            .next()
-            .expect("every function takes an event type");
+        let Some(event_type) = function.event_types().next() else {
+            continue;
+        };
         let (routed_to, reply) = send_event(&state, event_of_type(event_type).as_bytes())
             .await
             .expect("sent");

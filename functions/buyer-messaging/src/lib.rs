@@ -86,6 +86,7 @@ impl Deployed for OnAws {
         Table::Orders,
         Table::Sellers,
         Table::Outbox,
+        Table::Figures,
     ];
 
     fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {

@@ -45,7 +45,13 @@ pub type OnAws = OrderIntake<DynamoStorage, SnsFollowUps>;
 
 impl Deployed for OnAws {
     const FUNCTION: Function = Function::OrderIntake;
-    const TABLES: &'static [Table] = &[Table::Idempotency, Table::Orders, Table::Inventory, Table::Outbox];
+    const TABLES: &'static [Table] = &[
+        Table::Idempotency,
+        Table::Orders,
+        Table::Inventory,
+        Table::Outbox,
+        Table::Figures,
+    ];
 
     fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
         let topic = SnsFollowUps::new(&aws.config, env.required("FOLLOW_UP_TOPIC_ARN")?);
@@ -77,18 +83,20 @@ impl<Store: Storage, Topic: FollowUpPublisher> OrderIntake<Store, Topic> {
         claim: &Claim,
         change: OrderChange,
     ) -> Result<Applied, NotAccepted> {
-        let (order, shipment) = if change == OrderChange::Ship {
+        let (order, shipment, cancelled_by) = if change == OrderChange::Ship {
             let data: OrderShippedData = parse_data(&envelope.data)?;
             let order = validate::order_ref(&data.order_id, &data.seller_id).map_err(Rejection::from)?;
-            (order, Some(validate::shipment(&data).map_err(Rejection::from)?))
+            (order, Some(validate::shipment(&data).map_err(Rejection::from)?), None)
         } else {
             let data: OrderRefData = parse_data(&envelope.data)?;
-            (OrderRef::try_from(&data).map_err(Rejection::from)?, None)
+            let cancelled_by = data.cancelled_by.filter(|_| change == OrderChange::Cancel);
+            (OrderRef::try_from(&data).map_err(Rejection::from)?, None, cancelled_by)
         };
         let request = ChangeRequest {
             order,
             change,
             shipment,
+            cancelled_by,
         };
         Ok(change_order(&self.store, &request, event, claim).await?)
     }

@@ -58,6 +58,7 @@ impl Deployed for OnAws {
         Table::Inventory,
         Table::Sellers,
         Table::Outbox,
+        Table::Figures,
     ];
 
     fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {

@@ -68,6 +68,7 @@ impl Deployed for OnAws {
         Table::Orders,
         Table::Outbox,
         Table::Sellers,
+        Table::Figures,
     ];
 
     fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {

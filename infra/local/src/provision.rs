@@ -58,6 +58,8 @@ pub struct Provisioned {
     pub parameters: BTreeMap<String, String>,
     /// SES configuration set names by logical id.
     pub configuration_sets: BTreeMap<String, String>,
+    /// S3 bucket names by logical id.
+    pub buckets: BTreeMap<String, String>,
     /// The value every `{{resolve:secretsmanager:…}}` reference stands for locally.
     pub local_secret: String,
 }
@@ -88,7 +90,32 @@ pub async fn provision(
     create_queues(template, config, &mut provisioned).await?;
     create_topics(template, config, &mut provisioned).await?;
     create_email_identity(template, config, &mut provisioned).await?;
+    create_buckets(template, config, &mut provisioned).await?;
     Ok(provisioned)
+}
+
+/// The buckets, named after their logical ids (CloudFormation would generate the names).
+async fn create_buckets(
+    template: &Template,
+    config: &aws_config::SdkConfig,
+    provisioned: &mut Provisioned,
+) -> Result<(), ProvisionError> {
+    let s3 = s3_client(config);
+    for bucket in template.resources_of_kind("AWS::S3::Bucket") {
+        let name = format!("{}-local", bucket.logical_id.to_lowercase());
+        s3.create_bucket()
+            .bucket(&name)
+            .send()
+            .await
+            .map_err(|error| aws_error(format!("S3 CreateBucket {name}"), error))?;
+        provisioned.buckets.insert(bucket.logical_id.to_owned(), name);
+    }
+    Ok(())
+}
+
+/// S3 addressed by path (`endpoint/bucket/key`), as the local AWS answers it.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(true).build())
 }
 
 /// The queues, dead-letter queues first (the queues that redrive into them name their ARNs),
@@ -441,6 +468,7 @@ impl Provisioned {
             .or_else(|| self.topics.get(name).cloned())
             .or_else(|| self.parameters.get(name).cloned())
             .or_else(|| self.configuration_sets.get(name).cloned())
+            .or_else(|| self.buckets.get(name).cloned())
             .ok_or_else(|| ProvisionError::Template(format!("!Ref {name} does not resolve locally")))
     }
 
@@ -453,6 +481,9 @@ impl Provisioned {
             (_, Some(queue), "QueueName") => queue.arn.rsplit(':').next().map(str::to_owned),
             (_, _, "TopicArn") => self.topics.get(resource).cloned(),
             (_, _, "TopicName") => self.topics.get(resource).map(|_| resource.to_owned()),
+            (_, _, "Arn") if self.buckets.contains_key(resource) => {
+                self.buckets.get(resource).map(|name| format!("arn:aws:s3:::{name}"))
+            }
             _ => None,
         };
         found

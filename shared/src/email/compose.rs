@@ -26,6 +26,7 @@ pub fn compose(request: &EmailRequest) -> Letter {
         quotes: Vec::new(),
         facts: Vec::new(),
         table: None,
+        scorecard: Vec::new(),
         sections: Vec::new(),
         link: None,
         sign_off: match locale {
@@ -46,13 +47,14 @@ pub fn compose(request: &EmailRequest) -> Letter {
         EmailContent::QuestionReply(reply) => question_reply(&mut letter, reply),
         EmailContent::OrderStatusReply(reply) => order_status_reply(&mut letter, reply),
         EmailContent::SellerDigest(digest) => seller_digest(&mut letter, digest),
+        EmailContent::SellerWeekly(week) => super::weekly::seller_weekly(&mut letter, week),
     }
     letter.subject = one_line(&letter.subject);
     letter
 }
 
 /// Picks the English or the Chinese of a sentence.
-fn say(locale: Locale, en: String, zh: String) -> String {
+pub(super) fn say(locale: Locale, en: String, zh: String) -> String {
     match locale {
         En => en,
         Zh => zh,
@@ -501,7 +503,7 @@ fn review_line(l: Locale, review: &ReviewAlert) -> String {
 }
 
 /// A review reason's key in the reader's words; an unknown key as it is.
-fn reason_words(l: Locale, key: &str) -> String {
+pub(super) fn reason_words(l: Locale, key: &str) -> String {
     let (english, chinese) = match key {
         "quality" => ("quality", "质量"),
         "shipping" => ("shipping", "物流"),

@@ -17,9 +17,31 @@ pub struct Letter {
     /// Label and value pairs: order number, carrier, tracking number.
     pub facts: Vec<(String, String)>,
     pub table: Option<LineTable>,
+    /// Measures against their limits, each with a status and a bar (the weekly report).
+    pub scorecard: Vec<ScoreRow>,
     pub sections: Vec<Section>,
     pub link: Option<Link>,
     pub sign_off: String,
+}
+
+/// One measure of a scorecard. `bar` (0 to 100) is how far it is toward failing, drawn as two
+/// table cells: email clients show tables, not scripts or images.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoreRow {
+    pub label: String,
+    pub value: String,
+    pub limit: String,
+    pub status: String,
+    /// A CSS colour of the status, chosen by the composer (never from outside).
+    pub colour: &'static str,
+    pub bar: u8,
+}
+
+impl ScoreRow {
+    /// The rest of the bar's 100 pixels.
+    pub fn rest(&self) -> u8 {
+        100 - self.bar.min(100)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,5 +14,6 @@ pub mod postman;
 pub mod preferences;
 pub mod request;
 pub mod suppressions;
+mod weekly;
 
 pub use request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};

@@ -53,6 +53,8 @@ pub enum EmailContent {
     /// "Where is my order", answered at once from what the order knows.
     OrderStatusReply(StatusReply),
     SellerDigest(SellerDigest),
+    /// Monday's report of the seller's week: health, sales, stock, reviews, what is overdue.
+    SellerWeekly(Box<crate::health::week::SellerWeek>),
 }
 
 /// The template's name alone, for logs, metrics, SES tags and the send record.
@@ -71,6 +73,7 @@ pub enum EmailTemplate {
     QuestionReply,
     OrderStatusReply,
     SellerDigest,
+    SellerWeekly,
 }
 
 impl EmailTemplate {
@@ -88,6 +91,7 @@ impl EmailTemplate {
             EmailTemplate::QuestionReply => "question_reply",
             EmailTemplate::OrderStatusReply => "order_status_reply",
             EmailTemplate::SellerDigest => "seller_digest",
+            EmailTemplate::SellerWeekly => "seller_weekly",
         }
     }
 }
@@ -122,6 +126,7 @@ impl EmailContent {
             EmailContent::QuestionReply(_) => EmailTemplate::QuestionReply,
             EmailContent::OrderStatusReply(_) => EmailTemplate::OrderStatusReply,
             EmailContent::SellerDigest(_) => EmailTemplate::SellerDigest,
+            EmailContent::SellerWeekly(_) => EmailTemplate::SellerWeekly,
         }
     }
 }

@@ -33,6 +33,7 @@ pub async fn fill_backorder(
             .map(|line| inventory::reserve(&order.seller_id, &line.sku, line.quantity, at.date_naive())),
     );
     writes.extend(outbox_entry(&filled).map(|entry| outbox::put(&entry, at)));
+    writes.extend(super::tally::filled(order, at));
     for attempt in 0..ATTEMPTS {
         let cancelled = match store.write(writes.clone()).await {
             Ok(()) => return Ok(Fill::Filled(Box::new(filled))),

@@ -11,6 +11,7 @@ pub mod place;
 pub mod records;
 pub mod schema;
 pub mod status;
+pub mod tally;
 pub mod validate;
 
 pub use backorders::fill_backorder;

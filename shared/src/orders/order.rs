@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::error::OrderError;
+use super::schema::CancelledBy;
 use super::status::{OrderChange, OrderStatus};
 use super::validate::{Address, Buyer, NewOrder, OrderRef, Shipment};
 use crate::money::{Currency, Money};
@@ -37,6 +38,10 @@ pub struct StoredOrder {
     pub shipped_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<CancelledBy>,
     /// What approved refunds gave back, per line and in all.
     #[serde(default)]
     pub refunded: Refunded,
@@ -157,6 +162,8 @@ pub struct ChangeRequest {
     pub order: OrderRef,
     pub change: OrderChange,
     pub shipment: Option<Shipment>,
+    /// Who cancelled, when the marketplace says (cancels only).
+    pub cancelled_by: Option<CancelledBy>,
 }
 
 /// What a restock did for one backordered order.
@@ -197,6 +204,8 @@ impl StoredOrder {
             shipment: None,
             shipped_at: None,
             delivered_at: None,
+            cancelled_at: None,
+            cancelled_by: None,
             refunded: Refunded::default(),
             events: vec![event.id.clone()],
             history: vec![AppliedEvent {
@@ -232,7 +241,10 @@ impl StoredOrder {
                 next.shipped_at = Some(event.at);
             }
             OrderChange::Deliver => next.delivered_at = Some(event.at),
-            OrderChange::Cancel => {}
+            OrderChange::Cancel => {
+                next.cancelled_at = Some(event.at);
+                next.cancelled_by = request.cancelled_by;
+            }
         }
         next.events.push(event.id.clone());
         next.history.push(AppliedEvent {

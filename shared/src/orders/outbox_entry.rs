@@ -155,6 +155,8 @@ mod tests {
             shipment: None,
             shipped_at: None,
             delivered_at: None,
+            cancelled_at: None,
+            cancelled_by: None,
             refunded: Default::default(),
             events: vec!["evt_1".into()],
             history: vec![AppliedEvent {

@@ -43,6 +43,7 @@ pub(super) fn order_writes(
     writes.push(order_write);
     writes.extend(stock);
     writes.extend(outbox_entry(order).map(|entry| outbox::put(&entry, claim.now)));
+    writes.extend(super::tally::counted(order));
     writes
 }
 

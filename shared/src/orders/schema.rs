@@ -1,7 +1,7 @@
 //! The `data` of the order events as the marketplace sends them: plain serde shapes, read
 //! before any rule is checked. `validate.rs` turns them into the domain's types.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderCreatedData {
@@ -58,6 +58,18 @@ pub struct OrderRefData {
     pub seller_id: String,
     #[serde(default)]
     pub reason: Option<String>,
+    /// `order.cancelled` only: who cancelled. Only a seller's cancel counts against the
+    /// seller's cancel rate; absent, nobody is counted.
+    #[serde(default)]
+    pub cancelled_by: Option<CancelledBy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelledBy {
+    Buyer,
+    Seller,
+    Marketplace,
 }
 
 /// `order.shipped`.

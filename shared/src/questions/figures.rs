@@ -1,13 +1,15 @@
-//! Each seller's response figures, one item per seller and UTC day in `ThreadsTable`
-//! (`figures#<seller>#<day>`), counted in the same transaction as the change they count: no
-//! scan, no second source of truth. A question counts on the day it was asked (its answer and
+//! Each seller's response figures, buyer messaging's day tallies in `FiguresTable`
+//! (`buyer-messaging#<seller>#<day>`, see [`crate::health::tally`]), counted in the same
+//! transaction as the change they count: no scan, no second source of truth. A question counts on the day it was asked (its answer and
 //! its breach too), a late shipment on the day the order was due to ship. The response times
 //! are kept as a histogram, so that a window's median is read without keeping every time.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::storage::{Item, ItemKey, Storage, StoreError, Table, Write, number};
+use crate::function::Function;
+use crate::health::tally::{SellerDays, Tally, days_ending};
+use crate::storage::{Item, Storage, StoreError, Write, number};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figure {
@@ -38,24 +40,17 @@ impl Figure {
 /// The response-time histogram's upper bounds, in minutes; the last bucket holds the rest.
 pub const RESPONSE_BUCKETS_MINUTES: [i64; 9] = [15, 30, 60, 120, 240, 480, 720, 1440, 2880];
 
-pub fn figures_key(seller_id: &str, day: NaiveDate) -> String {
-    format!("figures#{seller_id}#{day}")
-}
-
 /// Adds one to each of `figures` of `seller_id` on the day of `at`, and the response time to
 /// its histogram when there is one.
-pub fn counted(seller_id: &str, at: DateTime<Utc>, figures: &[Figure], response_seconds: Option<i64>) -> Write {
-    let day = at.date_naive();
-    let mut write = Write::update(Table::Threads, figures_key(seller_id, day))
-        .set("seller_id", seller_id)
-        .set("day", day.to_string());
+pub fn counted(seller_id: &str, at: DateTime<Utc>, figures: &[Figure], response_seconds: Option<i64>) -> Option<Write> {
+    let mut tally = Tally::new(Function::BuyerMessaging, seller_id, at);
     for figure in figures {
-        write = write.add_from_zero(figure.attribute(), 1);
+        tally = tally.add(figure.attribute(), 1);
     }
     if let Some(seconds) = response_seconds {
-        write = write.add_from_zero(bucket_attribute(seconds), 1);
+        tally = tally.add(bucket_attribute(seconds), 1);
     }
-    write
+    tally.write()
 }
 
 fn bucket_attribute(seconds: i64) -> String {
@@ -88,17 +83,17 @@ pub async fn response_figures(
     seller_id: &str,
     today: NaiveDate,
 ) -> Result<[ResponseFigures; 3], StoreError> {
-    let days: Vec<NaiveDate> = (0..90).map(|back| today - Duration::days(back)).collect();
-    let keys: Vec<ItemKey> = days
-        .iter()
-        .map(|day| ItemKey::new(Table::Threads, figures_key(seller_id, *day)))
-        .collect();
-    let items = store.get_many(&keys).await?;
-    Ok([7, 30, 90].map(|window| summed(&items[..window as usize], window)))
+    let read = SellerDays::read(store, seller_id, &[Function::BuyerMessaging], days_ending(today, 90)).await?;
+    Ok([7, 30, 90].map(|window| {
+        summed(
+            &read.items(Function::BuyerMessaging, &days_ending(today, window)),
+            window,
+        )
+    }))
 }
 
-fn summed(items: &[Option<Item>], days: i64) -> ResponseFigures {
-    let items: Vec<&Item> = items.iter().flatten().collect();
+/// The figures of a run of day items, `days` long.
+pub fn summed(items: &[&Item], days: i64) -> ResponseFigures {
     let sum = |figure: Figure| items.iter().map(|item| number(item, figure.attribute())).sum::<i64>();
     let buckets: Vec<(Option<i64>, i64)> = RESPONSE_BUCKETS_MINUTES
         .iter()
@@ -134,6 +129,7 @@ fn summed(items: &[Option<Item>], days: i64) -> ResponseFigures {
 mod tests {
     use super::*;
     use crate::storage::{MemoryStorage, WriteSet};
+    use chrono::Duration;
 
     #[tokio::test]
     async fn figures_are_summed_over_their_windows_with_the_median_response() {
@@ -158,11 +154,11 @@ mod tests {
             counted("sel_2", asked(0), &[Figure::Received], None),
         ];
         for write in writes {
-            store.write(WriteSet::from(vec![write])).await.unwrap();
+            store.write(WriteSet::from(vec![write.unwrap()])).await.unwrap();
         }
         for (days_ago, minutes) in [(0, 10), (2, 50), (3, 200), (20, 3000)] {
             let answered = counted("sel_1", asked(days_ago), &[Figure::Answered], Some(minutes * 60));
-            store.write(WriteSet::from(vec![answered])).await.unwrap();
+            store.write(WriteSet::from(vec![answered.unwrap()])).await.unwrap();
         }
         let [week, month, quarter] = response_figures(&store, "sel_1", today.date_naive()).await.unwrap();
         assert_eq!((week.received, week.answered_automatically, week.breaches), (2, 1, 0));

@@ -141,7 +141,7 @@ pub async fn receive_message(
             Action::AnsweredAutomatically => Figure::AnsweredAutomatically,
             Action::SentToSeller => Figure::SentToSeller,
         };
-        writes.push(counted(&question.seller_id, now, &[Figure::Received, handled], None));
+        writes.extend(counted(&question.seller_id, now, &[Figure::Received, handled], None));
         match store.write(writes).await {
             Ok(()) => return Ok(MessageOutcome::Now(answer)),
             Err(WriteFailure::Store(error)) => return Err(error.into()),

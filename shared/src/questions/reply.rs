@@ -74,7 +74,7 @@ pub async fn reply_to_thread(
             if seconds <= REPLY_HOURS * 3600 {
                 figures.push(Figure::AnsweredWithinDay);
             }
-            writes.push(counted(&thread.seller_id, clock.started_at, &figures, Some(seconds)));
+            writes.extend(counted(&thread.seller_id, clock.started_at, &figures, Some(seconds)));
         }
         match store.write(writes).await {
             Ok(()) => return Ok(MessageOutcome::Now(answer)),

@@ -111,7 +111,7 @@ async fn tick(
         None => swept.sellers_without_contact += 1,
     }
     if notice == Notice::Overdue {
-        writes.push(counted(&thread.seller_id, clock.started_at, &[Figure::Breached], None));
+        writes.extend(counted(&thread.seller_id, clock.started_at, &[Figure::Breached], None));
     }
     match store.write(writes).await {
         Ok(()) if notice == Notice::Overdue => swept.breached += 1,
@@ -178,7 +178,7 @@ async fn announce_late(
         }
         None => swept.sellers_without_contact += 1,
     }
-    writes.push(counted(&order.seller_id, order.ship_by, &[Figure::LateShipment], None));
+    writes.extend(counted(&order.seller_id, order.ship_by, &[Figure::LateShipment], None));
     match store.write(writes).await {
         Ok(()) => swept.late_orders += 1,
         Err(WriteFailure::Cancelled(_)) => swept.raced += 1,

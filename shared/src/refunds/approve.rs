@@ -8,13 +8,14 @@ use chrono::{DateTime, Utc};
 
 use super::payout::Payout;
 use super::policy::fits;
-use super::records::{BuyerHistory, StoredRefund, put_history};
+use super::records::{BuyerHistory, Decider, StoredRefund, put_history};
 use super::request::shown;
-use super::validate::RefundError;
+use super::validate::{RefundError, RefundReason};
 use crate::email::request::{RefundEmail, RefundEmailLine};
 use crate::email::{EmailContent, EmailRequest};
 use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
+use crate::health::tally::{Tally, counter};
 use crate::orders::StoredOrder;
 use crate::orders::records::put_changed;
 use crate::outbox::{self, OutboxEntry};
@@ -84,7 +85,33 @@ pub fn approval_writes(
         restocked.push(line.sku.clone());
     }
     writes.push(outbox::put(&approved_entry(refund, order, amount, &restocked), at));
+    writes.extend(counted(refund, amount, at));
     Ok(ApprovalWrites { writes, restocked })
+}
+
+/// Refund processing's count of an approval, on the day approved: how much, whether it was
+/// automatic, and whether it is an order defect (a refund for a fault of the seller's, or one
+/// the seller left to its deadline).
+fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>) -> Option<Write> {
+    let by_deadline = refund.decided_by == Some(Decider::Deadline);
+    let defect = by_deadline
+        || matches!(
+            refund.reason,
+            RefundReason::Defective
+                | RefundReason::NotAsDescribed
+                | RefundReason::WrongItem
+                | RefundReason::NotReceived
+        );
+    Tally::new(Function::RefundProcessor, &refund.seller_id, at)
+        .add(counter::REFUNDS, 1)
+        .add(counter::refunded(&refund.currency), amount)
+        .count_if(
+            refund.decided_by == Some(Decider::Automatic),
+            counter::REFUNDS_AUTOMATIC,
+        )
+        .count_if(by_deadline, counter::REFUNDS_BY_DEADLINE)
+        .count_if(defect, counter::REFUND_DEFECTS)
+        .write()
 }
 
 fn key(refund: &StoredRefund, what: &str) -> String {

@@ -178,7 +178,8 @@ pub async fn record_review(
             notices.insert(0, ReviewNotice::negative_review(&stored));
         }
         let key = Function::ReviewMonitor.key(&["created", &stored.review_id]);
-        let writes = review_writes(claim, &stored, None, &stats, read_stats_version, &key, notices)?;
+        let mut writes = review_writes(claim, &stored, None, &stats, read_stats_version, &key, notices)?;
+        writes.extend(super::tally::counted(None, &stored));
         match commit(store, writes).await? {
             true => return Ok(ReviewOutcome::Now(stored)),
             false => back_off(attempt).await,
@@ -294,7 +295,7 @@ async fn change_review(
             notices.insert(0, ReviewNotice::negative_review(&next));
         }
         let key = Function::ReviewMonitor.key(&["changed", &next.review_id, &next.version.to_string()]);
-        let writes = review_writes(
+        let mut writes = review_writes(
             claim,
             &next,
             Some(existing.version),
@@ -303,6 +304,7 @@ async fn change_review(
             &key,
             notices,
         )?;
+        writes.extend(super::tally::counted(Some(&existing), &next));
         match commit(store, writes).await? {
             true => return Ok(ReviewOutcome::Now(next)),
             false => back_off(attempt).await,

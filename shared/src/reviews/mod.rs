@@ -17,6 +17,7 @@ pub mod reason;
 pub mod records;
 pub mod schema;
 pub mod sweep;
+pub mod tally;
 pub mod trends;
 pub mod validate;
 

@@ -59,4 +59,5 @@ pub fn update_contact(contact: &SellerContact) -> Write {
         .set("name", contact.name.clone())
         .set("email", contact.email.expose())
         .set("locale", contact.locale.clone())
+        .set("listed", crate::health::weekly::LISTED)
 }

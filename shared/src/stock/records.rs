@@ -138,6 +138,24 @@ pub enum Recorded {
     Conflict,
 }
 
+/// Stock alerts' count of the alerts an evaluation raises, per seller, on the day raised.
+fn raised(evaluated: &[Evaluated], now: DateTime<Utc>) -> Vec<crate::storage::Write> {
+    let mut per_seller = std::collections::BTreeMap::<&str, i64>::new();
+    for evaluation in evaluated {
+        if matches!(evaluation.transition, super::alerts::Transition::Raise(_)) {
+            *per_seller.entry(&evaluation.item.seller_id).or_default() += 1;
+        }
+    }
+    per_seller
+        .into_iter()
+        .filter_map(|(seller_id, alerts)| {
+            crate::health::tally::Tally::new(crate::function::Function::StockAlerts, seller_id, now)
+                .add(crate::health::tally::counter::STOCK_ALERTS, alerts)
+                .write()
+        })
+        .collect()
+}
+
 /// Writes what an evaluation changed, each SKU only over the state it was evaluated from,
 /// together with the digest's outbox entry: all or nothing.
 pub async fn record_evaluations(
@@ -153,6 +171,7 @@ pub async fn record_evaluations(
         .collect::<Vec<_>>()
         .into();
     writes.extend(digest.map(|entry| crate::outbox::put(entry, now)));
+    writes.extend(raised(evaluated, now));
     if writes.is_empty() {
         return Ok(Recorded::Done);
     }

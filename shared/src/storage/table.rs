@@ -18,10 +18,11 @@ pub enum Table {
     Reviews,
     Refunds,
     Threads,
+    Figures,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Idempotency,
         Table::Orders,
         Table::Inventory,
@@ -32,12 +33,18 @@ impl Table {
         Table::Reviews,
         Table::Refunds,
         Table::Threads,
+        Table::Figures,
     ];
 
     /// The attribute holding each item's key.
     pub fn key_attribute(self) -> &'static str {
         match self {
-            Table::Idempotency | Table::Suppression | Table::Reviews | Table::Refunds | Table::Threads => "pk",
+            Table::Idempotency
+            | Table::Suppression
+            | Table::Reviews
+            | Table::Refunds
+            | Table::Threads
+            | Table::Figures => "pk",
             Table::Orders => "order_id",
             Table::Inventory => "sku_key",
             Table::Sellers => "seller_id",
@@ -59,6 +66,7 @@ impl Table {
             Table::Reviews => "REVIEWS_TABLE",
             Table::Refunds => "REFUNDS_TABLE",
             Table::Threads => "THREADS_TABLE",
+            Table::Figures => "FIGURES_TABLE",
         }
     }
 }
@@ -86,6 +94,8 @@ pub enum Index {
     OpenThreads,
     /// Sparse: a buyer's orders with a seller not yet delivered or cancelled.
     OrdersOpenByBuyer,
+    /// Sparse, whole items: every seller with a contact, for the weekly reports.
+    SellersListed,
 }
 
 impl Index {
@@ -98,6 +108,7 @@ impl Index {
             Index::OrdersByShipDue => Table::Orders,
             Index::OpenThreads => Table::Threads,
             Index::OrdersOpenByBuyer => Table::Orders,
+            Index::SellersListed => Table::Sellers,
         }
     }
 
@@ -111,6 +122,7 @@ impl Index {
             Index::OrdersByShipDue => "ByShipDue",
             Index::OpenThreads => "OpenThreads",
             Index::OrdersOpenByBuyer => "OpenByBuyer",
+            Index::SellersListed => "Listed",
         }
     }
 
@@ -122,6 +134,7 @@ impl Index {
             Index::OrdersByShipDue => "ship_due_day",
             Index::OpenThreads => "clock_open",
             Index::OrdersOpenByBuyer => "open_for",
+            Index::SellersListed => "listed",
         }
     }
 
@@ -135,6 +148,7 @@ impl Index {
             Index::OpenThreads => "clock_next",
             // Its items are ordered by their table key.
             Index::OrdersOpenByBuyer => "order_id",
+            Index::SellersListed => "seller_id",
         }
     }
 

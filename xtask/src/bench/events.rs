@@ -54,7 +54,9 @@ pub struct Case {
 }
 
 impl Workload {
-    pub fn for_function(function: Function, secret: &str) -> Self {
+    /// What `function` is sent, if it takes webhooks (seller health only has its schedule,
+    /// measured by its own section of the bench).
+    pub fn for_function(function: Function, secret: &str) -> Option<Self> {
         let (name, expected_status, kind) = match function {
             Function::OrderIntake => (
                 "order.created, 1 line",
@@ -68,13 +70,14 @@ impl Workload {
             Function::ReviewMonitor => ("review.created, negative", 202, Kind::Review),
             Function::RefundProcessor => ("refund.requested, pending", 202, Kind::PendingRefund),
             Function::BuyerMessaging => ("message.received, to the seller", 202, Kind::Question),
+            Function::SellerHealth => return None,
         };
-        Self {
+        Some(Self {
             name: name.to_owned(),
             expected_status,
             secret: secret.to_owned(),
             kind,
-        }
+        })
     }
 
     pub fn baseline() -> Self {
@@ -435,6 +438,8 @@ pub async fn cases(
                 Bytes::from(sweep.to_string()),
             ));
         }
+        // No webhooks: its schedule has its own section of the bench.
+        Function::SellerHealth => {}
         Function::BuyerMessaging => {
             let wismo = message_received(
                 "count_wismo",

@@ -220,7 +220,7 @@ fn function_subjects(
     meter: &AwsMeter,
     secret: &str,
 ) -> Result<Vec<Subject>, BenchError> {
-    functions
+    let subjects: Result<Vec<Option<Subject>>, BenchError> = functions
         .iter()
         .map(|spec| {
             let mut environment = provisioned
@@ -231,16 +231,17 @@ fn function_subjects(
                 .into_iter()
                 .find(|function| function.name() == spec.binary)
                 .ok_or_else(|| BenchError::Setup(format!("{} is not a back office function", spec.binary)))?;
-            Ok(Subject {
+            Ok(Workload::for_function(function, secret).map(|workload| Subject {
                 name: spec.binary.clone(),
                 function: Some(function),
                 command: vec![lambda_dir().join(&spec.binary).join("bootstrap").display().to_string()],
                 working_dir: paths::workspace_root(),
                 environment,
-                workload: Workload::for_function(function, secret),
-            })
+                workload,
+            }))
         })
-        .collect()
+        .collect();
+    Ok(subjects?.into_iter().flatten().collect())
 }
 
 pub(crate) fn lambda_dir() -> PathBuf {
