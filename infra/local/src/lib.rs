@@ -16,6 +16,7 @@
 //! - [`loopback`] is the small HTTP server and client all of it speaks; [`paths`] says where
 //!   things are in the checkout.
 
+pub mod browser;
 pub mod event_sources;
 pub mod gateway;
 pub mod local_aws;
