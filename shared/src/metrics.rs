@@ -12,16 +12,40 @@ pub const NAMESPACE: &str = "Marketplace/BackOffice";
 /// Lambda (or the local stack, which runs the functions as Lambda does): elsewhere, such as a
 /// test calling a handler directly, no CloudWatch reads the line.
 pub fn count(metric: &str, value: u64, dimensions: &[(&str, &str)]) {
+    emit(metric, value, "Count", dimensions);
+}
+
+/// A measured value of `metric` in `unit` (`Seconds`, `Milliseconds`, …), dimensioned by the
+/// function alone: CloudWatch keeps its percentiles.
+pub fn measure(metric: &str, value: u64, unit: &str) {
+    emit(metric, value, unit, &[]);
+}
+
+fn emit(metric: &str, value: u64, unit: &str, dimensions: &[(&str, &str)]) {
     let Ok(function) = std::env::var("AWS_LAMBDA_FUNCTION_NAME") else {
         return;
     };
-    let line = emf_line(metric, value, &function, dimensions, Utc::now().timestamp_millis());
+    let line = emf_line(
+        metric,
+        value,
+        unit,
+        &function,
+        dimensions,
+        Utc::now().timestamp_millis(),
+    );
     let mut out = std::io::stdout().lock();
     // A metric that cannot be written must not fail the business operation it describes.
     let _ = writeln!(out, "{line}");
 }
 
-fn emf_line(metric: &str, value: u64, function: &str, dimensions: &[(&str, &str)], timestamp_ms: i64) -> Value {
+fn emf_line(
+    metric: &str,
+    value: u64,
+    unit: &str,
+    function: &str,
+    dimensions: &[(&str, &str)],
+    timestamp_ms: i64,
+) -> Value {
     let mut names = vec!["Function"];
     names.extend(dimensions.iter().map(|(name, _)| *name));
     let mut record = Map::new();
@@ -32,7 +56,7 @@ fn emf_line(metric: &str, value: u64, function: &str, dimensions: &[(&str, &str)
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [names],
-                "Metrics": [{"Name": metric, "Unit": "Count"}],
+                "Metrics": [{"Name": metric, "Unit": unit}],
             }],
         }),
     );
@@ -53,6 +77,7 @@ mod tests {
         let line = emf_line(
             "WebhookAccepted",
             1,
+            "Count",
             "order-intake",
             &[("EventType", "order.created")],
             42,

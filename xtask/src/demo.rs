@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use backoffice::adapters::dynamodb::item_of;
 use backoffice::storage::{Item, text};
+use chrono::Datelike;
 use local_cloud::operations::{dead_letters, outbox, send_event, wait_for_quiet_queues};
 use local_cloud::processes::LogSink;
-use local_cloud::stack::Stack;
+use local_cloud::stack::{Stack, StackState};
 use local_cloud::{paths, story, venv};
 use serde_json::Value;
 
@@ -69,6 +70,8 @@ pub async fn demo() -> CommandResult {
         wait_for_quiet_queues(&sqs, &state, Duration::from_secs(15)).await;
     }
 
+    let weekly = seller_health_run(&stack, &sqs, &state).await;
+
     println!("\nOrders:");
     print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
     println!("\nStock after them, with the problem each seller last heard of:");
@@ -92,11 +95,53 @@ pub async fn demo() -> CommandResult {
         );
     }
     println!();
-    print_emails(&outbox(&state.aws_endpoint).await.map_err(|error| error.to_string())?);
+    let (weekly_emails, emails): (Vec<_>, Vec<_>) = outbox(&state.aws_endpoint)
+        .await
+        .map_err(|error| error.to_string())?
+        .into_iter()
+        .partition(|email| email.subject.contains("周报") || email.subject.starts_with("Your week"));
+    print_emails(&emails);
     println!("\nEmails not sent, and why (from the emails table):");
     print_skipped_emails(&dynamodb, &stack.provisioned.tables["EmailsTable"]).await?;
+    match crate::report::write_report(&state.aws_endpoint, 28).await {
+        Ok(page) => println!(
+            "\nThe operator report, as the weekly job writes it to S3: {}",
+            page.display()
+        ),
+        Err(error) => println!("\nThe operator report could not be written: {error}"),
+    }
     println!("\nFunction logs: {}", logs.display());
+    println!("\n{weekly}");
+    print_emails(&weekly_emails);
     Ok(())
+}
+
+/// Seller health's hourly run as the schedule fires it at 08:00 UTC next Monday: the demo
+/// seller (Asia/Shanghai, where it is 16:00) gets its week, and the operator report is
+/// written to the reports bucket. Answers what to say before the weekly email is printed.
+async fn seller_health_run(stack: &Stack, sqs: &aws_sdk_sqs::Client, state: &StackState) -> String {
+    let Some(health) = stack.invoker("seller-health") else {
+        return "Seller health is not in the template.".to_owned();
+    };
+    let today = chrono::Utc::now().date_naive();
+    let monday = today + chrono::Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
+    let at = monday.and_hms_opt(8, 0, 0).unwrap_or_default().and_utc();
+    let event = local_cloud::schedule::scheduled_event("SellerHealthFunctionHourlyReports", at);
+    let said = match health.invoke(&event).await {
+        Ok(run) => format!(
+            "Seller health, as its hourly schedule runs at {at}: {} weekly report(s) sent, the operator report at s3://{}/{}.\nThe demo seller's weekly email (its Monday 08:00 in Shanghai has come):",
+            run["reports_sent"],
+            stack
+                .provisioned
+                .buckets
+                .get("ReportsBucket")
+                .map_or("-", String::as_str),
+            run["operator_report"].as_str().unwrap_or("-")
+        ),
+        Err(error) => format!("Seller health's run failed: {error}"),
+    };
+    wait_for_quiet_queues(sqs, state, Duration::from_secs(15)).await;
+    said
 }
 
 async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<Item>, String> {

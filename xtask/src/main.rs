@@ -5,6 +5,7 @@ mod bench;
 mod ci;
 mod demo;
 mod local;
+mod report;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,8 @@ usage: cargo xtask <command>
                              invoke a function of the running stack directly
   outbox                     the emails SES accepted in the running stack
   dlq [--replay]             dead letters waiting in the running stack; --replay sends them back
+  report [--days N] [--screenshot <file.png>]
+                             the operator report of the running stack (target/xtask/report.html)
   bench [--quick] [--no-build]
                              release builds' size, cold start, memory, latency and AWS requests per
                              event, beside a Python peer; --quick: 5 cold starts, 100 warm events
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         "outbox" => with_runtime(local::print_outbox()),
         "dlq" => with_runtime(local::dlq(rest)),
         "bench" => with_runtime(bench::command(rest)),
+        "report" => with_runtime(report::command(rest)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

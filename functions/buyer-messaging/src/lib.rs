@@ -142,6 +142,9 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
                 } else {
                     tracing::info!(thread_id = %field("thread_id"), state = %field("thread_state"), "reply taken");
                     metrics::count("RepliesTaken", 1, &[]);
+                    if let Some(seconds) = answer.get("answered_after_seconds").and_then(Value::as_u64) {
+                        metrics::measure("FirstResponseSeconds", seconds, "Seconds");
+                    }
                 }
                 Ok(answer)
             }

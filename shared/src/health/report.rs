@@ -42,11 +42,13 @@ const DAILY: [(&str, &str, Function, &str); 7] = [
         Function::RefundProcessor,
         counter::REFUNDS,
     ),
+    // Every order found past its ship-by date unshipped (by the reply clock's sweep), not
+    // only those shipped late since.
     (
         "late_shipments",
-        "Orders shipped late",
-        Function::OrderIntake,
-        counter::SHIPPED_LATE,
+        "Orders past their ship-by date",
+        Function::BuyerMessaging,
+        "late_shipments",
     ),
     (
         "breaches",

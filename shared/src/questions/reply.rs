@@ -57,7 +57,14 @@ pub async fn reply_to_thread(
         }
         let question = last_question(&thread);
         let next = answered(&thread, reply, event, now);
-        let answer = receipt(&next, &reply.message_id);
+        let mut answer = receipt(&next, &reply.message_id);
+        // The reply that stops a running clock says how long the buyer waited.
+        if let Some(clock) = &thread.clock {
+            answer.insert(
+                "answered_after_seconds".to_owned(),
+                (now - clock.started_at).num_seconds().max(0).into(),
+            );
+        }
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
         writes.push(put_thread(&next, Some(thread.version))?);
