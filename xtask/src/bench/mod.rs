@@ -11,6 +11,7 @@
 mod classifier;
 mod clock;
 mod events;
+mod health;
 mod meter;
 mod report;
 mod sweep;
@@ -149,6 +150,9 @@ async fn run(options: &BenchOptions) -> Result<Report, BenchError> {
         let load = clock::load_threads(&aws.sdk_config().await, &provisioned).await?;
         report.clock = Some(clock::measure(messaging, &meter, load).await?);
     }
+    let large = if options.warm_events < 1000 { 1_000 } else { 10_000 };
+    eprintln!("xtask: ── bench seller health's weekly run (100 and {large} orders)");
+    report.health = Some(health::measure(&functions, &provisioned, &aws.sdk_config().await, &meter, large).await?);
     eprintln!("xtask: ── bench the review classifier");
     report.classifier = Some(classifier::measure()?);
     eprintln!("xtask: ── bench the hello-world baseline");

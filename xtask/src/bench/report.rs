@@ -90,6 +90,8 @@ pub struct Report {
     pub sweep: Option<super::SweepReport>,
     /// Buyer messaging's clock over many open threads with few due.
     pub clock: Option<super::clock::ClockReport>,
+    /// Seller health's weekly run for a seller with few orders and one with many.
+    pub health: Option<super::health::HealthReport>,
     /// The review classifier, in process, over the labelled reviews.
     pub classifier: Option<super::classifier::ClassifierReport>,
     pub goals: Vec<Goal>,
@@ -110,6 +112,7 @@ impl Report {
             requests: Vec::new(),
             sweep: None,
             clock: None,
+            health: None,
             classifier: None,
             goals: Vec::new(),
         }
@@ -184,6 +187,18 @@ impl Report {
                 ),
                 met: worst < 100,
                 measured: format!("{worst} requests"),
+            });
+        }
+        if let Some(health) = &self.health
+            && let [small, large] = health.runs.as_slice()
+        {
+            goals.push(Goal {
+                goal: format!(
+                    "a seller's week costs the same requests with {} orders as with {}",
+                    large.orders, small.orders
+                ),
+                met: large.aws_requests == small.aws_requests,
+                measured: format!("{} and {} requests", small.aws_requests, large.aws_requests),
             });
         }
         self.goals = goals;
@@ -275,6 +290,24 @@ impl Report {
                     out,
                     "| {name} | {:.0} ms | {} | {} | {} |",
                     run.ms, run.threads_due, run.reminded, run.aws_requests
+                );
+            }
+        }
+        if let Some(health) = &self.health {
+            let _ = writeln!(
+                out,
+                "\nSeller health's weekly run, one seller due, its week read from day tallies (orders placed through order intake's transaction):\n"
+            );
+            let _ = writeln!(
+                out,
+                "| orders in the week | placed in | run | reports sent | AWS requests |"
+            );
+            let _ = writeln!(out, "|---|---|---|---|---|");
+            for run in &health.runs {
+                let _ = writeln!(
+                    out,
+                    "| {} | {:.0} s | {:.0} ms | {} | {} |",
+                    run.orders, run.load_seconds, run.ms, run.reports_sent, run.aws_requests
                 );
             }
         }
