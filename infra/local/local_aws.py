@@ -22,6 +22,8 @@ an SDK retry of a transaction whose answer was lost succeeds instead of failing 
 writes), and with another request it is refused with IdempotentParameterMismatchException.
 moto ignores the token.
 
+CORS is off: no web page may call it.
+
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
 and the tests (moto keeps them only in memory).
 
@@ -35,6 +37,10 @@ import logging
 import os
 import sys
 import threading
+
+# moto answers CORS preflights for any origin by default, so any web page open in a browser on
+# this machine could read and write the local tables and queues. Read before moto is imported.
+os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
 
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app

@@ -228,3 +228,44 @@ async fn a_request_token_makes_a_transaction_answer_twice_and_apply_once() {
     let code = other.unwrap_err().into_service_error().meta().code().map(str::to_owned);
     assert_eq!(code.as_deref(), Some("IdempotentParameterMismatchException"));
 }
+
+/// No web page may call the local AWS: it answers no CORS preflight and sends no
+/// `Access-Control-Allow-Origin`, whatever the origin.
+#[tokio::test]
+async fn a_web_page_cannot_call_the_local_aws() {
+    let client = local_cloud::loopback::HttpClient::default();
+    let endpoint = local_aws().endpoint();
+    let preflight = client
+        .send(
+            http::Method::OPTIONS,
+            &format!("{endpoint}/"),
+            &[
+                ("Origin", "https://evil.example"),
+                ("Access-Control-Request-Method", "POST"),
+                ("Access-Control-Request-Headers", "x-amz-target,content-type"),
+            ],
+            Vec::new(),
+        )
+        .await
+        .expect("the local AWS answers");
+    let listing = client
+        .send(
+            http::Method::POST,
+            &format!("{endpoint}/"),
+            &[
+                ("Origin", "https://evil.example"),
+                ("X-Amz-Target", "DynamoDB_20120810.ListTables"),
+                ("Content-Type", "application/x-amz-json-1.0"),
+            ],
+            b"{}".to_vec(),
+        )
+        .await
+        .expect("the local AWS answers");
+    for reply in [&preflight, &listing] {
+        assert!(
+            !reply.headers.contains_key("access-control-allow-origin"),
+            "{:?}",
+            reply.headers
+        );
+    }
+}

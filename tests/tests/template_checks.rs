@@ -32,6 +32,8 @@ fn problems(text: &str) -> Vec<String> {
     queues_have_dead_letter_queues_and_alarms(&template, &mut found);
     policies_grant_only_named_data(&template, &mut found);
     tables_are_on_demand_with_recovery(&template, &mut found);
+    logs_expire_and_never_hold_whole_events(&template, &mut found);
+    email_leaves_from_the_stack_address_only(&template, &mut found);
     found
 }
 
@@ -44,6 +46,8 @@ fn known_resources(template: &Template) -> Vec<(String, &'static [&'static str])
             "AWS::SQS::Queue" => &["Arn", "QueueName", "QueueUrl"],
             "AWS::SNS::Topic" => &["TopicArn", "TopicName"],
             "AWS::IAM::Role" => &["Arn", "RoleId"],
+            "AWS::S3::Bucket" => &["Arn", "DomainName"],
+            "AWS::Logs::LogGroup" => &["Arn"],
             "AWS::Serverless::Function" => &["Arn"],
             _ => &[],
         };
@@ -282,7 +286,15 @@ fn policies_grant_only_named_data(template: &Template, found: &mut Vec<String>) 
             }
             // ListStreams names no resource in IAM; it lists stream ARNs, no data.
             let lists_streams_only = actions == ["dynamodb:ListStreams"];
-            if statement["Resource"].as_str().is_some_and(|text| text.contains('*')) && !lists_streams_only {
+            // Objects under a key prefix of a bucket the template names (`${Bucket.Arn}/reports/*`).
+            let objects_of_own_bucket = actions.iter().all(|action| action.starts_with("s3:"))
+                && statement["Resource"]
+                    .as_str()
+                    .is_some_and(|text| text.starts_with("${") && text.contains(".Arn}/") && !text.contains("}/*"));
+            if statement["Resource"].as_str().is_some_and(|text| text.contains('*'))
+                && !lists_streams_only
+                && !objects_of_own_bucket
+            {
                 found.push(format!("{id}: a statement grants a wildcard resource"));
             }
             let touches_dynamodb = actions.iter().any(|action| action.starts_with("dynamodb:"));
@@ -317,6 +329,62 @@ fn tables_are_on_demand_with_recovery(template: &Template, found: &mut Vec<Strin
         }
         if table.properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool() != Some(true) {
             found.push(format!("{id}: point-in-time recovery must be on"));
+        }
+    }
+}
+
+/// Each function logs to a group of the stack's with a retention (Lambda's own groups keep
+/// logs forever), and the log level cannot be TRACE, at which the runtime logs whole events.
+fn logs_expire_and_never_hold_whole_events(template: &Template, found: &mut Vec<String>) {
+    let levels = &template.root()["Parameters"]["LogLevel"]["AllowedValues"];
+    if levels
+        .as_sequence()
+        .is_none_or(|levels| levels.iter().any(|level| level.as_str() == Some("TRACE")))
+    {
+        found.push("LogLevel: must list its allowed values, without TRACE".to_owned());
+    }
+    for resource in template.resources_of_kind("AWS::Serverless::Function") {
+        let id = resource.logical_id;
+        let group = match intrinsic(&resource.properties["LoggingConfig"]["LogGroup"]) {
+            Some(Intrinsic::Ref(group)) => group.to_owned(),
+            _ => {
+                found.push(format!("{id}: LoggingConfig.LogGroup must name the stack's log group"));
+                continue;
+            }
+        };
+        let retained = template
+            .resources_of_kind("AWS::Logs::LogGroup")
+            .any(|log| log.logical_id == group && !log.properties["RetentionInDays"].is_null());
+        if !retained {
+            found.push(format!("{id}: its log group {group} needs a RetentionInDays"));
+        }
+    }
+}
+
+/// Sending email is allowed only from the stack's sender address.
+fn email_leaves_from_the_stack_address_only(template: &Template, found: &mut Vec<String>) {
+    for role in template.resources_of_kind("AWS::IAM::Role") {
+        for policy in role.properties["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
+                let sends = match &statement["Action"] {
+                    Value::String(action) => action.starts_with("ses:Send"),
+                    Value::Sequence(actions) => actions
+                        .iter()
+                        .any(|a| a.as_str().is_some_and(|a| a.starts_with("ses:Send"))),
+                    _ => false,
+                };
+                let from = &statement["Condition"]["StringEquals"]["ses:FromAddress"];
+                if sends && !matches!(intrinsic(from), Some(Intrinsic::Ref("SenderAddress"))) {
+                    found.push(format!(
+                        "{}: ses:Send* needs Condition StringEquals ses:FromAddress !Ref SenderAddress",
+                        role.logical_id
+                    ));
+                }
+            }
         }
     }
 }
@@ -488,4 +556,60 @@ fn a_literal_webhook_secret_is_caught() {
     );
     assert_ne!(literal, text);
     assert_caught(problems(&literal), "Secrets Manager dynamic reference");
+}
+
+#[test]
+fn logs_kept_forever_or_at_trace_are_caught() {
+    assert_caught(
+        broken(
+            "AllowedValues: [DEBUG, INFO, WARN, ERROR]",
+            "AllowedValues: [TRACE, DEBUG, INFO, WARN, ERROR]",
+        ),
+        "without TRACE",
+    );
+    assert_caught(
+        broken("        LogGroup: !Ref SellerHealthLogGroup\n", ""),
+        "SellerHealthFunction: LoggingConfig.LogGroup",
+    );
+    assert_caught(
+        broken(
+            "      LogGroupName: !Sub \"/aws/lambda/${AWS::StackName}-OrderIntake\"\n      RetentionInDays: !Ref LogRetentionDays\n",
+            "      LogGroupName: !Sub \"/aws/lambda/${AWS::StackName}-OrderIntake\"\n",
+        ),
+        "OrderIntakeLogGroup needs a RetentionInDays",
+    );
+}
+
+#[test]
+fn a_whole_bucket_is_a_wildcard_resource() {
+    assert_caught(
+        broken("${ReportsBucket.Arn}/operator/*", "${ReportsBucket.Arn}/*"),
+        "SellerHealthFunction: a statement grants a wildcard resource",
+    );
+}
+
+#[test]
+fn email_from_any_address_is_caught() {
+    assert_caught(
+        broken(
+            "                    ses:FromAddress: !Ref SenderAddress\n",
+            "                    ses:FromAddress: \"*\"\n",
+        ),
+        "BuyerMessagingFunctionRole: ses:Send* needs",
+    );
+}
+
+/// Release builds (what `sam build` deploys) panic on integer overflow instead of wrapping.
+#[test]
+fn release_builds_check_integer_overflow() {
+    let manifest =
+        std::fs::read_to_string(local_cloud::paths::workspace_root().join("Cargo.toml")).expect("Cargo.toml");
+    let release: Vec<&str> = manifest
+        .split("\n[")
+        .find(|section| section.starts_with("profile.release]"))
+        .expect("a [profile.release] section")
+        .lines()
+        .map(str::trim)
+        .collect();
+    assert!(release.contains(&"overflow-checks = true"), "{release:?}");
 }

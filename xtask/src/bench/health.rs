@@ -133,7 +133,8 @@ async fn load_week(
             "order_id": format!("ord_{seller}_{index}"), "seller_id": seller,
             "buyer": {"id": "buy_bench", "name": "Bench Buyer", "email": "bench@example.com", "locale": "en"},
             "currency": "EUR", "lines": [{"line_id": "l1", "sku": "WEEK-01", "quantity": 1, "unit_price": "9.90"}],
-            "total": "9.90", "ship_by": (placed + Duration::days(2)).to_rfc3339(),
+            // Far ahead: no sweep should take these for late orders.
+            "total": "9.90", "ship_by": (placed + Duration::days(60)).to_rfc3339(),
             "shipping_address": {"name": "Bench Buyer", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
         }))
         .map_err(setup_error)?;
