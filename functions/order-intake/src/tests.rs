@@ -188,6 +188,31 @@ async fn cancel_releases_ship_consumes_and_another_sellers_order_is_not_found() 
 }
 
 #[tokio::test]
+async fn a_tracking_link_to_anywhere_but_a_carrier_is_refused_and_nothing_ships() {
+    let shop = shop();
+    shop.send(&sample("01-order.created")).await;
+    let phishing = edited("03-order.shipped", "evt_phish", |data| {
+        data["tracking_url"] = json!("https://www.dhl.com.parcel-help.example/pay-customs")
+    });
+    let (status, answer) = shop.send(&phishing).await;
+    assert_eq!(
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
+        (422, Some("untrusted_tracking_url"), Some("data.tracking_url"))
+    );
+    assert_eq!(shop.stock("TEA-POT-01"), (12, 2, 10), "still reserved, not shipped");
+    let (status, answer) = shop.send(&sample("03-order.shipped")).await;
+    assert_eq!(
+        (status, answer["order_status"].as_str()),
+        (202, Some("shipped")),
+        "DHL's own link"
+    );
+}
+
+#[tokio::test]
 async fn a_store_outage_defers_the_event_and_stores_nothing() {
     let shop = shop();
     shop.store.fail_next(1);

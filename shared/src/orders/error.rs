@@ -35,6 +35,8 @@ pub enum OrderError {
     InvalidTimestamp { field: String },
     #[error("{field} must be an ISO 3166 country code such as \"DE\"")]
     InvalidCountry { field: String },
+    #[error("{field} must link to a known carrier's tracking page, not {host}")]
+    UntrustedTrackingUrl { field: String, host: String },
     #[error("SKU {sku} of seller {seller_id} is not in the catalogue")]
     UnknownSku {
         field: String,
@@ -77,6 +79,7 @@ impl OrderError {
             OrderError::InvalidLocale { .. } => "invalid_locale",
             OrderError::InvalidTimestamp { .. } => "invalid_timestamp",
             OrderError::InvalidCountry { .. } => "invalid_country",
+            OrderError::UntrustedTrackingUrl { .. } => "untrusted_tracking_url",
             OrderError::UnknownSku { .. } => "unknown_sku",
             OrderError::InsufficientStock { .. } => "insufficient_stock",
             OrderError::OrderNotFound { .. } => "order_not_found",
@@ -90,6 +93,7 @@ impl OrderError {
             OrderError::TotalMismatch { .. }
             | OrderError::UnknownSku { .. }
             | OrderError::InsufficientStock { .. }
+            | OrderError::UntrustedTrackingUrl { .. }
             | OrderError::Transition(_) => RejectionKind::Unprocessable,
             OrderError::OrderNotFound { .. } => RejectionKind::NotFound,
             OrderError::OrderExists { .. } => RejectionKind::Conflict,
@@ -110,6 +114,7 @@ impl OrderError {
             | OrderError::InvalidLocale { field }
             | OrderError::InvalidTimestamp { field }
             | OrderError::InvalidCountry { field }
+            | OrderError::UntrustedTrackingUrl { field, .. }
             | OrderError::UnknownSku { field, .. }
             | OrderError::InsufficientStock { field, .. } => Some(field.clone()),
             OrderError::NoLines | OrderError::TooManyLines { .. } => Some("data.lines".to_owned()),

@@ -3,6 +3,7 @@
 //! backorder), each one write set over [`crate::storage`].
 
 pub mod backorders;
+pub mod carriers;
 pub mod change;
 pub mod error;
 pub mod order;

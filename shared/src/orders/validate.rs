@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::carriers::{https_host, is_carrier_host};
 use super::error::OrderError;
 use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderRefData, OrderShippedData};
 use crate::email::{Recipient, RecipientRole};
@@ -327,13 +328,17 @@ fn timestamp(value: &str, field: &str) -> Result<DateTime<Utc>, OrderError> {
 
 fn tracking_url(value: &str, field: &str) -> Result<String, OrderError> {
     let url = text(value, field)?;
-    if url.starts_with("https://") && !url.contains(['"', '\'', ' ']) {
-        Ok(url)
-    } else {
-        Err(OrderError::InvalidText {
+    let host = https_host(&url).filter(|_| !url.contains(['"', '\'', ' ']));
+    match host {
+        Some(host) if is_carrier_host(&host) => Ok(url),
+        Some(host) => Err(OrderError::UntrustedTrackingUrl {
+            field: field.to_owned(),
+            host,
+        }),
+        None => Err(OrderError::InvalidText {
             field: field.to_owned(),
             reason: "must be an https:// URL",
-        })
+        }),
     }
 }
 
