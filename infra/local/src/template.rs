@@ -381,9 +381,13 @@ mod tests {
                 "stock-alerts",
                 "review-monitor",
                 "refund-processor",
-                "buyer-messaging"
+                "buyer-messaging",
+                "seller-health"
             ]
         );
+        let health = functions.iter().find(|f| f.binary == "seller-health").unwrap();
+        assert_eq!(health.schedules[0].expression, "cron(0 * * * ? *)");
+        assert_eq!(health.timeout_secs, 120);
         let stock = functions.iter().find(|f| f.binary == "stock-alerts").unwrap();
         assert_eq!(stock.sqs[0].queue, "StockChangeQueue");
         assert_eq!(stock.schedules[0].expression, "rate(1 hour)");
