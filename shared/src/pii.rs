@@ -13,6 +13,38 @@ const MAX_LEN: usize = 254;
 #[serde(transparent)]
 pub struct EmailAddress(String);
 
+/// Someone's own words (a buyer's question, a seller's reply, a refund note): stored and
+/// emailed, never logged. Reads as the value it holds; its `Debug` prints only its length.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Private<T>(pub T);
+
+impl<T> std::ops::Deref for Private<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl From<String> for Private<String> {
+    fn from(text: String) -> Self {
+        Self(text)
+    }
+}
+
+impl From<&str> for Private<String> {
+    fn from(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+impl fmt::Debug for Private<String> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} private characters>", self.0.chars().count())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an email address (expected local@domain.tld, at most {MAX_LEN} characters)")]
 pub struct InvalidEmail;
@@ -59,6 +91,40 @@ impl<'de> Deserialize<'de> for EmailAddress {
 
 #[cfg(test)]
 mod tests {
+    /// What each holder of someone's words or address prints when a log line names it.
+    #[test]
+    fn debug_never_shows_an_address_a_message_or_a_note() {
+        let secrets = [
+            "88 Nanjing Road",
+            "li.wei@example.cn",
+            "my phone is 555",
+            "unopened cups",
+        ];
+        let envelope = crate::webhook::Envelope::parse(
+            serde_json::json!({"id": "evt_1", "type": "order.created", "created_at": "2026-11-22T09:30:00Z",
+                "data": {"buyer": {"email": "li.wei@example.cn"}, "shipping_address": {"line1": "88 Nanjing Road"}}})
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let address = crate::orders::Address {
+            name: "Li Wei".into(),
+            line1: "88 Nanjing Road".into(),
+            line2: None,
+            city: "Shanghai".into(),
+            region: None,
+            postal_code: "200001".into(),
+            country: "CN".into(),
+        };
+        let words: Private<String> = "my phone is 555".into();
+        let note: Private<String> = "unopened cups".into();
+        let printed = format!("{envelope:?} {address:?} {words:?} {note:?}");
+        for secret in secrets {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert!(printed.contains("evt_1") && printed.contains("CN") && printed.contains("<15 private characters>"));
+    }
+
     use super::*;
 
     #[test]

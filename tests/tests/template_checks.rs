@@ -33,6 +33,7 @@ fn problems(text: &str) -> Vec<String> {
     policies_grant_only_named_data(&template, &mut found);
     tables_are_on_demand_with_recovery(&template, &mut found);
     logs_expire_and_never_hold_whole_events(&template, &mut found);
+    public_urls_have_a_concurrency_cap(&template, &mut found);
     email_leaves_from_the_stack_address_only(&template, &mut found);
     found
 }
@@ -361,6 +362,21 @@ fn logs_expire_and_never_hold_whole_events(template: &Template, found: &mut Vec<
     }
 }
 
+/// A function with a public URL reserves (and so caps) its concurrency: a flood of requests
+/// cannot take the account's concurrency from the queue consumers.
+fn public_urls_have_a_concurrency_cap(template: &Template, found: &mut Vec<String>) {
+    for resource in template.resources_of_kind("AWS::Serverless::Function") {
+        if resource.properties.get("FunctionUrlConfig").is_some()
+            && resource.properties.get("ReservedConcurrentExecutions").is_none()
+        {
+            found.push(format!(
+                "{}: a public URL needs ReservedConcurrentExecutions",
+                resource.logical_id
+            ));
+        }
+    }
+}
+
 /// Sending email is allowed only from the stack's sender address.
 fn email_leaves_from_the_stack_address_only(template: &Template, found: &mut Vec<String>) {
     for role in template.resources_of_kind("AWS::IAM::Role") {
@@ -612,4 +628,19 @@ fn release_builds_check_integer_overflow() {
         .map(str::trim)
         .collect();
     assert!(release.contains(&"overflow-checks = true"), "{release:?}");
+}
+
+#[test]
+fn a_public_url_without_a_concurrency_cap_is_caught() {
+    let text = project_template_text();
+    let uncapped = text.replacen(
+        "      ReservedConcurrentExecutions: !If [CapWebhooks, !Ref WebhookConcurrency, !Ref AWS::NoValue]\n",
+        "",
+        1,
+    );
+    assert_ne!(uncapped, text);
+    assert_caught(
+        problems(&uncapped),
+        "OrderIntakeFunction: a public URL needs ReservedConcurrentExecutions",
+    );
 }

@@ -312,11 +312,11 @@ fn question_reply(letter: &mut Letter, reply: &ReplyEmail) {
     ));
     letter.quotes.push(Quote {
         label: say(l, "You asked".into(), "您的问题".into()),
-        text: reply.question.clone(),
+        text: reply.question.0.clone(),
     });
     letter.quotes.push(Quote {
         label: say(l, "Answer".into(), "答复".into()),
-        text: reply.reply.clone(),
+        text: reply.reply.0.clone(),
     });
 }
 
@@ -332,7 +332,7 @@ fn order_status_reply(letter: &mut Letter, reply: &StatusReply) {
     );
     letter.quotes.push(Quote {
         label: say(l, "You asked".into(), "您的问题".into()),
-        text: reply.question.clone(),
+        text: reply.question.0.clone(),
     });
     let status = match (reply.status.as_str(), reply.delivered_at, reply.shipped_at) {
         ("delivered", Some(at), _) => say(

@@ -198,8 +198,8 @@ pub struct ReplyEmail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// The buyer's question, quoted back.
-    pub question: String,
-    pub reply: String,
+    pub question: crate::pii::Private<String>,
+    pub reply: crate::pii::Private<String>,
 }
 
 /// An order's status as the buyer's question is answered with it.
@@ -207,7 +207,7 @@ pub struct ReplyEmail {
 pub struct StatusReply {
     pub question_id: String,
     /// The buyer's question, quoted back.
-    pub question: String,
+    pub question: crate::pii::Private<String>,
     /// `accepted`, `backordered`, `shipped`, `delivered` or `cancelled`.
     pub status: String,
     pub order: OrderEmail,
@@ -306,7 +306,7 @@ pub struct RefundAwaiting {
     pub reason: Option<String>,
     /// The start of the buyer's note, contact details removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<crate::pii::Private<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -60,7 +60,7 @@ pub struct OrderLine {
     pub title: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     pub name: String,
     pub line1: String,
@@ -69,6 +69,15 @@ pub struct Address {
     pub region: Option<String>,
     pub postal_code: String,
     pub country: String,
+}
+
+/// Only the country: where a buyer lives is not for logs.
+impl std::fmt::Debug for Address {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Address")
+            .field("country", &self.country)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

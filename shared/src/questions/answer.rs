@@ -10,6 +10,7 @@ use crate::function::Function;
 use crate::orders::StoredOrder;
 use crate::orders::outbox_entry::order_email;
 use crate::outbox::OutboxEntry;
+use crate::pii::Private;
 use crate::sellers::SellerContact;
 use crate::snippet::snippet;
 
@@ -17,7 +18,7 @@ use crate::snippet::snippet;
 pub fn status_answer(thread: &StoredThread, message_id: &str, question: &str, order: &StoredOrder) -> OutboxEntry {
     let content = EmailContent::OrderStatusReply(StatusReply {
         question_id: message_id.to_owned(),
-        question: question.to_owned(),
+        question: Private(question.to_owned()),
         status: order.status.to_string(),
         order: order_email(order),
         shipped_at: order.shipped_at,
@@ -31,8 +32,8 @@ pub fn seller_reply(thread: &StoredThread, message_id: &str, question: &str, rep
     let content = EmailContent::QuestionReply(ReplyEmail {
         question_id: message_id.to_owned(),
         order_id: thread.order_id.clone(),
-        question: question.to_owned(),
-        reply: reply.to_owned(),
+        question: Private(question.to_owned()),
+        reply: Private(reply.to_owned()),
     });
     to_buyer(thread, Function::BuyerMessaging.key(&[message_id, "reply"]), content)
 }

@@ -19,6 +19,7 @@ use crate::idempotency::Claim;
 use crate::orders::records::{only_open_order, read_order};
 use crate::orders::{EventContext, StoredOrder};
 use crate::outbox;
+use crate::pii::Private;
 use crate::storage::{Item, Storage, StoreError, WriteFailure, WriteSet, back_off};
 use crate::webhook::{Accepted, NotAccepted, Rejection, event_id_reused};
 
@@ -182,7 +183,7 @@ fn earlier_answer(
     // The same message again, under this event or another (a marketplace resending it), is
     // answered as it was; the same id with other words is another message.
     match thread.message(&question.message_id) {
-        Some(message) if message.fingerprint == event.fingerprint || message.text == question.text => {
+        Some(message) if message.fingerprint == event.fingerprint || *message.text == question.text => {
             Ok(Some(receipt(thread, &question.message_id)))
         }
         Some(_) => Err(QuestionError::MessageExists {
@@ -233,7 +234,7 @@ fn next_thread(
         message_id: question.message_id.clone(),
         author: Author::Buyer,
         at: question.created_at,
-        text: question.text.clone(),
+        text: Private(question.text.clone()),
         intent: Some(intent),
         fingerprint: event.fingerprint.clone(),
         answered_automatically: automatic,

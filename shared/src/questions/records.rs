@@ -59,7 +59,7 @@ pub struct ThreadMessage {
     pub author: Author,
     pub at: DateTime<Utc>,
     /// The words: stored for the reply's quote, never logged.
-    pub text: String,
+    pub text: crate::pii::Private<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<Intent>,
     /// A fingerprint of the event, to tell a retry from a reused id.

@@ -40,7 +40,7 @@ pub async fn reply_to_thread(
                 thread_id: reply.thread_id.clone(),
             })?;
         if let Some(message) = thread.message(&reply.message_id) {
-            let same = message.fingerprint == event.fingerprint || Some(&message.text) == text_of(reply);
+            let same = message.fingerprint == event.fingerprint || Some(&*message.text) == text_of(reply);
             if !same {
                 return Err(QuestionError::MessageExists {
                     message_id: reply.message_id.clone(),
@@ -125,7 +125,7 @@ fn last_question(thread: &StoredThread) -> String {
         .iter()
         .rev()
         .find(|message| message.author == Author::Buyer)
-        .map(|message| message.text.clone())
+        .map(|message| message.text.0.clone())
         .unwrap_or_default()
 }
 
@@ -151,7 +151,7 @@ fn answered(
         message_id: reply.message_id.clone(),
         author: Author::Seller,
         at: now,
-        text,
+        text: crate::pii::Private(text),
         intent: None,
         fingerprint: event.fingerprint.clone(),
         answered_automatically: false,

@@ -74,7 +74,7 @@ pub struct StoredRefund {
     pub reason: RefundReason,
     /// The buyer's words: never logged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<crate::pii::Private<String>>,
     pub state: RefundState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<Decider>,

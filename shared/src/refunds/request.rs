@@ -282,7 +282,11 @@ pub(crate) fn awaiting_entry(
             due_at: refund.decision_due,
             reminder,
             reason: Some(refund.reason.code().to_owned()),
-            note: refund.note.as_deref().map(snippet).filter(|note| !note.is_empty()),
+            note: refund
+                .note
+                .as_deref()
+                .map(|note| crate::pii::Private(snippet(note)))
+                .filter(|note| !note.is_empty()),
         }],
         ..SellerDigest::default()
     };

@@ -115,7 +115,7 @@ pub struct RefundRequest {
     pub requested: Requested,
     pub currency: Option<Currency>,
     pub reason: RefundReason,
-    pub note: Option<String>,
+    pub note: Option<crate::pii::Private<String>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -343,7 +343,10 @@ pub fn refund_request(data: RefundRequestedData) -> Result<RefundRequest, Refund
         reason: RefundReason::parse(&data.reason).ok_or_else(|| RefundError::UnknownReason {
             field: "data.reason".to_owned(),
         })?,
-        note: data.note.map(|note| text(note, "data.note", MAX_NOTE)).transpose()?,
+        note: data
+            .note
+            .map(|note| text(note, "data.note", MAX_NOTE).map(crate::pii::Private))
+            .transpose()?,
         created_at: DateTime::parse_from_rfc3339(&data.created_at)
             .map(|at| at.with_timezone(&Utc))
             .map_err(|_| RefundError::InvalidTimestamp {

@@ -9,7 +9,7 @@ use super::rejection::Rejection;
 
 const MAX_ID_LEN: usize = 128;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Envelope {
     /// Unique per event; the idempotency key.
     pub id: String,
@@ -19,6 +19,17 @@ pub struct Envelope {
     /// SHA-256 of the envelope in canonical form (keys sorted, no whitespace), so the same
     /// event re-sent with other formatting is still recognised as the same.
     pub fingerprint: String,
+}
+
+/// Without `data`, which holds buyers' addresses, emails and words.
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Envelope {

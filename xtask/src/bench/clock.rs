@@ -61,7 +61,7 @@ fn thread(index: usize) -> WriteRequest {
             message_id: format!("msg_clock_{index}"),
             author: Author::Buyer,
             at: asked,
-            text: "Is the teapot dishwasher safe?".to_owned(),
+            text: backoffice::pii::Private("Is the teapot dishwasher safe?".to_owned()),
             intent: Some(Intent::ProductQuestion),
             fingerprint: "bench".to_owned(),
             answered_automatically: false,
