@@ -9,10 +9,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use super::measures::{Status, limit_text, percent};
 use super::page::{OperatorReport, SellerAtRisk, Series};
 use super::tally::{SellerDays, counter, days_ending, days_of};
-use super::week::{DAYS_READ, SOURCES, most_first, seller_week};
+use super::week::{DAYS_READ, SOURCES, most_first, readings};
 use super::weekly::Listed;
 use crate::function::Function;
-use crate::questions::figures::RESPONSE_BUCKETS_MINUTES;
+use crate::questions::figures::{RESPONSE_BUCKETS_MINUTES, response_buckets};
 use crate::storage::{BoxError, Storage, StoreError};
 
 /// The daily series the report charts: key, title, function and counter.
@@ -98,7 +98,7 @@ pub async fn operator_report(
         for (reason, count) in tallies.family(Function::ReviewMonitor, "reason", &period) {
             *reasons.entry(reason).or_default() += count;
         }
-        for (count, bucket) in responses.iter_mut().zip(response_buckets()) {
+        for (count, (_, bucket)) in responses.iter_mut().zip(response_buckets()) {
             *count += tallies.sum(Function::BuyerMessaging, &bucket, &period);
         }
         report.sellers_at_risk.extend(at_risk(seller, &tallies, last_day));
@@ -110,8 +110,7 @@ pub async fn operator_report(
 }
 
 fn at_risk(seller: &Listed, tallies: &SellerDays, last_day: NaiveDate) -> Vec<SellerAtRisk> {
-    let week = seller_week(&seller.contact.seller_id, tallies, last_day, Vec::new());
-    week.health
+    readings(tallies, last_day)
         .iter()
         .filter(|reading| matches!(reading.status, Status::Failing | Status::AtRisk))
         .map(|reading| SellerAtRisk {
@@ -125,25 +124,19 @@ fn at_risk(seller: &Listed, tallies: &SellerDays, last_day: NaiveDate) -> Vec<Se
         .collect()
 }
 
-/// The response-time histogram's attributes, as buyer messaging counts them.
-fn response_buckets() -> Vec<String> {
-    RESPONSE_BUCKETS_MINUTES
-        .iter()
-        .map(|bound| format!("response_within_{bound}m"))
-        .chain(["response_longer".to_owned()])
-        .collect()
-}
-
+/// The histogram's buckets as the chart labels them: `≤ 15 min` … `≤ 48 h`, `> 48 h`.
 fn response_labels() -> Vec<String> {
     let shown = |minutes: i64| match minutes {
         m if m < 60 => format!("{m} min"),
         m => format!("{} h", m / 60),
     };
     let last = RESPONSE_BUCKETS_MINUTES[RESPONSE_BUCKETS_MINUTES.len() - 1];
-    RESPONSE_BUCKETS_MINUTES
-        .iter()
-        .map(|bound| format!("≤ {}", shown(*bound)))
-        .chain([format!("> {}", shown(last))])
+    response_buckets()
+        .into_iter()
+        .map(|(bound, _)| match bound {
+            Some(bound) => format!("≤ {}", shown(bound)),
+            None => format!("> {}", shown(last)),
+        })
         .collect()
 }
 

@@ -127,7 +127,7 @@ pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, stoc
         first_day: *week.start(),
         last_day,
         sales_before: self::sales(days, &before),
-        health: health(days, last_day),
+        health: readings(days, last_day),
         reviews: review_week(days, &week),
         response: response_week(&summed(&days.items(Function::BuyerMessaging, &week), 7)),
         overdue: Overdue {
@@ -161,7 +161,7 @@ fn sales(days: &SellerDays, week: &RangeInclusive<NaiveDate>) -> Sales {
 
 /// Every measure over its own window ending `last_day`. Contact response leaves out the last
 /// day: its questions may still be inside their 24 hours.
-fn health(days: &SellerDays, last_day: NaiveDate) -> Vec<Reading> {
+pub fn readings(days: &SellerDays, last_day: NaiveDate) -> Vec<Reading> {
     let window = |measure: Measure| days_ending(last_day, measure.window_days());
     let orders = |measure| days.sum(Function::OrderIntake, counter::ORDERS, &window(measure));
     let shipped = |measure| days.sum(Function::OrderIntake, counter::SHIPPED, &window(measure));

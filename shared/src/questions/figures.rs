@@ -55,7 +55,22 @@ pub fn counted(seller_id: &str, at: DateTime<Utc>, figures: &[Figure], response_
 
 fn bucket_attribute(seconds: i64) -> String {
     let minutes = (seconds.max(0) + 59) / 60;
-    match RESPONSE_BUCKETS_MINUTES.iter().find(|bound| minutes <= **bound) {
+    bucket_name(RESPONSE_BUCKETS_MINUTES.iter().copied().find(|bound| minutes <= *bound))
+}
+
+/// The histogram's buckets in order: each one's upper bound in minutes (`None` for the last,
+/// which holds the rest) and the attribute that counts it.
+pub fn response_buckets() -> Vec<(Option<i64>, String)> {
+    RESPONSE_BUCKETS_MINUTES
+        .iter()
+        .map(|bound| Some(*bound))
+        .chain([None])
+        .map(|bound| (bound, bucket_name(bound)))
+        .collect()
+}
+
+fn bucket_name(bound: Option<i64>) -> String {
+    match bound {
         Some(bound) => format!("response_within_{bound}m"),
         None => "response_longer".to_owned(),
     }
@@ -95,16 +110,9 @@ pub async fn response_figures(
 /// The figures of a run of day items, `days` long.
 pub fn summed(items: &[&Item], days: i64) -> ResponseFigures {
     let sum = |figure: Figure| items.iter().map(|item| number(item, figure.attribute())).sum::<i64>();
-    let buckets: Vec<(Option<i64>, i64)> = RESPONSE_BUCKETS_MINUTES
-        .iter()
-        .map(|bound| Some(*bound))
-        .chain([None])
-        .map(|bound| {
-            let name = bound.map_or("response_longer".to_owned(), |bound| {
-                format!("response_within_{bound}m")
-            });
-            (bound, items.iter().map(|item| number(item, &name)).sum::<i64>())
-        })
+    let buckets: Vec<(Option<i64>, i64)> = response_buckets()
+        .into_iter()
+        .map(|(bound, name)| (bound, items.iter().map(|item| number(item, &name)).sum::<i64>()))
         .collect();
     let answers: i64 = buckets.iter().map(|(_, count)| count).sum();
     let mut seen = 0;
