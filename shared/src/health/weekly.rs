@@ -64,7 +64,7 @@ fn send_time(zone: Tz, monday: NaiveDate) -> Option<DateTime<Utc>> {
     Some(at.with_timezone(&Utc))
 }
 
-/// The week a Monday's report covers: the seven UTC days before that Monday.
+/// The last day of the week a Monday's report covers (the seven UTC days before that Monday).
 pub fn week_before(monday: NaiveDate) -> NaiveDate {
     monday - Duration::days(1)
 }
