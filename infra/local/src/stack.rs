@@ -89,13 +89,14 @@ impl StackState {
 }
 
 pub struct Stack {
+    // First, so it is dropped first: the pollers stop before the local AWS they poll.
+    _tasks: JoinSet<()>,
     pub aws: LocalAws,
     pub gateway: SocketAddr,
     pub provisioned: Provisioned,
     pub config: aws_config::SdkConfig,
     invokers: BTreeMap<String, Invoker>,
     function_urls: BTreeMap<String, String>,
-    _tasks: JoinSet<()>,
 }
 
 /// Which function each queue triggers, so that "quiet" means nothing left for the back office
