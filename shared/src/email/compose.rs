@@ -142,6 +142,12 @@ fn shipping_confirmation(letter: &mut Letter, order: &OrderEmail) {
         "好消息：您的订单已经发出。".to_owned(),
     ));
     order_details(letter, order);
+    shipment_facts(letter, order);
+}
+
+/// The carrier, the tracking number and the tracking link, when the order shipped.
+fn shipment_facts(letter: &mut Letter, order: &OrderEmail) {
+    let l = letter.locale;
     if let Some(shipment) = &order.shipment {
         letter
             .facts
@@ -372,19 +378,7 @@ fn order_status_reply(letter: &mut Letter, reply: &StatusReply) {
     };
     letter.paragraphs.push(status);
     letter.facts.push((say(l, "Order".into(), "订单号".into()), id.clone()));
-    if let Some(shipment) = &order.shipment {
-        letter
-            .facts
-            .push((say(l, "Carrier".into(), "承运商".into()), one_line(&shipment.carrier)));
-        letter.facts.push((
-            say(l, "Tracking number".into(), "运单号".into()),
-            one_line(&shipment.tracking_number),
-        ));
-        letter.link = shipment
-            .tracking_url
-            .as_deref()
-            .and_then(|url| Link::https(say(l, "Track your parcel".into(), "查询物流".into()), url));
-    }
+    shipment_facts(letter, order);
     letter.paragraphs.push(say(
         l,
         "If this does not answer your question, reply on the marketplace and the seller will help.".into(),

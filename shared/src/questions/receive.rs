@@ -143,15 +143,10 @@ pub async fn receive_message(
             Action::SentToSeller => Figure::SentToSeller,
         };
         writes.extend(counted(&question.seller_id, now, &[Figure::Received, handled], None));
-        match store.write(writes).await {
-            Ok(()) => return Ok(MessageOutcome::Now(answer)),
-            Err(WriteFailure::Store(error)) => return Err(error.into()),
-            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
-                return Err(MessageFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()));
-            }
-            // Another message of the thread came first: read it again.
-            Err(WriteFailure::Cancelled(_)) => back_off(attempt).await,
+        if commit(store, writes).await? {
+            return Ok(MessageOutcome::Now(answer));
         }
+        back_off(attempt).await;
     }
     Err(StoreError::new(
         "message transaction",
@@ -162,6 +157,19 @@ pub async fn receive_message(
 
 /// The answer this message had, if the thread holds it already; a thread of another seller
 /// or buyer, or the id reused with other words, is refused.
+/// Writes a message's set: `true` when it committed, `false` when another message of the
+/// thread came first (read the thread again), or why it cannot apply.
+pub(super) async fn commit(store: &impl Storage, writes: WriteSet) -> Result<bool, MessageFailure> {
+    match store.write(writes).await {
+        Ok(()) => Ok(true),
+        Err(WriteFailure::Store(error)) => Err(error.into()),
+        Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
+            Err(MessageFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()))
+        }
+        Err(WriteFailure::Cancelled(_)) => Ok(false),
+    }
+}
+
 fn earlier_answer(
     thread: &StoredThread,
     question: &Question,

@@ -8,18 +8,17 @@ use serde_json::{Value, json};
 use super::answer::seller_reply;
 use super::figures::{Figure, counted};
 use super::prohibited::prohibited;
-use super::receive::{MessageFailure, MessageOutcome};
+use super::receive::{MessageFailure, MessageOutcome, commit};
 use super::records::{Author, REPLY_HOURS, StoredThread, ThreadMessage, ThreadState, put_thread, thread_key};
 use super::validate::{Answer, QuestionError, Reply};
 use crate::idempotency::Claim;
 use crate::orders::EventContext;
 use crate::orders::records::read_order;
 use crate::outbox;
-use crate::storage::{Storage, StoreError, Table, WriteFailure, WriteSet, back_off, from_item};
+use crate::storage::{Storage, StoreError, Table, WriteSet, back_off, from_item};
 use crate::webhook::Accepted;
 
 const ATTEMPTS: u32 = 20;
-const CLAIM: usize = 0;
 
 pub async fn reply_to_thread(
     store: &impl Storage,
@@ -83,14 +82,10 @@ pub async fn reply_to_thread(
             }
             writes.extend(counted(&thread.seller_id, clock.started_at, &figures, Some(seconds)));
         }
-        match store.write(writes).await {
-            Ok(()) => return Ok(MessageOutcome::Now(answer)),
-            Err(WriteFailure::Store(error)) => return Err(error.into()),
-            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(CLAIM) => {
-                return Err(MessageFailure::ClaimTaken(cancelled.existing(CLAIM).cloned()));
-            }
-            Err(WriteFailure::Cancelled(_)) => back_off(attempt).await,
+        if commit(store, writes).await? {
+            return Ok(MessageOutcome::Now(answer));
         }
+        back_off(attempt).await;
     }
     Err(StoreError::new("reply transaction", "kept colliding with other messages of the thread").into())
 }
