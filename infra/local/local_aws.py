@@ -22,6 +22,10 @@ an SDK retry of a transaction whose answer was lost succeeds instead of failing 
 writes), and with another request it is refused with IdempotentParameterMismatchException.
 moto ignores the token.
 
+SNS counts as SNS does: a message and a PublishBatch are each at most 256 KiB in UTF-8 bytes,
+message attributes included. moto checks only one message's length in characters and never a
+batch's total, so a follow-up that SNS would refuse went through locally.
+
 CORS is off: no web page may call it.
 
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
@@ -161,6 +165,49 @@ def transactions_idempotent_by_request_token():
     DynamoHandler.transact_write_items = transact_write_items
 
 
+def sns_limits_in_bytes():
+    """Publish and PublishBatch refused over 256 KiB, counted in bytes as SNS counts them.
+
+    SNS answers a message too long with InvalidParameter, and a batch whose messages together
+    are too long with BatchRequestTooLong (the whole request refused, nothing published).
+    """
+    from moto.sns.exceptions import InvalidParameterValue, SNSException
+    from moto.sns.models import SNSBackend
+
+    limit_bytes = 262144
+
+    class BatchRequestTooLong(SNSException):
+        code = "BatchRequestTooLong"
+        message = "The length of all the batch messages put together is more than the limit."
+
+    def size_in_bytes(message, attributes):
+        size = len(message.encode("utf-8"))
+        for name, attribute in (attributes or {}).items():
+            size += len(name.encode("utf-8"))
+            size += sum(len(str(value).encode("utf-8")) for value in attribute.values())
+        return size
+
+    publish = SNSBackend.publish
+    publish_batch = SNSBackend.publish_batch
+
+    def publish_in_bytes(self, message, *args, **kwargs):
+        if not kwargs.get("phone_number") and size_in_bytes(message, kwargs.get("message_attributes")) > limit_bytes:
+            raise InvalidParameterValue("Invalid parameter: Message too long")
+        return publish(self, message, *args, **kwargs)
+
+    def publish_batch_in_bytes(self, topic_arn, publish_batch_request_entries):
+        total = sum(
+            size_in_bytes(entry.get("Message", ""), entry.get("MessageAttributes"))
+            for entry in publish_batch_request_entries
+        )
+        if total > limit_bytes:
+            raise BatchRequestTooLong()
+        return publish_batch(self, topic_arn, publish_batch_request_entries)
+
+    SNSBackend.publish = publish_in_bytes
+    SNSBackend.publish_batch = publish_batch_in_bytes
+
+
 class LocalAws:
     def __init__(self):
         self.moto = DomainDispatcherApplication(create_backend_app)
@@ -212,6 +259,7 @@ def main():
     sys.setswitchinterval(THREAD_SWITCH_INTERVAL_SECS)
     transactions_that_roll_back_what_they_touched()
     transactions_idempotent_by_request_token()
+    sns_limits_in_bytes()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", args.port, LocalAws(), threaded=True, request_handler=MotoRequestHandler)
     if args.exit_with_parent:

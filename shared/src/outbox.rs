@@ -15,15 +15,12 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde::{Deserialize, Serialize};
 
 use crate::email::{EmailContent, EmailRequest, Recipient};
-use crate::follow_ups::{FollowUp, FollowUpPublisher};
+use crate::follow_ups::{FollowUp, FollowUpPublisher, MAX_PUBLISH_BYTES, PublishBatch};
 use crate::metrics;
-use crate::storage::{Table, Write};
+use crate::storage::{Condition, Storage, Table, Write, WriteFailure, WriteSet};
 
 /// How long an outbox entry is kept after the stream relayed it; for investigations only.
 const RETENTION_DAYS: i64 = 7;
-
-/// How many follow-ups one publish takes (SNS `PublishBatch` holds ten).
-const PUBLISH_BATCH: usize = 10;
 
 /// Follow-ups waiting in the outbox: one entry per change, keyed by the change.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,62 +116,154 @@ impl OutboxEntry {
     }
 }
 
-/// Publishes the follow-ups of every new outbox entry in `batch`, in stream order, as few
-/// publishes as fit. Stops at the first failure and reports that record, which makes Lambda
-/// retry from it (everything before it is checkpointed) and, after the event source's retry
-/// limit, hand the batch to its on-failure destination. Removals (the TTL's cleanup) and
-/// modifications are not new follow-ups and are skipped.
-pub async fn relay<P: FollowUpPublisher>(batch: StreamBatch, publisher: &P) -> DynamoDbEventResponse {
+/// Why an outbox entry went aside instead of to the topic: retrying could never publish it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetAside {
+    /// Its follow-ups are not JSON this build can read.
+    Unreadable,
+    /// One of its follow-ups is larger than SNS takes in a message.
+    TooLarge,
+}
+
+impl SetAside {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetAside::Unreadable => "unreadable",
+            SetAside::TooLarge => "too_large",
+        }
+    }
+}
+
+/// Keeps an outbox entry that cannot be published, with why, past its retention: found by
+/// `set_aside` for an operator. Only an entry still there (it is never recreated).
+pub fn set_aside(key: &str, why: SetAside) -> Write {
+    Write::update(Table::Outbox, key)
+        .when(Condition::has("follow_ups"))
+        .set("set_aside", why.as_str())
+        .remove("expires_at")
+}
+
+/// Publishes the follow-ups of every new outbox entry in `batch`, in stream order, in as few
+/// publishes as SNS takes (ten follow-ups, 256 KiB). Stops at the first failure and reports
+/// that record, which makes Lambda retry from it (everything before it is checkpointed) and,
+/// after the event source's retry limit, hand the batch to its on-failure destination.
+///
+/// An entry that no retry could publish (unreadable, or a follow-up over SNS's limit) is
+/// [`set_aside`] in the outbox table and the others go on: held, it would stall the shard for
+/// every seller behind it. What of it fits is still published. Removals (the TTL's cleanup)
+/// and modifications are not new follow-ups and are skipped.
+pub async fn relay<P: FollowUpPublisher, S: Storage>(
+    batch: StreamBatch,
+    publisher: &P,
+    store: &S,
+) -> DynamoDbEventResponse {
+    let mut relay = Relay {
+        publisher,
+        pending: PublishBatch::default(),
+        pending_from: None,
+    };
     let mut response = DynamoDbEventResponse::default();
-    let mut pending: Vec<FollowUp> = Vec::new();
-    // The sequence number of the first record whose follow-ups are in `pending`.
-    let mut pending_from: Option<String> = None;
     for record in batch.records.iter().filter(|record| record.event_name == "INSERT") {
-        let sequence = &record.dynamodb.sequence_number;
-        let entry = match OutboxEntry::from_record(record) {
-            Ok(entry) => entry,
-            Err(error) => {
-                tracing::error!(%error, sequence, "outbox record unreadable");
-                let first_failed = flush(&mut pending, &mut pending_from, publisher).await.err();
-                response
-                    .batch_item_failures
-                    .push(failure(first_failed.unwrap_or_else(|| sequence.clone())));
-                return response;
-            }
-        };
-        if pending.len() + entry.follow_ups.len() > PUBLISH_BATCH
-            && let Err(sequence) = flush(&mut pending, &mut pending_from, publisher).await
-        {
+        if let Err(sequence) = relay.take(record, store).await {
             response.batch_item_failures.push(failure(sequence));
             return response;
         }
-        pending_from.get_or_insert_with(|| sequence.clone());
-        pending.extend(entry.follow_ups);
     }
-    if let Err(sequence) = flush(&mut pending, &mut pending_from, publisher).await {
+    if let Err(sequence) = relay.flush().await {
         response.batch_item_failures.push(failure(sequence));
     }
     response
 }
 
-/// Publishes what is pending; on failure, the sequence number to retry from.
-async fn flush<P: FollowUpPublisher>(
-    pending: &mut Vec<FollowUp>,
-    pending_from: &mut Option<String>,
-    publisher: &P,
-) -> Result<(), String> {
-    let Some(from) = pending_from.take() else {
-        return Ok(());
-    };
-    let follow_ups = std::mem::take(pending);
-    match publisher.publish(&follow_ups).await {
-        Ok(()) => {
-            metrics::count("FollowUpsRelayed", follow_ups.len() as u64, &[]);
-            Ok(())
+/// The relay's progress through one batch of stream records.
+struct Relay<'a, P> {
+    publisher: &'a P,
+    pending: PublishBatch,
+    /// The sequence number of the first record whose follow-ups are pending.
+    pending_from: Option<String>,
+}
+
+impl<P: FollowUpPublisher> Relay<'_, P> {
+    /// Gathers one record's follow-ups, publishing what is pending whenever the next does not
+    /// fit; on failure, the sequence number to retry from.
+    async fn take<S: Storage>(&mut self, record: &StreamRecord, store: &S) -> Result<(), String> {
+        let sequence = &record.dynamodb.sequence_number;
+        let entry = match OutboxEntry::from_record(record) {
+            Ok(entry) => entry,
+            Err(OutboxError::Unreadable { key, source }) => {
+                tracing::error!(error = %source, key, sequence, "outbox entry unreadable");
+                return self.put_aside(&key, SetAside::Unreadable, sequence, store).await;
+            }
+            Err(error @ OutboxError::NoImage) => {
+                // The stream shows keys only: a misconfigured table, which skipping would hide.
+                tracing::error!(%error, sequence, "outbox record has no new image");
+                return Err(self.flush().await.err().unwrap_or_else(|| sequence.clone()));
+            }
+        };
+        let (fitting, too_large): (Vec<_>, Vec<_>) = entry
+            .follow_ups
+            .into_iter()
+            .map(|follow_up| {
+                let bytes = follow_up.published_bytes();
+                (follow_up, bytes)
+            })
+            .partition(|(_, bytes)| *bytes <= MAX_PUBLISH_BYTES);
+        if let Some((follow_up, bytes)) = too_large.first() {
+            tracing::error!(
+                key = entry.key,
+                kind = follow_up.kind(),
+                bytes,
+                sequence,
+                "follow-up larger than SNS takes"
+            );
+            self.put_aside(&entry.key, SetAside::TooLarge, sequence, store).await?;
         }
-        Err(error) => {
-            tracing::warn!(%error, from, "follow-ups not relayed; the stream retries from this record");
-            Err(from)
+        for (follow_up, bytes) in fitting {
+            if !self.pending.has_room_for(bytes) {
+                self.flush().await?;
+            }
+            self.pending_from.get_or_insert_with(|| sequence.clone());
+            self.pending.push(follow_up, bytes);
+        }
+        Ok(())
+    }
+
+    /// Sets an entry aside; if that cannot be recorded, the record is retried (after what came
+    /// before it is published).
+    async fn put_aside<S: Storage>(
+        &mut self,
+        key: &str,
+        why: SetAside,
+        sequence: &str,
+        store: &S,
+    ) -> Result<(), String> {
+        match store.write(WriteSet::from(vec![set_aside(key, why)])).await {
+            Ok(()) | Err(WriteFailure::Cancelled(_)) => {
+                metrics::count("FollowUpsSetAside", 1, &[]);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, key, "outbox entry not set aside; the stream retries it");
+                Err(self.flush().await.err().unwrap_or_else(|| sequence.to_owned()))
+            }
+        }
+    }
+
+    /// Publishes what is pending; on failure, the sequence number to retry from.
+    async fn flush(&mut self) -> Result<(), String> {
+        let Some(from) = self.pending_from.take() else {
+            return Ok(());
+        };
+        let follow_ups = self.pending.take();
+        match self.publisher.publish(&follow_ups).await {
+            Ok(()) => {
+                metrics::count("FollowUpsRelayed", follow_ups.len() as u64, &[]);
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(%error, from, "follow-ups not relayed; the stream retries from this record");
+                Err(from)
+            }
         }
     }
 }

@@ -269,3 +269,63 @@ async fn a_web_page_cannot_call_the_local_aws() {
         );
     }
 }
+
+/// The local AWS refuses what SNS refuses, in bytes: a message over 256 KiB (here 100,000
+/// characters, 300,000 bytes), and a batch whose messages together are over 256 KiB even
+/// when each fits. Without this, a follow-up SNS would refuse passed every local test.
+#[tokio::test]
+async fn sns_limits_messages_and_batches_to_256_kib_in_bytes() {
+    use aws_sdk_sns::types::PublishBatchRequestEntry;
+
+    let sns = aws_sdk_sns::Client::new(&local_aws().sdk_config().await);
+    let topic = sns
+        .create_topic()
+        .name(unique_id("limits"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let entry = |id: &str, message: String| {
+        PublishBatchRequestEntry::builder()
+            .id(id)
+            .message(message)
+            .build()
+            .unwrap()
+    };
+
+    let wide = "茶".repeat(100_000);
+    let refused = sns.publish().topic_arn(&topic).message(&wide).send().await;
+    let code = refused
+        .unwrap_err()
+        .into_service_error()
+        .meta()
+        .code()
+        .map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("InvalidParameter"));
+
+    let half = "a".repeat(150_000);
+    let refused = sns
+        .publish_batch()
+        .topic_arn(&topic)
+        .publish_batch_request_entries(entry("0", half.clone()))
+        .publish_batch_request_entries(entry("1", half.clone()))
+        .send()
+        .await;
+    let code = refused
+        .unwrap_err()
+        .into_service_error()
+        .meta()
+        .code()
+        .map(str::to_owned);
+    assert_eq!(code.as_deref(), Some("BatchRequestTooLong"));
+
+    let taken = sns
+        .publish_batch()
+        .topic_arn(&topic)
+        .publish_batch_request_entries(entry("0", half))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(taken.successful.unwrap_or_default().len(), 1);
+}

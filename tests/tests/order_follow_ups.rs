@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use backoffice::follow_ups::{EmailTemplate, FollowUp, StockChangeReason};
+use backoffice::follow_ups::{EmailTemplate, FollowUp, MAX_PUBLISH_BYTES, StockChangeReason};
+use backoffice::orders::validate::MAX_LINES;
 use backoffice_tests::orders::{Outage, envelope, order_data, shop, shop_with};
 use backoffice_tests::{local_aws, receive_all, unique_id};
 use serde_json::json;
@@ -96,6 +97,49 @@ async fn follow_ups_land_once_per_change_even_after_a_failed_publish_and_a_retry
         |f| matches!(f, FollowUp::Email(e) if e.content.template() == EmailTemplate::OrderConfirmation
         && e.locale == "zh" && e.content.order().unwrap().total == "6.00" && e.recipient.email.expose() == "li.wei@example.cn")
     ));
+}
+
+/// Four of the largest orders the schema takes (96 lines, each titled with 200 four-byte
+/// characters) have emails of about 90 KB each: more than one `PublishBatch` of 256 KiB, which
+/// the local AWS refuses as SNS does. All of them land, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_orders_reach_the_queues_in_publishes_sns_takes() {
+    let _turn = QUEUES.lock().await;
+    drain().await;
+    let shop = shop().await;
+    let skus: Vec<String> = (0..MAX_LINES).map(|n| format!("LONG-{n:02}")).collect();
+    for sku in &skus {
+        shop.stock(sku, 10, 0).await;
+    }
+    let title = "🫖".repeat(200);
+    let lines: Vec<(&str, i64, &str)> = skus.iter().map(|sku| (sku.as_str(), 1, "1.00")).collect();
+    let mut orders = Vec::new();
+    for _ in 0..4 {
+        let order_id = unique_id("ord");
+        let mut data = order_data(&order_id, &shop.seller, &lines);
+        for line in data["lines"].as_array_mut().unwrap() {
+            line["title"] = json!(title);
+        }
+        let (status, answer) = shop.send(&envelope(&unique_id("evt"), "order.created", data)).await;
+        assert_eq!(status, 202, "{answer}");
+        orders.push(order_id);
+    }
+
+    let answer = shop.relay().await;
+    assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let landed = drain().await;
+    let emails: Vec<usize> = orders
+        .iter()
+        .flat_map(|order_id| of_order(&landed, order_id))
+        .filter(|follow_up| matches!(follow_up, FollowUp::Email(_)))
+        .map(FollowUp::published_bytes)
+        .collect();
+    assert_eq!(emails.len(), orders.len(), "one confirmation per order");
+    assert!(emails.iter().sum::<usize>() > MAX_PUBLISH_BYTES, "{emails:?}");
+    for order_id in &orders {
+        assert_eq!(of_order(&landed, order_id).len(), 2, "a stock change and an email");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

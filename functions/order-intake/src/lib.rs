@@ -72,7 +72,7 @@ impl<Store: Storage, Topic: FollowUpPublisher> OrderIntake<Store, Topic> {
     /// retry from when a publish fails.
     pub async fn relay_follow_ups(&self, batch: StreamBatch) -> DynamoDbEventResponse {
         let span = tracing::info_span!("outbox", records = batch.records.len());
-        outbox::relay(batch, &self.topic).instrument(span).await
+        outbox::relay(batch, &self.topic, &self.store).instrument(span).await
     }
 
     /// Reads the change an event asks for, and applies it.

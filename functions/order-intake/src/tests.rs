@@ -95,6 +95,36 @@ async fn an_order_reserves_every_line_in_one_request() {
     assert_eq!(shop.outbox_keys(), ["order-intake#ord_1001#accepted"]);
 }
 
+/// The most lines an order may have fill one transaction: with the seller's day of figures,
+/// one more would be refused by DynamoDB (and by the in-memory store, which keeps its limit).
+#[tokio::test]
+async fn the_longest_order_the_schema_takes_fits_one_transaction() {
+    let shop = shop();
+    let skus: Vec<String> = (0..backoffice::orders::validate::MAX_LINES)
+        .map(|n| format!("LONG-{n:02}"))
+        .collect();
+    for sku in &skus {
+        shop.store
+            .insert(Table::Inventory, new_stock_item(SELLER, sku, 5, 0, 14));
+    }
+    let body = edited("01-order.created", "evt_longest", |data| {
+        data["lines"] = skus
+            .iter()
+            .enumerate()
+            .map(|(n, sku)| json!({"line_id": format!("l{n}"), "sku": sku, "quantity": 1, "unit_price": "1.00", "title": "🫖".repeat(200)}))
+            .collect();
+        data["total"] = json!(format!("{}.00", skus.len()));
+    });
+    let (status, answer) = shop.send(&body).await;
+    assert_eq!(
+        (status, answer["order_status"].as_str()),
+        (202, Some("accepted")),
+        "{answer}"
+    );
+    assert_eq!(shop.store.take_requests(), 1);
+    assert_eq!(shop.stock("LONG-95"), (5, 1, 4));
+}
+
 #[tokio::test]
 async fn a_short_line_backorders_the_order_and_reserves_nothing() {
     let shop = shop();

@@ -3,11 +3,8 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
-use crate::follow_ups::{FollowUp, FollowUpPublisher};
+use crate::follow_ups::{FollowUp, FollowUpPublisher, KIND_ATTRIBUTE, publish_batches};
 use crate::storage::StoreError;
-
-/// PublishBatch takes at most ten messages.
-const BATCH: usize = 10;
 
 #[derive(Debug, Clone)]
 pub struct SnsFollowUps {
@@ -36,15 +33,15 @@ fn entry(index: usize, follow_up: &FollowUp) -> Result<PublishBatchRequestEntry,
         .map_err(|error| StoreError::new("SNS message attribute", error))?;
     PublishBatchRequestEntry::builder()
         .id(index.to_string())
-        .message(serde_json::to_string(follow_up).map_err(|error| StoreError::new("follow-up serialisation", error))?)
-        .message_attributes("kind", kind)
+        .message(follow_up.message())
+        .message_attributes(KIND_ATTRIBUTE, kind)
         .build()
         .map_err(|error| StoreError::new("SNS batch entry", error))
 }
 
 impl FollowUpPublisher for SnsFollowUps {
     async fn publish(&self, follow_ups: &[FollowUp]) -> Result<(), StoreError> {
-        for chunk in follow_ups.chunks(BATCH) {
+        for chunk in publish_batches(follow_ups) {
             let entries = chunk
                 .iter()
                 .enumerate()

@@ -2,6 +2,24 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
+/// The longest language tag kept: RFC 5646 asks every implementation to take tags of 35
+/// characters, and nothing an email needs is longer. A tag travels in every follow-up of its
+/// buyer or seller, so an unbounded one could make a follow-up too large to publish.
+pub const MAX_TAG_LEN: usize = 35;
+
+/// A language tag as it is kept: a language of 2–3 letters, then subtags of 1–8 letters or
+/// digits, separated by `-` (`_` is read as `-`), at most [`MAX_TAG_LEN`] characters in all.
+/// `None` for anything else.
+pub fn language_tag(value: &str) -> Option<String> {
+    let mut subtags = value.split(['-', '_']);
+    let language = subtags.next().unwrap_or_default();
+    let well_formed = value.len() <= MAX_TAG_LEN
+        && (2..=3).contains(&language.len())
+        && language.bytes().all(|b| b.is_ascii_alphabetic())
+        && subtags.all(|subtag| (1..=8).contains(&subtag.len()) && subtag.bytes().all(|b| b.is_ascii_alphanumeric()));
+    well_formed.then(|| value.replace('_', "-"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locale {
     En,
@@ -110,6 +128,30 @@ mod tests {
         ] {
             assert_eq!(Locale::from_tag(tag), locale, "{tag:?}");
         }
+    }
+
+    #[test]
+    fn language_tags_are_kept_short_and_well_formed() {
+        assert_eq!(language_tag("zh_Hant_TW").as_deref(), Some("zh-Hant-TW"));
+        assert_eq!(language_tag("en").as_deref(), Some("en"));
+        assert_eq!(language_tag("de-CH-1901").as_deref(), Some("de-CH-1901"));
+        let longest = format!("en{}-abcde", "-abcdefgh".repeat(3));
+        assert_eq!(longest.len(), MAX_TAG_LEN);
+        assert!(language_tag(&longest).is_some());
+        for refused in [
+            "",
+            "e",
+            "english",
+            "en-",
+            "en--GB",
+            "../../etc",
+            "en-abcdefghi",
+            "zh-汉语",
+        ] {
+            assert_eq!(language_tag(refused), None, "{refused:?}");
+        }
+        assert_eq!(language_tag(&format!("{longest}x")), None, "one character too long");
+        assert_eq!(language_tag(&"en-GB".repeat(10_000)), None, "unbounded subtags");
     }
 
     #[test]

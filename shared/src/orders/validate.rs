@@ -9,14 +9,15 @@ use serde::{Deserialize, Serialize};
 use super::carriers::{https_host, is_carrier_host};
 use super::error::OrderError;
 use super::schema::{AddressData, BuyerData, LineData, OrderCreatedData, OrderRefData, OrderShippedData};
+use crate::email::locale::language_tag;
 use crate::email::{Recipient, RecipientRole};
 use crate::ids::{is_identifier, is_sku};
 use crate::money::{Currency, Money, MoneyError};
 use crate::pii::EmailAddress;
 
 /// One DynamoDB transaction holds at most 100 items: the order, its idempotency record, its
-/// outbox entry and one reservation per line.
-pub const MAX_LINES: usize = 97;
+/// outbox entry, the seller's day of figures and one reservation per line.
+pub const MAX_LINES: usize = 96;
 pub const MAX_QUANTITY: i64 = 10_000;
 const MAX_TEXT: usize = 200;
 
@@ -313,18 +314,9 @@ fn one_line(value: &str, field: &str, markup_allowed: bool) -> Result<String, Or
 }
 
 fn locale(value: &str, field: &str) -> Result<String, OrderError> {
-    let mut parts = value.split(['-', '_']);
-    let language = parts.next().unwrap_or_default();
-    let valid = (2..=3).contains(&language.len())
-        && language.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|part| (2..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if valid {
-        Ok(value.replace('_', "-"))
-    } else {
-        Err(OrderError::InvalidLocale {
-            field: field.to_owned(),
-        })
-    }
+    language_tag(value).ok_or_else(|| OrderError::InvalidLocale {
+        field: field.to_owned(),
+    })
 }
 
 fn timestamp(value: &str, field: &str) -> Result<DateTime<Utc>, OrderError> {

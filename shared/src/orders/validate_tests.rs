@@ -163,6 +163,13 @@ fn each_broken_rule_has_its_code_status_and_field() {
             "data.buyer.locale",
         ),
         (
+            // Every follow-up of the order carries the tag: an unbounded one could outgrow SNS.
+            Box::new(|d| d["buyer"]["locale"] = json!(format!("en{}", "-GB".repeat(50_000)))),
+            400,
+            "invalid_locale",
+            "data.buyer.locale",
+        ),
+        (
             Box::new(|d| {
                 d["buyer"].as_object_mut().unwrap().remove("email");
             }),

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::records::SellerContact;
 use super::settings::{DEFAULT_DECISION_HOURS, DEFAULT_RETURN_WINDOW_DAYS, DEFAULT_REVIEW_THRESHOLD_HUNDREDTHS};
+use crate::email::locale::language_tag;
 use crate::idempotency::{Claim, CommitFailure, commit_with_claim};
 use crate::ids::is_identifier;
 use crate::money::{Currency, Money};
@@ -103,15 +104,8 @@ impl SellerUpdatedData {
             return Err(SellerError::InvalidText { field: "data.name" });
         }
         let email = EmailAddress::parse(&self.email).map_err(|_| SellerError::InvalidEmail { field: "data.email" })?;
-        let locale = self.locale.unwrap_or_else(|| "en".to_owned());
-        let well_formed = !locale.is_empty()
-            && locale.len() <= 35
-            && locale
-                .split(['-', '_'])
-                .all(|part| (1..=8).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if !well_formed {
-            return Err(SellerError::InvalidLocale { field: "data.locale" });
-        }
+        let locale = language_tag(self.locale.as_deref().unwrap_or("en"))
+            .ok_or(SellerError::InvalidLocale { field: "data.locale" })?;
         let time_zone = self.time_zone.unwrap_or_else(|| "UTC".to_owned());
         if !is_time_zone_name(&time_zone) {
             return Err(SellerError::InvalidTimeZone {

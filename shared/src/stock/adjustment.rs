@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::inventory::{WATCHLIST, sku_key};
 use super::records::new_stock_item;
+use crate::email::locale::language_tag;
 use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
 use crate::idempotency::{Claim, CommitFailure, commit_with_claim};
@@ -92,6 +93,8 @@ pub enum StockError {
     InvalidText { field: String },
     #[error("{field} is not an email address")]
     InvalidEmail { field: String },
+    #[error("{field} must be a language tag of at most 35 characters, e.g. en, zh-CN")]
+    InvalidLocale { field: String },
     #[error("{sku} is not in seller {seller_id}'s catalogue; a count (\"set\") adds it, a restock (\"add\") cannot")]
     UnknownSku { sku: String, seller_id: String },
     #[error("{sku} has {reserved} units reserved by orders; a count of {count} would leave them without stock")]
@@ -106,6 +109,7 @@ impl From<StockError> for Rejection {
             StockError::OutOfRange { field, .. } => (RejectionKind::BadRequest, "out_of_range", field.clone()),
             StockError::InvalidText { field } => (RejectionKind::BadRequest, "invalid_text", field.clone()),
             StockError::InvalidEmail { field } => (RejectionKind::BadRequest, "invalid_email", field.clone()),
+            StockError::InvalidLocale { field } => (RejectionKind::BadRequest, "invalid_locale", field.clone()),
             StockError::UnknownSku { .. } => (RejectionKind::Unprocessable, "unknown_sku", "data.sku".to_owned()),
             StockError::CountBelowReserved { .. } => (
                 RejectionKind::Unprocessable,
@@ -317,11 +321,14 @@ fn contact(seller_id: &str, seller: SellerData) -> Result<SellerContact, StockEr
     let email = EmailAddress::parse(&seller.email).map_err(|_| StockError::InvalidEmail {
         field: "data.seller.email".to_owned(),
     })?;
+    let locale = language_tag(&seller.locale).ok_or_else(|| StockError::InvalidLocale {
+        field: "data.seller.locale".to_owned(),
+    })?;
     Ok(SellerContact {
         seller_id: seller_id.to_owned(),
         name: name.to_owned(),
         email,
-        locale: seller.locale,
+        locale,
     })
 }
 
@@ -382,6 +389,10 @@ mod tests {
             (
                 json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": 1}, "seller": {"name": "Tea", "email": "nope"}}),
                 "data.seller.email",
+            ),
+            (
+                json!({"seller_id": "sel_1", "sku": "P", "on_hand": {"set": 1}, "seller": {"name": "Tea", "email": "tea@example.com", "locale": "en-GB".repeat(60_000)}}),
+                "data.seller.locale",
             ),
         ] {
             let refused = adjustment(data.clone()).unwrap_err();

@@ -18,6 +18,9 @@ use super::{
     WriteFailure, WriteSet, text,
 };
 
+/// DynamoDB's limit on the writes of one TransactWriteItems.
+const MAX_TRANSACTION_ITEMS: usize = 100;
+
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
     state: Arc<Mutex<State>>,
@@ -153,6 +156,9 @@ impl Storage for MemoryStorage {
         } else {
             "TransactWriteItems"
         })?;
+        if writes.len() > MAX_TRANSACTION_ITEMS {
+            return Err(invalid("a transaction holds at most 100 items").into());
+        }
         let mut touched = HashSet::new();
         if !writes
             .writes()
