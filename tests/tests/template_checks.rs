@@ -35,6 +35,7 @@ fn problems(text: &str) -> Vec<String> {
     logs_expire_and_never_hold_whole_events(&template, &mut found);
     public_urls_have_a_concurrency_cap(&template, &mut found);
     email_leaves_from_the_stack_address_only(&template, &mut found);
+    only_order_intake_writes_whole_orders(&template, &mut found);
     found
 }
 
@@ -405,6 +406,58 @@ fn email_leaves_from_the_stack_address_only(template: &Template, found: &mut Vec
     }
 }
 
+/// Order intake writes whole orders; stock alerts and refund processing may update only the
+/// attributes their change makes (`FILL_ATTRIBUTES`, `REFUND_ATTRIBUTES`, and the key), so
+/// neither can rewrite a buyer, an address or a price; no other role writes orders at all.
+fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<String>) {
+    use backoffice::orders::records::{FILL_ATTRIBUTES, REFUND_ATTRIBUTES};
+    for role in template.resources_of_kind("AWS::IAM::Role") {
+        let changes: &[&str] = match role.logical_id {
+            "OrderIntakeFunctionRole" => continue,
+            "StockAlertsFunctionRole" => FILL_ATTRIBUTES,
+            "RefundProcessorFunctionRole" => REFUND_ATTRIBUTES,
+            _ => &[],
+        };
+        let allowed: BTreeSet<&str> = changes.iter().copied().chain(["order_id"]).collect();
+        for policy in role.properties["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
+                let on_orders = matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::GetAtt(table, _)) if table == "OrdersTable");
+                let actions: Vec<&str> = match &statement["Action"] {
+                    Value::String(action) => vec![action.as_str()],
+                    Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                let writes = actions
+                    .iter()
+                    .any(|action| ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"].contains(action));
+                if !on_orders || !writes {
+                    continue;
+                }
+                let granted: BTreeSet<&str> =
+                    statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect();
+                if actions.iter().any(|action| *action != "dynamodb:UpdateItem")
+                    || changes.is_empty()
+                    || granted != allowed
+                {
+                    found.push(format!(
+                        "{}: writes to OrdersTable must be UpdateItem limited to dynamodb:Attributes {allowed:?}",
+                        role.logical_id
+                    ));
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_project_template_passes_every_check() {
     assert_eq!(problems(&project_template_text()), Vec::<String>::new());
@@ -642,5 +695,30 @@ fn a_public_url_without_a_concurrency_cap_is_caught() {
     assert_caught(
         problems(&uncapped),
         "OrderIntakeFunction: a public URL needs ReservedConcurrentExecutions",
+    );
+}
+
+#[test]
+fn whole_order_writes_outside_order_intake_are_caught() {
+    assert_caught(
+        broken(
+            "                Action: dynamodb:UpdateItem\n                Resource: !GetAtt OrdersTable.Arn",
+            "                Action: dynamodb:PutItem\n                Resource: !GetAtt OrdersTable.Arn",
+        ),
+        "StockAlertsFunctionRole: writes to OrdersTable must be UpdateItem",
+    );
+    assert_caught(
+        broken(
+            "dynamodb:Attributes: [order_id, status,",
+            "dynamodb:Attributes: [order_id, buyer, status,",
+        ),
+        "StockAlertsFunctionRole: writes to OrdersTable",
+    );
+    assert_caught(
+        broken(
+            "dynamodb:Attributes: [order_id, refunded,",
+            "dynamodb:Attributes: [order_id, lines, refunded,",
+        ),
+        "RefundProcessorFunctionRole: writes to OrdersTable",
     );
 }

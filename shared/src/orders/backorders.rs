@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::order::{Fill, StoredOrder};
 use super::outbox_entry::outbox_entry;
 use super::place::ATTEMPTS;
-use super::records::put_changed;
+use super::records::{FILL_ATTRIBUTES, update_changed};
 use crate::outbox;
 use crate::stock::inventory;
 use crate::storage::{Storage, StoreError, WriteFailure, WriteSet, back_off};
@@ -25,7 +25,7 @@ pub async fn fill_backorder(
 ) -> Result<Fill, StoreError> {
     let filled = order.filled(cause, at);
     let mut writes = WriteSet::new();
-    writes.push(put_changed(&filled)?);
+    writes.push(update_changed(&filled, FILL_ATTRIBUTES)?);
     writes.extend(
         order
             .lines

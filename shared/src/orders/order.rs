@@ -75,6 +75,19 @@ pub struct RefundedLine {
 }
 
 impl StoredOrder {
+    /// The order after a refund of `lines` (line id, units, money) and `amount` in all.
+    pub fn refunded_by<'a>(&self, lines: impl IntoIterator<Item = (&'a str, u32, i64)>, amount_minor: i64) -> Self {
+        let mut next = self.clone();
+        next.version += 1;
+        for (line_id, quantity, line_minor) in lines {
+            let refunded = next.refunded.lines.entry(line_id.to_owned()).or_default();
+            refunded.quantity += quantity;
+            refunded.amount_minor += line_minor;
+        }
+        next.refunded.total_minor += amount_minor;
+        next
+    }
+
     /// `refunded` once refunds gave back all that was paid, `partially_refunded` before.
     pub fn refund_status(&self) -> Option<&'static str> {
         match self.refunded.total_minor {

@@ -95,7 +95,7 @@ pub fn order_email(order: &StoredOrder) -> OrderEmail {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
@@ -104,7 +104,8 @@ mod tests {
     use crate::orders::validate::{Address, Buyer};
     use crate::pii::EmailAddress;
 
-    fn order(status: OrderStatus) -> StoredOrder {
+    /// A two-line order of `status`; its second line short.
+    pub(in crate::orders) fn order(status: OrderStatus) -> StoredOrder {
         let at: DateTime<Utc> = "2026-11-22T10:00:00Z".parse().unwrap();
         StoredOrder {
             order_id: "ord_1".into(),

@@ -4,6 +4,8 @@
 //! delivered or cancelled, for the sparse `OpenByBuyer` that answers "where is my order" when
 //! the buyer names none).
 
+use serde_json::Value;
+
 use super::order::StoredOrder;
 use super::status::OrderStatus;
 use crate::storage::{Condition, Index, Item, Query, Storage, StoreError, Table, Write, from_item, to_item};
@@ -68,6 +70,37 @@ pub fn put_changed(order: &StoredOrder) -> Result<Write, StoreError> {
         .when(Condition::ItemExists.and(Condition::unchanged("version", read))))
 }
 
+/// The attributes filling a backorder changes, and the only ones stock alerts may write to an
+/// order (its role's grant names the same list): never the buyer, the address or the lines.
+pub const FILL_ATTRIBUTES: &[&str] = &[
+    "status",
+    "status_placed",
+    "short_lines",
+    "expected_by",
+    "events",
+    "history",
+    "version",
+];
+
+/// The attributes approving a refund changes, and the only ones refund processing may write.
+pub const REFUND_ATTRIBUTES: &[&str] = &["refunded", "refund_status", "version"];
+
+/// An order after a change that touched only `attributes` (one of the lists above), as an
+/// update of those alone, only if nobody changed it since the version it was made from.
+pub fn update_changed(order: &StoredOrder, attributes: &[&str]) -> Result<Write, StoreError> {
+    let read = order.version.saturating_sub(1);
+    let mut item = order_item(order)?;
+    let mut write = Write::update(Table::Orders, order.order_id.clone())
+        .when(Condition::ItemExists.and(Condition::unchanged("version", read)));
+    for attribute in attributes {
+        write = match item.remove(*attribute) {
+            Some(Value::Null) | None => write.remove(*attribute),
+            Some(value) => write.set(*attribute, value),
+        };
+    }
+    Ok(write)
+}
+
 pub async fn read_order(store: &impl Storage, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {
     store.get(Table::Orders, order_id).await?.map(order_from).transpose()
 }
@@ -77,4 +110,55 @@ pub async fn backordered(store: &impl Storage, seller_id: &str) -> Result<Vec<St
     let query =
         Query::new(Index::OrdersBySellerStatus, seller_id).sort_starting_with(format!("{}#", OrderStatus::Backordered));
     store.query(&query).await?.items.into_iter().map(order_from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::outbox_entry::tests::order;
+    use crate::storage::Action;
+
+    /// The attributes in which two orders' items differ.
+    fn changed(before: &StoredOrder, after: &StoredOrder) -> Vec<String> {
+        let (before, after) = (order_item(before).unwrap(), order_item(after).unwrap());
+        let mut names: Vec<String> = before.keys().chain(after.keys()).cloned().collect();
+        names.sort();
+        names.dedup();
+        names.retain(|name| before.get(name) != after.get(name));
+        names
+    }
+
+    /// An update of a list of attributes is complete only if the change touches nothing else:
+    /// anything outside the list would silently not be written.
+    #[test]
+    fn a_fill_changes_only_the_attributes_its_update_writes() {
+        let backordered = order(OrderStatus::Backordered);
+        let filled = backordered.filled("stock-alerts#evt_restock", "2026-11-23T10:00:00Z".parse().unwrap());
+        let changed = changed(&backordered, &filled);
+        assert!(!changed.is_empty());
+        for name in &changed {
+            assert!(
+                FILL_ATTRIBUTES.contains(&name.as_str()),
+                "{name} changes but is not written"
+            );
+        }
+        let Action::Update(changes) = update_changed(&filled, FILL_ATTRIBUTES).unwrap().action else {
+            panic!("a fill is an update")
+        };
+        assert_eq!(changes.len(), FILL_ATTRIBUTES.len());
+    }
+
+    #[test]
+    fn a_refund_changes_only_the_attributes_its_update_writes() {
+        let delivered = order(OrderStatus::Delivered);
+        let refunded = delivered.refunded_by([("l1", 1, 1000)], 1000);
+        let changed = changed(&delivered, &refunded);
+        assert!(changed.contains(&"refund_status".to_owned()), "{changed:?}");
+        for name in changed {
+            assert!(
+                REFUND_ATTRIBUTES.contains(&name.as_str()),
+                "{name} changes but is not written"
+            );
+        }
+    }
 }

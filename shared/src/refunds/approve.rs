@@ -17,7 +17,7 @@ use crate::follow_ups::{FollowUp, StockChange, StockChangeReason};
 use crate::function::Function;
 use crate::health::tally::{Tally, counter};
 use crate::orders::StoredOrder;
-use crate::orders::records::put_changed;
+use crate::orders::records::{REFUND_ATTRIBUTES, update_changed};
 use crate::outbox::{self, OutboxEntry};
 use crate::stock::inventory::{WATCHLIST, sku_key};
 use crate::storage::{Condition, StoreError, Table, Write};
@@ -49,14 +49,13 @@ pub fn approval_writes(
 ) -> Result<ApprovalWrites, ApprovalError> {
     let amount = refund.approved_minor.unwrap_or(refund.requested_minor);
     fits(order, &refund.lines, amount)?;
-    let mut next = order.clone();
-    next.version += 1;
-    for line in &refund.lines {
-        let refunded = next.refunded.lines.entry(line.line_id.clone()).or_default();
-        refunded.quantity += line.quantity;
-        refunded.amount_minor += line.amount_minor;
-    }
-    next.refunded.total_minor += amount;
+    let next = order.refunded_by(
+        refund
+            .lines
+            .iter()
+            .map(|line| (line.line_id.as_str(), line.quantity, line.amount_minor)),
+        amount,
+    );
 
     let read_history = history.map(|history| history.version);
     let history = history.cloned().unwrap_or_else(|| BuyerHistory {
@@ -64,7 +63,7 @@ pub fn approval_writes(
         ..BuyerHistory::default()
     });
     let mut writes = vec![
-        put_changed(&next)?,
+        update_changed(&next, REFUND_ATTRIBUTES)?,
         put_history(&history.with_approval(at), read_history)?,
     ];
 
