@@ -47,11 +47,13 @@ where
 
 /// Like [`process_batch`], for work that must see a group's messages together (one seller's
 /// stock changes, so that a burst makes one digest). Messages are read and grouped by
-/// `group_of`; each group is handled once, concurrently with the others; a group that fails
-/// (or panics) reports every one of its messages, and a message that cannot be read, itself.
+/// `group_of`; each group is handled once, concurrently with the others. A group that fails
+/// (or panics) is handled again one message at a time, so that only the messages that fail on
+/// their own are reported: a poison message fails alone instead of taking its seller's other
+/// messages toward the dead-letter queue. A message that cannot be read fails by itself.
 pub async fn process_batch_grouped<T, K, G, F, Fut>(event: SqsEvent, group_of: G, handle: F) -> SqsBatchResponse
 where
-    T: DeserializeOwned,
+    T: DeserializeOwned + Clone,
     K: Ord + Clone + std::fmt::Display,
     G: Fn(&T) -> K,
     F: Fn(K, Vec<T>) -> Fut,
@@ -79,29 +81,52 @@ where
     failures(failed)
 }
 
-/// Handles one group; returns its message ids if it failed.
+/// Handles one group, then, if it failed, each of its messages alone; returns the ids of the
+/// messages that failed.
 async fn process_group<T, K, F, Fut>(key: K, members: Vec<(String, T)>, handle: &F) -> Vec<String>
 where
-    K: std::fmt::Display,
+    T: Clone,
+    K: Clone + std::fmt::Display,
     F: Fn(K, Vec<T>) -> Fut,
     Fut: Future<Output = Result<(), BoxError>>,
 {
-    let (ids, bodies): (Vec<String>, Vec<T>) = members.into_iter().unzip();
+    let ids: Vec<&str> = members.iter().map(|(id, _)| id.as_str()).collect();
+    let bodies = members.iter().map(|(_, body)| body.clone()).collect();
+    if handled(&key, bodies, &ids, handle).await {
+        return Vec::new();
+    }
+    if members.len() == 1 {
+        return vec![members[0].0.clone()];
+    }
+    let mut failed = Vec::new();
+    for (id, body) in members {
+        if !handled(&key, vec![body], &[id.as_str()], handle).await {
+            failed.push(id);
+        }
+    }
+    failed
+}
+
+/// Whether `handle` took `bodies` as one group without an error or a panic.
+async fn handled<T, K, F, Fut>(key: &K, bodies: Vec<T>, ids: &[&str], handle: &F) -> bool
+where
+    K: Clone + std::fmt::Display,
+    F: Fn(K, Vec<T>) -> Fut,
+    Fut: Future<Output = Result<(), BoxError>>,
+{
     let span = tracing::info_span!("message_group", group = %key, messages = ids.len());
+    let key = key.clone();
     // The call inside the future, so that a panic while building it is caught too.
     let work = AssertUnwindSafe(async move { handle(key, bodies).await }).catch_unwind();
     match work.instrument(span).await {
-        Ok(Ok(())) => Vec::new(),
+        Ok(Ok(())) => true,
         Ok(Err(error)) => {
-            tracing::error!(error = %error, ?ids, "message group failed; SQS will deliver its messages again");
-            ids
+            tracing::error!(error = %error, ?ids, "message group failed");
+            false
         }
         Err(_) => {
-            tracing::error!(
-                ?ids,
-                "message group handler panicked; SQS will deliver its messages again"
-            );
-            ids
+            tracing::error!(?ids, "message group handler panicked");
+            false
         }
     }
 }
@@ -231,20 +256,22 @@ mod tests {
         assert_eq!(failed_ids(&process_batch(event, handle).await), ["m1", "m2", "m4"]);
     }
 
-    #[derive(Deserialize)]
+    #[derive(Clone, Deserialize)]
     struct Grouped {
         seller: String,
         action: String,
     }
 
     #[tokio::test]
-    async fn a_group_is_handled_once_and_fails_whole() {
+    async fn a_group_is_handled_once_and_a_failing_one_again_message_by_message() {
         let event = batch(vec![
             message("m1", r#"{"seller":"a","action":"ok"}"#),
             message("m2", r#"{"seller":"b","action":"fail"}"#),
             message("m3", r#"{"seller":"a","action":"ok"}"#),
             message("m4", r#"{"seller":"b","action":"ok"}"#),
             message("m5", "not json"),
+            message("m6", r#"{"seller":"c","action":"panic"}"#),
+            message("m7", r#"{"seller":"c","action":"ok"}"#),
         ]);
         let calls = std::sync::Mutex::new(Vec::new());
         let response = process_batch_grouped(
@@ -253,9 +280,11 @@ mod tests {
             |seller, works: Vec<Grouped>| {
                 calls.lock().unwrap().push((seller, works.len()));
                 let fails = works.iter().any(|work| work.action == "fail");
+                let panics = works.iter().any(|work| work.action == "panic");
                 async move {
+                    assert!(!panics, "poison");
                     if fails {
-                        Err::<(), BoxError>("the store is down".into())
+                        Err::<(), BoxError>("cannot be applied".into())
                     } else {
                         Ok(())
                     }
@@ -263,8 +292,38 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(failed_ids(&response), ["m2", "m4", "m5"]);
-        assert_eq!(*calls.lock().unwrap(), [("a".to_owned(), 2), ("b".to_owned(), 2)]);
+        // Only the poison messages and the unreadable one: m4 and m7 went through on their own.
+        assert_eq!(failed_ids(&response), ["m2", "m5", "m6"]);
+        let mut calls = calls.lock().unwrap().clone();
+        calls.sort();
+        let seller = |name: &str, size| (name.to_owned(), size);
+        assert_eq!(
+            calls,
+            [
+                seller("a", 2),
+                seller("b", 1),
+                seller("b", 1),
+                seller("b", 2),
+                seller("c", 1),
+                seller("c", 1),
+                seller("c", 2)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_group_that_fails_whole_is_reported_whole() {
+        let event = batch(vec![
+            message("m1", r#"{"seller":"a","action":"ok"}"#),
+            message("m2", r#"{"seller":"a","action":"ok"}"#),
+        ]);
+        let response = process_batch_grouped(
+            event,
+            |work: &Grouped| work.seller.clone(),
+            |_, _: Vec<Grouped>| async { Err::<(), BoxError>("the store is down".into()) },
+        )
+        .await;
+        assert_eq!(failed_ids(&response), ["m1", "m2"]);
     }
 
     #[tokio::test]

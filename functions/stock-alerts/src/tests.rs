@@ -156,6 +156,45 @@ async fn a_problem_raises_one_digest_however_often_its_change_arrives() {
     assert_eq!(text(&item, "alert_level"), "low");
 }
 
+/// A backordered order that cannot be read poisons every change that tries to fill the
+/// seller's backorders; the seller's other changes in the batch still go through.
+#[tokio::test]
+async fn a_poison_change_fails_alone_and_its_sellers_other_changes_are_applied() {
+    let warehouse = warehouse();
+    warehouse.send(&sample("00-inventory.adjusted.1-teapot")).await;
+    warehouse
+        .adjust("00-inventory.adjusted.1-teapot", "evt_count_low", |data| {
+            data["on_hand"] = json!({"set": 2});
+        })
+        .await;
+    let unreadable = json!({"order_id": "ord_garbled", "seller_id": SELLER, "status_placed": "backordered#2026-11-20T00:00:00+00:00", "status": 42});
+    warehouse
+        .store
+        .insert(Table::Orders, unreadable.as_object().cloned().unwrap());
+
+    let answer = warehouse
+        .changed(
+            "TEA-POT-01",
+            &[StockChangeReason::Restocked, StockChangeReason::Reserved],
+        )
+        .await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m0"}]),
+        "{answer}"
+    );
+    let item = warehouse
+        .store
+        .item(Table::Inventory, &sku_key(SELLER, "TEA-POT-01"))
+        .unwrap();
+    assert_eq!(
+        text(&item, "alert_level"),
+        "low",
+        "the reservation's assessment was applied"
+    );
+    assert_eq!(warehouse.digests(), 1);
+}
+
 #[tokio::test]
 async fn a_restock_fills_the_backorder_waiting_for_it() {
     let warehouse = warehouse();
