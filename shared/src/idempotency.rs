@@ -69,6 +69,18 @@ impl Claim {
             .when(Condition::ItemMissing.or(Condition::below("expires_at", self.now.timestamp())))
     }
 
+    /// The event's entry in its subject's own history (`key` in `table`), which outlives the
+    /// claim: written once, like the claim, and read back like it. For an effect that a
+    /// redelivery after the claim expired must not apply again (a restock adds to stock).
+    pub fn recorded_in(&self, table: Table, key: String, answer: &Value) -> Write {
+        let mut item = Item::new();
+        item.insert(table.key_attribute().to_owned(), key.into());
+        item.insert("fingerprint".to_owned(), self.fingerprint.clone().into());
+        item.insert("outcome".to_owned(), answer.to_string().into());
+        item.insert("recorded_at".to_owned(), self.now.to_rfc3339().into());
+        Write::put(table, item).when(Condition::ItemMissing)
+    }
+
     /// What the claim found in the way of this one says.
     pub fn earlier(&self, existing: &Item) -> Earlier {
         if text(existing, "fingerprint") != self.fingerprint {

@@ -14,7 +14,7 @@ use backoffice::webhook::Webhooks;
 use serde_json::{Value, json};
 use stock_alerts::{StockAlerts, Summary};
 
-use crate::orders::{Shop, answer, envelope, shop};
+use crate::orders::{Shop, answer, shop};
 use crate::{TEST_SECRET, local_aws, seller_digests, signed_request, unique_id};
 
 pub type Alerts = StockAlerts<DynamoStorage>;
@@ -49,7 +49,10 @@ impl Warehouse {
         if data.get("seller_id").is_none() {
             data["seller_id"] = json!(self.seller());
         }
-        let body = envelope(&unique_id("evt"), "inventory.adjusted", data);
+        // Made now: a count applies only after the SKU's last one.
+        let made = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let body =
+            json!({"id": unique_id("evt"), "type": "inventory.adjusted", "created_at": made, "data": data}).to_string();
         answer(
             &self
                 .alerts

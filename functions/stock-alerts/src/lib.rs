@@ -141,7 +141,7 @@ impl<Store: Storage> Webhooks for StockAlerts<Store> {
                 let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
                     .validate()
                     .map_err(Rejection::from)?;
-                Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id).await?)
+                Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id, envelope.created_at).await?)
             }
             "seller.updated" => {
                 let update = parse_data::<SellerUpdatedData>(&envelope.data)?

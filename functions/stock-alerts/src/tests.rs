@@ -49,10 +49,11 @@ impl Warehouse {
         (response.status_code, answer)
     }
 
-    /// An adjustment of the sample `name` under a new id, its `data` edited.
+    /// An adjustment of the sample `name` under a new id, made now, its `data` edited.
     async fn adjust(&self, name: &str, id: &str, edit: impl FnOnce(&mut Value)) -> (i64, Value) {
         let mut event = sample(name);
         event["id"] = json!(id);
+        event["created_at"] = json!(now().to_rfc3339());
         edit(&mut event["data"]);
         self.send(&event).await
     }
@@ -131,6 +132,51 @@ async fn sixteen_concurrent_deliveries_of_a_restock_add_it_once() {
     statuses.sort();
     assert_eq!(statuses, [[200; 15].as_slice(), &[202]].concat(), "{statuses:?}");
     assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 0, 4));
+}
+
+/// The claim of `event_id` gone, as DynamoDB's TTL sweeps it seven days on.
+fn claim_expired(warehouse: &Warehouse, event_id: &str) {
+    let key = Function::StockAlerts.key(&["webhook", event_id]);
+    assert!(warehouse.store.item(Table::Idempotency, &key).is_some());
+    warehouse.store.forget(Table::Idempotency, &key);
+}
+
+#[tokio::test]
+async fn a_restock_or_a_count_delivered_again_after_its_claim_expired_changes_nothing() {
+    let warehouse = warehouse();
+    warehouse.send(&sample("00-inventory.adjusted.3-kettle")).await;
+    let restock = sample("08-inventory.adjusted.restock");
+    warehouse.send(&restock).await;
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 0, 4));
+
+    claim_expired(&warehouse, restock["id"].as_str().unwrap());
+    let (status, answer) = warehouse.send(&restock).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("duplicate")),
+        "{answer}"
+    );
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 0, 4), "added once, ever");
+
+    // The first count (0 on hand), again after the restock and after its claim expired.
+    let count = sample("00-inventory.adjusted.3-kettle");
+    claim_expired(&warehouse, count["id"].as_str().unwrap());
+    let (status, answer) = warehouse.send(&count).await;
+    assert_eq!((status, answer["superseded"].as_bool()), (202, Some(true)), "{answer}");
+    assert_eq!(
+        warehouse.stock("TEA-KETTLE-02"),
+        (4, 0, 4),
+        "a count never turns stock back"
+    );
+
+    // A count taken after the last one applies.
+    let (status, _) = warehouse
+        .adjust("00-inventory.adjusted.3-kettle", "evt_count_later", |data| {
+            data["on_hand"] = json!({"set": 9});
+        })
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (9, 0, 9));
 }
 
 #[tokio::test]

@@ -5,7 +5,13 @@
 //! contact if given, and a stock change in the outbox, which the outbox relay sends back to
 //! stock alerts to assess the SKU and fill backorders. A count of a SKU the seller does not
 //! have yet creates it: a second write set, after the first found no item.
+//!
+//! The claim answers redeliveries for seven days; the SKU's own history answers them after:
+//! a restock is recorded under `<seller>#<sku>#restock#<event>` (so it is added once, ever),
+//! and a count applies only if it was taken after the SKU's last count (`counted_at`), so a
+//! count delivered late or again never turns the stock back.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -197,14 +203,16 @@ impl Adjustment {
         }
     }
 
-    /// The count or restock of a SKU the seller has.
-    fn change_stock(&self) -> Write {
+    /// The count (taken at `counted_at`) or restock of a SKU the seller has.
+    fn change_stock(&self, counted_at: DateTime<Utc>) -> Write {
         let mut write = Write::update(Table::Inventory, sku_key(&self.seller_id, &self.sku)).set("watch", WATCHLIST);
         write = match self.on_hand {
             OnHand::Set(count) => write
                 .set("on_hand", count)
                 .set_less("available", count, "reserved")
-                .when(Condition::ItemExists.and(Condition::at_most("reserved", count))),
+                .set(COUNTED_AT, counted_at.timestamp_millis())
+                .when(Condition::ItemExists.and(Condition::at_most("reserved", count)))
+                .when(Condition::lacks(COUNTED_AT).or(Condition::below(COUNTED_AT, counted_at.timestamp_millis()))),
             OnHand::Add(units) => write
                 .add("on_hand", units)
                 .add("available", units)
@@ -219,25 +227,44 @@ impl Adjustment {
         write
     }
 
-    /// A SKU the seller did not have, created by a count.
-    fn new_stock(&self, count: i64) -> Write {
-        let item = new_stock_item(
+    /// A SKU the seller did not have, created by a count taken at `counted_at`.
+    fn new_stock(&self, count: i64, counted_at: DateTime<Utc>) -> Write {
+        let mut item = new_stock_item(
             &self.seller_id,
             &self.sku,
             count,
             self.safety_stock.unwrap_or(0),
             self.lead_time_days.unwrap_or(0),
         );
+        item.insert(COUNTED_AT.to_owned(), counted_at.timestamp_millis().into());
         Write::put(Table::Inventory, item).when(Condition::ItemMissing)
+    }
+
+    /// What the webhook answers for a count older than the SKU's last one: recorded, and
+    /// nothing changed.
+    fn superseded(&self) -> Accepted {
+        let mut receipt = self.receipt();
+        receipt.insert("superseded".to_owned(), true.into());
+        receipt
     }
 }
 
+/// When the SKU was last counted, in Unix milliseconds: a count taken before it changes nothing.
+const COUNTED_AT: &str = "counted_at";
+
+/// The key of a restock's entry in its SKU's history.
+pub fn restock_key(seller_id: &str, sku: &str, event_id: &str) -> String {
+    format!("{}#restock#{event_id}", sku_key(seller_id, sku))
+}
+
 /// Applies an adjustment together with the event's completed claim and its stock change.
+/// `created_at` is the event's: when the count was taken.
 pub async fn adjust_stock(
     store: &impl Storage,
     adjustment: &Adjustment,
     claim: &Claim,
     event_id: &str,
+    created_at: DateTime<Utc>,
 ) -> Result<Accepted, AdjustError> {
     let receipt = adjustment.receipt();
     let answer = Value::Object(receipt.clone());
@@ -245,10 +272,14 @@ pub async fn adjust_stock(
     let mut create = false;
     for _ in 0..3 {
         let stock = match (create, adjustment.on_hand) {
-            (true, OnHand::Set(count)) => adjustment.new_stock(count),
-            _ => adjustment.change_stock(),
+            (true, OnHand::Set(count)) => adjustment.new_stock(count, created_at),
+            _ => adjustment.change_stock(created_at),
         };
         let mut effect = vec![stock, outbox::put(&entry, claim.now)];
+        if let OnHand::Add(_) = adjustment.on_hand {
+            let key = restock_key(&adjustment.seller_id, &adjustment.sku, event_id);
+            effect.push(claim.recorded_in(Table::Inventory, key, &answer));
+        }
         effect.extend(adjustment.seller.as_ref().map(update_contact));
         let cancelled = match commit_with_claim(store, claim, &answer, effect).await {
             Ok(()) => return Ok(receipt),
@@ -256,7 +287,25 @@ pub async fn adjust_stock(
             Err(CommitFailure::Store(error)) => return Err(error.into()),
             Err(CommitFailure::Refused(cancelled)) => cancelled,
         };
-        match (cancelled.existing(0), adjustment.on_hand) {
+        if matches!(adjustment.on_hand, OnHand::Add(_)) && cancelled.failed(RESTOCK_RECORD) {
+            // Restocked by this event before its claim expired.
+            return Err(AdjustError::ClaimTaken(cancelled.existing(RESTOCK_RECORD).cloned()));
+        }
+        match (cancelled.existing(STOCK), adjustment.on_hand) {
+            (Some(existing), OnHand::Set(_))
+                if !create && number(existing, COUNTED_AT) >= created_at.timestamp_millis() =>
+            {
+                commit_with_claim(store, claim, &Value::Object(adjustment.superseded()), vec![])
+                    .await
+                    .map_err(|failure| match failure {
+                        CommitFailure::ClaimTaken(existing) => AdjustError::ClaimTaken(existing),
+                        CommitFailure::Store(error) => error.into(),
+                        CommitFailure::Refused(_) => {
+                            StoreError::new("stock transaction", "a lone claim was refused").into()
+                        }
+                    })?;
+                return Ok(adjustment.superseded());
+            }
             (Some(existing), OnHand::Set(count)) if !create => {
                 return Err(StockError::CountBelowReserved {
                     sku: adjustment.sku.clone(),
@@ -279,6 +328,11 @@ pub async fn adjust_stock(
     }
     Err(StoreError::new("stock transaction", "the SKU kept appearing and disappearing").into())
 }
+
+/// Positions in an adjustment's effect: the stock first, then the outbox entry, then (for a
+/// restock) its record in the SKU's history.
+const STOCK: usize = 0;
+const RESTOCK_RECORD: usize = 2;
 
 fn identifier(value: String, field: &str) -> Result<String, StockError> {
     if is_identifier(&value) {
