@@ -157,8 +157,12 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
     async fn set_preference(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
         let data = parse_data::<PreferencesData>(&envelope.data)?.validate()?;
         let store = &self.postman.store;
-        let choice =
-            suppressions::set_preference(&data.buyer_id, data.optional_email, envelope.created_at, &envelope.id);
+        let choice = suppressions::set_preference(
+            &data.buyer_id,
+            data.optional_email,
+            envelope.ordering_time(claim.now)?,
+            &envelope.id,
+        );
         let answer = |superseded: bool| json!({"buyer_id": data.buyer_id, "optional_email": data.optional_email, "superseded": superseded});
         let superseded = match commit_with_claim(store, &claim, &answer(false), vec![choice]).await {
             Ok(()) => false,

@@ -141,13 +141,15 @@ impl<Store: Storage> Webhooks for StockAlerts<Store> {
                 let adjustment = parse_data::<InventoryAdjustedData>(&envelope.data)?
                     .validate()
                     .map_err(Rejection::from)?;
-                Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id, envelope.created_at).await?)
+                let counted_at = envelope.ordering_time(claim.now)?;
+                Ok(adjust_stock(&self.store, &adjustment, &claim, &envelope.id, counted_at).await?)
             }
             "seller.updated" => {
                 let update = parse_data::<SellerUpdatedData>(&envelope.data)?
                     .validate()
                     .map_err(Rejection::from)?;
-                update_seller(&self.store, &update, envelope.created_at, &envelope.id, &claim).await
+                let updated_at = envelope.ordering_time(claim.now)?;
+                update_seller(&self.store, &update, updated_at, &envelope.id, &claim).await
             }
             _ => Err(not_handled_yet(&envelope).into()),
         }

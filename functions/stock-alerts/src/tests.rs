@@ -179,6 +179,26 @@ async fn a_restock_or_a_count_delivered_again_after_its_claim_expired_changes_no
     assert_eq!(warehouse.stock("TEA-KETTLE-02"), (9, 0, 9));
 }
 
+/// A count or settings dated ahead would win over every real one until that day: refused.
+#[tokio::test]
+async fn a_count_or_seller_settings_from_the_future_are_refused() {
+    let warehouse = warehouse();
+    let mut count = sample("00-inventory.adjusted.3-kettle");
+    count["created_at"] = json!("2027-01-01T00:00:00Z");
+    let mut settings = sample("00-seller.updated");
+    settings["created_at"] = json!((now() + chrono::Duration::minutes(6)).to_rfc3339());
+    for event in [count, settings] {
+        let (status, answer) = warehouse.send(&event).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str(), answer["error"]["field"].as_str()),
+            (422, Some("created_at_in_future"), Some("created_at")),
+            "{answer}"
+        );
+    }
+    assert!(warehouse.store.items(Table::Inventory).is_empty());
+    assert!(warehouse.store.items(Table::Sellers).is_empty());
+}
+
 #[tokio::test]
 async fn a_problem_raises_one_digest_however_often_its_change_arrives() {
     let warehouse = warehouse();

@@ -32,7 +32,29 @@ impl std::fmt::Debug for Envelope {
     }
 }
 
+/// How far ahead of our clock an event's `created_at` may be when it decides which event wins:
+/// the marketplace's clock and ours differ by seconds, never by minutes.
+pub const MAX_AHEAD: chrono::Duration = chrono::Duration::minutes(5);
+
 impl Envelope {
+    /// `created_at`, for an event whose time decides which of several wins (the latest
+    /// preference, settings or count). One from further ahead than [`MAX_AHEAD`] is refused:
+    /// accepted, it would win over every real event until its day came.
+    pub fn ordering_time(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, Rejection> {
+        if self.created_at > now + MAX_AHEAD {
+            return Err(Rejection::unprocessable(
+                "created_at_in_future",
+                format!(
+                    "created_at {} is more than 5 minutes ahead of the back office's clock ({})",
+                    self.created_at.to_rfc3339(),
+                    now.to_rfc3339()
+                ),
+            )
+            .on_field("created_at"));
+        }
+        Ok(self.created_at)
+    }
+
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
         let value: Value = serde_json::from_slice(body).map_err(|error| {
             Rejection::bad_request("malformed_json", format!("the body is not valid JSON: {error}"))

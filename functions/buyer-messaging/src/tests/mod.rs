@@ -150,6 +150,28 @@ async fn an_older_preference_changes_nothing_and_says_so() {
     assert_eq!(text(&buyer, "optional_email"), "opted_in");
 }
 
+/// A choice dated a year ahead would win over every real one until that day: refused, and
+/// nothing stored. A clock a few minutes apart from the marketplace's is fine.
+#[tokio::test]
+async fn a_preference_from_the_future_is_refused() {
+    let mailroom = mailroom();
+    let (status, answer) = mailroom
+        .preference("evt_future", "2027-11-24T12:00:00Z", "opted_out")
+        .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str(), answer["error"]["field"].as_str()),
+        (422, Some("created_at_in_future"), Some("created_at")),
+        "{answer}"
+    );
+    assert!(mailroom.store.items(Table::Suppression).is_empty());
+    assert!(mailroom.store.items(Table::Idempotency).is_empty());
+    let ahead = (now() + chrono::Duration::minutes(4)).to_rfc3339();
+    let (status, _) = mailroom.preference("evt_skewed", &ahead, "opted_out").await;
+    assert_eq!(status, 202);
+    let (status, answer) = mailroom.preference("evt_now", &now().to_rfc3339(), "opted_in").await;
+    assert_eq!((status, answer["superseded"].as_bool()), (202, Some(true)));
+}
+
 #[tokio::test]
 async fn sixteen_concurrent_deliveries_of_a_preference_are_one_202_and_fifteen_duplicates() {
     let mailroom = mailroom();
