@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use lambda_runtime::Error;
 
-use crate::trigger::InvocationError;
+use crate::trigger::{EventSources, InvocationError};
 
 /// A function's whole behaviour: one invocation's payload (a Function URL request, an SQS
 /// batch, a stream batch or a schedule) in, its answer out. `now` is passed in so that tests
@@ -19,13 +19,21 @@ pub trait Handler: Send + Sync {
     -> impl Future<Output = Result<Value, InvocationError>> + Send;
 }
 
-/// Serves invocations with `handler` until the runtime stops.
+/// Serves invocations with `handler` until the runtime stops, admitting only the event
+/// sources the template wires to the function (`EVENT_SOURCE_ARNS`).
 pub async fn run(handler: impl Handler) -> Result<(), Error> {
     let handler = &handler;
+    let sources = &EventSources::parse(&std::env::var(EventSources::VARIABLE).unwrap_or_default());
     // Boxed: the runtime's service stack is a type deep enough to overflow rustc's layout
     // query depth when held inline in `main`'s future.
     Box::pin(lambda_runtime::run(service_fn(
-        |event: LambdaEvent<Value>| async move { handler.handle(event.payload, Utc::now()).await },
+        |event: LambdaEvent<Value>| async move {
+            if let Err(refused) = sources.admit(&event.payload) {
+                tracing::error!(error = %refused, "invocation refused");
+                return Err(InvocationError::from(refused));
+            }
+            handler.handle(event.payload, Utc::now()).await
+        },
     )))
     .await
 }

@@ -21,6 +21,8 @@ pub enum Trigger {
 pub enum TriggerError {
     #[error("the invocation is not a Function URL request, an SQS batch, a stream batch or a scheduled event")]
     Unrecognised,
+    #[error("{kind} from {source_arn}, which is not one of this function's event sources")]
+    UnknownSource { kind: &'static str, source_arn: String },
     #[error("the {kind} invocation is malformed: {source}")]
     Malformed {
         kind: &'static str,
@@ -61,6 +63,66 @@ impl Trigger {
     }
 }
 
+/// The queues, streams and schedule rules a function's template wires to it
+/// (`EVENT_SOURCE_ARNS`). Anyone allowed to invoke the function could hand it a payload shaped
+/// like an SQS batch or a stream batch, which carries no signature: one whose records (or
+/// rule) come from anywhere else is refused before the handler reads it. Function URL
+/// requests need no such check: their body is signed, and the URL wraps whatever is posted
+/// to it in the request's own shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSources {
+    arns: std::collections::BTreeSet<String>,
+}
+
+impl EventSources {
+    pub const VARIABLE: &'static str = "EVENT_SOURCE_ARNS";
+
+    /// The comma-separated ARNs of `EVENT_SOURCE_ARNS`.
+    pub fn parse(list: &str) -> Self {
+        Self {
+            arns: list
+                .split(',')
+                .map(str::trim)
+                .filter(|arn| !arn.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+
+    /// Whether every source `payload` names is one of ours; `Err` names the first that is not.
+    pub fn admit(&self, payload: &Value) -> Result<(), TriggerError> {
+        let (kind, named): (&'static str, Vec<&Value>) = if let Some(records) = payload["Records"].as_array() {
+            let kind = match records.first().map(|record| &record["eventSource"]) {
+                Some(source) if source == "aws:sqs" => "an SQS batch",
+                Some(source) if source == "aws:dynamodb" => "a DynamoDB stream batch",
+                _ => return Ok(()),
+            };
+            (kind, records.iter().map(|record| &record["eventSourceARN"]).collect())
+        } else if payload["detail-type"] == "Scheduled Event" {
+            let rules = payload["resources"].as_array().map(|rules| rules.iter().collect());
+            ("a scheduled event", rules.unwrap_or_default())
+        } else {
+            return Ok(());
+        };
+        if named.is_empty() {
+            return Err(TriggerError::UnknownSource {
+                kind,
+                source_arn: "nowhere".to_owned(),
+            });
+        }
+        match named
+            .into_iter()
+            .find(|arn| !arn.as_str().is_some_and(|arn| self.arns.contains(arn)))
+        {
+            None => Ok(()),
+            Some(arn) => Err(TriggerError::UnknownSource {
+                kind,
+                source_arn: arn.as_str().unwrap_or("an unnamed source").to_owned(),
+            }),
+        }
+    }
+}
+
 /// Why an invocation as a whole failed, as opposed to one message of a batch, which the batch
 /// loop reports on its own.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +145,7 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
     fn from(error: InvocationError) -> Self {
         let error_type = match &error {
             InvocationError::Trigger(TriggerError::Unrecognised) => "UnrecognisedTrigger",
+            InvocationError::Trigger(TriggerError::UnknownSource { .. }) => "UnknownEventSource",
             InvocationError::Trigger(TriggerError::Malformed { .. }) => "MalformedTrigger",
             InvocationError::NotHandledYet(_) => "NotHandledYet",
             InvocationError::NotATrigger(_) => "UnexpectedTrigger",
@@ -119,5 +182,51 @@ mod tests {
             Trigger::from_payload(json!({"hello": 1})),
             Err(TriggerError::Unrecognised)
         ));
+    }
+
+    #[test]
+    fn only_the_functions_own_queues_streams_and_rules_are_admitted() {
+        let queue = "arn:aws:sqs:eu-west-1:111122223333:stack-StockChangeQueue";
+        let rule = "arn:aws:events:eu-west-1:111122223333:rule/stack-HourlySweep";
+        let sources = EventSources::parse(&format!("{queue}, {rule}"));
+        let sqs = |arns: &[&str]| {
+            let records: Vec<Value> = arns
+                .iter()
+                .map(|arn| json!({"eventSource": "aws:sqs", "eventSourceARN": arn, "messageId": "m", "body": "{}"}))
+                .collect();
+            json!({ "Records": records })
+        };
+        let schedule =
+            |rules: Value| json!({"detail-type": "Scheduled Event", "source": "aws.events", "resources": rules});
+        assert!(sources.admit(&sqs(&[queue, queue])).is_ok());
+        assert!(sources.admit(&schedule(json!([rule]))).is_ok());
+        let webhook = json!({"requestContext": {"http": {"method": "POST"}}, "body": "{}"});
+        assert!(
+            sources.admit(&webhook).is_ok(),
+            "a URL request is checked by its signature"
+        );
+
+        let foreign = "arn:aws:sqs:eu-west-1:444455556666:attacker";
+        for (refused, named) in [
+            (sqs(&[queue, foreign]), foreign),
+            (
+                schedule(json!(["arn:aws:events:eu-west-1:111122223333:rule/other"])),
+                "arn:aws:events:eu-west-1:111122223333:rule/other",
+            ),
+            (schedule(json!([])), "nowhere"),
+            (
+                json!({"Records": [{"eventSource": "aws:dynamodb", "dynamodb": {}}]}),
+                "an unnamed source",
+            ),
+        ] {
+            match sources.admit(&refused) {
+                Err(TriggerError::UnknownSource { source_arn, .. }) => assert_eq!(source_arn, named),
+                other => panic!("{refused}: {other:?}"),
+            }
+        }
+        assert!(
+            EventSources::parse("").admit(&sqs(&[queue])).is_err(),
+            "none configured, none admitted"
+        );
     }
 }

@@ -443,7 +443,7 @@ async fn hostile_messages_are_refused_with_their_code_and_nothing_is_stored() {
 }
 
 fn schedule(at: chrono::DateTime<Utc>) -> Value {
-    local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", at)
+    local_cloud::schedule::scheduled_event("ReplyClock", at)
 }
 
 #[tokio::test]

@@ -204,7 +204,7 @@ async fn the_sample_events_tell_the_whole_story() {
     let swept = stack
         .invoker("buyer-messaging")
         .expect("buyer messaging runs")
-        .invoke(&scheduled_event("BuyerMessagingFunctionReplyClock", chrono::Utc::now()))
+        .invoke(&scheduled_event("ReplyClock", chrono::Utc::now()))
         .await
         .expect("the clock's sweep runs");
     assert_eq!(swept["late_orders"], 1, "{swept}");
@@ -691,7 +691,7 @@ async fn the_schedule_reaches_the_sweep() {
 
     let invoker = stack.invoker("stock-alerts").expect("stock-alerts runs");
     let answer = invoker
-        .invoke(&scheduled_event("StockAlertsFunctionHourlySweep", chrono::Utc::now()))
+        .invoke(&scheduled_event("HourlySweep", chrono::Utc::now()))
         .await
         .expect("the sweep runs");
     assert_eq!(
@@ -700,4 +700,39 @@ async fn the_schedule_reaches_the_sweep() {
     );
     assert_eq!(answer["skus_assessed"], 1);
     assert_eq!(answer["alerts_raised"], 0, "its event raised it already: {answer}");
+}
+
+/// A principal allowed to invoke a function could hand it a payload shaped like its queue's
+/// batch or its schedule, which carry no signature: the real binary refuses any whose source
+/// is not one the template wires to it, before its handler reads a byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_from_a_source_the_template_does_not_wire_are_refused() {
+    let (stack, _) = start_stack().await;
+    let invoker = stack.invoker("stock-alerts").expect("stock-alerts runs");
+    let own_queue = stack.provisioned.queues["StockChangeQueue"].arn.clone();
+    let batch = |arn: &str| {
+        serde_json::json!({"Records": [{"eventSource": "aws:sqs", "eventSourceARN": arn, "messageId": "m1",
+            "body": "{\"kind\":\"stock_change\",\"dedupe_key\":\"forged\",\"seller_id\":\"sel_teahouse\",\"skus\":[\"TEA-POT-01\"],\"reason\":\"restocked\"}",
+            "attributes": {"ApproximateReceiveCount": "1"}}]})
+    };
+    let mut forged_rule = scheduled_event("HourlySweep", chrono::Utc::now());
+    forged_rule["resources"] = serde_json::json!(["arn:aws:events:us-east-1:123456789012:rule/someone-elses"]);
+    let email_queue = stack.provisioned.queues["EmailQueue"].arn.clone();
+    for forged in [
+        batch("arn:aws:sqs:us-east-1:444455556666:attacker"),
+        batch(&email_queue),
+        forged_rule,
+    ] {
+        match invoker.invoke(&forged).await {
+            Err(local_cloud::runtime_api::InvokeError::Function(error)) => {
+                assert!(error.contains("UnknownEventSource"), "{error}")
+            }
+            other => panic!("{forged}: {other:?}"),
+        }
+    }
+    let answer = invoker
+        .invoke(&batch(&own_queue))
+        .await
+        .expect("its own queue is admitted");
+    assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{answer}");
 }

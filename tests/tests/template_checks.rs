@@ -36,6 +36,7 @@ fn problems(text: &str) -> Vec<String> {
     public_urls_have_a_concurrency_cap(&template, &mut found);
     email_leaves_from_the_stack_address_only(&template, &mut found);
     only_order_intake_writes_whole_orders(&template, &mut found);
+    event_sources_are_exactly_the_triggers(&template, &mut found);
     found
 }
 
@@ -458,6 +459,53 @@ fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<St
     }
 }
 
+/// Each function's `EVENT_SOURCE_ARNS` (what its binary admits) names exactly its SQS queues,
+/// its streams and its schedules' rules, each rule named `<stack>-<event>` as the local stack
+/// names it: a trigger left out would be refused in production, an extra one admitted.
+fn event_sources_are_exactly_the_triggers(template: &Template, found: &mut Vec<String>) {
+    const RULE: &str = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${AWS::StackName}-";
+    for function in template.resources_of_kind("AWS::Serverless::Function") {
+        let id = function.logical_id;
+        let mut expected = BTreeSet::new();
+        for (name, event) in function.properties["Events"].as_mapping().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            let properties = &event["Properties"];
+            match event["Type"].as_str() {
+                Some("SQS") => {
+                    if let Some(Intrinsic::GetAtt(queue, _)) = intrinsic(&properties["Queue"]) {
+                        expected.insert(format!("${{{queue}.Arn}}"));
+                    }
+                }
+                Some("DynamoDB") => {
+                    if let Some(Intrinsic::GetAtt(table, _)) = intrinsic(&properties["Stream"]) {
+                        expected.insert(format!("${{{table}.StreamArn}}"));
+                    }
+                }
+                Some("Schedule") => {
+                    expected.insert(format!("{RULE}{name}"));
+                    let named = matches!(intrinsic(&properties["Name"]), Some(Intrinsic::Sub(text)) if text == format!("${{AWS::StackName}}-{name}"));
+                    if !named {
+                        found.push(format!(
+                            "{id}.{name}: a schedule needs Name: !Sub \"${{AWS::StackName}}-{name}\""
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let listed: BTreeSet<String> =
+            match intrinsic(&function.properties["Environment"]["Variables"]["EVENT_SOURCE_ARNS"]) {
+                Some(Intrinsic::Sub(text)) => text.split(',').map(str::to_owned).collect(),
+                _ => BTreeSet::new(),
+            };
+        if listed != expected {
+            found.push(format!(
+                "{id}: EVENT_SOURCE_ARNS must list {expected:?}, not {listed:?}"
+            ));
+        }
+    }
+}
+
 #[test]
 fn the_project_template_passes_every_check() {
     assert_eq!(problems(&project_template_text()), Vec::<String>::new());
@@ -720,5 +768,27 @@ fn whole_order_writes_outside_order_intake_are_caught() {
             "dynamodb:Attributes: [order_id, lines, refunded,",
         ),
         "RefundProcessorFunctionRole: writes to OrdersTable",
+    );
+}
+
+#[test]
+fn event_sources_that_miss_or_add_a_trigger_are_caught() {
+    assert_caught(
+        broken(
+            "EVENT_SOURCE_ARNS: !Sub \"${EmailQueue.Arn},${EmailFeedbackQueue.Arn},",
+            "EVENT_SOURCE_ARNS: !Sub \"${EmailQueue.Arn},",
+        ),
+        "BuyerMessagingFunction: EVENT_SOURCE_ARNS must list",
+    );
+    assert_caught(
+        broken(
+            "EVENT_SOURCE_ARNS: !Sub \"${OutboxTable.StreamArn}\"",
+            "EVENT_SOURCE_ARNS: !Sub \"${OutboxTable.StreamArn},${EmailQueue.Arn}\"",
+        ),
+        "OrderIntakeFunction: EVENT_SOURCE_ARNS must list",
+    );
+    assert_caught(
+        broken("Name: !Sub \"${AWS::StackName}-ReplyClock\"", "Name: reply-clock"),
+        "BuyerMessagingFunction.ReplyClock: a schedule needs Name",
     );
 }

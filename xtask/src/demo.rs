@@ -59,7 +59,7 @@ pub async fn demo() -> CommandResult {
 
     // The clock's sweep, as its 15-minute schedule would run it now: the late order announced.
     if let Some(messaging) = stack.invoker("buyer-messaging") {
-        let event = local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", chrono::Utc::now());
+        let event = local_cloud::schedule::scheduled_event("ReplyClock", chrono::Utc::now());
         match messaging.invoke(&event).await {
             Ok(swept) => println!(
                 "\nThe clock's sweep: {} reminder(s), {} breach(es), {} late order(s) announced",
@@ -126,7 +126,7 @@ async fn seller_health_run(stack: &Stack, sqs: &aws_sdk_sqs::Client, state: &Sta
     let today = chrono::Utc::now().date_naive();
     let monday = today + chrono::Duration::days(7 - i64::from(today.weekday().num_days_from_monday()));
     let at = monday.and_hms_opt(8, 0, 0).unwrap_or_default().and_utc();
-    let event = local_cloud::schedule::scheduled_event("SellerHealthFunctionHourlyReports", at);
+    let event = local_cloud::schedule::scheduled_event("HourlyReports", at);
     let said = match health.invoke(&event).await {
         Ok(run) => format!(
             "Seller health, as its hourly schedule runs at {at}: {} weekly report(s) sent, the operator report at s3://{}/{}.\nThe demo seller's weekly email (its Monday 08:00 in Shanghai has come):",

@@ -83,11 +83,24 @@ pub async fn send(files: &[String]) -> CommandResult {
     Ok(())
 }
 
+/// The template's schedule of `function` (a binary's name): its rule is the one the function
+/// admits.
+fn schedule_of(function: &str) -> Result<String, String> {
+    let template = local_cloud::template::Template::load(&paths::template()).map_err(|error| error.to_string())?;
+    let functions = template.functions().map_err(|error| error.to_string())?;
+    functions
+        .iter()
+        .find(|spec| spec.binary == function)
+        .and_then(|spec| spec.schedules.first())
+        .map(|schedule| schedule.name.clone())
+        .ok_or_else(|| format!("{function} has no schedule in the template"))
+}
+
 pub async fn invoke(args: &[String]) -> CommandResult {
     let (function, payload) = match args {
         [function, flag] if flag == "--schedule" => (
             function,
-            scheduled_event(&format!("{function}-manual"), chrono::Utc::now()).to_string(),
+            scheduled_event(&schedule_of(function)?, chrono::Utc::now()).to_string(),
         ),
         [function, flag, file] if flag == "--payload" => (
             function,

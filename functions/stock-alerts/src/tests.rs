@@ -190,7 +190,11 @@ async fn a_count_or_seller_settings_from_the_future_are_refused() {
     for event in [count, settings] {
         let (status, answer) = warehouse.send(&event).await;
         assert_eq!(
-            (status, answer["error"]["code"].as_str(), answer["error"]["field"].as_str()),
+            (
+                status,
+                answer["error"]["code"].as_str(),
+                answer["error"]["field"].as_str()
+            ),
             (422, Some("created_at_in_future"), Some("created_at")),
             "{answer}"
         );

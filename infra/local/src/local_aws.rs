@@ -10,6 +10,8 @@ use crate::{paths, venv};
 pub const REGION: &str = "us-east-1";
 /// moto's default account; ARNs the local stack builds use it too.
 pub const ACCOUNT_ID: &str = "123456789012";
+/// `AWS::StackName` in the local stack.
+pub const STACK_NAME: &str = "backoffice-local";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LocalAwsError {

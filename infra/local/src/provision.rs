@@ -16,7 +16,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde::Deserialize;
 use serde_norway::Value;
 
-use crate::local_aws::{ACCOUNT_ID, REGION};
+use crate::local_aws::{ACCOUNT_ID, REGION, STACK_NAME};
 use crate::template::{Intrinsic, Template, intrinsic, scalar_text, sub_references};
 
 #[derive(Debug, thiserror::Error)]
@@ -458,7 +458,7 @@ impl Provisioned {
             "AWS::Region" => Some(REGION.to_owned()),
             "AWS::AccountId" => Some(ACCOUNT_ID.to_owned()),
             "AWS::Partition" => Some("aws".to_owned()),
-            "AWS::StackName" => Some("backoffice-local".to_owned()),
+            "AWS::StackName" => Some(STACK_NAME.to_owned()),
             "AWS::URLSuffix" => Some("amazonaws.com".to_owned()),
             _ => None,
         };

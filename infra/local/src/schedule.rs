@@ -12,7 +12,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use crate::local_aws::{ACCOUNT_ID, REGION};
+use crate::local_aws::{ACCOUNT_ID, REGION, STACK_NAME};
 
 #[derive(Debug, Clone)]
 pub enum Schedule {
@@ -97,8 +97,11 @@ fn parse_cron(body: &str) -> Result<cron::Schedule, String> {
     cron::Schedule::from_str(&format!("0 {body}")).map_err(|error| format!("cron({body}): {error}"))
 }
 
-/// The event EventBridge sends for a scheduled rule.
-pub fn scheduled_event(rule: &str, at: DateTime<Utc>) -> Value {
+/// The event EventBridge sends for the scheduled rule of the template's schedule `event`
+/// (`ReplyClock`): the template names each rule `<stack>-<event>`, and its function admits
+/// only its own rules.
+pub fn scheduled_event(event: &str, at: DateTime<Utc>) -> Value {
+    let rule = format!("{STACK_NAME}-{event}");
     json!({
         "version": "0",
         "id": format!("local-{}", at.timestamp_millis()),
@@ -196,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_scheduled_event_is_what_eventbridge_sends() {
-        let event = scheduled_event("StockAlertsHourlySweep", at("2026-11-22T10:00:00Z"));
+        let event = scheduled_event("HourlySweep", at("2026-11-22T10:00:00Z"));
         assert_eq!(event["detail-type"], "Scheduled Event");
         assert_eq!(event["source"], "aws.events");
         assert_eq!(event["time"], "2026-11-22T10:00:00Z");

@@ -220,7 +220,7 @@ impl Wiring<'_> {
             self.tasks.spawn(poller.run());
         }
         for trigger in &spec.schedules {
-            let rule = format!("{}{}", spec.logical_id, trigger.name);
+            let rule = trigger.name.clone();
             let schedule = Schedule::parse(&trigger.expression).map_err(|reason| StackError::Schedule {
                 name: rule.clone(),
                 reason,

@@ -235,10 +235,12 @@ fn review_notice() -> FollowUp {
     })
 }
 
-/// A batch of one queued follow-up, as Lambda hands it over.
-fn queued(follow_up: &FollowUp) -> Bytes {
+/// A batch of one queued follow-up from `queue` (the template's logical id), as Lambda hands
+/// it over.
+fn queued(provisioned: &Provisioned, queue: &str, follow_up: &FollowUp) -> Bytes {
     let body = serde_json::to_string(follow_up).expect("follow-ups serialise");
-    let message = json!({"Records": [{"eventSource": "aws:sqs", "messageId": format!("bench-{}", follow_up.dedupe_key()),
+    let message = json!({"Records": [{"eventSource": "aws:sqs", "eventSourceARN": provisioned.queues[queue].arn,
+        "messageId": format!("bench-{}", follow_up.dedupe_key()),
         "body": body, "attributes": {"ApproximateReceiveCount": "1"}}]});
     Bytes::from(message.to_string())
 }
@@ -393,11 +395,19 @@ pub async fn cases(
             cases.push(case("inventory.adjusted, restock", workload.event(u64::MAX)));
             cases.push(case(
                 "stock change, 1 healthy SKU",
-                queued(&stock_change(StockChangeReason::Reserved)),
+                queued(
+                    provisioned,
+                    "StockChangeQueue",
+                    &stock_change(StockChangeReason::Reserved),
+                ),
             ));
             cases.push(case(
                 "restock, no backorders waiting",
-                queued(&stock_change(StockChangeReason::Restocked)),
+                queued(
+                    provisioned,
+                    "StockChangeQueue",
+                    &stock_change(StockChangeReason::Restocked),
+                ),
             ));
         }
         Function::ReviewMonitor => {
@@ -411,7 +421,10 @@ pub async fn cases(
                 "review.updated, a new reason",
                 webhook(secret, &review_updated("count")),
             ));
-            cases.push(case("review notice, told in a digest", queued(&review_notice())));
+            cases.push(case(
+                "review notice, told in a digest",
+                queued(provisioned, "ReviewNoticeQueue", &review_notice()),
+            ));
         }
         Function::RefundProcessor => {
             let automatic = refund_requested(
@@ -428,11 +441,10 @@ pub async fn cases(
                 json!({"refund_id": "ref_count_pending", "seller_id": SELLER, "decision": "approve"}),
             );
             cases.push(case("refund.decided, approve", webhook(secret, &approve)));
-            let payout = queued(&payout("ref_count_automatic"));
+            let payout = queued(provisioned, "PayoutRequestQueue", &payout("ref_count_automatic"));
             cases.push(case("payout request, handed over", payout.clone()));
             cases.push(case("payout request, delivered again", payout));
-            let sweep =
-                local_cloud::schedule::scheduled_event("RefundProcessorFunctionPendingRefundSweep", chrono::Utc::now());
+            let sweep = local_cloud::schedule::scheduled_event("PendingRefundSweep", chrono::Utc::now());
             cases.push(case(
                 "sweep of pending refunds, none due",
                 Bytes::from(sweep.to_string()),
@@ -461,7 +473,7 @@ pub async fn cases(
                        "text": "Please wash it by hand."}),
             );
             cases.push(case("message.replied", webhook(secret, &reply)));
-            let email = queued(&confirmation_email());
+            let email = queued(provisioned, "EmailQueue", &confirmation_email());
             cases.push(case("email request, sent", email.clone()));
             cases.push(case("email request, delivered again", email));
             let preferences = envelope(
@@ -470,7 +482,7 @@ pub async fn cases(
                 json!({"buyer_id": "buy_bench", "optional_email": "opted_out"}),
             );
             cases.push(case("buyer.preferences", webhook(secret, &preferences)));
-            let sweep = local_cloud::schedule::scheduled_event("BuyerMessagingFunctionReplyClock", chrono::Utc::now());
+            let sweep = local_cloud::schedule::scheduled_event("ReplyClock", chrono::Utc::now());
             cases.push(case("the clock's sweep, nothing due", Bytes::from(sweep.to_string())));
         }
     }

@@ -175,7 +175,7 @@ fn storage(
 
 /// One run of the hourly schedule at `at`, by a fresh process: its answer and requests.
 async fn run_once(subject: &Subject, meter: &AwsMeter, at: DateTime<Utc>) -> Result<ScheduledRun, BenchError> {
-    let rule = "SellerHealthFunctionHourlyReports";
+    let rule = "HourlyReports";
     let mut process = start(subject).await?;
     meter.take();
     let event = local_cloud::schedule::scheduled_event(rule, at);

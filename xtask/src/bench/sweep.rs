@@ -172,7 +172,7 @@ pub(super) async fn run_schedule_twice(
 
 /// Two sweeps by one process of stock alerts: the first raises, the second is steady state.
 pub async fn measure(subject: &Subject, meter: &AwsMeter, load: Duration) -> Result<SweepReport, BenchError> {
-    let [first, steady] = run_schedule_twice(subject, meter, "StockAlertsFunctionHourlySweep").await?;
+    let [first, steady] = run_schedule_twice(subject, meter, "HourlySweep").await?;
     let run = |run: ScheduledRun| {
         let field = |name: &str| run.answer[name].as_u64().unwrap_or(0);
         SweepRun {

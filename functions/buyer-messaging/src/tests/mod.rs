@@ -159,7 +159,11 @@ async fn a_preference_from_the_future_is_refused() {
         .preference("evt_future", "2027-11-24T12:00:00Z", "opted_out")
         .await;
     assert_eq!(
-        (status, answer["error"]["code"].as_str(), answer["error"]["field"].as_str()),
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
         (422, Some("created_at_in_future"), Some("created_at")),
         "{answer}"
     );
