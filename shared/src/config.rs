@@ -15,6 +15,8 @@ pub enum ConfigError {
     NotABoolean { name: &'static str, value: String },
     #[error("environment variable {name} is {reason}")]
     Invalid { name: &'static str, reason: &'static str },
+    #[error("what environment variable {name} names cannot be read: {reason}")]
+    Unreadable { name: &'static str, reason: String },
 }
 
 pub trait Source {
@@ -106,12 +108,6 @@ impl TableNames {
     pub fn table_named(&self, name: &str) -> Option<Table> {
         self.0.iter().find(|(_, known)| *known == name).map(|(table, _)| *table)
     }
-}
-
-/// The marketplace's webhook signing secret (`WEBHOOK_SECRET`), which every function with a
-/// Function URL checks signatures with.
-pub fn webhook_secret(source: &(impl Source + ?Sized)) -> Result<crate::webhook::WebhookSecret, ConfigError> {
-    Ok(crate::webhook::WebhookSecret::new(source.required("WEBHOOK_SECRET")?))
 }
 
 #[cfg(test)]

@@ -89,10 +89,12 @@ impl SharedAws {
     }
 
     /// AWS as the template gives it to the function `F`, through `config`: its tables from
-    /// its own variables.
+    /// its own variables, and the signing secret the local Secrets Manager holds (read
+    /// through Secrets Manager itself by the local stack's functions and by
+    /// `tests/tests/local_aws.rs`).
     pub fn aws_for<F: Deployed>(&self, config: &aws_config::SdkConfig) -> Aws {
         let names = TableNames::from_env(&self.environment_of(F::FUNCTION), F::TABLES).expect("the function's tables");
-        Aws::new(config.clone(), names)
+        Aws::new(config.clone(), names).with_signing_secrets(WebhookSecret::new(self.provisioned.local_secret.clone()))
     }
 
     /// The function `F` built as the template deploys it, its requests going through `config`.

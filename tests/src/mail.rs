@@ -10,7 +10,6 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::ses::SesMailer;
-use backoffice::config::webhook_secret;
 use backoffice::email::mailer::{Mailer, Outgoing, SendError};
 use backoffice::email::request::{OrderEmail, OrderEmailLine, ShipmentEmail};
 use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
@@ -103,8 +102,9 @@ pub async fn mailroom_with<M: Mailer + Clone>(wrap: impl FnOnce(SesMailer) -> M)
         &settings.sender_address,
         settings.configuration_set.clone(),
     ));
-    let storage = aws.aws_for::<buyer_messaging::OnAws>(&config).storage;
-    let secret = webhook_secret(&environment).expect("the template sets the secret");
+    let mut deployed = aws.aws_for::<buyer_messaging::OnAws>(&config);
+    let secret = deployed.take_signing_secrets().expect("the template names the secret");
+    let storage = deployed.storage;
     Mailroom {
         messaging: BuyerMessaging::new(secret, &settings, storage, mailer.clone()),
         mailer,

@@ -10,7 +10,6 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::{DynamoStorage, item_of};
 use backoffice::adapters::sns::SnsFollowUps;
-use backoffice::config::webhook_secret;
 use backoffice::follow_ups::{FollowUp, FollowUpPublisher};
 use backoffice::function::Function;
 use backoffice::orders::StoredOrder;
@@ -84,8 +83,9 @@ pub async fn shop_with<P: FollowUpPublisher + Clone>(wrap: impl FnOnce(SnsFollow
     let (config, requests) = counted_config().await;
     let environment = aws.environment_of(Function::OrderIntake);
     let publisher = wrap(SnsFollowUps::new(&config, &environment["FOLLOW_UP_TOPIC_ARN"]));
-    let storage = aws.aws_for::<order_intake::OnAws>(&config).storage;
-    let secret = webhook_secret(&environment).expect("the template sets the secret");
+    let mut deployed = aws.aws_for::<order_intake::OnAws>(&config);
+    let secret = deployed.take_signing_secrets().expect("the template names the secret");
+    let storage = deployed.storage;
     Shop {
         intake: OrderIntake::new(secret, storage, publisher.clone()),
         publisher,

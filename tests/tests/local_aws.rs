@@ -329,3 +329,103 @@ async fn sns_limits_messages_and_batches_to_256_kib_in_bytes() {
         .unwrap();
     assert_eq!(taken.successful.unwrap_or_default().len(), 1);
 }
+
+/// The signing secret as the functions read it from Secrets Manager during init: the current
+/// version, and the pending one while a rotation is under way, both accepted; the new one
+/// alone once the rotation completes, without a restart.
+#[tokio::test]
+async fn the_signing_secret_is_read_from_secrets_manager_and_rotates_without_a_restart() {
+    use backoffice::adapters::secrets::signing_secrets;
+    use backoffice::webhook::secrets::REFETCH_EVERY;
+    use backoffice::webhook::{SignatureError, SignatureVerifier, SigningSecrets, WebhookSecret};
+
+    let config = local_aws().sdk_config().await;
+    let manager = aws_sdk_secretsmanager::Client::new(&config);
+    let name = unique_id("webhook-secret");
+    let created = manager
+        .create_secret()
+        .name(&name)
+        .secret_string("whsec_old")
+        .send()
+        .await
+        .unwrap();
+    let signed = |secret: &str, at: chrono::DateTime<chrono::Utc>| {
+        SignatureVerifier::new(WebhookSecret::new(secret)).sign(b"{}", at.timestamp())
+    };
+    let start = chrono::Utc::now();
+    let secrets = SigningSecrets::fetched(signing_secrets(&config, name.clone()), start)
+        .await
+        .expect("read during init");
+    assert!(
+        secrets
+            .verify(Some(&signed("whsec_old", start)), b"{}", start)
+            .await
+            .is_ok()
+    );
+
+    // Rotation, step one: the new value staged as pending; the marketplace signs with it.
+    let staged = manager
+        .put_secret_value()
+        .secret_id(&name)
+        .secret_string("whsec_new")
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let soon = start + chrono::Duration::seconds(40);
+    assert!(
+        secrets
+            .verify(Some(&signed("whsec_new", soon)), b"{}", soon)
+            .await
+            .is_ok()
+    );
+    assert!(
+        secrets
+            .verify(Some(&signed("whsec_old", soon)), b"{}", soon)
+            .await
+            .is_ok()
+    );
+
+    // Step two: the new value made current, the old one no longer.
+    manager
+        .update_secret_version_stage()
+        .secret_id(&name)
+        .version_stage("AWSCURRENT")
+        .move_to_version_id(staged.version_id.unwrap())
+        .remove_from_version_id(created.version_id.unwrap())
+        .send()
+        .await
+        .unwrap();
+    manager
+        .update_secret_version_stage()
+        .secret_id(&name)
+        .version_stage("AWSPENDING")
+        .remove_from_version_id(staged_version(&manager, &name).await)
+        .send()
+        .await
+        .unwrap();
+    let later = soon + REFETCH_EVERY;
+    assert!(
+        secrets
+            .verify(Some(&signed("whsec_new", later)), b"{}", later)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        secrets.verify(Some(&signed("whsec_old", later)), b"{}", later).await,
+        Err(SignatureError::Mismatch)
+    );
+}
+
+/// The version that carries AWSPENDING now.
+async fn staged_version(manager: &aws_sdk_secretsmanager::Client, name: &str) -> String {
+    manager
+        .get_secret_value()
+        .secret_id(name)
+        .version_stage("AWSPENDING")
+        .send()
+        .await
+        .unwrap()
+        .version_id
+        .unwrap()
+}

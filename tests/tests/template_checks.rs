@@ -313,14 +313,45 @@ fn policies_grant_only_named_data(template: &Template, found: &mut Vec<String>) 
                 found.push(format!("{id}: idempotency keys must be limited to {own_prefix}"));
             }
         }
-        let secret = &resource.properties["Environment"]["Variables"]["WEBHOOK_SECRET"];
-        let from_secrets_manager =
-            matches!(intrinsic(secret), Some(Intrinsic::Sub(text)) if text.starts_with("{{resolve:secretsmanager:"));
-        if !secret.is_null() && !from_secrets_manager {
-            found.push(format!(
-                "{id}: WEBHOOK_SECRET must be a Secrets Manager dynamic reference"
-            ));
+        secrets_stay_in_secrets_manager(template, &resource, found);
+    }
+}
+
+/// A secret is never in a function's configuration, where `lambda:GetFunctionConfiguration`
+/// shows it (a dynamic reference is resolved into it at deploy time): a function with a
+/// public URL names the secret (`WEBHOOK_SECRET_ID`) and may read that secret alone.
+fn secrets_stay_in_secrets_manager(
+    template: &Template,
+    resource: &local_cloud::template::Resource,
+    found: &mut Vec<String>,
+) {
+    let id = resource.logical_id;
+    let variables = resource.properties["Environment"]["Variables"].as_mapping();
+    for (name, value) in variables.into_iter().flatten() {
+        let name = name.as_str().unwrap_or_default();
+        let resolves_secret = matches!(intrinsic(value), Some(Intrinsic::Sub(text)) if text.contains("{{resolve:secretsmanager"))
+            || value
+                .as_str()
+                .is_some_and(|text| text.contains("{{resolve:secretsmanager"));
+        if resolves_secret || (name.contains("SECRET") && name != "WEBHOOK_SECRET_ID") {
+            found.push(format!("{id}: {name} holds a secret in its configuration"));
         }
+    }
+    if resource.properties.get("FunctionUrlConfig").is_none() {
+        return;
+    }
+    let names_it = matches!(
+        intrinsic(&resource.properties["Environment"]["Variables"]["WEBHOOK_SECRET_ID"]),
+        Some(Intrinsic::Ref("WebhookSecretId"))
+    );
+    let may_read_it = own_role_statements(template, resource, &mut Vec::new()).iter().any(|statement| {
+        statement["Action"].as_str() == Some("secretsmanager:GetSecretValue")
+            && matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::Sub(text)) if text.ends_with(":secret:${WebhookSecretId}-??????"))
+    });
+    if !names_it || !may_read_it {
+        found.push(format!(
+            "{id}: a webhook function reads its secret from WEBHOOK_SECRET_ID: !Ref WebhookSecretId, with GetSecretValue on that secret alone"
+        ));
     }
 }
 
@@ -664,15 +695,22 @@ fn a_function_without_its_own_role_is_caught() {
 }
 
 #[test]
-fn a_literal_webhook_secret_is_caught() {
-    let text = project_template_text();
-    let literal = text.replacen(
-        "WEBHOOK_SECRET: !Sub \"{{resolve:secretsmanager:${WebhookSecretId}:SecretString}}\"",
-        "WEBHOOK_SECRET: hunter2",
-        1,
+fn a_secret_in_a_functions_configuration_is_caught() {
+    assert_caught(
+        broken("WEBHOOK_SECRET_ID: !Ref WebhookSecretId", "WEBHOOK_SECRET: hunter2"),
+        "OrderIntakeFunction: WEBHOOK_SECRET holds a secret in its configuration",
     );
-    assert_ne!(literal, text);
-    assert_caught(problems(&literal), "Secrets Manager dynamic reference");
+    assert_caught(
+        broken(
+            "WEBHOOK_SECRET_ID: !Ref WebhookSecretId",
+            "WEBHOOK_SECRET_ID: !Sub \"{{resolve:secretsmanager:${WebhookSecretId}:SecretString}}\"",
+        ),
+        "OrderIntakeFunction: WEBHOOK_SECRET_ID holds a secret",
+    );
+    assert_caught(
+        broken(":secret:${WebhookSecretId}-??????", ":secret:*"),
+        "OrderIntakeFunction: a webhook function reads its secret from WEBHOOK_SECRET_ID",
+    );
 }
 
 #[test]

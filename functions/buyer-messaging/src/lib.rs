@@ -14,7 +14,7 @@ use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::ses::SesMailer;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::{Delivery, process_batch};
-use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source};
 use backoffice::email::feedback::SesNotification;
 use backoffice::email::mailer::Mailer;
 use backoffice::email::postman::Postman;
@@ -35,7 +35,7 @@ use backoffice::questions::validate;
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -89,14 +89,14 @@ impl Deployed for OnAws {
         Table::Figures,
     ];
 
-    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
+    fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         let settings = Settings::from_env(env)?;
         let mailer = SesMailer::new(
             &aws.config,
             &settings.sender_address,
             settings.configuration_set.clone(),
         );
-        Ok(Self::new(webhook_secret(env)?, &settings, aws.storage, mailer))
+        Ok(Self::new(aws.take_signing_secrets()?, &settings, aws.storage, mailer))
     }
 }
 
@@ -197,9 +197,9 @@ impl<Store: Storage, Mail: Mailer> Handler for BuyerMessaging<Store, Mail> {
 }
 
 impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
-    pub fn new(secret: WebhookSecret, settings: &Settings, store: Store, mailer: Mail) -> Self {
+    pub fn new(secrets: impl Into<SigningSecrets>, settings: &Settings, store: Store, mailer: Mail) -> Self {
         Self {
-            edge: WebhookEdge::new(Function::BuyerMessaging, secret),
+            edge: WebhookEdge::new(Function::BuyerMessaging, secrets),
             postman: Postman {
                 store,
                 mailer,

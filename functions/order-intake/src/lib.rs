@@ -13,7 +13,7 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::sns::SnsFollowUps;
 use backoffice::adapters::{Aws, Deployed};
-use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source};
 use backoffice::follow_ups::FollowUpPublisher;
 use backoffice::function::Function;
 use backoffice::idempotency::Claim;
@@ -26,7 +26,7 @@ use backoffice::outbox::{self, StreamBatch};
 use backoffice::storage::{Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -53,16 +53,16 @@ impl Deployed for OnAws {
         Table::Figures,
     ];
 
-    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
+    fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         let topic = SnsFollowUps::new(&aws.config, env.required("FOLLOW_UP_TOPIC_ARN")?);
-        Ok(Self::new(webhook_secret(env)?, aws.storage, topic))
+        Ok(Self::new(aws.take_signing_secrets()?, aws.storage, topic))
     }
 }
 
 impl<Store: Storage, Topic: FollowUpPublisher> OrderIntake<Store, Topic> {
-    pub fn new(secret: WebhookSecret, store: Store, topic: Topic) -> Self {
+    pub fn new(secrets: impl Into<SigningSecrets>, store: Store, topic: Topic) -> Self {
         Self {
-            edge: WebhookEdge::new(Function::OrderIntake, secret),
+            edge: WebhookEdge::new(Function::OrderIntake, secrets),
             store,
             topic,
         }

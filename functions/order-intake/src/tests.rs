@@ -6,7 +6,7 @@ use backoffice::follow_ups::{FollowUp, KeptFollowUps};
 use backoffice::stock::inventory::sku_key;
 use backoffice::stock::records::new_stock_item;
 use backoffice::storage::{Item, MemoryStorage, Table, number, text};
-use backoffice::webhook::marketplace_request;
+use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};

@@ -14,7 +14,7 @@ use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::sqs::SqsPayouts;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::process_batch;
-use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source};
 use backoffice::follow_ups::FollowUp;
 use backoffice::function::Function;
 use backoffice::idempotency::Claim;
@@ -31,7 +31,7 @@ use backoffice::refunds::validate::{refund_decision, refund_request};
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -61,16 +61,16 @@ impl Deployed for OnAws {
         Table::Figures,
     ];
 
-    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
+    fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         let payouts = SqsPayouts::new(&aws.config, env.required("REFUND_PAYOUT_QUEUE_URL")?);
-        Ok(Self::new(webhook_secret(env)?, aws.storage, payouts))
+        Ok(Self::new(aws.take_signing_secrets()?, aws.storage, payouts))
     }
 }
 
 impl<Store: Storage, Payouts: PayoutQueue> RefundProcessor<Store, Payouts> {
-    pub fn new(secret: WebhookSecret, store: Store, payouts: Payouts) -> Self {
+    pub fn new(secrets: impl Into<SigningSecrets>, store: Store, payouts: Payouts) -> Self {
         Self {
-            edge: WebhookEdge::new(Function::RefundProcessor, secret),
+            edge: WebhookEdge::new(Function::RefundProcessor, secrets),
             store,
             payouts,
         }

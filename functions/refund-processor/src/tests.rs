@@ -13,7 +13,7 @@ use backoffice::refunds::payout::Payout;
 use backoffice::refunds::records::refund_key;
 use backoffice::stock::inventory::sku_key;
 use backoffice::storage::{Item, MemoryStorage, StoreError, Table, WriteSet, number, text};
-use backoffice::webhook::marketplace_request;
+use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};

@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::process_batch_grouped;
-use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source};
 use backoffice::follow_ups::FollowUp;
 use backoffice::function::Function;
 use backoffice::idempotency::Claim;
@@ -30,7 +30,7 @@ use backoffice::reviews::validate::{new_review, removed_review, updated_review};
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -58,17 +58,17 @@ impl Deployed for OnAws {
         Table::Figures,
     ];
 
-    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
+    fn deployed(_: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         // During init, not in the first review.
         load_lexicons();
-        Ok(Self::new(webhook_secret(env)?, aws.storage))
+        Ok(Self::new(aws.take_signing_secrets()?, aws.storage))
     }
 }
 
 impl<Store: Storage> ReviewMonitor<Store> {
-    pub fn new(secret: WebhookSecret, store: Store) -> Self {
+    pub fn new(secrets: impl Into<SigningSecrets>, store: Store) -> Self {
         Self {
-            edge: WebhookEdge::new(Function::ReviewMonitor, secret),
+            edge: WebhookEdge::new(Function::ReviewMonitor, secrets),
             store,
         }
     }

@@ -9,7 +9,7 @@ use backoffice::orders::{EventContext, StoredOrder, validate};
 use backoffice::reviews::notice::Noticed;
 use backoffice::reviews::records::{review_key, stats_key};
 use backoffice::storage::{Item, MemoryStorage, Table, WriteSet, number, text};
-use backoffice::webhook::marketplace_request;
+use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};

@@ -17,7 +17,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::process_batch_grouped;
-use backoffice::config::{ConfigError, Source, webhook_secret};
+use backoffice::config::{ConfigError, Source};
 use backoffice::email::EmailContent;
 use backoffice::email::request::SellerDigest;
 use backoffice::follow_ups::{FollowUp, StockChange};
@@ -37,7 +37,7 @@ use backoffice::stock::records::{Recorded, record_evaluations, stock_items, watc
 use backoffice::storage::{BoxError, Storage, StoreError, Table, back_off};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
-    Accepted, Envelope, NotAccepted, Rejection, WebhookEdge, WebhookSecret, Webhooks, not_handled_yet, parse_data,
+    Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -71,8 +71,8 @@ impl Deployed for OnAws {
         Table::Figures,
     ];
 
-    fn deployed(env: &dyn Source, aws: Aws) -> Result<Self, ConfigError> {
-        Ok(Self::new(webhook_secret(env)?, aws.storage))
+    fn deployed(_: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
+        Ok(Self::new(aws.take_signing_secrets()?, aws.storage))
     }
 }
 
@@ -169,9 +169,9 @@ impl<Store: Storage> Handler for StockAlerts<Store> {
 }
 
 impl<Store: Storage> StockAlerts<Store> {
-    pub fn new(secret: WebhookSecret, store: Store) -> Self {
+    pub fn new(secrets: impl Into<SigningSecrets>, store: Store) -> Self {
         Self {
-            edge: WebhookEdge::new(Function::StockAlerts, secret),
+            edge: WebhookEdge::new(Function::StockAlerts, secrets),
             store,
         }
     }

@@ -8,7 +8,7 @@ use backoffice::orders::schema::OrderCreatedData;
 use backoffice::orders::{EventContext, OrderStatus, place_order, validate};
 use backoffice::stock::inventory::sku_key;
 use backoffice::storage::{MemoryStorage, Table, number, text};
-use backoffice::webhook::marketplace_request;
+use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};

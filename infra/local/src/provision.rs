@@ -60,7 +60,8 @@ pub struct Provisioned {
     pub configuration_sets: BTreeMap<String, String>,
     /// S3 bucket names by logical id.
     pub buckets: BTreeMap<String, String>,
-    /// The value every `{{resolve:secretsmanager:…}}` reference stands for locally.
+    /// The value of every Secrets Manager secret the template names by a `…SecretId`
+    /// parameter (the webhook signing secret), new for every stack.
     pub local_secret: String,
 }
 
@@ -91,7 +92,26 @@ pub async fn provision(
     create_topics(template, config, &mut provisioned).await?;
     create_email_identity(template, config, &mut provisioned).await?;
     create_buckets(template, config, &mut provisioned).await?;
+    create_secrets(config, &provisioned).await?;
     Ok(provisioned)
+}
+
+/// The secrets the template's `…SecretId` parameters name, each holding the local secret.
+async fn create_secrets(config: &aws_config::SdkConfig, provisioned: &Provisioned) -> Result<(), ProvisionError> {
+    let secrets = aws_sdk_secretsmanager::Client::new(config);
+    for (parameter, name) in &provisioned.parameters {
+        if !parameter.ends_with("SecretId") {
+            continue;
+        }
+        secrets
+            .create_secret()
+            .name(name)
+            .secret_string(&provisioned.local_secret)
+            .send()
+            .await
+            .map_err(|error| aws_error(format!("Secrets Manager CreateSecret {name}"), error))?;
+    }
+    Ok(())
 }
 
 /// The buckets, named after their logical ids (CloudFormation would generate the names).
@@ -440,17 +460,15 @@ impl Provisioned {
             .collect()
     }
 
-    /// The text a template value stands for here: scalars as written, intrinsics resolved,
-    /// Secrets Manager dynamic references replaced by the local secret.
+    /// The text a template value stands for here: scalars as written, intrinsics resolved.
     pub fn resolve(&self, value: &Value) -> Result<String, ProvisionError> {
-        let text = match intrinsic(value) {
+        Ok(match intrinsic(value) {
             Some(Intrinsic::Ref(name)) => self.reference(name)?,
             Some(Intrinsic::GetAtt(resource, attribute)) => self.attribute(&resource, &attribute)?,
             Some(Intrinsic::Sub(text)) => self.substitute(text)?,
             None => scalar_text(value)
                 .ok_or_else(|| ProvisionError::Template(format!("cannot resolve {value:?} locally")))?,
-        };
-        Ok(self.resolve_dynamic_references(&text))
+        })
     }
 
     fn reference(&self, name: &str) -> Result<String, ProvisionError> {
@@ -501,17 +519,6 @@ impl Provisioned {
         }
         Ok(result.replace("${!", "${"))
     }
-
-    fn resolve_dynamic_references(&self, text: &str) -> String {
-        let mut result = text.to_owned();
-        while let Some(start) = result.find("{{resolve:secretsmanager:") {
-            let Some(length) = result[start..].find("}}") else {
-                break;
-            };
-            result.replace_range(start..start + length + 2, &self.local_secret);
-        }
-        result
-    }
 }
 
 #[cfg(test)]
@@ -556,11 +563,5 @@ mod tests {
             "arn:aws:dynamodb:us-east-1"
         );
         assert!(resolve("!Ref Missing").is_err());
-    }
-
-    #[test]
-    fn secrets_manager_references_become_the_local_secret() {
-        let value = resolve("!Sub '{{resolve:secretsmanager:${WebhookSecretId}:SecretString}}'").unwrap();
-        assert_eq!(value, "local-secret");
     }
 }

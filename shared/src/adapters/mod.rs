@@ -4,6 +4,7 @@
 
 pub mod dynamodb;
 mod https;
+pub mod secrets;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
@@ -15,6 +16,10 @@ use std::future::Future;
 use crate::config::{ConfigError, ProcessEnv, Source, TableNames, open_connections_at_init};
 use crate::function::Function;
 use crate::storage::Table;
+use crate::webhook::SigningSecrets;
+
+/// The Secrets Manager secret (name or ARN) holding the webhook signing secret.
+pub const WEBHOOK_SECRET_ID: &str = "WEBHOOK_SECRET_ID";
 
 /// The SDK configuration, loaded once per cold start from the environment Lambda provides,
 /// with one HTTPS client for every SDK client ([`https::client`]). `AWS_ENDPOINT_URL` (set only
@@ -29,10 +34,12 @@ pub async fn sdk_config() -> SdkConfig {
     .await
 }
 
-/// What a function's builder takes from AWS: the SDK configuration and the function's storage.
+/// What a function's builder takes from AWS: the SDK configuration, the function's storage,
+/// and its webhook signing secrets if it takes webhooks.
 pub struct Aws {
     pub config: SdkConfig,
     pub storage: dynamodb::DynamoStorage,
+    pub signing_secrets: Option<SigningSecrets>,
 }
 
 impl Aws {
@@ -41,17 +48,44 @@ impl Aws {
     pub async fn from_env(function: Function, tables: &[Table]) -> Result<Self, ConfigError> {
         let names = TableNames::from_env(&ProcessEnv, tables)?;
         let open_now = open_connections_at_init(&ProcessEnv)?;
-        let aws = Self::new(sdk_config().await, names);
+        let mut aws = Self::new(sdk_config().await, names);
+        if let Some(secret_id) = ProcessEnv.optional(WEBHOOK_SECRET_ID) {
+            let fetch = secrets::signing_secrets(&aws.config, secret_id);
+            let secrets = SigningSecrets::fetched(fetch, chrono::Utc::now())
+                .await
+                .map_err(|error| ConfigError::Unreadable {
+                    name: WEBHOOK_SECRET_ID,
+                    reason: error.to_string(),
+                })?;
+            aws.signing_secrets = Some(secrets);
+        }
         if open_now {
             aws.storage.open_connection(function).await;
         }
         Ok(aws)
     }
 
+    /// The webhook signing secrets, read during init from the secret `WEBHOOK_SECRET_ID` names.
+    pub fn take_signing_secrets(&mut self) -> Result<SigningSecrets, ConfigError> {
+        self.signing_secrets
+            .take()
+            .ok_or(ConfigError::Missing(WEBHOOK_SECRET_ID))
+    }
+
+    /// With fixed signing secrets instead of Secrets Manager's (the tests').
+    pub fn with_signing_secrets(mut self, secrets: impl Into<SigningSecrets>) -> Self {
+        self.signing_secrets = Some(secrets.into());
+        self
+    }
+
     /// Over any SDK configuration: the local AWS, or one whose HTTP client counts requests.
     pub fn new(config: SdkConfig, tables: TableNames) -> Self {
         let storage = dynamodb::DynamoStorage::new(aws_sdk_dynamodb::Client::new(&config), tables);
-        Self { config, storage }
+        Self {
+            config,
+            storage,
+            signing_secrets: None,
+        }
     }
 }
 

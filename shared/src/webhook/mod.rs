@@ -8,8 +8,8 @@
 //! the claim that won.
 
 pub mod envelope;
-mod not_handled;
 pub mod rejection;
+pub mod secrets;
 pub mod signature;
 
 use std::future::Future;
@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 pub use envelope::Envelope;
-pub use not_handled::NotHandledYet;
 pub use rejection::{Rejection, RejectionKind, parse_data};
+pub use secrets::SigningSecrets;
 pub use signature::{SignatureError, SignatureVerifier, WebhookSecret};
 
 use crate::function::Function;
@@ -96,14 +96,14 @@ pub trait Webhooks: Sync {
 /// which commits the event's claim with its effect, then one answer for every outcome.
 pub struct WebhookEdge {
     function: Function,
-    verifier: SignatureVerifier,
+    secrets: SigningSecrets,
 }
 
 impl WebhookEdge {
-    pub fn new(function: Function, secret: WebhookSecret) -> Self {
+    pub fn new(function: Function, secrets: impl Into<SigningSecrets>) -> Self {
         Self {
             function,
-            verifier: SignatureVerifier::new(secret),
+            secrets: secrets.into(),
         }
     }
 
@@ -119,7 +119,7 @@ impl WebhookEdge {
         H: FnOnce(Envelope, Claim) -> Fut,
         Fut: Future<Output = Result<Accepted, NotAccepted>>,
     {
-        let envelope = match self.authenticate(request, now) {
+        let envelope = match self.authenticate(request, now).await {
             Ok(envelope) => envelope,
             Err(rejection) => return self.refuse(None, rejection),
         };
@@ -137,16 +137,21 @@ impl WebhookEdge {
         .await
     }
 
-    /// Everything that needs no I/O: a request that fails here is refused before any store is touched.
-    fn authenticate(&self, request: &LambdaFunctionUrlRequest, now: DateTime<Utc>) -> Result<Envelope, Rejection> {
+    /// Everything before the store: a request that fails here is refused before any is touched.
+    async fn authenticate(
+        &self,
+        request: &LambdaFunctionUrlRequest,
+        now: DateTime<Utc>,
+    ) -> Result<Envelope, Rejection> {
         require_post(request)?;
         let body = raw_body(request)?;
         let header = request
             .headers
             .get(SIGNATURE_HEADER)
             .and_then(|value| value.to_str().ok());
-        self.verifier
-            .verify(header, &body, now.timestamp())
+        self.secrets
+            .verify(header, &body, now)
+            .await
             .map_err(signature_rejection)?;
         let envelope = Envelope::parse(&body)?;
         self.require_routed_here(&envelope)?;

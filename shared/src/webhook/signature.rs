@@ -44,16 +44,26 @@ pub enum SignatureError {
     Mismatch,
 }
 
+/// Checks signatures against every secret in use: during a rotation, the current one and the
+/// one about to replace it.
 #[derive(Debug, Clone)]
 pub struct SignatureVerifier {
-    secret: WebhookSecret,
+    /// Never empty; the first signs.
+    secrets: Vec<WebhookSecret>,
     tolerance_secs: i64,
 }
 
 impl SignatureVerifier {
     pub fn new(secret: WebhookSecret) -> Self {
+        Self::with_secrets(secret, Vec::new())
+    }
+
+    /// `current`, and `others` also accepted (a rotation's pending secret).
+    pub fn with_secrets(current: WebhookSecret, others: Vec<WebhookSecret>) -> Self {
+        let mut secrets = vec![current];
+        secrets.extend(others);
         Self {
-            secret,
+            secrets,
             tolerance_secs: DEFAULT_TOLERANCE_SECS,
         }
     }
@@ -68,10 +78,13 @@ impl SignatureVerifier {
                 tolerance_secs: self.tolerance_secs,
             });
         }
-        let mac = self.mac_for(parsed.timestamp_text, body);
-        // Every candidate is checked, valid or not, so timing says nothing about which matched.
-        let matched = parsed.candidates.iter().fold(false, |found, candidate| {
-            mac.clone().verify_slice(candidate).is_ok() | found
+        // Every secret against every candidate, valid or not, so timing says nothing about
+        // which matched.
+        let matched = self.secrets.iter().fold(false, |found, secret| {
+            let mac = mac_for(secret, parsed.timestamp_text, body);
+            parsed.candidates.iter().fold(found, |found, candidate| {
+                mac.clone().verify_slice(candidate).is_ok() | found
+            })
         });
         if matched { Ok(()) } else { Err(SignatureError::Mismatch) }
     }
@@ -79,17 +92,17 @@ impl SignatureVerifier {
     /// The header value the marketplace would send for `body` at `timestamp`; used by
     /// `cargo xtask send` and the tests, which play the marketplace.
     pub fn sign(&self, body: &[u8], timestamp: i64) -> String {
-        let mac = self.mac_for(&timestamp.to_string(), body);
+        let mac = mac_for(&self.secrets[0], &timestamp.to_string(), body);
         format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
     }
+}
 
-    fn mac_for(&self, timestamp: &str, body: &[u8]) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.secret.0).expect("HMAC accepts keys of any length");
-        mac.update(timestamp.as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        mac
-    }
+fn mac_for(secret: &WebhookSecret, timestamp: &str, body: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
+    mac.update(timestamp.as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    mac
 }
 
 struct ParsedHeader<'a> {

@@ -21,7 +21,12 @@ import boto3
 
 # Built once per cold start, as the Rust function builds its clients in main.
 DYNAMODB = boto3.client("dynamodb")
-SECRET = os.environ["WEBHOOK_SECRET"].encode()
+# Read from Secrets Manager once per cold start, as the Rust function reads it.
+SECRET = (
+    boto3.client("secretsmanager")
+    .get_secret_value(SecretId=os.environ["WEBHOOK_SECRET_ID"])["SecretString"]
+    .encode()
+)
 IDEMPOTENCY_TABLE = os.environ["IDEMPOTENCY_TABLE"]
 ORDERS_TABLE = os.environ["ORDERS_TABLE"]
 INVENTORY_TABLE = os.environ["INVENTORY_TABLE"]

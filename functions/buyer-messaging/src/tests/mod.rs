@@ -4,7 +4,7 @@
 
 use backoffice::email::mailer::{KeptMail, SendError};
 use backoffice::storage::{MemoryStorage, Table, text};
-use backoffice::webhook::marketplace_request;
+use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};

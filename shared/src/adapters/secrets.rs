@@ -1,0 +1,51 @@
+//! The webhook signing secret in Secrets Manager: the version labelled `AWSCURRENT`, and the
+//! one labelled `AWSPENDING` while a rotation is under way.
+
+use std::sync::Arc;
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+
+use crate::storage::StoreError;
+use crate::webhook::WebhookSecret;
+use crate::webhook::secrets::{FetchSecrets, SecretVersions};
+
+/// Reads `secret_id`'s current and pending versions, each time it is called.
+pub fn signing_secrets(config: &aws_config::SdkConfig, secret_id: String) -> FetchSecrets {
+    let client = Client::new(config);
+    Arc::new(move || {
+        let (client, secret_id) = (client.clone(), secret_id.clone());
+        Box::pin(async move {
+            let current = version(&client, &secret_id, "AWSCURRENT").await?.ok_or_else(|| {
+                StoreError::new("Secrets Manager GetSecretValue", "the secret has no current version")
+            })?;
+            let pending = version(&client, &secret_id, "AWSPENDING").await?;
+            Ok(SecretVersions { current, pending })
+        })
+    })
+}
+
+/// The secret's version labelled `stage`; `None` when no version has the label.
+async fn version(client: &Client, secret_id: &str, stage: &str) -> Result<Option<WebhookSecret>, StoreError> {
+    match client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .version_stage(stage)
+        .send()
+        .await
+    {
+        Ok(output) => Ok(output.secret_string.map(WebhookSecret::new)),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        // Never the secret: the error names the operation and the cause only.
+        Err(error) => Err(StoreError::new(
+            "Secrets Manager GetSecretValue",
+            DisplayErrorContext(error).to_string(),
+        )),
+    }
+}
