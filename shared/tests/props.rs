@@ -22,7 +22,9 @@ fn any_json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("JSON has no NaN", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("JSON has no NaN", |f| f.is_finite())
+            .prop_map(Value::from),
         "\\PC{0,24}".prop_map(Value::from),
         Just(Value::from("2026-11-22T10:00:00Z")),
         Just(Value::from("24.90")),
@@ -355,7 +357,10 @@ fn decode_words(value: &str) -> String {
         .split(' ')
         .filter(|word| !word.is_empty())
         .flat_map(|word| {
-            let inner = word.strip_prefix("=?UTF-8?B?").and_then(|w| w.strip_suffix("?=")).expect("an encoded word");
+            let inner = word
+                .strip_prefix("=?UTF-8?B?")
+                .and_then(|w| w.strip_suffix("?="))
+                .expect("an encoded word");
             STANDARD.decode(inner).expect("base64")
         })
         .collect();

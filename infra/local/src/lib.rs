@@ -13,11 +13,14 @@
 //! - [`stack`] starts all of it; [`operations`] is what the developer commands do against a
 //!   running stack (send an event, read dead letters, replay them); [`mail`] reads back the
 //!   emails SES accepted; [`seed`] stocks a catalogue for tests and the bench.
+//! - [`faults`] stands between the functions and the local AWS when asked, and fails a chosen
+//!   share of their requests as AWS does (throttling, 500s, hangs, lost answers).
 //! - [`loopback`] is the small HTTP server and client all of it speaks; [`paths`] says where
 //!   things are in the checkout.
 
 pub mod browser;
 pub mod event_sources;
+pub mod faults;
 pub mod gateway;
 pub mod local_aws;
 pub mod loopback;

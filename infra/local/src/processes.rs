@@ -165,3 +165,39 @@ pub fn missing_binaries(dir: &Path, specs: &[FunctionSpec]) -> Vec<String> {
         .map(|spec| spec.binary.clone())
         .collect()
 }
+
+/// Kills (SIGKILL, mid-invocation or not) one process of this process's children running
+/// `binary`, chosen at random; whether there was one. Lambda's side sees the sandbox die, as
+/// it would in the cloud, and [`supervise`] starts another.
+pub fn kill_one(binary: &Path) -> bool {
+    use rand::seq::IndexedRandom;
+    let ours = std::process::id().to_string();
+    let binary = std::fs::canonicalize(binary).unwrap_or_else(|_| binary.to_owned());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    let children: Vec<String> = entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            let parent = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit(')')
+                        .next()
+                        .and_then(|rest| rest.split_whitespace().nth(1))
+                        .map(str::to_owned)
+                });
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            parent.as_deref() == Some(ours.as_str()) && exe.as_deref() == Some(binary.as_path())
+        })
+        .collect();
+    let Some(pid) = children.choose(&mut rand::rng()) else {
+        return false;
+    };
+    std::process::Command::new("kill")
+        .args(["-9", pid])
+        .status()
+        .is_ok_and(|status| status.success())
+}

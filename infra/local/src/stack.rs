@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::event_sources::{QueuePoller, StreamPoller, run_schedule};
+use crate::faults::{FaultProxy, Faults};
 use crate::gateway::{self, Routes};
 use crate::local_aws::{LocalAws, LocalAwsError};
 use crate::processes::{Launch, LogSink, missing_binaries, supervise};
@@ -50,6 +51,8 @@ pub struct StackOptions {
     pub retry_delay: Duration,
     /// Fire the template's schedules on their clock (off in tests, which invoke them instead).
     pub schedules: bool,
+    /// Put a [`FaultProxy`] between the functions and the local AWS (the chaos scenarios).
+    pub faults: bool,
 }
 
 impl Default for StackOptions {
@@ -61,6 +64,7 @@ impl Default for StackOptions {
             instances: 2,
             retry_delay: Duration::from_secs(1),
             schedules: true,
+            faults: false,
         }
     }
 }
@@ -97,6 +101,7 @@ pub struct Stack {
     pub config: aws_config::SdkConfig,
     invokers: BTreeMap<String, Invoker>,
     function_urls: BTreeMap<String, String>,
+    faults: Option<FaultProxy>,
 }
 
 /// Which function each queue triggers, so that "quiet" means nothing left for the back office
@@ -131,9 +136,16 @@ impl Stack {
         mark_consumers(&mut provisioned, &functions);
         let listener = TcpListener::bind(("127.0.0.1", options.port)).await?;
         let gateway = listener.local_addr()?;
+        let faults = match options.faults {
+            true => Some(FaultProxy::start(&aws.endpoint).await?),
+            false => None,
+        };
         let mut wiring = Wiring {
             options: &options,
-            aws: &aws,
+            functions_aws: faults
+                .as_ref()
+                .map_or(aws.endpoint.clone(), |proxy| proxy.endpoint.clone()),
+            aws_endpoint: &aws.endpoint,
             config: &config,
             provisioned: &provisioned,
             tasks: JoinSet::new(),
@@ -163,8 +175,14 @@ impl Stack {
             config,
             invokers,
             function_urls,
+            faults,
             _tasks: tasks,
         })
+    }
+
+    /// The rules of the fault proxy in front of the functions' AWS, if the stack has one.
+    pub fn faults(&self) -> Option<Faults> {
+        self.faults.as_ref().map(FaultProxy::faults)
     }
 
     pub fn invoker(&self, function: &str) -> Option<&Invoker> {
@@ -189,7 +207,10 @@ impl Stack {
 /// What starting the stack's functions needs, and the tasks it starts.
 struct Wiring<'a> {
     options: &'a StackOptions,
-    aws: &'a LocalAws,
+    /// Where the functions send their AWS requests: the local AWS, or the fault proxy.
+    functions_aws: String,
+    /// The local AWS itself, which Lambda's side (the pollers) talks to.
+    aws_endpoint: &'a str,
     config: &'a aws_config::SdkConfig,
     provisioned: &'a Provisioned,
     tasks: JoinSet<()>,
@@ -236,7 +257,7 @@ impl Wiring<'_> {
     /// The template's variables, and what Lambda itself would set, pointed at the local AWS.
     fn environment(&self, spec: &FunctionSpec) -> Result<BTreeMap<String, String>, StackError> {
         let mut environment = self.provisioned.environment_of(spec)?;
-        environment.insert("AWS_ENDPOINT_URL".to_owned(), self.aws.endpoint.clone());
+        environment.insert("AWS_ENDPOINT_URL".to_owned(), self.functions_aws.clone());
         // Lambda sets this from the template's LoggingConfig; the SDK's own debug lines stay out.
         let level = self
             .provisioned
@@ -292,7 +313,7 @@ impl Wiring<'_> {
             .and_then(|queue| self.provisioned.queues.get(queue))
             .map(|queue| (aws_sdk_sqs::Client::new(self.config), queue.clone()));
         Ok(StreamPoller {
-            reader: StreamReader::new(self.aws.endpoint.clone(), stream_arn),
+            reader: StreamReader::new(self.aws_endpoint.to_owned(), stream_arn),
             trigger: trigger.clone(),
             on_failure,
             invoker: invoker.clone(),

@@ -9,7 +9,14 @@ pub mod ses;
 pub mod sns;
 pub mod sqs;
 
+use std::time::Duration;
+
 use aws_config::{BehaviorVersion, SdkConfig};
+
+/// How long one attempt of an AWS call may take before it is retried.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// How long an AWS call may take, retries included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(12);
 
 use std::future::Future;
 
@@ -24,8 +31,18 @@ pub const WEBHOOK_SECRET_ID: &str = "WEBHOOK_SECRET_ID";
 /// The SDK configuration, loaded once per cold start from the environment Lambda provides,
 /// with one HTTPS client for every SDK client ([`https::client`]). `AWS_ENDPOINT_URL` (set only
 /// locally) points every client at the local AWS.
+///
+/// Every call is bounded: without a timeout, a connection that never answers holds the
+/// invocation until Lambda's own timeout, which reports nothing about which call hung. An
+/// attempt gets [`ATTEMPT_TIMEOUT`], the call with its retries [`CALL_TIMEOUT`], well inside
+/// the functions' 30 s.
 pub async fn sdk_config() -> SdkConfig {
-    let loader = aws_config::defaults(BehaviorVersion::latest());
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(CALL_TIMEOUT)
+        .build();
+    let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
     match https::client() {
         Some(client) => loader.http_client(client),
         None => loader,
