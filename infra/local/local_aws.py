@@ -256,7 +256,9 @@ def main():
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--exit-with-parent", action="store_true")
     args = parser.parse_args()
-    sys.setswitchinterval(THREAD_SWITCH_INTERVAL_SECS)
+    # LOCAL_AWS_SWITCH_INTERVAL (seconds) trades that for throughput: `cargo xtask load` notes
+    # what the default 5 ms gives.
+    sys.setswitchinterval(float(os.environ.get("LOCAL_AWS_SWITCH_INTERVAL", THREAD_SWITCH_INTERVAL_SECS)))
     transactions_that_roll_back_what_they_touched()
     transactions_idempotent_by_request_token()
     sns_limits_in_bytes()

@@ -503,9 +503,9 @@ async fn ses_down_then_back() {
     chaos.verdict("SES down, then back", orders).await;
 }
 
-/// DynamoDB throttles a fifth of the requests and loses the answer of one in twenty after
-/// applying it, under every kind of event: stock exact, nothing half-applied, every follow-up
-/// once.
+/// DynamoDB throttles a fifth of the requests, loses the answer of one in twenty after
+/// applying it and never answers one in a hundred, under every kind of event: stock exact,
+/// nothing half-applied, every follow-up once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dynamodb_throttled_and_answers_lost() {
     let chaos = Chaos::start(true).await;
@@ -513,11 +513,14 @@ async fn dynamodb_throttled_and_answers_lost() {
     chaos.faults().set(vec![
         FaultRule::new("dynamodb", 0.2, Fault::Throttle),
         FaultRule::new("dynamodb", 0.05, Fault::LoseAnswer),
+        FaultRule::new("dynamodb", 0.01, Fault::Hang),
     ]);
     chaos.traffic(orders, 0.0).await;
     chaos.faults().clear();
     chaos.settle().await;
-    chaos.verdict("DynamoDB throttling 20%, answers lost 5%", orders).await;
+    chaos
+        .verdict("DynamoDB throttling 20%, answers lost 5%, hangs 1%", orders)
+        .await;
 }
 
 /// The follow-up topic fails every publish for a while, then recovers: the outbox relays

@@ -13,7 +13,8 @@ struct Step {
     command: Command,
 }
 
-fn cargo(args: &[&str]) -> Command {
+/// `cargo <args>` in the workspace, with the cargo that runs the xtask.
+pub fn cargo(args: &[&str]) -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
     command.current_dir(paths::workspace_root()).args(args);
     command

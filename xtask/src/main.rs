@@ -2,8 +2,10 @@
 //! the local cloud (`infra/local`), which does the work.
 
 mod bench;
+mod chaos;
 mod ci;
 mod demo;
+mod load;
 mod local;
 mod report;
 
@@ -22,6 +24,10 @@ usage: cargo xtask <command>
   dlq [--replay]             dead letters waiting in the running stack; --replay sends them back
   report [--days N] [--screenshot <file.png>]
                              the operator report of the running stack (target/xtask/report.html)
+  chaos [--props]            the fault scenarios at ten times CI's traffic; --props: every
+                             property test a million cases each (release build)
+  load [--seconds N]         mixed traffic through the Function URLs, stepped up until the
+                             local stack saturates (default 60 s a step)
   bench [--quick] [--no-build]
                              release builds' size, cold start, memory, latency and AWS requests per
                              event, beside a Python peer; --quick: 5 cold starts, 100 warm events
@@ -44,6 +50,8 @@ fn main() -> ExitCode {
         "outbox" => with_runtime(local::print_outbox()),
         "dlq" => with_runtime(local::dlq(rest)),
         "bench" => with_runtime(bench::command(rest)),
+        "chaos" => chaos::command(rest),
+        "load" => with_runtime(load::command(rest)),
         "report" => with_runtime(report::command(rest)),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
