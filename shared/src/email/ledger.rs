@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::policy::SkipReason;
 use super::request::{EmailTemplate, RecipientRole};
-use crate::storage::{Condition, Item, Storage, StoreError, Table, Write, WriteFailure, text};
+use crate::storage::{Condition, Item, Storage, StoreError, Table, Write, WriteFailure, back_off, text};
 
 const SENDING: &str = "sending";
 const SENT: &str = "sent";
@@ -24,6 +24,8 @@ const SKIPPED: &str = "skipped";
 /// than the email queue's visibility timeout (180 s), so a redelivery finds the key free.
 const LEASE_SECS: i64 = 60;
 const RETENTION_DAYS: i64 = 90;
+/// Tries at recording a send (each after the SDK's own retries), a second or two in all.
+const MARK_ATTEMPTS: u32 = 6;
 
 /// One attempt at one email request: what the ledger records about it (never the address).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,7 +120,11 @@ impl Attempt {
         self.take(store, item, now).await
     }
 
-    /// Records that SES accepted the email, if this attempt still holds the key.
+    /// Records that SES accepted the email, if this attempt still holds the key. Tried again
+    /// and again on a store failure: left `sending`, the key would be free once its lease ran
+    /// out, and a follow-up delivered again then would send the email a second time. Trying
+    /// again is safe: the mark only ever applies for this attempt, and applying it twice (an
+    /// answer lost after it applied) changes nothing.
     pub async fn sent(&self, store: &impl Storage, message_id: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let mark = Write::update(Table::Emails, &self.dedupe_key)
             .set("state", SENT)
@@ -126,13 +132,20 @@ impl Attempt {
             .set("updated_at", now.to_rfc3339())
             .remove("lease_until")
             .when(Condition::equals("attempt", self.attempt_id.as_str()));
-        match store.write(vec![mark].into()).await {
-            Ok(()) => Ok(()),
-            Err(WriteFailure::Store(error)) => Err(error),
-            Err(WriteFailure::Cancelled(_)) => {
-                // Our lease ran out and another attempt took the key: it records its own send.
-                tracing::warn!(dedupe_key = %self.dedupe_key, "email sent after its lease ran out");
-                Ok(())
+        let mut attempt = 0;
+        loop {
+            match store.write(vec![mark.clone()].into()).await {
+                Ok(()) => return Ok(()),
+                Err(WriteFailure::Store(error)) if attempt + 1 >= MARK_ATTEMPTS => return Err(error),
+                Err(WriteFailure::Store(_)) => {
+                    back_off(attempt + 4).await;
+                    attempt += 1;
+                }
+                Err(WriteFailure::Cancelled(_)) => {
+                    // Our lease ran out and another attempt took the key: it records its own send.
+                    tracing::warn!(dedupe_key = %self.dedupe_key, "email sent after its lease ran out");
+                    return Ok(());
+                }
             }
         }
     }
@@ -156,5 +169,46 @@ fn entry_of(item: Option<&Item>) -> Entry {
         Some(SKIPPED) => Entry::Skipped,
         // Leased by another attempt, or given back a moment ago: either way, try again later.
         _ => Entry::InFlight,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStorage;
+
+    fn attempt() -> Attempt {
+        Attempt {
+            dedupe_key: "order-intake#ord_1#accepted#email".into(),
+            attempt_id: "m-1".into(),
+            template: EmailTemplate::OrderConfirmation,
+            role: RecipientRole::Buyer,
+            recipient_id: "buy_1".into(),
+            locale: "en".into(),
+        }
+    }
+
+    /// SES took the email; the store then fails a few times (throttled, unreachable): the
+    /// send is still recorded, so a follow-up delivered again later cannot send it twice.
+    #[tokio::test]
+    async fn a_send_is_recorded_through_a_few_store_failures() {
+        let store = MemoryStorage::new();
+        let now: DateTime<Utc> = "2026-11-26T10:00:00Z".parse().unwrap();
+        assert_eq!(attempt().begin(&store, now).await.unwrap(), Entry::Taken);
+        store.fail_next(MARK_ATTEMPTS as usize - 1);
+        attempt().sent(&store, "ses-1", now).await.unwrap();
+        let item = store.item(Table::Emails, &attempt().dedupe_key).unwrap();
+        assert_eq!((text(&item, "state"), text(&item, "message_id")), (SENT, "ses-1"));
+
+        let later = now + Duration::minutes(5);
+        let again = Attempt {
+            attempt_id: "m-2".into(),
+            ..attempt()
+        };
+        assert_eq!(
+            again.begin(&store, later).await.unwrap(),
+            Entry::Sent,
+            "never sent twice"
+        );
     }
 }
