@@ -16,11 +16,19 @@ pub fn signing_secrets(config: &aws_config::SdkConfig, secret_id: String) -> Fet
     Arc::new(move || {
         let (client, secret_id) = (client.clone(), secret_id.clone());
         Box::pin(async move {
-            let current = version(&client, &secret_id, "AWSCURRENT").await?.ok_or_else(|| {
+            // Both at once: a cold start waits for one round trip, not two.
+            let (current, pending) = futures_util::future::join(
+                version(&client, &secret_id, "AWSCURRENT"),
+                version(&client, &secret_id, "AWSPENDING"),
+            )
+            .await;
+            let current = current?.ok_or_else(|| {
                 StoreError::new("Secrets Manager GetSecretValue", "the secret has no current version")
             })?;
-            let pending = version(&client, &secret_id, "AWSPENDING").await?;
-            Ok(SecretVersions { current, pending })
+            Ok(SecretVersions {
+                current,
+                pending: pending?,
+            })
         })
     })
 }
