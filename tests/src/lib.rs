@@ -104,6 +104,15 @@ impl SharedAws {
     }
 }
 
+/// The function binaries, built once per test binary, for the tests that run the local stack.
+pub fn functions_built() {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(local_cloud::processes::build_functions)
+        .as_ref()
+        .expect("the functions build");
+}
+
 /// An id no other test of this run uses: `evt_<prefix>_<time>_<n>`.
 pub fn unique_id(prefix: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -55,11 +55,7 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 impl Chaos {
     async fn start(faults: bool) -> Self {
-        static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-        BUILT
-            .get_or_init(local_cloud::processes::build_functions)
-            .as_ref()
-            .expect("the functions build");
+        backoffice_tests::functions_built();
         let logs = local_cloud::paths::scratch().join("test-logs").join(unique_id("chaos"));
         let options = StackOptions {
             logs: LogSink::Files(logs),
@@ -72,16 +68,7 @@ impl Chaos {
         let state = stack.state();
         let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
         let sqs = aws_sdk_sqs::Client::new(&stack.config);
-        let seeds: Vec<StockSeed> = SKUS
-            .iter()
-            .map(|sku| StockSeed {
-                seller_id: SELLER.to_owned(),
-                sku: (*sku).to_owned(),
-                on_hand: STOCK_EACH,
-                safety_stock: 2,
-                lead_time_days: 5,
-            })
-            .collect();
+        let seeds = StockSeed::each(SELLER, &SKUS, STOCK_EACH, 2, 5);
         seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds)
             .await
             .expect("stock seeded");

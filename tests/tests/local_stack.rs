@@ -15,11 +15,7 @@ use local_cloud::story;
 use serde_json::{Value, json};
 
 async fn start_stack() -> (Stack, std::path::PathBuf) {
-    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(local_cloud::processes::build_functions)
-        .as_ref()
-        .expect("the functions build");
+    backoffice_tests::functions_built();
     let logs = local_cloud::paths::scratch().join("test-logs").join(unique_id("stack"));
     let options = StackOptions {
         logs: LogSink::Files(logs.clone()),

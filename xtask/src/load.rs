@@ -59,16 +59,7 @@ pub async fn command(args: &[String]) -> CommandResult {
     let state = Arc::new(stack.state());
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
-    let seeds: Vec<StockSeed> = SKUS
-        .iter()
-        .map(|sku| StockSeed {
-            seller_id: SELLER.to_owned(),
-            sku: (*sku).to_owned(),
-            on_hand: 1_000_000,
-            safety_stock: 0,
-            lead_time_days: 3,
-        })
-        .collect();
+    let seeds = StockSeed::each(SELLER, &SKUS, 1_000_000, 0, 3);
     seed_stock(&dynamodb, &stack.provisioned.tables["InventoryTable"], &seeds).await?;
     let next = Arc::new(AtomicU64::new(0));
     let mut steps = Vec::new();

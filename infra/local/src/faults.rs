@@ -18,14 +18,12 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use rand::Rng;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::loopback::Body;
+use crate::loopback::{Body, HttpClient};
 
 /// How a request fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +125,8 @@ impl FaultProxy {
         let endpoint = format!("http://{}", listener.local_addr()?);
         let state = Arc::new(Mutex::new(State::default()));
         let forward = Forward {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: HttpClient::default(),
+            upstream: upstream.to_owned(),
             state: state.clone(),
         };
         let server = tokio::spawn(serve(listener, forward));
@@ -172,7 +170,7 @@ struct Reset;
 
 #[derive(Clone)]
 struct Forward {
-    client: Client<HttpConnector, Body>,
+    client: HttpClient,
     upstream: String,
     state: Arc<Mutex<State>>,
 }
@@ -194,7 +192,7 @@ impl Forward {
             }
             Some(Fault::LoseAnswer) | None => {}
         }
-        let answer = self.forward(parts, body).await;
+        let answer = self.client.forward(&self.upstream, &parts, body).await;
         if fault == Some(Fault::LoseAnswer) {
             return Err(Reset);
         }
@@ -216,27 +214,6 @@ impl Forward {
             .fault;
         *state.counts.injected.entry(key).or_default() += 1;
         Some(fault)
-    }
-
-    async fn forward(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
-        let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
-        let mut upstream = Request::builder()
-            .method(parts.method.clone())
-            .uri(format!("{}{path}", self.upstream));
-        for (name, value) in parts.headers.iter().filter(|(name, _)| *name != http::header::HOST) {
-            upstream = upstream.header(name, value);
-        }
-        let Ok(upstream) = upstream.body(Full::new(body)) else {
-            return plain(StatusCode::BAD_REQUEST, "unforwardable request");
-        };
-        match self.client.request(upstream).await {
-            Ok(response) => {
-                let (parts, body) = response.into_parts();
-                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                Response::from_parts(parts, Full::new(body))
-            }
-            Err(error) => plain(StatusCode::BAD_GATEWAY, &error.to_string()),
-        }
     }
 }
 
@@ -272,12 +249,11 @@ fn throttled(service: &str, operation: &str) -> Response<Body> {
             "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
             "The level of configured provisioned throughput for the table was exceeded.",
         ),
-        "ses" => Response::builder()
-            .status(StatusCode::TOO_MANY_REQUESTS)
-            .header("content-type", "application/json")
-            .header("x-amzn-ErrorType", "TooManyRequestsException")
-            .body(Full::new(Bytes::from(r#"{"message":"Too many requests"}"#)))
-            .expect("a static response"),
+        "ses" => rest_json(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Too many requests",
+        ),
         "sqs" => aws_json(
             StatusCode::BAD_REQUEST,
             "com.amazonaws.sqs#ThrottlingException",
@@ -298,12 +274,7 @@ fn server_error(service: &str) -> Response<Body> {
             "InternalServerError",
             "Internal server error",
         ),
-        "ses" => Response::builder()
-            .status(StatusCode::INTERNAL_SERVER_ERROR)
-            .header("content-type", "application/json")
-            .header("x-amzn-ErrorType", "InternalFailure")
-            .body(Full::new(Bytes::from(r#"{"message":"Internal failure"}"#)))
-            .expect("a static response"),
+        "ses" => rest_json(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "Internal failure"),
         _ => query_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "Internal failure"),
     }
 }
@@ -317,6 +288,18 @@ fn aws_json(status: StatusCode, error_type: &str, message: &str) -> Response<Bod
         .expect("a static response")
 }
 
+/// An error of a REST-JSON service (SES v2): its type in a header.
+fn rest_json(status: StatusCode, error_type: &str, message: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-amzn-ErrorType", error_type)
+        .body(Full::new(Bytes::from(
+            serde_json::json!({"message": message}).to_string(),
+        )))
+        .expect("a static response")
+}
+
 fn query_error(status: StatusCode, code: &str, message: &str) -> Response<Body> {
     let body = format!(
         "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
@@ -325,14 +308,6 @@ fn query_error(status: StatusCode, code: &str, message: &str) -> Response<Body> 
         .status(status)
         .header("content-type", "text/xml")
         .body(Full::new(Bytes::from(body)))
-        .expect("a static response")
-}
-
-fn plain(status: StatusCode, text: &str) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "text/plain")
-        .body(Full::new(Bytes::from(text.to_owned())))
         .expect("a static response")
 }
 

@@ -133,4 +133,27 @@ impl HttpClient {
     pub async fn get(&self, url: &str) -> Result<Reply, HttpError> {
         self.send(Method::GET, url, &[], Bytes::new()).await
     }
+
+    /// A request received by a pass-through (`parts`, `body`), sent on to `upstream` as it
+    /// came (its `Host` aside), and the answer as it came back; `502` if it could not be sent.
+    pub async fn forward(&self, upstream: &str, parts: &http::request::Parts, body: Bytes) -> Response<Body> {
+        let path = parts.uri.path_and_query().map_or("/", |path| path.as_str());
+        let mut request = Request::builder()
+            .method(parts.method.clone())
+            .uri(format!("{}{path}", upstream.trim_end_matches('/')));
+        for (name, value) in parts.headers.iter().filter(|(name, _)| *name != http::header::HOST) {
+            request = request.header(name, value);
+        }
+        let Ok(request) = request.body(Full::new(body)) else {
+            return respond(StatusCode::BAD_REQUEST, "text/plain", "unforwardable request");
+        };
+        match self.client.request(request).await {
+            Ok(response) => {
+                let (parts, body) = response.into_parts();
+                let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                Response::from_parts(parts, Full::new(body))
+            }
+            Err(error) => respond(StatusCode::BAD_GATEWAY, "text/plain", error.to_string()),
+        }
+    }
 }

@@ -19,6 +19,21 @@ pub struct StockSeed {
     pub lead_time_days: i64,
 }
 
+impl StockSeed {
+    /// `on_hand` units of each of `skus` for `seller_id`, with the same thresholds.
+    pub fn each(seller_id: &str, skus: &[&str], on_hand: i64, safety_stock: i64, lead_time_days: i64) -> Vec<Self> {
+        skus.iter()
+            .map(|sku| Self {
+                seller_id: seller_id.to_owned(),
+                sku: (*sku).to_owned(),
+                on_hand,
+                safety_stock,
+                lead_time_days,
+            })
+            .collect()
+    }
+}
+
 pub fn load(path: &Path) -> Result<Vec<StockSeed>, String> {
     let text = std::fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
     serde_json::from_str(&text).map_err(|error| format!("{}: {error}", path.display()))
