@@ -568,6 +568,9 @@ async fn follow_up_topic_down_then_back() {
     chaos.traffic(orders, 0.0).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     chaos.faults().clear();
+    // The relay may be inside a failing invocation still (the SDK's retries of a 500 back off
+    // for seconds), which the queues cannot show: give its stream time to catch up.
+    tokio::time::sleep(Duration::from_secs(15)).await;
     chaos.settle().await;
     chaos.verdict("follow-up topic down, then back", orders, false).await;
 }
