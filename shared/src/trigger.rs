@@ -129,8 +129,6 @@ impl EventSources {
 pub enum InvocationError {
     #[error(transparent)]
     Trigger(#[from] TriggerError),
-    #[error("{0} is not handled by this deployment yet")]
-    NotHandledYet(&'static str),
     #[error("{0} is not a trigger of this function")]
     NotATrigger(&'static str),
     #[error("the answer cannot be serialised: {0}")]
@@ -147,7 +145,6 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
             InvocationError::Trigger(TriggerError::Unrecognised) => "UnrecognisedTrigger",
             InvocationError::Trigger(TriggerError::UnknownSource { .. }) => "UnknownEventSource",
             InvocationError::Trigger(TriggerError::Malformed { .. }) => "MalformedTrigger",
-            InvocationError::NotHandledYet(_) => "NotHandledYet",
             InvocationError::NotATrigger(_) => "UnexpectedTrigger",
             InvocationError::Answer(_) => "UnserialisableAnswer",
             InvocationError::Incomplete(_) => "Incomplete",
