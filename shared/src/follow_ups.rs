@@ -5,7 +5,7 @@
 use std::future::Future;
 
 pub use crate::email::request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};
-use crate::storage::StoreError;
+use crate::storage::{Cursor, StoreError};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 pub enum FollowUp {
     /// For stock alerts: these SKUs' stock moved.
     StockChange(StockChange),
+    /// For stock alerts: the sweep goes on with the watchlist's next page.
+    StockSweep(SweepPage),
     /// For buyer messaging: send this email.
     Email(EmailRequest),
     /// For review monitoring's digest: a seller is to hear of a review or a trend.
@@ -31,6 +33,51 @@ pub struct StockChange {
     pub reason: StockChangeReason,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    /// Set on a continuation: backorder filling goes on after this order (one page of the
+    /// seller's backorders per message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Cursor>,
+}
+
+impl StockChange {
+    /// The change that goes on filling this one's backorders after `after`: deduplicated by
+    /// the first change's key and the page's start, so a retry hands on the same page once.
+    pub fn continued_after(&self, after: Cursor) -> Self {
+        let first = self.dedupe_key.split(CONTINUED).next().unwrap_or_default();
+        Self {
+            dedupe_key: format!("{first}{CONTINUED}{}", after.key),
+            after: Some(after),
+            ..self.clone()
+        }
+    }
+
+    /// The key of the change that started the filling, whichever page this is.
+    pub fn first_key(&self) -> &str {
+        self.dedupe_key.split(CONTINUED).next().unwrap_or_default()
+    }
+}
+
+/// What separates a continuation's page from the key of the change it continues.
+const CONTINUED: &str = "#after#";
+
+/// One page of a sweep of the watchlist, after `after`; `run` names the scheduled sweep
+/// (its time), so that a sweep firing twice hands on each page once and the next hour's
+/// sweep starts afresh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPage {
+    pub dedupe_key: String,
+    pub run: String,
+    pub after: Cursor,
+}
+
+impl SweepPage {
+    pub fn new(run: &str, after: Cursor) -> Self {
+        Self {
+            dedupe_key: format!("stock-alerts#sweep#{run}#after#{}", after.key),
+            run: run.to_owned(),
+            after,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +116,7 @@ impl FollowUp {
     pub fn kind(&self) -> &'static str {
         match self {
             FollowUp::StockChange(_) => "stock_change",
+            FollowUp::StockSweep(_) => "stock_sweep",
             FollowUp::Email(_) => "email",
             FollowUp::ReviewNotice(_) => "review_notice",
             FollowUp::RefundPayout(_) => "refund_payout",
@@ -89,6 +137,7 @@ impl FollowUp {
     pub fn dedupe_key(&self) -> &str {
         match self {
             FollowUp::StockChange(change) => &change.dedupe_key,
+            FollowUp::StockSweep(page) => &page.dedupe_key,
             FollowUp::Email(email) => &email.dedupe_key,
             FollowUp::ReviewNotice(notice) => &notice.dedupe_key,
             FollowUp::RefundPayout(payout) => &payout.dedupe_key,

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::email::{EmailContent, EmailRequest, Recipient};
 use crate::follow_ups::{FollowUp, FollowUpPublisher, MAX_PUBLISH_BYTES, PublishBatch};
 use crate::metrics;
-use crate::storage::{Condition, Storage, Table, Write, WriteFailure, WriteSet};
+use crate::storage::{Condition, Storage, StoreError, Table, Write, WriteFailure, WriteSet};
 
 /// How long an outbox entry is kept after the stream relayed it; for investigations only.
 const RETENTION_DAYS: i64 = 7;
@@ -85,6 +85,25 @@ pub fn put(entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Write {
     item.insert("follow_ups".to_owned(), entry.follow_ups_json().into());
     item.insert("expires_at".to_owned(), expires_at.timestamp().into());
     Write::put(Table::Outbox, item)
+}
+
+/// Puts a follow-up that is the whole change (a page handed on to the next message) in the
+/// outbox under its own key, once: a retry of the work that handed it on finds it there and
+/// hands on nothing new.
+pub async fn hand_on(
+    store: &impl Storage,
+    follow_up: FollowUp,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StoreError> {
+    let entry = OutboxEntry {
+        key: follow_up.dedupe_key().to_owned(),
+        follow_ups: vec![follow_up],
+    };
+    let write = put(&entry, now).when(Condition::ItemMissing);
+    match store.write(WriteSet::from(vec![write])).await {
+        Ok(()) | Err(WriteFailure::Cancelled(_)) => Ok(()),
+        Err(WriteFailure::Store(error)) => Err(error),
+    }
 }
 
 impl OutboxEntry {

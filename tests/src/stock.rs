@@ -7,15 +7,15 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::email::request::SellerDigest;
-use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
+use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason, SweepPage};
 use backoffice::function::Function;
 use backoffice::stock::inventory::sku_key;
 use backoffice::webhook::Webhooks;
 use serde_json::{Value, json};
-use stock_alerts::{StockAlerts, Summary};
+use stock_alerts::{Pages, StockAlerts, Summary};
 
 use crate::orders::{Shop, answer, shop};
-use crate::{TEST_SECRET, local_aws, seller_digests, signed_request, unique_id};
+use crate::{TEST_SECRET, local_aws, outbox_follow_ups, seller_digests, signed_request, unique_id};
 
 pub type Alerts = StockAlerts<DynamoStorage>;
 
@@ -39,6 +39,14 @@ pub async fn warehouse() -> Warehouse {
 }
 
 impl Warehouse {
+    /// The same warehouse, its function taking these pages.
+    pub fn with_pages(self, pages: Pages) -> Self {
+        Self {
+            alerts: self.alerts.with_pages(pages),
+            shop: self.shop,
+        }
+    }
+
     pub fn seller(&self) -> &str {
         &self.shop.seller
     }
@@ -92,6 +100,7 @@ impl Warehouse {
                     skus: skus.iter().map(|sku| (*sku).to_owned()).collect(),
                     reason: *reason,
                     order_id: None,
+                    after: None,
                 });
                 let mut message = SqsMessage::default();
                 message.message_id = Some(unique_id("msg"));
@@ -107,8 +116,41 @@ impl Warehouse {
         self.alerts.handle_stock_changes(event, chrono::Utc::now()).await
     }
 
+    /// A whole sweep: its first page as the schedule runs it, then each page it hands on
+    /// through the outbox, as the queue would deliver it, until none is left.
     pub async fn sweep(&self) -> Summary {
-        self.alerts.sweep(chrono::Utc::now()).await.expect("the sweep runs")
+        let run = unique_id("run");
+        let mut summary = self
+            .alerts
+            .sweep(&run, None, chrono::Utc::now())
+            .await
+            .expect("the sweep runs");
+        let mut delivered = Vec::new();
+        let mut next = summary.continues;
+        while next {
+            let page = self.handed_on(&run, &delivered).await;
+            let continued = self
+                .alerts
+                .sweep(&page.run, Some(page.after.clone()), chrono::Utc::now())
+                .await
+                .expect("the sweep's page runs");
+            next = continued.continues;
+            summary.add(continued);
+            delivered.push(page.dedupe_key);
+        }
+        summary
+    }
+
+    /// The page of the sweep `run` handed on and not among those `delivered`.
+    pub async fn handed_on(&self, run: &str, delivered: &[String]) -> SweepPage {
+        outbox_follow_ups(&self.shop.dynamodb, &format!("stock-alerts#sweep#{run}#"))
+            .await
+            .into_iter()
+            .find_map(|follow_up| match follow_up {
+                FollowUp::StockSweep(page) if !delivered.contains(&page.dedupe_key) => Some(page),
+                _ => None,
+            })
+            .expect("the sweep handed its next page on")
     }
 
     /// Every digest written for this seller so far, oldest first not guaranteed.

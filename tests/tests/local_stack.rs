@@ -696,6 +696,63 @@ async fn the_schedule_reaches_the_sweep() {
     );
     assert_eq!(answer["skus_assessed"], 1);
     assert_eq!(answer["alerts_raised"], 0, "its event raised it already: {answer}");
+    assert_eq!(answer["continues"], false, "one page holds it");
+
+    // A page the sweep hands on travels as any follow-up does: the outbox, its stream, the
+    // relay, the topic's filter, the stock change queue. A low SKU on the watchlist after the
+    // page's start is assessed there, and only there (nothing else ever moved its stock).
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use backoffice::adapters::dynamodb::dynamo_item;
+    use backoffice::follow_ups::{FollowUp, SweepPage};
+    use backoffice::stock::inventory::sku_key;
+    use backoffice::storage::Cursor;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let cup = backoffice::stock::records::new_stock_item("sel_teahouse", "TEA-CUP-09", 1, 5, 3);
+    let inventory = &stack.provisioned.tables["InventoryTable"];
+    dynamodb
+        .put_item()
+        .table_name(inventory)
+        .set_item(Some(dynamo_item(cup)))
+        .send()
+        .await
+        .unwrap();
+    let start = sku_key("sel_teahouse", "TEA-CUP-08");
+    let page = FollowUp::StockSweep(SweepPage::new(
+        "test",
+        Cursor {
+            sort: start.clone(),
+            key: start,
+        },
+    ));
+    dynamodb
+        .put_item()
+        .table_name(&stack.provisioned.tables["OutboxTable"])
+        .item("key", AttributeValue::S(page.dedupe_key().to_owned()))
+        .item(
+            "follow_ups",
+            AttributeValue::S(serde_json::to_string(&[&page]).unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let level = async || {
+        let item = dynamodb
+            .get_item()
+            .table_name(inventory)
+            .key("sku_key", AttributeValue::S(sku_key("sel_teahouse", "TEA-CUP-09")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        item.get("alert_level").and_then(|level| level.as_s().ok()).cloned()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while level().await.as_deref() != Some("low") {
+        assert!(std::time::Instant::now() < deadline, "the handed-on page never ran");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// A principal allowed to invoke a function could hand it a payload shaped like its queue's

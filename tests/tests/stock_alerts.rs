@@ -2,15 +2,17 @@
 //! changes as the queue hands them over, the sweep as the schedule runs it; alert states read
 //! from the inventory table, digests from the outbox they are relayed from.
 
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use backoffice::email::request::StockLevel;
 use backoffice::email::{EmailTemplate, RecipientRole};
 use backoffice::follow_ups::{FollowUp, StockChangeReason};
 use backoffice::orders::OrderStatus;
 use backoffice_tests::orders::order_data;
 use backoffice_tests::stock::{ONE_AT_A_TIME, Warehouse, digests_of, warehouse};
-use backoffice_tests::unique_id;
+use backoffice_tests::{outbox_follow_ups, unique_id};
 use futures_util::future::join_all;
 use serde_json::json;
+use stock_alerts::Pages;
 
 /// Each digest's SKUs and levels, sorted.
 async fn alerted(warehouse: &Warehouse) -> Vec<Vec<(String, StockLevel)>> {
@@ -264,6 +266,84 @@ async fn a_restock_fills_backorders_oldest_first_each_whole() {
     // unit, but it is filled already, so nothing is reserved twice.
     assert!(warehouse.deliver(restocked).await.batch_item_failures.is_empty());
     assert_eq!(warehouse.shop.levels("KETTLE").await, (4, 3, 1));
+}
+
+/// Pages over DynamoDB: the sweep and backorder filling each take a page of two and hand the
+/// rest on through the outbox; every SKU is assessed and every backorder filled, each once.
+#[tokio::test]
+async fn the_sweep_and_backorder_filling_go_a_page_at_a_time() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let warehouse = warehouse().await.with_pages(Pages {
+        sweep: 2,
+        backorders: 2,
+    });
+    let cups: Vec<String> = (1..=5).map(|n| format!("CUP-{n}")).collect();
+    for cup in &cups {
+        warehouse.count(cup, 1, 5, 3).await;
+    }
+    let summary = warehouse.sweep().await;
+    assert!(summary.skus_assessed >= cups.len(), "{summary:?}");
+    let mut said: Vec<String> = warehouse
+        .digests()
+        .await
+        .into_iter()
+        .flat_map(|digest| digest.stock.into_iter().map(|alert| alert.sku))
+        .collect();
+    said.sort();
+    assert_eq!(said, cups, "each low cup in one digest, once");
+
+    warehouse.count("KETTLE", 0, 0, 14).await;
+    let mut backordered = Vec::new();
+    for days_ago in [3, 2, 1] {
+        let (status, body) = order_placed(&warehouse, "KETTLE", 1, days_ago).await;
+        assert_eq!(
+            (status, body["order_status"].as_str()),
+            (202, Some("backordered")),
+            "{body}"
+        );
+        backordered.push(body["order_id"].as_str().unwrap().to_owned());
+    }
+    let (status, _) = warehouse.adjust(json!({"sku": "KETTLE", "on_hand": {"add": 4}})).await;
+    assert_eq!(status, 202);
+    let restocked = warehouse.change_event(&[(&["KETTLE"], StockChangeReason::Restocked)]);
+    let FollowUp::StockChange(change) = serde_json::from_str(restocked.records[0].body.as_deref().unwrap()).unwrap()
+    else {
+        panic!("a stock change")
+    };
+    assert!(warehouse.deliver(restocked).await.batch_item_failures.is_empty());
+    assert_eq!(
+        warehouse.shop.levels("KETTLE").await,
+        (4, 2, 2),
+        "the first page: two orders"
+    );
+
+    let continued = outbox_follow_ups(&warehouse.shop.dynamodb, &format!("{}#after#", change.dedupe_key)).await;
+    assert_eq!(continued.len(), 1, "the rest handed on once: {continued:?}");
+    assert!(
+        warehouse
+            .deliver(queued(&continued[0]))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    for order_id in &backordered {
+        assert_eq!(
+            warehouse.shop.order(order_id).await.unwrap().status,
+            OrderStatus::Accepted
+        );
+    }
+    assert_eq!(warehouse.shop.levels("KETTLE").await, (4, 3, 1));
+}
+
+/// A batch of one follow-up, as the stock change queue delivers it.
+fn queued(follow_up: &FollowUp) -> SqsEvent {
+    let mut message = SqsMessage::default();
+    message.message_id = Some(unique_id("msg"));
+    message.body = Some(serde_json::to_string(follow_up).unwrap());
+    message.event_source = Some("aws:sqs".to_owned());
+    let mut event = SqsEvent::default();
+    event.records = vec![message];
+    event
 }
 
 async fn warehouse_of_another_seller() -> Warehouse {

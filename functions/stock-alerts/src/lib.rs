@@ -10,9 +10,13 @@
 //!   transaction (the digest email waits in the outbox), so a retry never alerts twice.
 //! - The sweep assesses the watchlist (SKUs with a problem, or whose stock moved since they
 //!   were assessed) through a sparse index: its cost grows with those, not the catalogue.
+//! - Neither grows without bound in one invocation: the sweep assesses a page of the watchlist
+//!   and backorder filling reads a page of the seller's backorders, then each hands the rest on
+//!   through the outbox as a message of its own (see [`Pages`]).
 
 use std::collections::BTreeMap;
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
@@ -20,21 +24,21 @@ use backoffice::batch::process_batch_grouped;
 use backoffice::config::{ConfigError, Source};
 use backoffice::email::EmailContent;
 use backoffice::email::request::SellerDigest;
-use backoffice::follow_ups::{FollowUp, StockChange};
+use backoffice::follow_ups::{FollowUp, StockChange, SweepPage};
 use backoffice::function::Function;
 use backoffice::idempotency::Claim;
 use backoffice::lambda::Handler;
 use backoffice::metrics;
 use backoffice::orders::records::backordered;
 use backoffice::orders::{Fill, fill_backorder};
-use backoffice::outbox::OutboxEntry;
+use backoffice::outbox::{OutboxEntry, hand_on};
 use backoffice::sellers::seller_contact;
 use backoffice::sellers::update::{SellerUpdatedData, update_seller};
 use backoffice::stock::adjustment::{InventoryAdjustedData, adjust_stock};
 use backoffice::stock::alerts::{self, Evaluated};
 use backoffice::stock::assess::{StockItem, assess};
-use backoffice::stock::records::{Recorded, record_evaluations, stock_items, watchlist};
-use backoffice::storage::{BoxError, Storage, StoreError, Table, back_off};
+use backoffice::stock::records::{Recorded, record_evaluations, stock_items, watchlist_page};
+use backoffice::storage::{BoxError, Cursor, Storage, StoreError, Table, back_off};
 use backoffice::trigger::{InvocationError, Trigger};
 use backoffice::webhook::{
     Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
@@ -53,6 +57,27 @@ const ATTEMPTS: u32 = 5;
 pub struct StockAlerts<Store> {
     edge: WebhookEdge,
     store: Store,
+    pages: Pages,
+}
+
+/// How much of a list one invocation or message takes on before it hands the rest on: enough
+/// to be worth a message, few enough that a page stays well within the function's timeout
+/// (each SKU or order may cost a transaction) whatever the catalogue's size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pages {
+    /// Watched SKUs per page of the sweep.
+    pub sweep: usize,
+    /// A seller's backordered orders read per stock change.
+    pub backorders: usize,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Self {
+            sweep: 250,
+            backorders: 25,
+        }
+    }
 }
 
 /// As the template deploys it, over DynamoDB: stock, the orders its restocks fill, sellers'
@@ -86,10 +111,13 @@ pub struct Summary {
     pub items_read: usize,
     /// Sellers whose new alerts wait for a contact (see `AlertError::NoContact`).
     pub sellers_without_contact: Vec<String>,
+    /// Whether the sweep handed the watchlist's next page on to a message of its own.
+    pub continues: bool,
 }
 
 impl Summary {
-    fn add(&mut self, other: Summary) {
+    /// Adds another page's or chunk's summary to this one.
+    pub fn add(&mut self, other: Summary) {
         self.skus_assessed += other.skus_assessed;
         self.alerts_raised += other.alerts_raised;
         self.digests += other.digests;
@@ -112,12 +140,19 @@ pub enum AlertError {
     Store(#[from] StoreError),
 }
 
-/// The group a queued follow-up belongs to: its seller (anything else fails on its own).
-fn seller_of(follow_up: &FollowUp) -> String {
+/// The group a queued follow-up belongs to: its seller; a page of the sweep, or anything else,
+/// is a group of its own.
+fn group_of(follow_up: &FollowUp) -> String {
     match follow_up {
         FollowUp::StockChange(change) => change.seller_id.clone(),
-        other => format!("({} follow-up)", other.kind()),
+        other => format!("({} {})", other.kind(), other.dedupe_key()),
     }
+}
+
+/// What names a scheduled sweep: its schedule's time, the same however often it is delivered
+/// (an event without one, which EventBridge never sends, is named by when it arrived).
+fn sweep_run(event: &EventBridgeEvent, now: DateTime<Utc>) -> String {
+    event.time.unwrap_or(now).format("%Y-%m-%dT%H:%M").to_string()
 }
 
 /// The distinct SKUs of some changes.
@@ -162,7 +197,9 @@ impl<Store: Storage> Handler for StockAlerts<Store> {
         match Trigger::from_payload(payload)? {
             Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
             Trigger::Queue(batch) => Ok(serde_json::to_value(self.handle_stock_changes(batch, now).await)?),
-            Trigger::Schedule(_) => Ok(serde_json::to_value(self.sweep(now).await?)?),
+            Trigger::Schedule(event) => Ok(serde_json::to_value(
+                self.sweep(&sweep_run(&event, now), None, now).await?,
+            )?),
             other => Err(InvocationError::NotATrigger(other.kind())),
         }
     }
@@ -173,56 +210,92 @@ impl<Store: Storage> StockAlerts<Store> {
         Self {
             edge: WebhookEdge::new(Function::StockAlerts, secrets),
             store,
+            pages: Pages::default(),
         }
     }
 
+    /// With other page sizes (tests take small ones, to see the hand-over with a few items).
+    pub fn with_pages(mut self, pages: Pages) -> Self {
+        self.pages = pages;
+        self
+    }
+
     /// The batch's stock changes, one seller at a time so that a burst makes one digest:
-    /// fill what waits for the stock, then assess the SKUs.
+    /// fill what waits for the stock, then assess the SKUs. A page of the sweep goes alone.
     pub async fn handle_stock_changes(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
-        process_batch_grouped(batch, seller_of, |seller_id, follow_ups: Vec<FollowUp>| async move {
-            let changes = follow_ups
-                .into_iter()
-                .map(|follow_up| match follow_up {
-                    FollowUp::StockChange(change) => Ok(change),
-                    other => Err(format!("a {} follow-up on the stock change queue", other.kind())),
-                })
-                .collect::<Result<Vec<StockChange>, String>>()?;
-            let span = tracing::info_span!("stock_changes", seller_id = %seller_id, changes = changes.len());
-            async {
-                if let Some(cause) = changes.iter().find(|change| change.reason.may_fill_backorders()) {
-                    let skus = skus_of(changes.iter().filter(|change| change.reason.may_fill_backorders()));
-                    self.fill_backorders(&seller_id, &skus, &cause.dedupe_key, now).await?;
+        process_batch_grouped(batch, group_of, |group, follow_ups: Vec<FollowUp>| async move {
+            let mut changes = Vec::new();
+            for follow_up in follow_ups {
+                match follow_up {
+                    FollowUp::StockChange(change) => changes.push(change),
+                    FollowUp::StockSweep(page) => {
+                        self.sweep(&page.run, Some(page.after), now).await?;
+                    }
+                    other => return Err(format!("a {} follow-up on the stock change queue", other.kind()).into()),
                 }
-                let items = stock_items(&self.store, &seller_id, &skus_of(changes.iter())).await?;
-                self.evaluate_all(&seller_id, items, now).await?;
-                Ok::<(), BoxError>(())
             }
-            .instrument(span)
-            .await
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let span = tracing::info_span!("stock_changes", seller_id = %group, changes = changes.len());
+            self.apply_changes(&group, &changes, now).instrument(span).await
         })
         .await
     }
 
-    /// The seller's backordered orders that need one of these SKUs, oldest first: each filled
-    /// whole if the stock is there now. A younger order may be filled when an older one, which
-    /// needs more, still cannot be.
-    async fn fill_backorders(
+    /// One seller's stock changes: backorders filled if one of them may have freed stock,
+    /// then the SKUs assessed.
+    async fn apply_changes(
         &self,
         seller_id: &str,
-        skus: &[String],
-        cause: &str,
+        changes: &[StockChange],
         now: DateTime<Utc>,
-    ) -> Result<usize, BoxError> {
+    ) -> Result<(), BoxError> {
+        let filling: Vec<&StockChange> = changes
+            .iter()
+            .filter(|change| change.reason.may_fill_backorders())
+            .collect();
+        // The earliest page asked for covers the others: a fresh change starts at the oldest
+        // backorder, a continuation after the order its page ended at.
+        if let Some(first) = filling.iter().min_by(|a, b| a.after.cmp(&b.after)) {
+            let skus = skus_of(filling.iter().copied());
+            let change = StockChange {
+                skus,
+                ..(*first).clone()
+            };
+            self.fill_backorders(&change, now).await?;
+        }
+        let items = stock_items(&self.store, seller_id, &skus_of(changes.iter())).await?;
+        self.evaluate_all(seller_id, items, now).await?;
+        Ok(())
+    }
+
+    /// A page of the seller's backordered orders that need one of the change's SKUs, oldest
+    /// first: each filled whole if the stock is there now. A younger order may be filled when
+    /// an older one, which needs more, still cannot be. The next page, if any, is handed on as
+    /// a change of its own.
+    async fn fill_backorders(&self, change: &StockChange, now: DateTime<Utc>) -> Result<usize, BoxError> {
+        let page = backordered(
+            &self.store,
+            &change.seller_id,
+            self.pages.backorders,
+            change.after.clone(),
+        )
+        .await?;
         let mut filled = 0;
-        for order in backordered(&self.store, seller_id).await? {
-            if !order.lines.iter().any(|line| skus.contains(&line.sku)) {
+        for order in page.items {
+            if !order.lines.iter().any(|line| change.skus.contains(&line.sku)) {
                 continue;
             }
-            if let Fill::Filled(order) = fill_backorder(&self.store, &order, cause, now).await? {
+            if let Fill::Filled(order) = fill_backorder(&self.store, &order, change.first_key(), now).await? {
                 tracing::info!(order_id = %order.order_id, "backordered order filled");
                 metrics::count("BackordersFilled", 1, &[]);
                 filled += 1;
             }
+        }
+        if let Some(next) = page.next {
+            tracing::info!(after = %next.key, "backorder filling continues in a message of its own");
+            hand_on(&self.store, FollowUp::StockChange(change.continued_after(next)), now).await?;
         }
         Ok(filled)
     }
@@ -315,40 +388,60 @@ impl<Store: Storage> StockAlerts<Store> {
         Ok(OutboxEntry::email(key, contact.recipient(), &contact.locale, content))
     }
 
-    /// Assesses every SKU on the watchlist: one digest per seller with something new.
-    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Summary, InvocationError> {
-        let watchlist = watchlist(&self.store)
-            .await
-            .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
-        let mut by_seller: BTreeMap<String, Vec<StockItem>> = BTreeMap::new();
-        for item in watchlist.items {
-            by_seller.entry(item.seller_id.clone()).or_default().push(item);
-        }
-        let mut summary = Summary {
-            items_read: watchlist.items_read,
-            ..Summary::default()
-        };
-        let mut failed = Vec::new();
-        for (seller_id, items) in by_seller {
-            match self.evaluate_all(&seller_id, items, now).await {
-                Ok(done) => summary.add(done),
-                Err(error) => {
-                    tracing::error!(%error, seller_id = %seller_id, "sweep could not assess the seller's SKUs");
-                    failed.push(seller_id);
+    /// Assesses a page of the watchlist, after `after` (from its start for the schedule): one
+    /// digest per seller with something new. The next page is handed on, through the outbox, to
+    /// a message of its own; it is handed on before a seller's failure is reported, so that one
+    /// seller's trouble holds up nobody else's alerts.
+    pub async fn sweep(
+        &self,
+        run: &str,
+        after: Option<Cursor>,
+        now: DateTime<Utc>,
+    ) -> Result<Summary, InvocationError> {
+        let span = tracing::info_span!("sweep", run, after = after.as_ref().map(|cursor| cursor.key.as_str()));
+        async {
+            let incomplete = |error: StoreError| InvocationError::Incomplete(error.to_string());
+            let page = watchlist_page(&self.store, self.pages.sweep, after)
+                .await
+                .map_err(incomplete)?;
+            let mut by_seller: BTreeMap<String, Vec<StockItem>> = BTreeMap::new();
+            for item in page.items {
+                by_seller.entry(item.seller_id.clone()).or_default().push(item);
+            }
+            let mut summary = Summary {
+                items_read: page.items_read,
+                continues: page.next.is_some(),
+                ..Summary::default()
+            };
+            if let Some(next) = page.next {
+                hand_on(&self.store, FollowUp::StockSweep(SweepPage::new(run, next)), now)
+                    .await
+                    .map_err(incomplete)?;
+            }
+            let mut failed = Vec::new();
+            for (seller_id, items) in by_seller {
+                match self.evaluate_all(&seller_id, items, now).await {
+                    Ok(done) => summary.add(done),
+                    Err(error) => {
+                        tracing::error!(%error, seller_id = %seller_id, "sweep could not assess the seller's SKUs");
+                        failed.push(seller_id);
+                    }
                 }
             }
+            tracing::info!(?summary, "sweep page done");
+            metrics::count("SweepItemsRead", summary.items_read as u64, &[]);
+            if failed.is_empty() {
+                Ok(summary)
+            } else {
+                Err(InvocationError::Incomplete(format!(
+                    "the sweep assessed {} SKUs but failed for sellers {}; it is safe to run again",
+                    summary.skus_assessed,
+                    failed.join(", ")
+                )))
+            }
         }
-        tracing::info!(?summary, "sweep done");
-        metrics::count("SweepItemsRead", summary.items_read as u64, &[]);
-        if failed.is_empty() {
-            Ok(summary)
-        } else {
-            Err(InvocationError::Incomplete(format!(
-                "the sweep assessed {} SKUs but failed for sellers {}; it is safe to run again",
-                summary.skus_assessed,
-                failed.join(", ")
-            )))
-        }
+        .instrument(span)
+        .await
     }
 }
 

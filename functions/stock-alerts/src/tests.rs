@@ -34,9 +34,13 @@ struct Warehouse {
 }
 
 fn warehouse() -> Warehouse {
+    warehouse_with(Pages::default())
+}
+
+fn warehouse_with(pages: Pages) -> Warehouse {
     let store = MemoryStorage::new();
     Warehouse {
-        alerts: StockAlerts::new(WebhookSecret::new(SECRET), store.clone()),
+        alerts: StockAlerts::new(WebhookSecret::new(SECRET), store.clone()).with_pages(pages),
         store,
     }
 }
@@ -70,11 +74,67 @@ impl Warehouse {
                     skus: vec![sku.to_owned()],
                     reason: *reason,
                     order_id: None,
+                    after: None,
                 });
                 json!({"eventSource": "aws:sqs", "messageId": format!("m{n}"), "body": serde_json::to_string(&change).unwrap()})
             })
             .collect();
         self.alerts.handle(json!({"Records": records}), now()).await.unwrap()
+    }
+
+    /// What was handed on to the stock change queue through the outbox, under keys starting
+    /// with `prefix`.
+    fn handed_on(&self, prefix: &str) -> Vec<FollowUp> {
+        self.store
+            .items(Table::Outbox)
+            .iter()
+            .filter(|entry| text(entry, "key").starts_with(prefix))
+            .flat_map(|entry| serde_json::from_str::<Vec<FollowUp>>(text(entry, "follow_ups")).unwrap())
+            .collect()
+    }
+
+    /// Delivers whatever was handed on under `prefix` and not delivered yet, a message each,
+    /// until nothing new is handed on; answers how many were delivered.
+    async fn deliver_handed_on(&self, prefix: &str) -> usize {
+        let mut delivered: Vec<String> = Vec::new();
+        loop {
+            let new: Vec<FollowUp> = self
+                .handed_on(prefix)
+                .into_iter()
+                .filter(|follow_up| !delivered.iter().any(|key| key == follow_up.dedupe_key()))
+                .collect();
+            if new.is_empty() {
+                return delivered.len();
+            }
+            let records: Vec<Value> = new
+                .iter()
+                .map(|follow_up| {
+                    json!({"eventSource": "aws:sqs", "messageId": follow_up.dedupe_key(), "body": serde_json::to_string(follow_up).unwrap()})
+                })
+                .collect();
+            let answer = self.alerts.handle(json!({"Records": records}), now()).await.unwrap();
+            assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+            delivered.extend(new.iter().map(|follow_up| follow_up.dedupe_key().to_owned()));
+        }
+    }
+
+    /// A backordered order of one kettle, as order intake places it.
+    async fn backordered_kettle(&self, order_id: &str) {
+        let mut event = sample("02-order.created.backordered");
+        event["data"]["order_id"] = json!(order_id);
+        let data: OrderCreatedData = serde_json::from_value(event["data"].clone()).unwrap();
+        let order = validate::new_order(data).unwrap();
+        let context = EventContext {
+            id: format!("evt_{order_id}"),
+            fingerprint: "f".into(),
+            at: now(),
+        };
+        let claim = Claim::webhook(Function::OrderIntake, &context.id, "f", now());
+        place_order(&self.store, &order, &context, &claim).await.unwrap();
+    }
+
+    fn status(&self, order_id: &str) -> String {
+        text(&self.store.item(Table::Orders, order_id).unwrap(), "status").to_owned()
     }
 
     fn stock(&self, sku: &str) -> (i64, i64, i64) {
@@ -301,12 +361,12 @@ async fn the_sweep_assesses_the_watchlist_and_no_more() {
     for name in ["00-inventory.adjusted.1-teapot", "00-inventory.adjusted.3-kettle"] {
         warehouse.send(&sample(name)).await;
     }
-    let summary = warehouse.alerts.sweep(now()).await.unwrap();
+    let summary = warehouse.alerts.sweep("2026-11-25T08:00", None, now()).await.unwrap();
     assert_eq!(
         (summary.skus_assessed, summary.alerts_raised, summary.digests),
         (2, 1, 1)
     );
-    let steady = warehouse.alerts.sweep(now()).await.unwrap();
+    let steady = warehouse.alerts.sweep("2026-11-25T08:00", None, now()).await.unwrap();
     assert_eq!(
         (steady.skus_assessed, steady.alerts_raised),
         (1, 0),
@@ -377,4 +437,89 @@ async fn bad_seller_settings_are_refused_naming_the_field() {
         assert_eq!(answer["error"]["field"], format!("data.{field}"));
     }
     assert!(warehouse.store.items(Table::Sellers).is_empty());
+}
+
+/// A sweep takes a page of the watchlist per invocation or message, and hands the next page on
+/// once, whatever the schedule's redeliveries: five low SKUs in pages of two are assessed in
+/// three pages, each SKU once.
+#[tokio::test]
+async fn the_sweep_assesses_a_page_at_a_time_and_hands_each_next_page_on_once() {
+    let warehouse = warehouse_with(Pages {
+        sweep: 2,
+        ..Pages::default()
+    });
+    for n in 1..=5 {
+        warehouse
+            .adjust("00-inventory.adjusted.1-teapot", &format!("evt_count_{n}"), |data| {
+                data["sku"] = json!(format!("TEA-CUP-{n}"));
+                data["on_hand"] = json!({"set": 1});
+            })
+            .await;
+    }
+    let run = "2026-11-25T08:00";
+    let first = warehouse.alerts.sweep(run, None, now()).await.unwrap();
+    assert_eq!(
+        (first.skus_assessed, first.alerts_raised, first.continues),
+        (2, 2, true)
+    );
+    let again = warehouse.alerts.sweep(run, None, now()).await.unwrap();
+    assert_eq!(
+        (again.skus_assessed, again.alerts_raised),
+        (2, 0),
+        "the schedule fired twice"
+    );
+    let prefix = format!("stock-alerts#sweep#{run}#");
+    assert_eq!(
+        warehouse.handed_on(&prefix).len(),
+        1,
+        "the second page is handed on once"
+    );
+
+    assert_eq!(warehouse.deliver_handed_on(&prefix).await, 2, "pages two and three");
+    for n in 1..=5 {
+        let item = warehouse
+            .store
+            .item(Table::Inventory, &sku_key(SELLER, &format!("TEA-CUP-{n}")))
+            .unwrap();
+        assert_eq!(text(&item, "alert_level"), "low", "TEA-CUP-{n}");
+    }
+    assert_eq!(warehouse.digests(), 3, "a digest per page with something new");
+    let next_hour = warehouse.alerts.sweep("2026-11-25T09:00", None, now()).await.unwrap();
+    assert!(next_hour.continues);
+    assert_eq!(
+        warehouse.handed_on("stock-alerts#sweep#2026-11-25T09:00#").len(),
+        1,
+        "the next sweep pages afresh"
+    );
+}
+
+/// A restock reads a page of the seller's backorders per message and hands the rest on: three
+/// backordered kettles in pages of two are all filled, oldest first, each once, although the
+/// restock is delivered twice.
+#[tokio::test]
+async fn backorders_are_filled_a_page_at_a_time_and_a_redelivery_fills_nothing_twice() {
+    let warehouse = warehouse_with(Pages {
+        backorders: 2,
+        ..Pages::default()
+    });
+    warehouse.send(&sample("00-inventory.adjusted.3-kettle")).await;
+    for order_id in ["ord_k1", "ord_k2", "ord_k3"] {
+        warehouse.backordered_kettle(order_id).await;
+    }
+    warehouse.send(&sample("08-inventory.adjusted.restock")).await;
+
+    let answer = warehouse
+        .changed("TEA-KETTLE-02", &[StockChangeReason::Restocked])
+        .await;
+    assert_eq!(answer["batchItemFailures"], json!([]));
+    let statuses = |warehouse: &Warehouse| ["ord_k1", "ord_k2", "ord_k3"].map(|id| warehouse.status(id));
+    assert_eq!(statuses(&warehouse), ["accepted", "accepted", "backordered"]);
+
+    // Delivered again before its continuation: the page now starts at the third order.
+    warehouse
+        .changed("TEA-KETTLE-02", &[StockChangeReason::Restocked])
+        .await;
+    assert_eq!(warehouse.deliver_handed_on("test#stock#0#after#").await, 1);
+    assert_eq!(statuses(&warehouse), ["accepted", "accepted", "accepted"]);
+    assert_eq!(warehouse.stock("TEA-KETTLE-02"), (4, 3, 1), "each order reserved once");
 }

@@ -53,6 +53,7 @@ fn stock_change(order: &StoredOrder, status: OrderStatus, reason: StockChangeRea
         skus,
         reason,
         order_id: Some(order.order_id.clone()),
+        after: None,
     })
 }
 

@@ -8,7 +8,9 @@ use serde_json::Value;
 
 use super::order::StoredOrder;
 use super::status::OrderStatus;
-use crate::storage::{Condition, Index, Item, Query, Storage, StoreError, Table, Write, from_item, to_item};
+use crate::storage::{
+    Condition, Cursor, Index, Item, Page, Query, Storage, StoreError, Table, Write, from_item, to_item,
+};
 
 fn order_item(order: &StoredOrder) -> Result<Item, StoreError> {
     let mut item = to_item(order)?;
@@ -105,11 +107,21 @@ pub async fn read_order(store: &impl Storage, order_id: &str) -> Result<Option<S
     store.get(Table::Orders, order_id).await?.map(order_from).transpose()
 }
 
-/// The seller's backordered orders, oldest first.
-pub async fn backordered(store: &impl Storage, seller_id: &str) -> Result<Vec<StoredOrder>, StoreError> {
-    let query =
-        Query::new(Index::OrdersBySellerStatus, seller_id).sort_starting_with(format!("{}#", OrderStatus::Backordered));
-    store.query(&query).await?.items.into_iter().map(order_from).collect()
+/// A page of the seller's backordered orders, oldest first: at most `size`, after `after`.
+pub async fn backordered(
+    store: &impl Storage,
+    seller_id: &str,
+    size: usize,
+    after: Option<Cursor>,
+) -> Result<Page<StoredOrder>, StoreError> {
+    let query = Query::new(Index::OrdersBySellerStatus, seller_id)
+        .sort_starting_with(format!("{}#", OrderStatus::Backordered))
+        .page(size, after);
+    let found = store.query(&query).await?;
+    Ok(Page {
+        items: found.items.into_iter().map(order_from).collect::<Result<_, _>>()?,
+        next: found.next,
+    })
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ fn stock_change_of_skus(key: &str, skus: usize) -> FollowUp {
         skus: (0..skus).map(|n| format!("{n:0>64}")).collect(),
         reason: StockChangeReason::Reserved,
         order_id: None,
+        after: None,
     })
 }
 

@@ -128,6 +128,7 @@ fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, resto
             skus: restocked.to_vec(),
             reason: StockChangeReason::Restocked,
             order_id: Some(refund.order_id.clone()),
+            after: None,
         }));
     }
     follow_ups.push(buyer_email(

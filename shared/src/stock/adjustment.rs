@@ -199,6 +199,7 @@ impl Adjustment {
                 skus: vec![self.sku.clone()],
                 reason,
                 order_id: None,
+                after: None,
             })],
         }
     }

@@ -9,13 +9,15 @@ use serde_json::Value;
 use super::alerts::{Evaluated, Transition};
 use super::assess::{AlertState, Level, StockItem, window_start};
 use super::inventory::{SOLD_PREFIX, WATCHLIST, sku_key, sold_attribute};
-use crate::storage::{Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, number, text};
+use crate::storage::{Condition, Cursor, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, number, text};
 
 /// The SKUs the sweep reads, and how many items that cost.
 #[derive(Debug, Clone, Default)]
 pub struct Watchlist {
     pub items: Vec<StockItem>,
     pub items_read: usize,
+    /// Where the next page starts, when this was a page that may not be the last.
+    pub next: Option<Cursor>,
 }
 
 pub fn stock_item(item: &Item) -> StockItem {
@@ -61,7 +63,16 @@ pub async fn stock_items(store: &impl Storage, seller_id: &str, skus: &[String])
 /// holds keys only (an order's write then changes nothing in it); the items themselves are
 /// read consistently, so the sweep never assesses stale stock.
 pub async fn watchlist(store: &impl Storage) -> Result<Watchlist, StoreError> {
-    let found = store.query(&Query::new(Index::Watchlist, WATCHLIST)).await?;
+    watched(store, Query::new(Index::Watchlist, WATCHLIST)).await
+}
+
+/// A page of the watchlist, in key order: at most `size` SKUs after `after`.
+pub async fn watchlist_page(store: &impl Storage, size: usize, after: Option<Cursor>) -> Result<Watchlist, StoreError> {
+    watched(store, Query::new(Index::Watchlist, WATCHLIST).page(size, after)).await
+}
+
+async fn watched(store: &impl Storage, query: Query) -> Result<Watchlist, StoreError> {
+    let found = store.query(&query).await?;
     let keys = found
         .items
         .iter()
@@ -71,6 +82,7 @@ pub async fn watchlist(store: &impl Storage) -> Result<Watchlist, StoreError> {
     Ok(Watchlist {
         items_read: found.read + items.len(),
         items,
+        next: found.next,
     })
 }
 

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use super::write::Action;
 use super::{
-    Cancelled, Change, Cmp, Condition, Found, Item, ItemKey, Operand, Query, Reason, Storage, StoreError, Table,
-    WriteFailure, WriteSet, text,
+    Cancelled, Change, Cmp, Condition, Cursor, Found, Item, ItemKey, Operand, Query, Reason, Storage, StoreError,
+    Table, WriteFailure, WriteSet, text,
 };
 
 /// DynamoDB's limit on the writes of one TransactWriteItems.
@@ -133,9 +133,19 @@ impl Storage for MemoryStorage {
             })
             .cloned()
             .collect();
-        items.sort_by(|a, b| text(a, sort).cmp(text(b, sort)));
-        if let Some(limit) = query.limit {
+        let key = index.table().key_attribute();
+        let cursor = |item: &Item| Cursor {
+            sort: text(item, sort).to_owned(),
+            key: text(item, key).to_owned(),
+        };
+        items.sort_by_cached_key(cursor);
+        if let Some(after) = &query.after {
+            items.retain(|item| cursor(item) > *after);
+        }
+        let mut next = None;
+        if let Some(limit) = query.limit.filter(|limit| items.len() > *limit) {
             items.truncate(limit);
+            next = items.last().map(cursor);
         }
         if index.keys_only() {
             let kept = [index.table().key_attribute(), partition, sort];
@@ -146,6 +156,7 @@ impl Storage for MemoryStorage {
         Ok(Found {
             read: items.len(),
             items,
+            next,
         })
     }
 

@@ -24,7 +24,7 @@ use std::future::Future;
 pub use error::{BoxError, StoreError, back_off};
 pub use item::{Item, from_item, number, text, to_item};
 pub use memory::MemoryStorage;
-pub use table::{Index, ItemKey, Query, Table, sortable};
+pub use table::{Cursor, Index, ItemKey, Query, Table, sortable};
 pub use write::{Action, Cancelled, Change, Cmp, Condition, Operand, Reason, Write, WriteFailure, WriteSet};
 
 /// What every store of the back office can do.
@@ -48,6 +48,16 @@ pub trait Storage: Send + Sync {
 pub struct Found {
     pub items: Vec<Item>,
     pub read: usize,
+    /// Where the next page starts, when the query stopped at its limit with entries perhaps
+    /// left (DynamoDB may hand one over when none are: the next page is then empty).
+    pub next: Option<Cursor>,
+}
+
+/// One page of what a query found, read into the domain's terms, and where the next starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Cursor>,
 }
 
 impl<S: Storage> Storage for &S {

@@ -185,6 +185,17 @@ pub struct Query {
     pub sort_until: Option<String>,
     /// At most this many items: the first ones in the index's order.
     pub limit: Option<usize>,
+    /// Only the entries after this one: the page after the one that ended there.
+    pub after: Option<Cursor>,
+}
+
+/// An index entry a page ended at, to start the next page after it: its sort key and its
+/// item's key (together unique in an index's partition). Plain data, so a continuation can
+/// carry it in a message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct Cursor {
+    pub sort: String,
+    pub key: String,
 }
 
 impl Query {
@@ -195,7 +206,15 @@ impl Query {
             sort_prefix: None,
             sort_until: None,
             limit: None,
+            after: None,
         }
+    }
+
+    /// A page: at most `size` entries, after `after` (from the start when `None`).
+    pub fn page(mut self, size: usize, after: Option<Cursor>) -> Self {
+        self.limit = Some(size);
+        self.after = after;
+        self
     }
 
     /// Only the first `count` items (as when only "one or more than one" matters).

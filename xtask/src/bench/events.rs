@@ -252,6 +252,7 @@ fn stock_change(reason: StockChangeReason) -> FollowUp {
         skus: vec!["BENCH-00".to_owned()],
         reason,
         order_id: None,
+        after: None,
     })
 }
 

@@ -26,8 +26,8 @@ use serde_json::{Number, Value};
 use crate::config::TableNames;
 use crate::storage::Action;
 use crate::storage::{
-    Cancelled, Change, Cmp, Condition, Found, Item, ItemKey, Operand, Query, Reason, Storage, StoreError, Table, Write,
-    WriteFailure, WriteSet, back_off,
+    Cancelled, Change, Cmp, Condition, Cursor, Found, Index, Item, ItemKey, Operand, Query, Reason, Storage,
+    StoreError, Table, Write, WriteFailure, WriteSet, back_off,
 };
 
 type DynamoItem = HashMap<String, AttributeValue>;
@@ -289,7 +289,7 @@ impl Storage for DynamoStorage {
         };
         let (names, values) = expression.into_parts();
         let mut found = Found::default();
-        let mut start = None;
+        let mut start = query.after.as_ref().map(|after| start_key(query, after));
         loop {
             let page = self
                 .client
@@ -315,6 +315,7 @@ impl Storage for DynamoStorage {
             start = page.last_evaluated_key;
             let enough = query.limit.is_some_and(|limit| found.items.len() >= limit);
             if start.is_none() || enough {
+                found.next = start.as_ref().and_then(|last| cursor_of(index, last));
                 return Ok(found);
             }
         }
@@ -400,6 +401,28 @@ fn store_error<E: std::error::Error + Send + Sync + 'static>(operation: &'static
 
 fn key_of(table: Table, key: &str) -> DynamoItem {
     HashMap::from([(table.key_attribute().to_owned(), AttributeValue::S(key.to_owned()))])
+}
+
+/// The `ExclusiveStartKey` of the page after `after`: an index's entry is named by the item's
+/// key and the index's own keys.
+fn start_key(query: &Query, after: &Cursor) -> DynamoItem {
+    let index = query.index;
+    let mut key = key_of(index.table(), &after.key);
+    key.insert(
+        index.partition_attribute().to_owned(),
+        AttributeValue::S(query.partition.clone()),
+    );
+    key.insert(index.sort_attribute().to_owned(), AttributeValue::S(after.sort.clone()));
+    key
+}
+
+/// The cursor of a `LastEvaluatedKey`.
+fn cursor_of(index: Index, last: &DynamoItem) -> Option<Cursor> {
+    let text = |name: &str| last.get(name).and_then(|value| value.as_s().ok()).cloned();
+    Some(Cursor {
+        sort: text(index.sort_attribute())?,
+        key: text(index.table().key_attribute())?,
+    })
 }
 
 /// Builds the placeholders of one request's expressions: `#n0` for names, `:v0` for values.
