@@ -26,6 +26,13 @@ SNS counts as SNS does: a message and a PublishBatch are each at most 256 KiB in
 message attributes included. moto checks only one message's length in characters and never a
 batch's total, so a follow-up that SNS would refuse went through locally.
 
+SES publishes `Send` events, as a configuration set's SNS event destination does: moto
+implements neither CreateConfigurationSetEventDestination (SES v2) nor any event publishing, so
+here the destinations are kept and every email sent with a configuration set whose destination
+matches SEND is published to its topic as SES's event (`mail.messageId`, `mail.tags` with the
+email's own tags). The event is published once the send is applied, before its answer, so an
+answer lost on the way back (the fault proxy's reset) still leaves the event, as in SES.
+
 CORS is off: no web page may call it.
 
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
@@ -208,6 +215,64 @@ def sns_limits_in_bytes():
     SNSBackend.publish_batch = publish_batch_in_bytes
 
 
+def ses_publishes_send_events():
+    """SESv2 CreateConfigurationSetEventDestination kept, and SendEmail publishing Send events."""
+    import datetime
+    from urllib.parse import unquote
+
+    from moto.sesv2 import urls as sesv2_urls
+    from moto.sesv2.responses import SESV2Response
+    from moto.sns.models import sns_backends
+
+    destinations = {}  # (account, region, configuration set) -> [(event types, topic ARN)]
+    lock = threading.Lock()
+
+    def create_configuration_set_event_destination(self):
+        params = json.loads(self.body or "{}")
+        set_name = unquote(self.path.split("/configuration-sets/", 1)[1].split("/", 1)[0])
+        destination = params.get("EventDestination", {})
+        topic = (destination.get("SnsDestination") or {}).get("TopicArn")
+        if destination.get("Enabled") and topic:
+            types = {kind.upper() for kind in destination.get("MatchingEventTypes", [])}
+            with lock:
+                destinations.setdefault((self.current_account, self.region, set_name), []).append((types, topic))
+        return json.dumps({})
+
+    send_email = SESV2Response.send_email
+
+    def send_email_publishing_events(self):
+        answer = send_email(self)
+        params = json.loads(self.body or "{}")
+        set_name = params.get("ConfigurationSetName")
+        with lock:
+            matching = list(destinations.get((self.current_account, self.region, set_name), []))
+        tags = {tag["Name"]: [tag["Value"]] for tag in params.get("EmailTags", [])}
+        tags["ses:configuration-set"] = [set_name]
+        event = {
+            "eventType": "Send",
+            "mail": {
+                "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                "source": params.get("FromEmailAddress"),
+                "messageId": json.loads(answer)["MessageId"],
+                "destination": (params.get("Destination") or {}).get("ToAddresses", []),
+                "tags": tags,
+            },
+            "send": {},
+        }
+        for types, topic in matching:
+            if "SEND" in types:
+                region = topic.split(":")[3]
+                sns_backends[self.current_account][region].publish(json.dumps(event), arn=topic)
+        return answer
+
+    SESV2Response.create_configuration_set_event_destination = create_configuration_set_event_destination
+    SESV2Response.send_email = send_email_publishing_events
+    # Routed before the SES v2 app is built (on its first request): moto has no route for it.
+    sesv2_urls.url_paths["{0}/v2/email/configuration-sets/(?P<ConfigurationSetName>[^/]+)/event-destinations$"] = (
+        SESV2Response.dispatch
+    )
+
+
 class LocalAws:
     def __init__(self):
         self.moto = DomainDispatcherApplication(create_backend_app)
@@ -262,6 +327,7 @@ def main():
     transactions_that_roll_back_what_they_touched()
     transactions_idempotent_by_request_token()
     sns_limits_in_bytes()
+    ses_publishes_send_events()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server("127.0.0.1", args.port, LocalAws(), threaded=True, request_handler=MotoRequestHandler)
     if args.exit_with_parent:

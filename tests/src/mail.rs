@@ -27,6 +27,10 @@ use crate::{TEST_SECRET, local_aws, receive_all, signed_request, unique_id};
 
 pub const SENDER: &str = "orders@example.com";
 
+/// Held while a test reads the feedback queue, which every email's send event reaches: a test
+/// waiting for its own notification must not see another test take it.
+static FEEDBACK_QUEUE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 pub type Messaging<M> = BuyerMessaging<DynamoStorage, M>;
 
 pub struct Mailroom<M = SesMailer> {
@@ -152,15 +156,29 @@ impl<M: Mailer> Mailroom<M> {
     /// Publishes an SES notification to the feedback topic, then hands what reached the
     /// feedback queue to the handler.
     pub async fn feedback(&self, notification: &Value) -> SqsBatchResponse {
-        let aws = local_aws();
+        let _turn = FEEDBACK_QUEUE.lock().await;
         self.sns
             .publish()
-            .topic_arn(&aws.provisioned.topics["EmailFeedbackTopic"])
+            .topic_arn(&local_aws().provisioned.topics["EmailFeedbackTopic"])
             .message(notification.to_string())
             .send()
             .await
             .expect("publish to the feedback topic");
-        let queue = &aws.provisioned.queues["EmailFeedbackQueue"];
+        let handed = self.feedback_waiting().await;
+        assert!(!handed.1.is_empty(), "the notification reached the feedback queue");
+        handed.0
+    }
+
+    /// Hands whatever waits in the feedback queue (SES's events, every test's send events
+    /// among them) to the handler.
+    pub async fn deliver_feedback(&self) -> SqsBatchResponse {
+        let _turn = FEEDBACK_QUEUE.lock().await;
+        self.feedback_waiting().await.0
+    }
+
+    /// What the handler answered, and the ids of the messages it was handed.
+    async fn feedback_waiting(&self) -> (SqsBatchResponse, Vec<String>) {
+        let queue = &local_aws().provisioned.queues["EmailFeedbackQueue"];
         let messages: Vec<SqsMessage> = receive_all(&self.sqs, &queue.url)
             .await
             .into_iter()
@@ -174,8 +192,11 @@ impl<M: Mailer> Mailroom<M> {
                 message
             })
             .collect();
-        assert!(!messages.is_empty(), "the notification reached the feedback queue");
-        self.deliver_batch(messages).await
+        let ids = messages
+            .iter()
+            .map(|message| message.message_id.clone().unwrap_or_default())
+            .collect();
+        (self.deliver_batch(messages).await, ids)
     }
 
     /// A signed webhook through the Function URL handler.

@@ -2,7 +2,9 @@
 //!
 //! - The email queue: each message is one email request from another function, delivered
 //!   exactly once by the shared [`Postman`] (record, send through SES, mark sent).
-//! - The feedback queue: SES's bounce and complaint notifications, which suppress the address.
+//! - The feedback queue: SES's bounce and complaint notifications, which suppress the address,
+//!   and its send events, which record that SES took an email (so that a retry after a lost
+//!   answer or a killed attempt does not send it again).
 //! - The Function URL: `buyer.preferences` (opt in or out of optional email), and buyer
 //!   questions: `message.received` (answered from the order when it asks where the order is,
 //!   otherwise sent to the seller on a 24-hour clock) and `message.replied` (the seller's
@@ -16,6 +18,7 @@ use backoffice::adapters::{Aws, Deployed};
 use backoffice::batch::{Delivery, process_batch};
 use backoffice::config::{ConfigError, Source};
 use backoffice::email::feedback::SesNotification;
+use backoffice::email::ledger::record_send_event;
 use backoffice::email::mailer::Mailer;
 use backoffice::email::postman::Postman;
 use backoffice::email::preferences::PreferencesData;
@@ -255,10 +258,15 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
         .await
     }
 
-    /// Suppresses the addresses that hard-bounced or complained.
+    /// Suppresses the addresses that hard-bounced or complained, and records the sends SES
+    /// reports.
     pub async fn record_feedback(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         process_batch(batch, |body: Value, _| async move {
             let notification = SesNotification::from_queue_body(body)?;
+            if let Some(send) = notification.reported_send() {
+                record_send_event(&self.postman.store, &send.reference, &send.message_id, now).await?;
+                tracing::debug!(message_id = %send.message_id, "SES reported a send");
+            }
             for blocked in notification.blocked_addresses() {
                 suppressions::block(&self.postman.store, &blocked, now).await?;
                 let block = format!("{:?}", blocked.block);

@@ -192,8 +192,9 @@ async fn create_topics(
     Ok(())
 }
 
-/// The sender identity, verified, and the configuration sets. The sets only: moto publishes
-/// no events, so their event destinations are not created.
+/// The sender identity, verified, the configuration sets and their SNS event destinations
+/// (moto publishes no events; the local AWS publishes their `Send` events, see
+/// `local_aws.py`).
 async fn create_email_identity(
     template: &Template,
     config: &aws_config::SdkConfig,
@@ -219,6 +220,60 @@ async fn create_email_identity(
             .map_err(|error| aws_error(format!("SES CreateConfigurationSet {name}"), error))?;
         provisioned.configuration_sets.insert(set.logical_id.to_owned(), name);
     }
+    for destination in template.resources_of_kind("AWS::SES::ConfigurationSetEventDestination") {
+        create_event_destination(&ses, destination.logical_id, destination.properties, provisioned).await?;
+    }
+    Ok(())
+}
+
+/// An SNS event destination as the template declares it (CloudFormation names the event
+/// types in lower case, the SES v2 API in upper).
+async fn create_event_destination(
+    ses: &aws_sdk_sesv2::Client,
+    logical_id: &str,
+    properties: &Value,
+    provisioned: &Provisioned,
+) -> Result<(), ProvisionError> {
+    use aws_sdk_sesv2::types::{EventDestinationDefinition, EventType, SnsDestination};
+    let missing = |what: &str| ProvisionError::Template(format!("{logical_id}: no {what}"));
+    let set = provisioned.resolve(
+        properties
+            .get("ConfigurationSetName")
+            .ok_or_else(|| missing("ConfigurationSetName"))?,
+    )?;
+    let destination = properties
+        .get("EventDestination")
+        .ok_or_else(|| missing("EventDestination"))?;
+    let name = destination.get("Name").and_then(Value::as_str).unwrap_or(logical_id);
+    let topic = destination
+        .get("SnsDestination")
+        .and_then(|sns| sns.get("TopicARN"))
+        .ok_or_else(|| missing("SnsDestination.TopicARN"))?;
+    let types = destination
+        .get("MatchingEventTypes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|kind| EventType::from(kind.to_uppercase().as_str()))
+        .collect();
+    let definition = EventDestinationDefinition::builder()
+        .enabled(destination.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
+        .set_matching_event_types(Some(types))
+        .sns_destination(
+            SnsDestination::builder()
+                .topic_arn(provisioned.resolve(topic)?)
+                .build()
+                .map_err(|error| ProvisionError::Template(format!("{logical_id}: {error}")))?,
+        )
+        .build();
+    ses.create_configuration_set_event_destination()
+        .configuration_set_name(&set)
+        .event_destination_name(name)
+        .event_destination(definition)
+        .send()
+        .await
+        .map_err(|error| aws_error(format!("SES CreateConfigurationSetEventDestination {name}"), error))?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use aws_sdk_sesv2::operation::RequestId;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 
+use crate::email::feedback::SEND_REFERENCE_TAG;
 use crate::email::mailer::{Mailer, Outgoing, SendError};
 
 #[derive(Debug, Clone)]
@@ -58,18 +59,18 @@ impl Mailer for SesMailer {
             .data(Blob::new(outgoing.raw.clone()))
             .build()
             .map_err(rejected)?;
-        let tag = MessageTag::builder()
-            .name("template")
-            .value(outgoing.template.name())
-            .build()
-            .map_err(rejected)?;
+        let tag = |name: &str, value: &str| MessageTag::builder().name(name).value(value).build().map_err(rejected);
+        let tags = vec![
+            tag("template", outgoing.template.name())?,
+            tag(SEND_REFERENCE_TAG, &outgoing.reference)?,
+        ];
         let output = self
             .client
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(outgoing.to.expose()).build())
             .content(EmailContent::builder().raw(raw).build())
-            .email_tags(tag)
+            .set_email_tags(Some(tags))
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await

@@ -1,5 +1,6 @@
-//! SES's bounce and complaint notifications, as its configuration set publishes them to SNS
-//! and SNS delivers them to the feedback queue (raw, or in SNS's envelope).
+//! SES's events, as its configuration set publishes them to SNS and SNS delivers them to the
+//! feedback queue (raw, or in SNS's envelope): bounces and complaints, which suppress an
+//! address, and sends, which record that SES took an email (see `ledger::record_send_event`).
 
 use serde::Deserialize;
 
@@ -17,6 +18,29 @@ pub struct SesNotification {
     pub bounce: Option<Bounce>,
     #[serde(default)]
     pub complaint: Option<Complaint>,
+    #[serde(default)]
+    pub mail: Option<Mail>,
+}
+
+/// The message an event is about: only its id and its tags are read (the rest names
+/// addresses).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mail {
+    #[serde(default)]
+    pub message_id: String,
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The message tag naming an email's send reference.
+pub const SEND_REFERENCE_TAG: &str = "send_reference";
+
+/// SES's word that it took an email: the email's send reference and SES's message id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportedSend {
+    pub reference: String,
+    pub message_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +96,19 @@ impl SesNotification {
             Ok(envelope) => serde_json::from_str(&envelope.message),
             Err(_) => serde_json::from_value(body),
         }
+    }
+
+    /// The send this event reports, if it is a `Send` event of an email we tagged.
+    pub fn reported_send(&self) -> Option<ReportedSend> {
+        if self.event_type != "Send" {
+            return None;
+        }
+        let mail = self.mail.as_ref()?;
+        let reference = mail.tags.get(SEND_REFERENCE_TAG)?.first()?;
+        Some(ReportedSend {
+            reference: reference.clone(),
+            message_id: mail.message_id.clone(),
+        })
     }
 
     /// The addresses this event suppresses: every recipient of a permanent bounce or of a
@@ -144,6 +181,37 @@ mod tests {
         let wrapped = json!({"Type": "Notification", "Message": complaint.to_string()});
         let blocked = SesNotification::from_queue_body(wrapped).unwrap().blocked_addresses();
         assert_eq!(blocked[0].block, AddressBlock::Complaint);
+    }
+
+    #[test]
+    fn a_send_event_reports_the_reference_it_was_tagged_with() {
+        let send = json!({
+            "eventType": "Send",
+            "mail": {"messageId": "m-3", "destination": ["buyer@example.com"],
+                     "tags": {"ses:configuration-set": ["emails"], "send_reference": ["ab12"], "template": ["order_confirmation"]}},
+            "send": {}
+        });
+        let wrapped = json!({"Type": "Notification", "Message": send.to_string()});
+        let notification = SesNotification::from_queue_body(wrapped).unwrap();
+        assert_eq!(
+            notification.reported_send(),
+            Some(ReportedSend {
+                reference: "ab12".into(),
+                message_id: "m-3".into()
+            })
+        );
+        assert!(notification.blocked_addresses().is_empty());
+        let untagged = json!({"eventType": "Send", "mail": {"messageId": "m-4", "tags": {}}});
+        assert_eq!(
+            SesNotification::from_queue_body(untagged).unwrap().reported_send(),
+            None
+        );
+        assert_eq!(
+            SesNotification::from_queue_body(bounce("Permanent"))
+                .unwrap()
+                .reported_send(),
+            None
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub struct Outgoing {
     /// The MIME message, whose headers name the address.
     pub raw: Vec<u8>,
     pub template: EmailTemplate,
+    /// Tags the message, so that SES's `Send` event names it (see `ledger::send_reference`).
+    pub reference: String,
 }
 
 impl std::fmt::Debug for Outgoing {
@@ -21,6 +23,7 @@ impl std::fmt::Debug for Outgoing {
             .field("to", &self.to)
             .field("raw", &format_args!("<{} bytes>", self.raw.len()))
             .field("template", &self.template)
+            .field("reference", &self.reference)
             .finish()
     }
 }
@@ -49,6 +52,7 @@ pub trait Mailer: Send + Sync {
 pub struct KeptMail {
     sent: std::sync::Arc<std::sync::Mutex<Vec<Outgoing>>>,
     failures: std::sync::Arc<std::sync::Mutex<Vec<SendError>>>,
+    answers_to_lose: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl KeptMail {
@@ -66,6 +70,13 @@ impl KeptMail {
     }
 }
 
+impl KeptMail {
+    /// The next send is kept, as SES would take it, but its answer is lost on the way back.
+    pub fn lose_next_answer(&self) {
+        self.answers_to_lose.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 impl Mailer for KeptMail {
     async fn send(&self, outgoing: &Outgoing) -> Result<String, SendError> {
         let failure = {
@@ -77,6 +88,17 @@ impl Mailer for KeptMail {
         }
         let mut sent = self.sent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         sent.push(outgoing.clone());
+        let lose = self
+            .answers_to_lose
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| n.checked_sub(1),
+            )
+            .is_ok();
+        if lose {
+            return Err(SendError::Unavailable("the answer was lost".to_owned()));
+        }
         Ok(format!("kept-{}", sent.len()))
     }
 }

@@ -10,17 +10,22 @@
 //!
 //! The one window: SES accepted the email but this attempt never learned it (the call timed
 //! out or the connection dropped; the SES client does not retry on its own) or died before
-//! marking it sent. The key keeps its lease; when it runs out, the queue's retry sends again:
-//! a rare duplicate, never a lost email. Send-then-record would have the same window and no
-//! guard against two consumers racing; record-then-send without a lease would lose the email
-//! instead. For an order confirmation a duplicate is the lesser harm. The lease (60 s) outlives the function's
-//! timeout (30 s), so a live attempt is never overtaken, and ends well within the email
-//! queue's visibility timeout (180 s), so the redelivered message finds the key free.
+//! marking it sent. The key keeps its lease. SES has no idempotency key, so what closes the
+//! window is SES's own word: every email is tagged with a reference to its key, the
+//! configuration set publishes a `Send` event for each email SES takes, and buyer messaging
+//! records it (`ledger::record_send_event`). The attempt that takes a lapsed lease over does so
+//! only where no send was reported, in one transaction, and otherwise records the key sent.
+//! What remains is an event slower than the queue's retry (180 s): a duplicate, never a lost
+//! email. Send-then-record would have the same window and no guard against two consumers
+//! racing; record-then-send without a lease would lose the email instead. The lease (60 s)
+//! outlives the function's timeout (30 s), so a live attempt is never overtaken, and ends
+//! well within the email queue's visibility timeout (180 s), so the redelivered message finds
+//! the key free.
 
 use chrono::{DateTime, Utc};
 
 use super::compose::compose;
-use super::ledger::{Attempt, Entry};
+use super::ledger::{Attempt, Entry, send_reference};
 use super::letter::Letter;
 use super::mailer::{Mailer, Outgoing, SendError};
 use super::mime::{self, Envelope};
@@ -106,6 +111,7 @@ impl<Store: Storage, Mail: Mailer> Postman<Store, Mail> {
             to: request.recipient.email.clone(),
             raw: mime::message(&envelope, &rendered),
             template: request.content.template(),
+            reference: send_reference(&request.dedupe_key),
         })
     }
 

@@ -58,6 +58,10 @@ fn email(dedupe_key: &str, template: &str) -> Value {
 impl Mailroom {
     /// A batch from `queue` with one message per body, as Lambda hands it over.
     async fn deliver(&self, queue: &str, bodies: &[Value]) -> Vec<String> {
+        self.deliver_at(queue, bodies, now()).await
+    }
+
+    async fn deliver_at(&self, queue: &str, bodies: &[Value], at: DateTime<Utc>) -> Vec<String> {
         let records: Vec<Value> = bodies
             .iter()
             .enumerate()
@@ -66,7 +70,7 @@ impl Mailroom {
                        "body": body.to_string(), "attributes": {"ApproximateReceiveCount": "1"}})
             })
             .collect();
-        let answer = self.messaging.handle(json!({"Records": records}), now()).await.unwrap();
+        let answer = self.messaging.handle(json!({"Records": records}), at).await.unwrap();
         let failures = answer["batchItemFailures"].as_array().cloned().unwrap_or_default();
         failures
             .iter()
@@ -215,3 +219,55 @@ async fn a_hard_bounce_blocks_the_address_for_every_email() {
 }
 
 mod questions;
+
+/// SES took the email but its answer was lost (as when the attempt is killed right after the
+/// send): the lease stays. SES's `Send` event, tagged with the email's reference, arrives on the
+/// feedback queue; the queue's retry after the lease records the send and sends nothing.
+/// Without the event, the retry sends, as it must: SES may never have had it.
+#[tokio::test]
+async fn a_send_ses_reported_is_not_sent_again_after_a_lost_answer() {
+    let mailroom = mailroom();
+    let confirmation = email("order-intake#ord_1001#accepted#email", "order_confirmation");
+    let another = email("order-intake#ord_1002#accepted#email", "order_confirmation");
+    mailroom.mail.lose_next_answer();
+    mailroom.mail.lose_next_answer();
+    let failed = mailroom.deliver(EMAIL_QUEUE, std::slice::from_ref(&confirmation)).await;
+    assert_eq!(failed, ["m0"]);
+    let failed = mailroom.deliver(EMAIL_QUEUE, std::slice::from_ref(&another)).await;
+    assert_eq!(failed, ["m0"]);
+    let taken = mailroom.mail.take();
+    assert_eq!(taken.len(), 2, "SES took both");
+
+    let send_event = json!({"Type": "Notification", "Message": json!({
+        "eventType": "Send",
+        "mail": {"messageId": "ses-confirmation", "destination": ["li.wei@example.cn"],
+                 "tags": {"send_reference": [taken[0].reference], "template": ["order_confirmation"]}},
+        "send": {}
+    }).to_string()});
+    assert!(mailroom.deliver(FEEDBACK_QUEUE, &[send_event]).await.is_empty());
+
+    let after_the_lease = now() + chrono::Duration::seconds(181);
+    assert!(
+        mailroom
+            .deliver_at(EMAIL_QUEUE, &[confirmation], after_the_lease)
+            .await
+            .is_empty()
+    );
+    assert!(
+        mailroom
+            .deliver_at(EMAIL_QUEUE, &[another], after_the_lease)
+            .await
+            .is_empty()
+    );
+    let resent = mailroom.mail.take();
+    assert_eq!(resent.len(), 1, "only the email SES did not report is sent again");
+    assert_eq!(resent[0].reference, taken[1].reference);
+    let record = mailroom
+        .store
+        .item(Table::Emails, "order-intake#ord_1001#accepted#email")
+        .unwrap();
+    assert_eq!(
+        (text(&record, "state"), text(&record, "message_id")),
+        ("sent", "ses-confirmation")
+    );
+}
