@@ -650,25 +650,35 @@ async fn racing_orders_through_the_url_never_oversell() {
         "{statuses:?}"
     );
     for (sku, expected) in [("LAST", ("20", "0")), ("MORE", ("20", "980"))] {
-        let item = dynamodb
-            .get_item()
-            .table_name(inventory)
-            .key(
-                "sku_key",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("{seller}#{sku}")),
-            )
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
+        let item = inventory_item(&dynamodb, inventory, &seller, sku).await;
         let reserved_available = (
             item["reserved"].as_n().unwrap().as_str(),
             item["available"].as_n().unwrap().as_str(),
         );
         assert_eq!(reserved_available, expected, "{sku}");
     }
+}
+
+/// A SKU's inventory item, read consistently.
+async fn inventory_item(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    seller: &str,
+    sku: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    dynamodb
+        .get_item()
+        .table_name(table)
+        .key(
+            "sku_key",
+            aws_sdk_dynamodb::types::AttributeValue::S(backoffice::stock::inventory::sku_key(seller, sku)),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap_or_else(|| panic!("{sku} is stocked"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -736,16 +746,7 @@ async fn the_schedule_reaches_the_sweep() {
         .await
         .unwrap();
     let level = async || {
-        let item = dynamodb
-            .get_item()
-            .table_name(inventory)
-            .key("sku_key", AttributeValue::S(sku_key("sel_teahouse", "TEA-CUP-09")))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap();
+        let item = inventory_item(&dynamodb, inventory, "sel_teahouse", "TEA-CUP-09").await;
         item.get("alert_level").and_then(|level| level.as_s().ok()).cloned()
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

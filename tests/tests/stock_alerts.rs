@@ -46,6 +46,23 @@ async fn order_placed(warehouse: &Warehouse, sku: &str, quantity: i64, days_ago:
     warehouse.shop.send(&body.to_string()).await
 }
 
+/// None of the kettle in stock, then an order of each `(quantity, days_ago)`: each one
+/// backordered. Answers their ids, oldest first.
+async fn backordered_kettles(warehouse: &Warehouse, orders: &[(i64, i64)]) -> Vec<String> {
+    warehouse.count("KETTLE", 0, 0, 14).await;
+    let mut backordered = Vec::new();
+    for (quantity, days_ago) in orders {
+        let (status, body) = order_placed(warehouse, "KETTLE", *quantity, *days_ago).await;
+        assert_eq!(
+            (status, body["order_status"].as_str()),
+            (202, Some("backordered")),
+            "{body}"
+        );
+        backordered.push(body["order_id"].as_str().unwrap().to_owned());
+    }
+    backordered
+}
+
 #[tokio::test]
 async fn low_and_out_are_raised_by_a_stock_change_in_one_digest() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -208,17 +225,7 @@ async fn fifty_restocks_racing_fifty_orders_never_oversell() {
 async fn a_restock_fills_backorders_oldest_first_each_whole() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let warehouse = warehouse().await;
-    warehouse.count("KETTLE", 0, 0, 14).await;
-    let mut backordered = Vec::new();
-    for (quantity, days_ago) in [(2, 3), (3, 2), (1, 1)] {
-        let (status, body) = order_placed(&warehouse, "KETTLE", quantity, days_ago).await;
-        assert_eq!(
-            (status, body["order_status"].as_str()),
-            (202, Some("backordered")),
-            "{body}"
-        );
-        backordered.push(body["order_id"].as_str().unwrap().to_owned());
-    }
+    let backordered = backordered_kettles(&warehouse, &[(2, 3), (3, 2), (1, 1)]).await;
     // Four arrive: the oldest (2) is filled; the next (3) does not fit whole and waits;
     // the youngest (1) fits.
     let (status, _) = warehouse.adjust(json!({"sku": "KETTLE", "on_hand": {"add": 4}})).await;
@@ -292,17 +299,7 @@ async fn the_sweep_and_backorder_filling_go_a_page_at_a_time() {
     said.sort();
     assert_eq!(said, cups, "each low cup in one digest, once");
 
-    warehouse.count("KETTLE", 0, 0, 14).await;
-    let mut backordered = Vec::new();
-    for days_ago in [3, 2, 1] {
-        let (status, body) = order_placed(&warehouse, "KETTLE", 1, days_ago).await;
-        assert_eq!(
-            (status, body["order_status"].as_str()),
-            (202, Some("backordered")),
-            "{body}"
-        );
-        backordered.push(body["order_id"].as_str().unwrap().to_owned());
-    }
+    let backordered = backordered_kettles(&warehouse, &[(1, 3), (1, 2), (1, 1)]).await;
     let (status, _) = warehouse.adjust(json!({"sku": "KETTLE", "on_hand": {"add": 4}})).await;
     assert_eq!(status, 202);
     let restocked = warehouse.change_event(&[(&["KETTLE"], StockChangeReason::Restocked)]);

@@ -24,7 +24,7 @@ usage: cargo xtask <command>
   dlq [--replay]             dead letters waiting in the running stack; --replay sends them back
   report [--days N] [--screenshot <file.png>]
                              the operator report of the running stack (target/xtask/report.html)
-  chaos [--props]            the fault scenarios at ten times CI's traffic; --props: every
+  chaos [--props [name]]     the fault scenarios at ten times CI's traffic; --props: every
                              property test a million cases each (release build)
   load [--seconds N]         mixed traffic through the Function URLs, stepped up until the
                              local stack saturates (default 60 s a step)
