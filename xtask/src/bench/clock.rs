@@ -99,7 +99,7 @@ pub async fn load_threads(config: &aws_config::SdkConfig, provisioned: &Provisio
 
 /// Two sweeps by one process of buyer messaging: the first reminds, the second is steady.
 pub async fn measure(subject: &Subject, meter: &AwsMeter, load_seconds: f64) -> Result<ClockReport, BenchError> {
-    let [first, steady] = run_schedule_twice(subject, meter, "BuyerMessagingFunctionReplyClock").await?;
+    let [first, steady] = run_schedule_twice(subject, meter, "ReplyClock").await?;
     let run = |run: ScheduledRun| {
         let field = |name: &str| run.answer[name].as_u64().unwrap_or(0);
         ClockRun {
