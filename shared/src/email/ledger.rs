@@ -33,6 +33,8 @@ const SKIPPED: &str = "skipped";
 /// than the email queue's visibility timeout (180 s), so a redelivery finds the key free.
 const LEASE_SECS: i64 = 60;
 const RETENTION_DAYS: i64 = 90;
+/// Tries at recording a send (each after the SDK's own retries), a second or two in all.
+const MARK_ATTEMPTS: u32 = 6;
 /// The key prefix of the items recording SES's `Send` events.
 const SEND_EVENT: &str = "ses-send#";
 
@@ -77,8 +79,6 @@ pub async fn record_send_event(
         )),
     }
 }
-/// Tries at recording a send (each after the SDK's own retries), a second or two in all.
-const MARK_ATTEMPTS: u32 = 6;
 
 /// One attempt at one email request: what the ledger records about it (never the address).
 #[derive(Debug, Clone, PartialEq, Eq)]
