@@ -43,9 +43,8 @@ impl StockChange {
     /// The change that goes on filling this one's backorders after `after`: deduplicated by
     /// the first change's key and the page's start, so a retry hands on the same page once.
     pub fn continued_after(&self, after: Cursor) -> Self {
-        let first = self.dedupe_key.split(CONTINUED).next().unwrap_or_default();
         Self {
-            dedupe_key: format!("{first}{CONTINUED}{}", after.key),
+            dedupe_key: format!("{}{CONTINUED}{}", self.first_key(), after.key),
             after: Some(after),
             ..self.clone()
         }
@@ -57,7 +56,7 @@ impl StockChange {
     }
 }
 
-/// What separates a continuation's page from the key of the change it continues.
+/// What separates a page handed on from the key of the work it continues.
 const CONTINUED: &str = "#after#";
 
 /// One page of a sweep of the watchlist, after `after`; `run` names the scheduled sweep
@@ -73,7 +72,7 @@ pub struct SweepPage {
 impl SweepPage {
     pub fn new(run: &str, after: Cursor) -> Self {
         Self {
-            dedupe_key: format!("stock-alerts#sweep#{run}#after#{}", after.key),
+            dedupe_key: format!("stock-alerts#sweep#{run}{CONTINUED}{}", after.key),
             run: run.to_owned(),
             after,
         }

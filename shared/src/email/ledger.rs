@@ -129,25 +129,31 @@ impl Attempt {
         item
     }
 
+    /// Puts `item` for the key if `condition` holds; otherwise answers the item that stood in
+    /// the way (`None` when it vanished between the write and the read).
+    async fn put_if(&self, store: &impl Storage, item: Item, condition: Condition) -> Result<Put, StoreError> {
+        match store
+            .write(vec![Write::put(Table::Emails, item).when(condition)].into())
+            .await
+        {
+            Ok(()) => Ok(Put::Applied),
+            Err(WriteFailure::Store(error)) => Err(error),
+            Err(WriteFailure::Cancelled(cancelled)) => Ok(Put::Refused(match cancelled.existing(0) {
+                Some(item) => Some(item.clone()),
+                None => store.get(Table::Emails, &self.dedupe_key).await?,
+            })),
+        }
+    }
+
     /// Writes `item` for the key unless it was sent or skipped, or another attempt's lease on
     /// it is live; answers what stood in the way.
     async fn take(&self, store: &impl Storage, item: Item, now: DateTime<Utc>) -> Result<Entry, StoreError> {
         let free = Condition::ItemMissing
             .or(Condition::equals("state", SENDING).and(Condition::below("lease_until", now.timestamp())));
-        match store
-            .write(vec![Write::put(Table::Emails, item).when(free)].into())
-            .await
-        {
-            Ok(()) => Ok(Entry::Taken),
-            Err(WriteFailure::Store(error)) => Err(error),
-            Err(WriteFailure::Cancelled(cancelled)) => {
-                let existing = match cancelled.existing(0) {
-                    Some(item) => Some(item.clone()),
-                    None => store.get(Table::Emails, &self.dedupe_key).await?,
-                };
-                Ok(entry_of(existing.as_ref()))
-            }
-        }
+        Ok(match self.put_if(store, item, free).await? {
+            Put::Applied => Entry::Taken,
+            Put::Refused(existing) => entry_of(existing.as_ref()),
+        })
     }
 
     /// Takes the key for sending, with a lease, unless it was sent or skipped, or another
@@ -159,18 +165,11 @@ impl Attempt {
             "lease_until".to_owned(),
             (now + Duration::seconds(LEASE_SECS)).timestamp().into(),
         );
-        let first = Write::put(Table::Emails, item.clone()).when(Condition::ItemMissing);
-        let existing = match store.write(vec![first].into()).await {
-            Ok(()) => return Ok(Entry::Taken),
-            Err(WriteFailure::Store(error)) => return Err(error),
-            Err(WriteFailure::Cancelled(cancelled)) => match cancelled.existing(0) {
-                Some(existing) => existing.clone(),
-                None => match store.get(Table::Emails, &self.dedupe_key).await? {
-                    Some(existing) => existing,
-                    // Given back a moment ago: the queue's retry takes it.
-                    None => return Ok(Entry::InFlight),
-                },
-            },
+        let existing = match self.put_if(store, item.clone(), Condition::ItemMissing).await? {
+            Put::Applied => return Ok(Entry::Taken),
+            Put::Refused(Some(existing)) => existing,
+            // Given back a moment ago: the queue's retry takes it.
+            Put::Refused(None) => return Ok(Entry::InFlight),
         };
         let lapsed = text(&existing, "state") == SENDING
             && existing
@@ -294,6 +293,12 @@ impl Attempt {
             Err(WriteFailure::Store(error)) => Err(error),
         }
     }
+}
+
+/// What a conditional put of the key did.
+enum Put {
+    Applied,
+    Refused(Option<Item>),
 }
 
 /// What an existing item (or its absence, when it vanished between write and read) means.
