@@ -102,7 +102,12 @@ pub async fn demo() -> CommandResult {
         .partition(|email| email.subject.contains("周报") || email.subject.starts_with("Your week"));
     print_emails(&emails);
     println!("\nEmails not sent, and why (from the emails table):");
-    print_skipped_emails(&dynamodb, &stack.provisioned.tables["EmailsTable"]).await?;
+    print_skipped_emails(
+        &dynamodb,
+        &stack.provisioned.tables["EmailsTable"],
+        emails.len() + weekly_emails.len(),
+    )
+    .await?;
     match crate::report::write_report(&state.aws_endpoint, 28).await {
         Ok(page) => println!(
             "\nThe operator report, as the weekly job writes it to S3: {}",
@@ -299,8 +304,14 @@ async fn print_orders(client: &aws_sdk_dynamodb::Client, table: &str) -> Command
     Ok(())
 }
 
-async fn print_skipped_emails(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+/// The emails the rules held back, then how many of the emails SES took it reported sending
+/// (its `Send` events, which keep a send whose answer was lost from being sent again).
+async fn print_skipped_emails(client: &aws_sdk_dynamodb::Client, table: &str, taken: usize) -> CommandResult {
     let mut items = scan(client, table).await?;
+    let reported = items
+        .iter()
+        .filter(|item| text(item, "dedupe_key").starts_with("ses-send#") && item.contains_key("message_id"))
+        .count();
     items.retain(|item| text(item, "state") == "skipped");
     items.sort_by(|a, b| text(a, "dedupe_key").cmp(text(b, "dedupe_key")));
     if items.is_empty() {
@@ -316,6 +327,7 @@ async fn print_skipped_emails(client: &aws_sdk_dynamodb::Client, table: &str) ->
             shown(&item, "reason")
         );
     }
+    println!("SES reported sending {reported} of the {taken} emails it took (Send events, recorded beside the ledger)");
     Ok(())
 }
 
