@@ -5,12 +5,14 @@
 //! CI runs the default 256 cases per property; `cargo xtask chaos --props` runs each with
 //! `PROPTEST_CASES=1000000` in a release build.
 
-use backoffice::email::letter::{Rendered, one_line};
-use backoffice::email::locale::{MAX_TAG_LEN, language_tag};
-use backoffice::email::mime::{Envelope as MailEnvelope, message};
-use backoffice::money::{Currency, Money};
-use backoffice::pii::EmailAddress;
-use backoffice::webhook::{Envelope, Rejection, SignatureError, SignatureVerifier, WebhookSecret, parse_data};
+use backoffice::domains::email::letter::{Rendered, one_line};
+use backoffice::domains::email::locale::{MAX_TAG_LEN, language_tag};
+use backoffice::domains::email::mime::{Envelope as MailEnvelope, message};
+use backoffice::mechanisms::webhook::{
+    Envelope, Rejection, SignatureError, SignatureVerifier, WebhookSecret, parse_data,
+};
+use backoffice::values::money::{Currency, Money};
+use backoffice::values::pii::EmailAddress;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
@@ -108,19 +110,19 @@ fn apply(mut data: Value, mutation: &Mutation) -> Value {
 /// Reads and checks an event's `data` as the function taking `event_type` does, up to where
 /// the store is needed.
 fn check(event_type: &str, data: &Value) -> Result<(), Rejection> {
-    use backoffice::email::preferences::PreferencesData;
-    use backoffice::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
-    use backoffice::orders::validate as orders;
-    use backoffice::questions::validate as questions;
-    use backoffice::refunds::validate as refunds;
-    use backoffice::reviews::validate as reviews;
-    use backoffice::sellers::update::SellerUpdatedData;
-    use backoffice::stock::adjustment::InventoryAdjustedData;
+    use backoffice::domains::email::preferences::PreferencesData;
+    use backoffice::domains::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
+    use backoffice::domains::orders::validate as orders;
+    use backoffice::domains::questions::validate as questions;
+    use backoffice::domains::refunds::validate as refunds;
+    use backoffice::domains::reviews::validate as reviews;
+    use backoffice::domains::sellers::update::SellerUpdatedData;
+    use backoffice::domains::stock::adjustment::InventoryAdjustedData;
     match event_type {
         "order.created" => orders::new_order(parse_data::<OrderCreatedData>(data)?).map(drop)?,
         "order.shipped" => orders::shipment(&parse_data::<OrderShippedData>(data)?).map(drop)?,
         "order.cancelled" | "order.delivered" => {
-            backoffice::orders::OrderRef::try_from(&parse_data::<OrderRefData>(data)?).map(drop)?
+            backoffice::domains::orders::OrderRef::try_from(&parse_data::<OrderRefData>(data)?).map(drop)?
         }
         "inventory.adjusted" => parse_data::<InventoryAdjustedData>(data)?.validate().map(drop)?,
         "seller.updated" => parse_data::<SellerUpdatedData>(data)?.validate().map(drop)?,
@@ -338,13 +340,13 @@ proptest! {
     /// The classifiers take any words at all, and give the same answer every time.
     #[test]
     fn the_classifiers_take_any_words(rating in 0u8..8, title in buyer_text(40), text in buyer_text(240)) {
-        let review = backoffice::reviews::classify::classify(rating, &title, &text);
-        prop_assert_eq!(review.clone(), backoffice::reviews::classify::classify(rating, &title, &text));
+        let review = backoffice::domains::reviews::classify::classify(rating, &title, &text);
+        prop_assert_eq!(review.clone(), backoffice::domains::reviews::classify::classify(rating, &title, &text));
         if !review.negative {
             prop_assert!(review.reasons.is_empty());
         }
-        let intent = backoffice::questions::intent::classify(&title, &text);
-        prop_assert_eq!(intent, backoffice::questions::intent::classify(&title, &text));
+        let intent = backoffice::domains::questions::intent::classify(&title, &text);
+        prop_assert_eq!(intent, backoffice::domains::questions::intent::classify(&title, &text));
     }
 }
 

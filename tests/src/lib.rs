@@ -18,12 +18,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use backoffice::adapters::{Aws, Deployed};
-use backoffice::config::TableNames;
-use backoffice::email::EmailContent;
-use backoffice::email::request::SellerDigest;
+use backoffice::domains::email::EmailContent;
+use backoffice::domains::email::request::SellerDigest;
 use backoffice::follow_ups::FollowUp;
-use backoffice::function::Function;
-use backoffice::webhook::{WebhookSecret, marketplace_request};
+use backoffice::mechanisms::config::TableNames;
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
 use local_cloud::local_aws::LocalAws;
 use local_cloud::provision::{Provisioned, provision};
 use local_cloud::template::Template;

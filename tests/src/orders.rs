@@ -10,14 +10,14 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::{DynamoStorage, item_of};
 use backoffice::adapters::sns::SnsFollowUps;
-use backoffice::follow_ups::{FollowUp, FollowUpPublisher};
-use backoffice::function::Function;
-use backoffice::orders::StoredOrder;
-use backoffice::orders::records::order_from;
-use backoffice::outbox::StreamBatch;
-use backoffice::stock::inventory::sku_key;
+use backoffice::domains::orders::StoredOrder;
+use backoffice::domains::orders::records::order_from;
+use backoffice::domains::stock::inventory::sku_key;
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::outbox::StreamBatch;
+use backoffice::mechanisms::outbox::{FollowUpPublisher, Message};
+use backoffice::mechanisms::webhook::Webhooks;
 use backoffice::storage::StoreError;
-use backoffice::webhook::Webhooks;
 use local_cloud::seed::{StockSeed, seed_stock};
 use local_cloud::streams::{Position, StreamReader};
 use order_intake::OrderIntake;
@@ -52,7 +52,7 @@ impl<Topic> Outage<Topic> {
 }
 
 impl<Topic: FollowUpPublisher> FollowUpPublisher for Outage<Topic> {
-    async fn publish(&self, follow_ups: &[FollowUp]) -> Result<(), StoreError> {
+    async fn publish(&self, follow_ups: &[Message]) -> Result<(), StoreError> {
         if self.failing.swap(false, Ordering::SeqCst) {
             return Err(StoreError::new("SNS PublishBatch", "injected outage"));
         }

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use backoffice::email::EmailRequest;
+use backoffice::domains::email::EmailRequest;
+use backoffice::domains::questions::records::thread_key;
 use backoffice::follow_ups::FollowUp;
-use backoffice::function::Function;
-use backoffice::questions::records::thread_key;
-use backoffice::webhook::{WebhookSecret, Webhooks, marketplace_request};
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::webhook::{WebhookSecret, Webhooks, marketplace_request};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 

@@ -6,11 +6,11 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::DynamoStorage;
-use backoffice::email::request::SellerDigest;
+use backoffice::domains::email::request::SellerDigest;
+use backoffice::domains::stock::inventory::sku_key;
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason, SweepPage};
-use backoffice::function::Function;
-use backoffice::stock::inventory::sku_key;
-use backoffice::webhook::Webhooks;
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::webhook::Webhooks;
 use serde_json::{Value, json};
 use stock_alerts::{Pages, StockAlerts, Summary};
 

@@ -1,11 +1,11 @@
 //! Buyer messaging against the local AWS: email requests in through the handler as Lambda
 //! delivers them, the emails read back from what SES accepted, records from DynamoDB.
 
-use backoffice::email::request::{
+use backoffice::domains::email::request::{
     QuestionDue, RefundAwaiting, RefundEmail, RefundEmailLine, ReplyEmail, ReviewAlert, ReviewTrendAlert, SellerDigest,
     StockAlert, StockLevel,
 };
-use backoffice::email::{EmailContent, EmailTemplate, RecipientRole};
+use backoffice::domains::email::{EmailContent, EmailTemplate, RecipientRole};
 use backoffice_tests::mail::{
     Throttled, buyer, emails_to, mailroom, mailroom_with, new_address, queued, request, sample_order,
 };
@@ -642,8 +642,8 @@ async fn a_live_lease_makes_a_second_consumer_wait_and_an_expired_one_is_taken_o
 
 #[tokio::test]
 async fn an_attempt_that_lost_its_lease_can_neither_mark_nor_give_back_the_key() {
-    use backoffice::email::EmailTemplate;
-    use backoffice::email::ledger::{Attempt, Entry};
+    use backoffice::domains::email::EmailTemplate;
+    use backoffice::domains::email::ledger::{Attempt, Entry};
 
     let mailroom = mailroom().await;
     let aws = backoffice_tests::local_aws();

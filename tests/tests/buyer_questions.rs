@@ -1,7 +1,7 @@
 //! Buyer questions against the local AWS: questions and replies through the webhook handler,
 //! threads in DynamoDB, their emails through the outbox, the email queue's handler and SES.
 
-use backoffice::email::EmailContent;
+use backoffice::domains::email::EmailContent;
 use backoffice_tests::mail::emails_to;
 use backoffice_tests::questions::help_desk;
 use chrono::{Duration, Utc};
@@ -448,7 +448,7 @@ fn schedule(at: chrono::DateTime<Utc>) -> Value {
 
 #[tokio::test]
 async fn the_clock_reminds_and_records_the_breach_once_each_with_the_clock_moved_by_the_test() {
-    use backoffice::lambda::Handler;
+    use backoffice::mechanisms::lambda::Handler;
     let desk = help_desk().await;
     let asked = desk.question(json!({"text": "Do you ship to Hong Kong?"}));
     let (_, answer) = desk.send(&asked).await;
@@ -485,7 +485,7 @@ async fn the_clock_reminds_and_records_the_breach_once_each_with_the_clock_moved
         })
         .collect();
     assert_eq!(kinds.len(), 3, "asked, reminded, overdue: {kinds:?}");
-    let [day, ..] = backoffice::questions::figures::response_figures(
+    let [day, ..] = backoffice::domains::questions::figures::response_figures(
         &backoffice_tests::local_aws()
             .aws_for::<buyer_messaging::OnAws>(&backoffice_tests::local_aws().sdk_config().await)
             .storage,
@@ -503,7 +503,7 @@ async fn the_clock_reminds_and_records_the_breach_once_each_with_the_clock_moved
 
 #[tokio::test]
 async fn a_late_order_gets_one_delay_notice_and_one_alert_even_when_sweeps_race() {
-    use backoffice::lambda::Handler;
+    use backoffice::mechanisms::lambda::Handler;
     let desk = help_desk().await;
     let late = desk.late_order().await;
     let now = Utc::now();
@@ -512,11 +512,12 @@ async fn a_late_order_gets_one_delay_notice_and_one_alert_even_when_sweeps_race(
     let storage = backoffice_tests::local_aws()
         .aws_for::<buyer_messaging::OnAws>(&backoffice_tests::local_aws().sdk_config().await)
         .storage;
-    let [day, ..] = backoffice::questions::figures::response_figures(&storage, desk.seller(), now.date_naive())
-        .await
-        .unwrap();
+    let [day, ..] =
+        backoffice::domains::questions::figures::response_figures(&storage, desk.seller(), now.date_naive())
+            .await
+            .unwrap();
     assert_eq!(day.late_shipments, 1, "counted once though four sweeps found it");
-    let prefix = backoffice::function::Function::BuyerMessaging.key(&["late", &late, ""]);
+    let prefix = backoffice::mechanisms::function::Function::BuyerMessaging.key(&["late", &late, ""]);
     let follow_ups = backoffice_tests::outbox_follow_ups(&desk.mailroom.dynamodb, &prefix).await;
     assert_eq!(
         follow_ups.len(),

@@ -5,11 +5,11 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use backoffice::adapters::dynamodb::DynamoStorage;
-use backoffice::config::TableNames;
-use backoffice::function::Function;
-use backoffice::idempotency::{Claim, CommitFailure, Earlier, commit_with_claim};
+use backoffice::mechanisms::config::TableNames;
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::idempotency::{Claim, CommitFailure, Earlier, commit_with_claim};
+use backoffice::mechanisms::webhook::{Accepted, NotAccepted, Rejection, WebhookEdge, WebhookSecret};
 use backoffice::storage::{Condition, Storage, Table, Write};
-use backoffice::webhook::{Accepted, NotAccepted, Rejection, WebhookEdge, WebhookSecret};
 use backoffice_tests::{TEST_SECRET, local_aws, signed_request, unique_id};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;

@@ -336,8 +336,8 @@ async fn sns_limits_messages_and_batches_to_256_kib_in_bytes() {
 #[tokio::test]
 async fn the_signing_secret_is_read_from_secrets_manager_and_rotates_without_a_restart() {
     use backoffice::adapters::secrets::signing_secrets;
-    use backoffice::webhook::secrets::REFETCH_EVERY;
-    use backoffice::webhook::{SignatureError, SignatureVerifier, SigningSecrets, WebhookSecret};
+    use backoffice::mechanisms::webhook::secrets::REFETCH_EVERY;
+    use backoffice::mechanisms::webhook::{SignatureError, SignatureVerifier, SigningSecrets, WebhookSecret};
 
     let config = local_aws().sdk_config().await;
     let manager = aws_sdk_secretsmanager::Client::new(&config);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use backoffice::function::Function;
+use backoffice::mechanisms::function::Function;
 use backoffice_tests::unique_id;
 use local_cloud::operations::{dead_letters, outbox, replay_dead_letters, send_event, waiting_in};
 use local_cloud::processes::LogSink;
@@ -671,7 +671,7 @@ async fn inventory_item(
         .table_name(table)
         .key(
             "sku_key",
-            aws_sdk_dynamodb::types::AttributeValue::S(backoffice::stock::inventory::sku_key(seller, sku)),
+            aws_sdk_dynamodb::types::AttributeValue::S(backoffice::domains::stock::inventory::sku_key(seller, sku)),
         )
         .consistent_read(true)
         .send()
@@ -713,11 +713,11 @@ async fn the_schedule_reaches_the_sweep() {
     // page's start is assessed there, and only there (nothing else ever moved its stock).
     use aws_sdk_dynamodb::types::AttributeValue;
     use backoffice::adapters::dynamodb::dynamo_item;
+    use backoffice::domains::stock::inventory::sku_key;
     use backoffice::follow_ups::{FollowUp, SweepPage};
-    use backoffice::stock::inventory::sku_key;
     use backoffice::storage::Cursor;
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
-    let cup = backoffice::stock::records::new_stock_item("sel_teahouse", "TEA-CUP-09", 1, 5, 3);
+    let cup = backoffice::domains::stock::records::new_stock_item("sel_teahouse", "TEA-CUP-09", 1, 5, 3);
     let inventory = &stack.provisioned.tables["InventoryTable"];
     dynamodb
         .put_item()

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use backoffice::follow_ups::{EmailTemplate, FollowUp, MAX_PUBLISH_BYTES, StockChangeReason};
-use backoffice::orders::validate::MAX_LINES;
+use backoffice::domains::orders::validate::MAX_LINES;
+use backoffice::follow_ups::{EmailTemplate, FollowUp, StockChangeReason};
+use backoffice::mechanisms::outbox::MAX_PUBLISH_BYTES;
 use backoffice_tests::orders::{Outage, envelope, order_data, shop, shop_with};
 use backoffice_tests::{local_aws, receive_all, unique_id};
 use serde_json::json;

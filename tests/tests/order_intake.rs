@@ -1,7 +1,7 @@
 //! Order intake against the local AWS: the real handler, DynamoDB transactions and SNS fan-out.
 
-use backoffice::orders::OrderStatus;
-use backoffice::webhook::Webhooks;
+use backoffice::domains::orders::OrderStatus;
+use backoffice::mechanisms::webhook::Webhooks;
 use backoffice_tests::orders::{envelope, order_data, shop};
 use backoffice_tests::{TEST_SECRET, signed_request, unique_id};
 use futures_util::future::join_all;

@@ -4,7 +4,7 @@
 //! the returned units filling a backorder through stock alerts.
 
 use backoffice::follow_ups::FollowUp;
-use backoffice::outbox::StreamBatch;
+use backoffice::mechanisms::outbox::StreamBatch;
 use backoffice_tests::local_aws;
 use backoffice_tests::refunds::refund_desk;
 use backoffice_tests::{receive_all, unique_id};

@@ -2,8 +2,8 @@
 //! reviews table (one read, one transaction), notices handed over as the queue delivers them,
 //! digests read from the outbox they are relayed from, trends as the sweep re-checks them.
 
-use backoffice::reviews::notice::Noticed;
-use backoffice::reviews::records::ReviewState;
+use backoffice::domains::reviews::notice::Noticed;
+use backoffice::domains::reviews::records::ReviewState;
 use backoffice_tests::orders::order_data;
 use backoffice_tests::reviews::{Reviews, review_event, reviews};
 use backoffice_tests::unique_id;
@@ -158,7 +158,7 @@ async fn an_edit_and_a_removal_keep_the_stats_right() {
 async fn a_repeated_complaint_is_raised_once_cleared_by_the_sweep_and_raised_again() {
     let reviews = reviews().await;
     let start = Utc::now();
-    let trends = |notices: Vec<backoffice::reviews::notice::ReviewNotice>| {
+    let trends = |notices: Vec<backoffice::domains::reviews::notice::ReviewNotice>| {
         notices
             .into_iter()
             .filter_map(|notice| match notice.about {

@@ -3,11 +3,11 @@
 //! sent through buyer messaging to SES in each seller's language, and the operator report
 //! opened in headless Chromium.
 
-use backoffice::email::EmailContent;
+use backoffice::domains::email::EmailContent;
+use backoffice::domains::health::page::{OperatorReport, render};
 use backoffice::follow_ups::FollowUp;
-use backoffice::function::Function;
-use backoffice::health::page::{OperatorReport, render};
-use backoffice::webhook::Webhooks;
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::webhook::Webhooks;
 use backoffice_tests::mail::{emails_to, mailroom};
 use backoffice_tests::orders::{envelope, order_data};
 use backoffice_tests::stock::{Warehouse, warehouse};
@@ -58,7 +58,7 @@ async fn seller_with_a_week(locale: &str, time_zone: &str, address: &str) -> War
 }
 
 /// What the run's weekly email for `seller` asks buyer messaging to send.
-async fn weekly_email(warehouse: &Warehouse) -> Vec<backoffice::email::EmailRequest> {
+async fn weekly_email(warehouse: &Warehouse) -> Vec<backoffice::domains::email::EmailRequest> {
     let prefix = Function::SellerHealth.key(&["weekly", warehouse.seller(), ""]);
     outbox_follow_ups(&warehouse.shop.dynamodb, &prefix)
         .await

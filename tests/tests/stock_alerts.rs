@@ -3,10 +3,10 @@
 //! from the inventory table, digests from the outbox they are relayed from.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use backoffice::email::request::StockLevel;
-use backoffice::email::{EmailTemplate, RecipientRole};
+use backoffice::domains::email::request::StockLevel;
+use backoffice::domains::email::{EmailTemplate, RecipientRole};
+use backoffice::domains::orders::OrderStatus;
 use backoffice::follow_ups::{FollowUp, StockChangeReason};
-use backoffice::orders::OrderStatus;
 use backoffice_tests::orders::order_data;
 use backoffice_tests::stock::{ONE_AT_A_TIME, Warehouse, digests_of, warehouse};
 use backoffice_tests::{outbox_follow_ups, unique_id};

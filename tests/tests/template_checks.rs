@@ -442,7 +442,7 @@ fn email_leaves_from_the_stack_address_only(template: &Template, found: &mut Vec
 /// attributes their change makes (`FILL_ATTRIBUTES`, `REFUND_ATTRIBUTES`, and the key), so
 /// neither can rewrite a buyer, an address or a price; no other role writes orders at all.
 fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<String>) {
-    use backoffice::orders::records::{FILL_ATTRIBUTES, REFUND_ATTRIBUTES};
+    use backoffice::domains::orders::records::{FILL_ATTRIBUTES, REFUND_ATTRIBUTES};
     for role in template.resources_of_kind("AWS::IAM::Role") {
         let changes: &[&str] = match role.logical_id {
             "OrderIntakeFunctionRole" => continue,

@@ -261,9 +261,9 @@ async fn print_refunds(client: &aws_sdk_dynamodb::Client, table: &str) -> Comman
     items.retain(|item| text(item, "pk").starts_with("refund#"));
     items.sort_by(|a, b| text(a, "pk").cmp(text(b, "pk")));
     let money = |item: &Item, name: &str| {
-        let currency = backoffice::money::Currency::parse(text(item, "currency")).ok();
+        let currency = backoffice::values::money::Currency::parse(text(item, "currency")).ok();
         match (item.get(name).and_then(Value::as_i64), currency) {
-            (Some(minor), Some(currency)) => backoffice::money::Money::from_minor(minor, currency).to_string(),
+            (Some(minor), Some(currency)) => backoffice::values::money::Money::from_minor(minor, currency).to_string(),
             _ => "-".to_owned(),
         }
     };

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use backoffice::adapters::Aws;
-use backoffice::config::TableNames;
-use backoffice::health::page::render;
-use backoffice::health::report::operator_report;
-use backoffice::health::weekly::listed_sellers;
+use backoffice::domains::health::page::render;
+use backoffice::domains::health::report::operator_report;
+use backoffice::domains::health::weekly::listed_sellers;
+use backoffice::mechanisms::config::TableNames;
 use backoffice::storage::Table;
 use local_cloud::local_aws::sdk_config_for;
 use local_cloud::paths;

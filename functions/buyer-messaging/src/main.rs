@@ -1,7 +1,7 @@
 //! The buyer messaging Lambda: logging, the handler built from its environment, the runtime.
 
 use backoffice::adapters::Deployed;
-use backoffice::{lambda, telemetry};
+use backoffice::mechanisms::{lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda::Error> {

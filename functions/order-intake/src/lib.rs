@@ -13,21 +13,21 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::sns::SnsFollowUps;
 use backoffice::adapters::{Aws, Deployed};
-use backoffice::config::{ConfigError, Source};
-use backoffice::follow_ups::FollowUpPublisher;
-use backoffice::function::Function;
-use backoffice::idempotency::Claim;
-use backoffice::lambda::Handler;
-use backoffice::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
-use backoffice::orders::{
+use backoffice::domains::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
+use backoffice::domains::orders::{
     Applied, ChangeRequest, EventContext, OrderChange, OrderRef, change_order, place_order, validate,
 };
-use backoffice::outbox::{self, StreamBatch};
-use backoffice::storage::{Storage, Table};
-use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{
+use backoffice::mechanisms::config::{ConfigError, Source};
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::idempotency::Claim;
+use backoffice::mechanisms::lambda::Handler;
+use backoffice::mechanisms::outbox::FollowUpPublisher;
+use backoffice::mechanisms::outbox::{self, StreamBatch};
+use backoffice::mechanisms::trigger::{InvocationError, Trigger};
+use backoffice::mechanisms::webhook::{
     Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
+use backoffice::storage::{Storage, Table};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::Instrument;

@@ -2,11 +2,11 @@
 //! their answers and what each costs, with no AWS at all. The same handler over DynamoDB is
 //! proven in `tests/tests/order_intake.rs`.
 
+use backoffice::domains::stock::inventory::sku_key;
+use backoffice::domains::stock::records::new_stock_item;
 use backoffice::follow_ups::{FollowUp, KeptFollowUps};
-use backoffice::stock::inventory::sku_key;
-use backoffice::stock::records::new_stock_item;
+use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
 use backoffice::storage::{Item, MemoryStorage, Table, number, text};
-use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -100,7 +100,7 @@ async fn an_order_reserves_every_line_in_one_request() {
 #[tokio::test]
 async fn the_longest_order_the_schema_takes_fits_one_transaction() {
     let shop = shop();
-    let skus: Vec<String> = (0..backoffice::orders::validate::MAX_LINES)
+    let skus: Vec<String> = (0..backoffice::domains::orders::validate::MAX_LINES)
         .map(|n| format!("LONG-{n:02}"))
         .collect();
     for sku in &skus {

@@ -5,15 +5,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use backoffice::email::{EmailContent, EmailRequest};
-use backoffice::orders::records::put_new;
-use backoffice::orders::schema::OrderCreatedData;
-use backoffice::orders::{EventContext, OrderStatus, StoredOrder, validate};
-use backoffice::refunds::payout::Payout;
-use backoffice::refunds::records::refund_key;
-use backoffice::stock::inventory::sku_key;
+use backoffice::domains::email::{EmailContent, EmailRequest};
+use backoffice::domains::orders::records::put_new;
+use backoffice::domains::orders::schema::OrderCreatedData;
+use backoffice::domains::orders::{EventContext, OrderStatus, StoredOrder, validate};
+use backoffice::domains::refunds::payout::Payout;
+use backoffice::domains::refunds::records::refund_key;
+use backoffice::domains::stock::inventory::sku_key;
+use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
 use backoffice::storage::{Item, MemoryStorage, StoreError, Table, WriteSet, number, text};
-use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};

@@ -12,26 +12,26 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
-use backoffice::batch::process_batch_grouped;
-use backoffice::config::{ConfigError, Source};
+use backoffice::domains::orders::EventContext;
+use backoffice::domains::reviews::apply::{ReviewOutcome, record_review, remove_review, update_review};
+use backoffice::domains::reviews::classify::load_lexicons;
+use backoffice::domains::reviews::digest::tell_seller;
+use backoffice::domains::reviews::notice::ReviewNotice;
+use backoffice::domains::reviews::schema::{ReviewCreatedData, ReviewRemovedData, ReviewUpdatedData};
+use backoffice::domains::reviews::sweep::{TrendSweep, sweep_trends};
+use backoffice::domains::reviews::validate::{new_review, removed_review, updated_review};
 use backoffice::follow_ups::FollowUp;
-use backoffice::function::Function;
-use backoffice::idempotency::Claim;
-use backoffice::lambda::Handler;
-use backoffice::metrics;
-use backoffice::orders::EventContext;
-use backoffice::reviews::apply::{ReviewOutcome, record_review, remove_review, update_review};
-use backoffice::reviews::classify::load_lexicons;
-use backoffice::reviews::digest::tell_seller;
-use backoffice::reviews::notice::ReviewNotice;
-use backoffice::reviews::schema::{ReviewCreatedData, ReviewRemovedData, ReviewUpdatedData};
-use backoffice::reviews::sweep::{TrendSweep, sweep_trends};
-use backoffice::reviews::validate::{new_review, removed_review, updated_review};
-use backoffice::storage::{BoxError, Storage, Table};
-use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{
+use backoffice::mechanisms::batch::process_batch_grouped;
+use backoffice::mechanisms::config::{ConfigError, Source};
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::idempotency::Claim;
+use backoffice::mechanisms::lambda::Handler;
+use backoffice::mechanisms::metrics;
+use backoffice::mechanisms::trigger::{InvocationError, Trigger};
+use backoffice::mechanisms::webhook::{
     Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
+use backoffice::storage::{BoxError, Storage, Table};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::Instrument;

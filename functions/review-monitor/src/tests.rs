@@ -2,14 +2,14 @@
 //! notices as the queue delivers them, one digest per seller, trends raised once, cleared and
 //! raised again. The same handler over DynamoDB is proven in `tests/tests/review_monitor.rs`.
 
-use backoffice::email::{EmailContent, EmailRequest};
-use backoffice::orders::records::put_new;
-use backoffice::orders::schema::OrderCreatedData;
-use backoffice::orders::{EventContext, StoredOrder, validate};
-use backoffice::reviews::notice::Noticed;
-use backoffice::reviews::records::{review_key, stats_key};
+use backoffice::domains::email::{EmailContent, EmailRequest};
+use backoffice::domains::orders::records::put_new;
+use backoffice::domains::orders::schema::OrderCreatedData;
+use backoffice::domains::orders::{EventContext, StoredOrder, validate};
+use backoffice::domains::reviews::notice::Noticed;
+use backoffice::domains::reviews::records::{review_key, stats_key};
+use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
 use backoffice::storage::{Item, MemoryStorage, Table, WriteSet, number, text};
-use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::Duration;
 use futures_util::future::join_all;
 use serde_json::{Value, json};

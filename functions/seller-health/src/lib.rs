@@ -2,7 +2,7 @@
 //!
 //! - Each listed seller whose Monday 08:00 (in its time zone) has come gets its week by email,
 //!   once: a claim and the email's outbox entry in one transaction (see
-//!   [`backoffice::health::weekly`]).
+//!   [`backoffice::domains::health::weekly`]).
 //! - On Monday from 08:00 UTC, the operator report across sellers is written to the reports
 //!   bucket, one object per week (writing it again writes the same key).
 //!
@@ -15,17 +15,19 @@ mod tests;
 
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
-use backoffice::config::{ConfigError, Source};
-use backoffice::function::Function;
-use backoffice::health::page::render;
-use backoffice::health::report::{ReportShelf, last_day_before, operator_report, operator_report_due, report_key};
-use backoffice::health::week::stock_at_risk;
-use backoffice::health::weekly::{Report, listed_sellers, report_due, send_weekly_report};
-use backoffice::lambda::Handler;
-use backoffice::metrics;
-use backoffice::stock::records::watchlist;
+use backoffice::domains::health::page::render;
+use backoffice::domains::health::report::{
+    ReportShelf, last_day_before, operator_report, operator_report_due, report_key,
+};
+use backoffice::domains::health::week::stock_at_risk;
+use backoffice::domains::health::weekly::{Report, listed_sellers, report_due, send_weekly_report};
+use backoffice::domains::stock::records::watchlist;
+use backoffice::mechanisms::config::{ConfigError, Source};
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::lambda::Handler;
+use backoffice::mechanisms::metrics;
+use backoffice::mechanisms::trigger::{InvocationError, Trigger};
 use backoffice::storage::{Storage, StoreError, Table};
-use backoffice::trigger::{InvocationError, Trigger};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! default key. Here, not in the shared crate, because no other function writes to S3.
 
 use aws_sdk_s3::primitives::ByteStream;
-use backoffice::health::report::ReportShelf;
+use backoffice::domains::health::report::ReportShelf;
 use backoffice::storage::BoxError;
 
 #[derive(Debug, Clone)]

@@ -5,19 +5,19 @@
 
 use std::sync::{Arc, Mutex};
 
-use backoffice::email::EmailContent;
-use backoffice::email::compose::compose;
-use backoffice::email::mailer::KeptMail;
+use backoffice::domains::email::EmailContent;
+use backoffice::domains::email::compose::compose;
+use backoffice::domains::email::mailer::KeptMail;
+use backoffice::domains::figures::measures::{Measure, Status};
+use backoffice::domains::figures::week::SellerWeek;
+use backoffice::domains::health::report::KeptReports;
+use backoffice::domains::refunds::payout::{Payout, PayoutQueue};
+use backoffice::domains::stock::inventory::WATCHLIST;
+use backoffice::domains::stock::records::new_stock_item;
 use backoffice::follow_ups::{FollowUp, KeptFollowUps};
-use backoffice::health::measures::{Measure, Status};
-use backoffice::health::report::KeptReports;
-use backoffice::health::week::SellerWeek;
-use backoffice::pii::EmailAddress;
-use backoffice::refunds::payout::{Payout, PayoutQueue};
-use backoffice::stock::inventory::WATCHLIST;
-use backoffice::stock::records::new_stock_item;
+use backoffice::mechanisms::webhook::{WebhookSecret, Webhooks, marketplace_request};
 use backoffice::storage::{MemoryStorage, StoreError, text};
-use backoffice::webhook::{WebhookSecret, Webhooks, marketplace_request};
+use backoffice::values::pii::EmailAddress;
 use buyer_messaging::{BuyerMessaging, Settings};
 use chrono::{DateTime, Duration, Utc};
 use order_intake::OrderIntake;

@@ -14,35 +14,36 @@
 //!   and backorder filling reads a page of the seller's backorders, then each hands the rest on
 //!   through the outbox as a message of its own (see [`Pages`]).
 
+use backoffice::domains::email::request::email_entry;
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
-use backoffice::batch::process_batch_grouped;
-use backoffice::config::{ConfigError, Source};
-use backoffice::email::EmailContent;
-use backoffice::email::request::SellerDigest;
+use backoffice::domains::email::EmailContent;
+use backoffice::domains::email::request::SellerDigest;
+use backoffice::domains::orders::records::backordered;
+use backoffice::domains::orders::{Fill, fill_backorder};
+use backoffice::domains::sellers::seller_contact;
+use backoffice::domains::sellers::update::{SellerUpdatedData, update_seller};
+use backoffice::domains::stock::adjustment::{InventoryAdjustedData, adjust_stock};
+use backoffice::domains::stock::alerts::{self, Evaluated};
+use backoffice::domains::stock::assess::{StockItem, assess};
+use backoffice::domains::stock::records::{Recorded, record_evaluations, stock_items, watchlist_page};
 use backoffice::follow_ups::{FollowUp, StockChange, SweepPage};
-use backoffice::function::Function;
-use backoffice::idempotency::Claim;
-use backoffice::lambda::Handler;
-use backoffice::metrics;
-use backoffice::orders::records::backordered;
-use backoffice::orders::{Fill, fill_backorder};
-use backoffice::outbox::{OutboxEntry, hand_on};
-use backoffice::sellers::seller_contact;
-use backoffice::sellers::update::{SellerUpdatedData, update_seller};
-use backoffice::stock::adjustment::{InventoryAdjustedData, adjust_stock};
-use backoffice::stock::alerts::{self, Evaluated};
-use backoffice::stock::assess::{StockItem, assess};
-use backoffice::stock::records::{Recorded, record_evaluations, stock_items, watchlist_page};
-use backoffice::storage::{BoxError, Cursor, Storage, StoreError, Table, back_off};
-use backoffice::trigger::{InvocationError, Trigger};
-use backoffice::webhook::{
+use backoffice::mechanisms::batch::process_batch_grouped;
+use backoffice::mechanisms::config::{ConfigError, Source};
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::idempotency::Claim;
+use backoffice::mechanisms::lambda::Handler;
+use backoffice::mechanisms::metrics;
+use backoffice::mechanisms::outbox::{OutboxEntry, hand_on};
+use backoffice::mechanisms::trigger::{InvocationError, Trigger};
+use backoffice::mechanisms::webhook::{
     Accepted, Envelope, NotAccepted, Rejection, SigningSecrets, WebhookEdge, Webhooks, not_handled_yet, parse_data,
 };
+use backoffice::storage::{BoxError, Cursor, Storage, StoreError, Table, back_off};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tracing::Instrument;
@@ -295,7 +296,7 @@ impl<Store: Storage> StockAlerts<Store> {
         }
         if let Some(next) = page.next {
             tracing::info!(after = %next.key, "backorder filling continues in a message of its own");
-            hand_on(&self.store, FollowUp::StockChange(change.continued_after(next)), now).await?;
+            hand_on(&self.store, &change.continued_after(next), now).await?;
         }
         Ok(filled)
     }
@@ -385,7 +386,7 @@ impl<Store: Storage> StockAlerts<Store> {
             .ok_or_else(|| AlertError::NoContact(digest.seller_id.clone()))?;
         let key = alerts::digest_key(digest, evaluated);
         let content = EmailContent::SellerDigest(digest.clone());
-        Ok(OutboxEntry::email(key, contact.recipient(), &contact.locale, content))
+        Ok(email_entry(key, contact.recipient(), &contact.locale, content))
     }
 
     /// Assesses a page of the watchlist, after `after` (from its start for the schedule): one
@@ -414,7 +415,7 @@ impl<Store: Storage> StockAlerts<Store> {
                 ..Summary::default()
             };
             if let Some(next) = page.next {
-                hand_on(&self.store, FollowUp::StockSweep(SweepPage::new(run, next)), now)
+                hand_on(&self.store, &SweepPage::new(run, next), now)
                     .await
                     .map_err(incomplete)?;
             }

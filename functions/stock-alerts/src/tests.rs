@@ -2,13 +2,13 @@
 //! stock changes as the queue delivers them, backorders filled, one digest per problem. The
 //! same handler over DynamoDB is proven in `tests/tests/stock_alerts.rs`.
 
+use backoffice::domains::orders::schema::OrderCreatedData;
+use backoffice::domains::orders::{EventContext, OrderStatus, place_order, validate};
+use backoffice::domains::stock::inventory::sku_key;
 use backoffice::follow_ups::StockChangeReason;
-use backoffice::idempotency::Claim;
-use backoffice::orders::schema::OrderCreatedData;
-use backoffice::orders::{EventContext, OrderStatus, place_order, validate};
-use backoffice::stock::inventory::sku_key;
+use backoffice::mechanisms::idempotency::Claim;
+use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
 use backoffice::storage::{MemoryStorage, Table, number, text};
-use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};

@@ -52,7 +52,7 @@ impl SentEmail {
 }
 
 /// Reads a message with `mail-parser`, a MIME reader that owes nothing to the writer in
-/// `backoffice::email::mime`: what it reads back is what a mail client would show.
+/// `backoffice::domains::email::mime`: what it reads back is what a mail client would show.
 pub fn parse(raw: &str) -> SentEmail {
     let mut email = SentEmail {
         raw: raw.to_owned(),

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
-use backoffice::function::Function;
-use backoffice::webhook::{SignatureVerifier, WebhookSecret};
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::webhook::{SignatureVerifier, WebhookSecret};
 use http::Method;
 use serde_json::Value;
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use backoffice::adapters::dynamodb::dynamo_item;
-use backoffice::stock::records::new_stock_item;
+use backoffice::domains::stock::records::new_stock_item;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]

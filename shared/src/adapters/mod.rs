@@ -20,10 +20,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(12);
 
 use std::future::Future;
 
-use crate::config::{ConfigError, ProcessEnv, Source, TableNames, open_connections_at_init};
-use crate::function::Function;
+use crate::mechanisms::config::{ConfigError, ProcessEnv, Source, TableNames, open_connections_at_init};
+use crate::mechanisms::function::Function;
+use crate::mechanisms::webhook::SigningSecrets;
 use crate::storage::Table;
-use crate::webhook::SigningSecrets;
 
 /// The Secrets Manager secret (name or ARN) holding the webhook signing secret.
 pub const WEBHOOK_SECRET_ID: &str = "WEBHOOK_SECRET_ID";

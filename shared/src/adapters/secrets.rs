@@ -6,9 +6,9 @@ use std::sync::Arc;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
+use crate::mechanisms::webhook::WebhookSecret;
+use crate::mechanisms::webhook::secrets::{FetchSecrets, SecretVersions};
 use crate::storage::StoreError;
-use crate::webhook::WebhookSecret;
-use crate::webhook::secrets::{FetchSecrets, SecretVersions};
 
 /// Reads `secret_id`'s current and pending versions, each time it is called.
 pub fn signing_secrets(config: &aws_config::SdkConfig, secret_id: String) -> FetchSecrets {

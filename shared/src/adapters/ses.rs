@@ -11,8 +11,8 @@ use aws_sdk_sesv2::operation::RequestId;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 
-use crate::email::feedback::SEND_REFERENCE_TAG;
-use crate::email::mailer::{Mailer, Outgoing, SendError};
+use crate::domains::email::feedback::SEND_REFERENCE_TAG;
+use crate::domains::email::mailer::{Mailer, Outgoing, SendError};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {
@@ -39,7 +39,7 @@ pub fn client(config: &SdkConfig) -> Client {
 
 impl SesMailer {
     /// Sends from `from` with the SDK configuration's credentials and region.
-    pub fn new(config: &SdkConfig, from: &crate::pii::EmailAddress, configuration_set: Option<String>) -> Self {
+    pub fn new(config: &SdkConfig, from: &crate::values::pii::EmailAddress, configuration_set: Option<String>) -> Self {
         Self::with_client(client(config), from.expose(), configuration_set)
     }
 

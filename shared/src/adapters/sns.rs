@@ -3,7 +3,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
 
-use crate::follow_ups::{FollowUp, FollowUpPublisher, KIND_ATTRIBUTE, publish_batches};
+use crate::mechanisms::outbox::{FollowUpPublisher, KIND_ATTRIBUTE, Message, publish_batches};
 use crate::storage::StoreError;
 
 #[derive(Debug, Clone)]
@@ -25,7 +25,7 @@ impl SnsFollowUps {
     }
 }
 
-fn entry(index: usize, follow_up: &FollowUp) -> Result<PublishBatchRequestEntry, StoreError> {
+fn entry(index: usize, follow_up: &Message) -> Result<PublishBatchRequestEntry, StoreError> {
     let kind = MessageAttributeValue::builder()
         .data_type("String")
         .string_value(follow_up.kind())
@@ -33,14 +33,14 @@ fn entry(index: usize, follow_up: &FollowUp) -> Result<PublishBatchRequestEntry,
         .map_err(|error| StoreError::new("SNS message attribute", error))?;
     PublishBatchRequestEntry::builder()
         .id(index.to_string())
-        .message(follow_up.message())
+        .message(follow_up.text())
         .message_attributes(KIND_ATTRIBUTE, kind)
         .build()
         .map_err(|error| StoreError::new("SNS batch entry", error))
 }
 
 impl FollowUpPublisher for SnsFollowUps {
-    async fn publish(&self, follow_ups: &[FollowUp]) -> Result<(), StoreError> {
+    async fn publish(&self, follow_ups: &[Message]) -> Result<(), StoreError> {
         for chunk in publish_batches(follow_ups) {
             let entries = chunk
                 .iter()

@@ -2,7 +2,7 @@
 
 use aws_sdk_sqs::Client;
 
-use crate::refunds::payout::{Payout, PayoutQueue};
+use crate::domains::refunds::payout::{Payout, PayoutQueue};
 use crate::storage::StoreError;
 
 #[derive(Debug, Clone)]

@@ -6,10 +6,10 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use backoffice::adapters::dynamodb::dynamo_item;
-use backoffice::orders::Buyer;
-use backoffice::pii::EmailAddress;
-use backoffice::questions::intent::Intent;
-use backoffice::questions::records::{Author, StoredThread, ThreadMessage, ThreadState, thread_item};
+use backoffice::domains::orders::Buyer;
+use backoffice::domains::questions::intent::Intent;
+use backoffice::domains::questions::records::{Author, StoredThread, ThreadMessage, ThreadState, thread_item};
+use backoffice::values::pii::EmailAddress;
 use chrono::{Duration, Utc};
 use serde::Serialize;
 
@@ -61,7 +61,7 @@ fn thread(index: usize) -> WriteRequest {
             message_id: format!("msg_clock_{index}"),
             author: Author::Buyer,
             at: asked,
-            text: backoffice::pii::Private("Is the teapot dishwasher safe?".to_owned()),
+            text: backoffice::values::pii::Private("Is the teapot dishwasher safe?".to_owned()),
             intent: Some(Intent::ProductQuestion),
             fingerprint: "bench".to_owned(),
             answered_automatically: false,

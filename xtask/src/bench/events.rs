@@ -4,14 +4,14 @@
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use backoffice::email::request::{OrderEmail, OrderEmailLine};
-use backoffice::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use backoffice::domains::email::request::{OrderEmail, OrderEmailLine};
+use backoffice::domains::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use backoffice::domains::refunds::payout::Payout;
+use backoffice::domains::reviews::notice::{Noticed, ReviewNotice};
+use backoffice::domains::reviews::reason::Reason;
 use backoffice::follow_ups::{FollowUp, StockChange, StockChangeReason};
-use backoffice::function::Function;
-use backoffice::pii::EmailAddress;
-use backoffice::refunds::payout::Payout;
-use backoffice::reviews::notice::{Noticed, ReviewNotice};
-use backoffice::reviews::reason::Reason;
+use backoffice::mechanisms::function::Function;
+use backoffice::values::pii::EmailAddress;
 use local_cloud::provision::Provisioned;
 use local_cloud::runtime_api::Invoked;
 use local_cloud::seed::{StockSeed, seed_stock as write_stock};
@@ -289,8 +289,10 @@ fn confirmation_email() -> FollowUp {
 
 /// A Function URL request carrying `body`, signed with `secret` now.
 fn webhook(secret: &str, body: &str) -> Bytes {
-    let signature = backoffice::webhook::SignatureVerifier::new(backoffice::webhook::WebhookSecret::new(secret))
-        .sign(body.as_bytes(), chrono::Utc::now().timestamp());
+    let signature = backoffice::mechanisms::webhook::SignatureVerifier::new(
+        backoffice::mechanisms::webhook::WebhookSecret::new(secret),
+    )
+    .sign(body.as_bytes(), chrono::Utc::now().timestamp());
     let (parts, ()) = http::Request::builder()
         .method("POST")
         .uri("/")

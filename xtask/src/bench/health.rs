@@ -7,12 +7,12 @@ use std::time::Instant;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::Aws;
-use backoffice::config::TableNames;
-use backoffice::function::Function;
-use backoffice::idempotency::Claim;
-use backoffice::orders::schema::OrderCreatedData;
-use backoffice::orders::{EventContext, place_order, validate};
-use backoffice::stock::records::new_stock_item;
+use backoffice::domains::orders::schema::OrderCreatedData;
+use backoffice::domains::orders::{EventContext, place_order, validate};
+use backoffice::domains::stock::records::new_stock_item;
+use backoffice::mechanisms::config::TableNames;
+use backoffice::mechanisms::function::Function;
+use backoffice::mechanisms::idempotency::Claim;
 use backoffice::storage::{Storage, Table, WriteSet};
 use chrono::{DateTime, Duration, Utc};
 use local_cloud::provision::Provisioned;
@@ -106,7 +106,7 @@ async fn load_week(
         .item("time_zone", AttributeValue::S(zone.to_owned()))
         .item(
             "listed",
-            AttributeValue::S(backoffice::health::weekly::LISTED.to_owned()),
+            AttributeValue::S(backoffice::domains::sellers::records::LISTED.to_owned()),
         )
         .send()
         .await

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use backoffice::function::Function;
+use backoffice::mechanisms::function::Function;
 use bytes::Bytes;
 use local_cloud::local_aws::LocalAws;
 use local_cloud::provision::provision;

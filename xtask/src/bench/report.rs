@@ -123,7 +123,7 @@ impl Report {
         let intake = self
             .functions
             .iter()
-            .find(|f| f.function == backoffice::function::Function::OrderIntake.name());
+            .find(|f| f.function == backoffice::mechanisms::function::Function::OrderIntake.name());
         if let (Some(intake), Some(peer)) = (intake, &self.peer) {
             self.peer_ratio_init = peer.init_ms.p50 / intake.init_ms.p50.max(f64::EPSILON);
             self.peer_ratio_first_response =

@@ -62,7 +62,7 @@ fn stock_item(index: usize) -> WriteRequest {
         .item("safety_stock", n(5))
         .item("lead_time_days", n(7));
     if at_risk {
-        put = put.item("watch", s(backoffice::stock::inventory::WATCHLIST));
+        put = put.item("watch", s(backoffice::domains::stock::inventory::WATCHLIST));
     }
     WriteRequest::builder()
         .put_request(put.build().expect("a key and attributes"))

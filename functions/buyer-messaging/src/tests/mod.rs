@@ -2,9 +2,9 @@
 //! given: each email once, skips recorded with their reasons, preferences in event order.
 //! The same handler over DynamoDB and SES is proven in `tests/tests/buyer_messaging.rs`.
 
-use backoffice::email::mailer::{KeptMail, SendError};
+use backoffice::domains::email::mailer::{KeptMail, SendError};
+use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
 use backoffice::storage::{MemoryStorage, Table, text};
-use backoffice::webhook::{WebhookSecret, marketplace_request};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};

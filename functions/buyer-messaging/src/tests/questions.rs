@@ -2,13 +2,13 @@
 //! as, what it led to in the outbox, and the emails those become when the email queue
 //! delivers them. Against DynamoDB and SES: `tests/tests/buyer_questions.rs`.
 
-use backoffice::email::compose::compose;
-use backoffice::email::letter::Rendered;
+use backoffice::domains::email::compose::compose;
+use backoffice::domains::email::letter::Rendered;
+use backoffice::domains::orders::records::put_new;
+use backoffice::domains::orders::schema::OrderCreatedData;
+use backoffice::domains::orders::{OrderStatus, Shipment, StoredOrder, validate as orders};
+use backoffice::domains::questions::records::thread_key;
 use backoffice::follow_ups::FollowUp;
-use backoffice::orders::records::put_new;
-use backoffice::orders::schema::OrderCreatedData;
-use backoffice::orders::{OrderStatus, Shipment, StoredOrder, validate as orders};
-use backoffice::questions::records::thread_key;
 use backoffice::storage::WriteSet;
 use chrono::Duration;
 
@@ -330,7 +330,7 @@ fn notices(follow_ups: &[FollowUp]) -> Vec<(bool, bool)> {
         .iter()
         .filter_map(|follow_up| match follow_up {
             FollowUp::Email(email) => match &email.content {
-                backoffice::email::EmailContent::SellerDigest(digest) => {
+                backoffice::domains::email::EmailContent::SellerDigest(digest) => {
                     digest.questions_due.first().map(|due| (due.reminder, due.overdue))
                 }
                 _ => None,
@@ -359,7 +359,7 @@ async fn the_clock_reminds_once_four_hours_before_and_records_the_breach_once() 
     assert_eq!(breached, 1, "four sweeps racing record it once: {racing:?}");
     assert_eq!(sweep(25, 0).await["threads_due"], 0, "off the index once breached");
     assert_eq!(notices(&desk.outbox_emails()), [(false, true)]);
-    let [day, ..] = backoffice::questions::figures::response_figures(&desk.store, SELLER, now().date_naive())
+    let [day, ..] = backoffice::domains::questions::figures::response_figures(&desk.store, SELLER, now().date_naive())
         .await
         .unwrap();
     assert_eq!((day.received, day.sent_to_seller, day.breaches), (1, 1, 1));

@@ -23,7 +23,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{Number, Value};
 
-use crate::config::TableNames;
+use crate::mechanisms::config::TableNames;
 use crate::storage::Action;
 use crate::storage::{
     Cancelled, Change, Cmp, Condition, Cursor, Found, Index, Item, ItemKey, Operand, Query, Reason, Storage,
@@ -110,7 +110,7 @@ impl DynamoStorage {
     /// exists (`<function>#warm-up`, inside the function's own idempotency keys), so that the
     /// first event does not pay for the TLS handshake. A failure is logged and ignored: the
     /// first event then opens the connection itself.
-    pub async fn open_connection(&self, function: crate::function::Function) {
+    pub async fn open_connection(&self, function: crate::mechanisms::function::Function) {
         if let Err(error) = self.get(Table::Idempotency, &function.key(&["warm-up"])).await {
             tracing::warn!(%error, "DynamoDB connection not opened during init");
         }

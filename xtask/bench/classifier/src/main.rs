@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use backoffice::reviews::classify::classify;
+use backoffice::domains::reviews::classify::classify;
 use serde::Deserialize;
 
 const PASSES: usize = 200;

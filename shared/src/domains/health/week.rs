@@ -1,0 +1,197 @@
+//! A seller's week, read from its day tallies: sales against the week before, the health
+//! measures over their own windows, reviews, refunds, response to buyers, stock at risk now,
+//! and what went overdue. What the weekly email shows, and what the operator report sums.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::domains::figures::measures::{Measure, Reading};
+use crate::domains::figures::tally::{SellerDays, counter, days_ending};
+use crate::domains::figures::week::{AtRisk, Overdue, RefundWeek, ResponseWeek, ReviewWeek, Sales, SellerWeek};
+use crate::domains::questions::figures::{ResponseFigures, summed};
+use crate::domains::stock::assess::{Level, StockItem, assess};
+use crate::mechanisms::function::Function;
+use crate::storage::{Storage, StoreError};
+
+/// The SKUs a week lists as best sellers.
+const TOP_SKUS: usize = 5;
+
+/// The functions whose tallies a seller's week reads.
+pub const SOURCES: [Function; 5] = [
+    Function::OrderIntake,
+    Function::StockAlerts,
+    Function::ReviewMonitor,
+    Function::RefundProcessor,
+    Function::BuyerMessaging,
+];
+
+/// The longest window read: the order defect rate's 60 days.
+pub const DAYS_READ: i64 = 60;
+
+/// The seller's tallies for the week ending `last_day` and every window its measures need:
+/// one `BatchGetItem` per 100 day items (three for a seller), whatever its volume.
+pub async fn read_week(store: &impl Storage, seller_id: &str, last_day: NaiveDate) -> Result<SellerDays, StoreError> {
+    SellerDays::read(store, seller_id, &SOURCES, days_ending(last_day, DAYS_READ)).await
+}
+
+/// The week ending `last_day`, from `days` (as [`read_week`] read them) and the stock at risk.
+pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, stock: Vec<AtRisk>) -> SellerWeek {
+    let week = days_ending(last_day, 7);
+    let before = days_ending(last_day - Duration::days(7), 7);
+    let sales = sales(days, &week);
+    let refunds = refund_week(days, &week, sales.orders);
+    SellerWeek {
+        seller_id: seller_id.to_owned(),
+        first_day: *week.start(),
+        last_day,
+        sales_before: self::sales(days, &before),
+        health: readings(days, last_day),
+        reviews: review_week(days, &week),
+        response: response_week(&summed(&days.items(Function::BuyerMessaging, &week), 7)),
+        overdue: Overdue {
+            breaches: days.sum(Function::BuyerMessaging, "breaches", &week),
+            late_shipments: days.sum(Function::BuyerMessaging, "late_shipments", &week),
+            refunds_by_deadline: days.sum(Function::RefundProcessor, counter::REFUNDS_BY_DEADLINE, &week),
+        },
+        sales,
+        refunds,
+        stock,
+    }
+}
+
+fn sales(days: &SellerDays, week: &RangeInclusive<NaiveDate>) -> Sales {
+    let orders = Function::OrderIntake;
+    let filled = days.sum(Function::StockAlerts, counter::BACKORDERS_FILLED, week);
+    let waited = days.sum(Function::StockAlerts, counter::BACKORDER_WAIT_HOURS, week);
+    let mut top_skus: Vec<(String, i64)> = days.family(orders, "units", week).into_iter().collect();
+    top_skus.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top_skus.truncate(TOP_SKUS);
+    Sales {
+        orders: days.sum(orders, counter::ORDERS, week),
+        units: days.sum(orders, counter::UNITS, week),
+        revenue: days.family(orders, "revenue", week),
+        top_skus,
+        backordered: days.sum(orders, counter::BACKORDERED, week),
+        backorders_filled: filled,
+        mean_backorder_wait_hours: (filled > 0).then(|| waited / filled),
+    }
+}
+
+/// Every measure over its own window ending `last_day`. Contact response leaves out the last
+/// day: its questions may still be inside their 24 hours.
+pub fn readings(days: &SellerDays, last_day: NaiveDate) -> Vec<Reading> {
+    let window = |measure: Measure| days_ending(last_day, measure.window_days());
+    let orders = |measure| days.sum(Function::OrderIntake, counter::ORDERS, &window(measure));
+    let shipped = |measure| days.sum(Function::OrderIntake, counter::SHIPPED, &window(measure));
+    let late = |measure| days.sum(Function::OrderIntake, counter::SHIPPED_LATE, &window(measure));
+    let defects = {
+        let sixty = window(Measure::OrderDefectRate);
+        days.sum(Function::ReviewMonitor, counter::REVIEW_DEFECTS, &sixty)
+            + days.sum(Function::RefundProcessor, counter::REFUND_DEFECTS, &sixty)
+    };
+    let asked = days_ending(last_day - Duration::days(1), Measure::ResponseWithin24h.window_days());
+    vec![
+        Reading::new(Measure::OrderDefectRate, defects, orders(Measure::OrderDefectRate)),
+        Reading::new(
+            Measure::LateShipmentRate10,
+            late(Measure::LateShipmentRate10),
+            shipped(Measure::LateShipmentRate10),
+        ),
+        Reading::new(
+            Measure::LateShipmentRate30,
+            late(Measure::LateShipmentRate30),
+            shipped(Measure::LateShipmentRate30),
+        ),
+        Reading::new(
+            Measure::CancelRate,
+            days.sum(
+                Function::OrderIntake,
+                counter::SELLER_CANCELS,
+                &window(Measure::CancelRate),
+            ),
+            orders(Measure::CancelRate),
+        ),
+        Reading::new(
+            Measure::ValidTrackingRate,
+            days.sum(
+                Function::OrderIntake,
+                counter::VALID_TRACKING,
+                &window(Measure::ValidTrackingRate),
+            ),
+            shipped(Measure::ValidTrackingRate),
+        ),
+        Reading::new(
+            Measure::ResponseWithin24h,
+            days.sum(Function::BuyerMessaging, "answered_within_24h", &asked),
+            days.sum(Function::BuyerMessaging, "sent_to_seller", &asked),
+        ),
+    ]
+}
+
+fn review_week(days: &SellerDays, week: &RangeInclusive<NaiveDate>) -> ReviewWeek {
+    let reviews = days.sum(Function::ReviewMonitor, counter::REVIEWS, week);
+    let stars = days.sum(Function::ReviewMonitor, counter::RATING_SUM, week);
+    ReviewWeek {
+        reviews,
+        average_hundredths: (reviews > 0).then(|| (stars * 200 / reviews + 1) / 2),
+        negative: days.sum(Function::ReviewMonitor, counter::NEGATIVE_REVIEWS, week),
+        reasons: most_first(days.family(Function::ReviewMonitor, "reason", week)),
+    }
+}
+
+fn refund_week(days: &SellerDays, week: &RangeInclusive<NaiveDate>, orders: i64) -> RefundWeek {
+    let refunds = days.sum(Function::RefundProcessor, counter::REFUNDS, week);
+    RefundWeek {
+        refunds,
+        amounts: days.family(Function::RefundProcessor, "refunded", week),
+        rate_bp: crate::domains::figures::measures::rate_bp(refunds, orders),
+        automatic: days.sum(Function::RefundProcessor, counter::REFUNDS_AUTOMATIC, week),
+    }
+}
+
+fn response_week(figures: &ResponseFigures) -> ResponseWeek {
+    ResponseWeek {
+        received: figures.received,
+        answered_automatically: figures.answered_automatically,
+        sent_to_seller: figures.sent_to_seller,
+        answered_within_24h: figures.answered_within_24h,
+        median_response_within_minutes: figures.median_response_within_minutes,
+        breaches: figures.breaches,
+    }
+}
+
+/// The SKUs of the stock alerts' watchlist that are out, low or running out at `now`, by
+/// seller, worst first: what each seller's week lists as needing stock.
+pub fn stock_at_risk(items: &[StockItem], now: DateTime<Utc>) -> BTreeMap<String, Vec<AtRisk>> {
+    let mut by_seller: BTreeMap<String, Vec<(Level, AtRisk)>> = BTreeMap::new();
+    for item in items {
+        let assessment = assess(item, now);
+        if assessment.level == Level::Healthy {
+            continue;
+        }
+        by_seller.entry(item.seller_id.clone()).or_default().push((
+            assessment.level,
+            AtRisk {
+                sku: item.sku.clone(),
+                level: assessment.level.as_str().to_owned(),
+                available: item.available,
+                days_of_cover: assessment.days_of_cover,
+            },
+        ));
+    }
+    by_seller
+        .into_iter()
+        .map(|(seller, mut skus)| {
+            skus.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.sku.cmp(&b.1.sku)));
+            (seller, skus.into_iter().map(|(_, sku)| sku).collect())
+        })
+        .collect()
+}
+
+pub fn most_first(counts: BTreeMap<String, i64>) -> Vec<(String, i64)> {
+    let mut counts: Vec<(String, i64)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts
+}

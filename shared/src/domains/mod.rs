@@ -1,0 +1,21 @@
+//! Layer 4, the domains: what the back office decides. Each reads values, storage and
+//! mechanisms, and the domains below it in this graph (no cycles; each `mod.rs` says what it
+//! reads and why):
+//!
+//! ```text
+//! figures ← email ← sellers ← stock ← orders ← reviews
+//!                                          ← questions ← health
+//!                                          ← refunds
+//! ```
+//!
+//! (`health` also reads stock, sellers, email and figures; `refunds` reads stock for restocks.)
+
+pub mod email;
+pub mod figures;
+pub mod health;
+pub mod orders;
+pub mod questions;
+pub mod refunds;
+pub mod reviews;
+pub mod sellers;
+pub mod stock;

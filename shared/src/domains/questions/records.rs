@@ -1,0 +1,198 @@
+//! Threads as `ThreadsTable` keeps them (`thread#<id>`): the buyer, the seller, the order the
+//! thread is about, every message with its intent, and the clock. A thread whose clock runs
+//! carries `clock_open` and `clock_next` (its reminder's time, then its deadline), the keys of the sparse `OpenThreads` index that the clock's
+//! sweep reads: its cost follows the open threads, not the messages.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::intent::Intent;
+use crate::domains::orders::Buyer;
+use crate::domains::orders::StoredOrder;
+use crate::domains::orders::records::order_from;
+use crate::domains::sellers::records::{SellerContact, contact_of};
+use crate::storage::{Condition, Item, ItemKey, Storage, StoreError, Table, Write, from_item, sortable, to_item};
+
+/// A seller has this long to answer, weekends included.
+pub const REPLY_HOURS: i64 = 24;
+/// A seller is reminded once this long before its answer is due.
+pub const REMIND_HOURS_BEFORE: i64 = 4;
+/// The value of `clock_open` on a thread waiting for its seller.
+pub const OPEN: &str = "open";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadState {
+    /// Waiting for the seller, its clock running.
+    AwaitingSeller,
+    /// Answered from the order at once: no clock ran.
+    AnsweredAutomatically,
+    Answered,
+    /// The seller marked it as needing no answer.
+    NoResponseNeeded,
+}
+
+impl ThreadState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThreadState::AwaitingSeller => "awaiting_seller",
+            ThreadState::AnsweredAutomatically => "answered_automatically",
+            ThreadState::Answered => "answered",
+            ThreadState::NoResponseNeeded => "no_response_needed",
+        }
+    }
+}
+
+/// Who wrote a message of the thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Buyer,
+    Seller,
+    /// The back office's automatic answer.
+    BackOffice,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadMessage {
+    pub message_id: String,
+    pub author: Author,
+    pub at: DateTime<Utc>,
+    /// The words: stored for the reply's quote, never logged.
+    pub text: crate::values::pii::Private<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<Intent>,
+    /// A fingerprint of the event, to tell a retry from a reused id.
+    pub fingerprint: String,
+    #[serde(default)]
+    pub answered_automatically: bool,
+}
+
+/// The seller's clock: from a buyer's message to the seller's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// The message that started it.
+    pub message_id: String,
+    #[serde(default)]
+    pub reminded: bool,
+    #[serde(default)]
+    pub breached: bool,
+}
+
+impl Clock {
+    pub fn remind_at(&self) -> DateTime<Utc> {
+        self.due_at - Duration::hours(REMIND_HOURS_BEFORE)
+    }
+
+    /// When the sweep must next look at the thread: its reminder, then its deadline; never
+    /// again once the breach is recorded (the seller may still answer, by key).
+    pub fn next_look(&self) -> Option<DateTime<Utc>> {
+        match (self.reminded, self.breached) {
+            (_, true) => None,
+            (false, false) => Some(self.remind_at()),
+            (true, false) => Some(self.due_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredThread {
+    pub thread_id: String,
+    pub seller_id: String,
+    pub buyer: Buyer,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    pub subject: String,
+    pub state: ThreadState,
+    pub messages: Vec<ThreadMessage>,
+    /// Running while the seller owes an answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<Clock>,
+    /// When the back office last answered automatically: one automatic answer a day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_automatically_at: Option<DateTime<Utc>>,
+    /// Seconds from each question to the seller's answer, for the response figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response_seconds: Vec<i64>,
+    pub version: u64,
+}
+
+impl StoredThread {
+    pub fn message(&self, message_id: &str) -> Option<&ThreadMessage> {
+        self.messages.iter().find(|message| message.message_id == message_id)
+    }
+
+    /// The clock a buyer's message at `at` starts.
+    pub fn start_clock(&mut self, message_id: &str, at: DateTime<Utc>) {
+        self.state = ThreadState::AwaitingSeller;
+        self.clock = Some(Clock {
+            started_at: at,
+            due_at: at + Duration::hours(REPLY_HOURS),
+            message_id: message_id.to_owned(),
+            reminded: false,
+            breached: false,
+        });
+    }
+}
+
+pub fn thread_key(thread_id: &str) -> String {
+    format!("thread#{thread_id}")
+}
+
+/// The thread, written only over the version it was read at (or only if new).
+pub fn put_thread(thread: &StoredThread, read_version: Option<u64>) -> Result<Write, StoreError> {
+    let condition = match read_version {
+        None => Condition::ItemMissing,
+        Some(version) => Condition::equals("version", version as i64),
+    };
+    Ok(Write::put(Table::Threads, thread_item(thread)?).when(condition))
+}
+
+/// The thread as its table keeps it, with the `OpenThreads` keys while its clock runs.
+pub fn thread_item(thread: &StoredThread) -> Result<Item, StoreError> {
+    let mut item = to_item(thread)?;
+    item.insert("pk".to_owned(), thread_key(&thread.thread_id).into());
+    if let Some(next) = thread.clock.as_ref().and_then(Clock::next_look) {
+        item.insert("clock_open".to_owned(), OPEN.into());
+        item.insert(
+            "clock_next".to_owned(),
+            format!("{}#{}", sortable(next), thread.thread_id).into(),
+        );
+    }
+    Ok(item)
+}
+
+/// What a message event reads, in one request.
+#[derive(Debug, Clone, Default)]
+pub struct ThreadContext {
+    pub thread: Option<StoredThread>,
+    pub order: Option<StoredOrder>,
+    pub contact: Option<SellerContact>,
+}
+
+/// The thread, the order a message names and its seller's contact, in one `BatchGetItem`.
+pub async fn read_context(
+    store: &impl Storage,
+    thread_id: &str,
+    order_id: Option<&str>,
+    seller_id: &str,
+) -> Result<ThreadContext, StoreError> {
+    let mut keys = vec![
+        ItemKey::new(Table::Threads, thread_key(thread_id)),
+        ItemKey::new(Table::Sellers, seller_id),
+    ];
+    if let Some(order_id) = order_id {
+        keys.push(ItemKey::new(Table::Orders, order_id));
+    }
+    let mut found = store.get_many(&keys).await?.into_iter();
+    let thread = found.next().flatten().map(from_item::<StoredThread>).transpose()?;
+    let seller: Option<Item> = found.next().flatten();
+    let order = found.next().flatten().map(order_from).transpose()?;
+    Ok(ThreadContext {
+        thread,
+        order,
+        contact: seller.as_ref().and_then(|item| contact_of(seller_id, item)),
+    })
+}

@@ -1,0 +1,188 @@
+//! The clock's sweep, every 15 minutes: threads whose reminder or deadline has come (the
+//! sparse `OpenThreads` index, so its cost follows the open threads, not the messages), and
+//! orders past their ship-by date and not shipped (the orders' sparse `ByShipDue` index).
+//! Each thread or order is one transaction whose condition makes a second sweep, or two racing
+//! sweeps, do nothing: the thread is written over the version read, a late order's mark only
+//! if it is new.
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::answer::{Notice, delay_notice, late_order_notice, question_notice};
+use super::figures::{Figure, counted};
+use super::records::{StoredThread, put_thread, thread_key};
+use crate::domains::orders::StoredOrder;
+use crate::domains::orders::records::order_from;
+use crate::domains::sellers::seller_contact;
+use crate::mechanisms::outbox;
+use crate::storage::{
+    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, from_item, text,
+};
+
+/// How far back the sweep looks for late orders: one that became late earlier was found
+/// then (the sweep runs every 15 minutes).
+const LATE_DAYS_LOOKED_AT: i64 = 7;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClockSweep {
+    /// Thread keys the index gave.
+    pub threads_due: usize,
+    pub reminded: usize,
+    pub breached: usize,
+    pub late_orders: usize,
+    /// Changes another writer (a reply, another sweep) made first: nothing to do.
+    pub raced: usize,
+    /// Notices waiting for a seller's contact.
+    pub sellers_without_contact: usize,
+}
+
+pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<ClockSweep, StoreError> {
+    let mut swept = ClockSweep::default();
+    let due = due_threads(store, now).await?;
+    swept.threads_due = due.len();
+    for thread_id in due {
+        tick(store, &thread_id, now, &mut swept).await?;
+    }
+    for order in late_orders(store, now).await? {
+        announce_late(store, &order, now, &mut swept).await?;
+    }
+    Ok(swept)
+}
+
+/// The threads whose next look has come, soonest first.
+async fn due_threads(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+    let query = Query::new(Index::OpenThreads, super::records::OPEN).due_by(now);
+    let found = store.query(&query).await?;
+    Ok(found
+        .items
+        .iter()
+        .map(|item| text(item, "pk").trim_start_matches("thread#").to_owned())
+        .collect())
+}
+
+/// Reminds or records the breach of one thread, once.
+async fn tick(
+    store: &impl Storage,
+    thread_id: &str,
+    now: DateTime<Utc>,
+    swept: &mut ClockSweep,
+) -> Result<(), StoreError> {
+    let Some(thread) = store
+        .get(Table::Threads, &thread_key(thread_id))
+        .await?
+        .map(from_item::<StoredThread>)
+        .transpose()?
+    else {
+        return Ok(());
+    };
+    let Some(clock) = thread.clock.clone() else {
+        return Ok(());
+    };
+    let notice = if now >= clock.due_at && !clock.breached {
+        Notice::Overdue
+    } else if now >= clock.remind_at() && !clock.reminded {
+        Notice::Reminder
+    } else {
+        return Ok(());
+    };
+    let mut next = thread.clone();
+    next.version += 1;
+    let next_clock = next.clock.as_mut().expect("cloned with its clock");
+    // A thread found only at its deadline is past its reminder too.
+    next_clock.reminded = true;
+    next_clock.breached = notice == Notice::Overdue;
+    let contact = seller_contact(store, &thread.seller_id).await?;
+    let question = thread
+        .message(&clock.message_id)
+        .map_or("", |message| message.text.as_str());
+    let mut writes = WriteSet::new();
+    writes.push(put_thread(&next, Some(thread.version))?);
+    match question_notice(
+        &next,
+        &clock.message_id,
+        question,
+        clock.due_at,
+        notice,
+        contact.as_ref(),
+    ) {
+        Some(entry) => {
+            writes.push(outbox::put(&entry, now));
+        }
+        None => swept.sellers_without_contact += 1,
+    }
+    if notice == Notice::Overdue {
+        writes.extend(counted(&thread.seller_id, clock.started_at, &[Figure::Breached], None));
+    }
+    match store.write(writes).await {
+        Ok(()) if notice == Notice::Overdue => swept.breached += 1,
+        Ok(()) => swept.reminded += 1,
+        Err(WriteFailure::Cancelled(_)) => swept.raced += 1,
+        Err(WriteFailure::Store(error)) => return Err(error),
+    }
+    Ok(())
+}
+
+/// Orders due to ship in the last week and before now, not shipped or cancelled, whose delay
+/// has not been announced: one query per day of the window, one read of their marks.
+async fn late_orders(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<StoredOrder>, StoreError> {
+    let mut late = Vec::new();
+    for back in (0..LATE_DAYS_LOOKED_AT).rev() {
+        let day = (now - Duration::days(back)).date_naive().to_string();
+        let query =
+            Query::new(Index::OrdersByShipDue, day).sort_at_most(now.to_rfc3339_opts(SecondsFormat::Secs, true));
+        for item in store.query(&query).await?.items {
+            let order = order_from(item)?;
+            if order.status.awaits_shipment() && order.ship_by < now {
+                late.push(order);
+            }
+        }
+    }
+    if late.is_empty() {
+        return Ok(late);
+    }
+    let marks: Vec<ItemKey> = late
+        .iter()
+        .map(|order| ItemKey::new(Table::Threads, late_key(&order.order_id)))
+        .collect();
+    let marked = store.get_many(&marks).await?;
+    Ok(late
+        .into_iter()
+        .zip(marked)
+        .filter(|(_, mark)| mark.is_none())
+        .map(|(order, _)| order)
+        .collect())
+}
+
+pub fn late_key(order_id: &str) -> String {
+    format!("late#{order_id}")
+}
+
+/// The buyer's delay notice and the seller's alert, once: the mark is written only if new.
+async fn announce_late(
+    store: &impl Storage,
+    order: &StoredOrder,
+    now: DateTime<Utc>,
+    swept: &mut ClockSweep,
+) -> Result<(), StoreError> {
+    let mut mark = Item::new();
+    mark.insert("pk".to_owned(), late_key(&order.order_id).into());
+    mark.insert("seller_id".to_owned(), order.seller_id.clone().into());
+    mark.insert("ship_by".to_owned(), order.ship_by.to_rfc3339().into());
+    mark.insert("announced_at".to_owned(), now.to_rfc3339().into());
+    let mut writes = WriteSet::new();
+    writes.push(Write::put(Table::Threads, mark).when(Condition::ItemMissing));
+    writes.push(outbox::put(&delay_notice(order), now));
+    match seller_contact(store, &order.seller_id).await? {
+        Some(contact) => {
+            writes.push(outbox::put(&late_order_notice(order, &contact), now));
+        }
+        None => swept.sellers_without_contact += 1,
+    }
+    writes.extend(counted(&order.seller_id, order.ship_by, &[Figure::LateShipment], None));
+    match store.write(writes).await {
+        Ok(()) => swept.late_orders += 1,
+        Err(WriteFailure::Cancelled(_)) => swept.raced += 1,
+        Err(WriteFailure::Store(error)) => return Err(error),
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! The reviews table: one item per review, one stats item per seller and SKU, and a marker
+//! per alert a seller's digest has told.
+//!
+//! | key | item |
+//! |---|---|
+//! | `review#<review_id>` | the review as stored ([`StoredReview`]), with `seller_id` and `sku_created` / `created` for the `BySellerSku` and `BySellerDate` indexes |
+//! | `stats#<seller_id>#<sku>` | the SKU's day buckets and open trends ([`SkuStats`]); `watch` while a trend is open (the sparse `ReviewTrends` index the sweep reads) |
+//! | `told#<alert key>` | a digest told this alert (kept 30 days, past any redelivery) |
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::reason::Reason;
+use super::trends::{Contribution, Window};
+use super::validate::ReviewWords;
+use crate::domains::orders::StoredOrder;
+use crate::domains::orders::records::order_from;
+use crate::domains::sellers::SellerSettings;
+use crate::storage::{Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, to_item};
+
+/// The value of `watch` on a SKU with an open trend.
+pub const TRENDS_WATCHED: &str = "trends";
+const TOLD_RETENTION_DAYS: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Published,
+    Removed,
+}
+
+/// An event that changed a review, and its body's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewEvent {
+    pub event_id: String,
+    pub fingerprint: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReview {
+    pub review_id: String,
+    pub seller_id: String,
+    pub sku: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    pub buyer_id: String,
+    /// Of an order of this buyer, seller and SKU.
+    pub verified: bool,
+    pub rating: u8,
+    pub title: String,
+    pub text: String,
+    pub language: String,
+    pub negative: bool,
+    pub reasons: Vec<Reason>,
+    pub state: ReviewState,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// How many times its seller was alerted about it (the next alert's number).
+    pub alerts: u32,
+    /// A fingerprint of the `review.created` data, to refuse the id reused for another review.
+    pub content: String,
+    pub history: Vec<ReviewEvent>,
+    pub version: u64,
+}
+
+impl StoredReview {
+    pub fn words(&self) -> ReviewWords {
+        ReviewWords {
+            rating: self.rating,
+            title: self.title.clone(),
+            text: self.text.clone(),
+            language: self.language.clone(),
+        }
+    }
+
+    /// What it adds to its SKU's day, while it is published.
+    pub fn contribution(&self) -> Option<Contribution> {
+        (self.state == ReviewState::Published).then(|| Contribution {
+            day: self.created_at.date_naive(),
+            rating: self.rating,
+            negative: self.negative,
+            reasons: self.reasons.clone(),
+        })
+    }
+
+    /// The fingerprint of the event `event_id` applied to it, if it did.
+    pub fn applied(&self, event_id: &str) -> Option<&str> {
+        self.history
+            .iter()
+            .find(|applied| applied.event_id == event_id)
+            .map(|applied| applied.fingerprint.as_str())
+    }
+}
+
+/// A SKU's reviews, as the stats item keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkuStats {
+    pub seller_id: String,
+    pub sku: String,
+    #[serde(flatten)]
+    pub window: Window,
+    #[serde(default)]
+    pub version: u64,
+}
+
+pub fn review_key(review_id: &str) -> String {
+    format!("review#{review_id}")
+}
+
+pub fn stats_key(seller_id: &str, sku: &str) -> String {
+    format!("stats#{seller_id}#{sku}")
+}
+
+fn told_key(alert_key: &str) -> String {
+    format!("told#{alert_key}")
+}
+
+/// The review as its item: with the attributes its indexes read.
+pub fn put_review(review: &StoredReview, read_version: Option<u64>) -> Result<Write, StoreError> {
+    let mut item = to_item(review)?;
+    item.insert("pk".to_owned(), review_key(&review.review_id).into());
+    let created = review.created_at.to_rfc3339();
+    item.insert(
+        "sku_created".to_owned(),
+        format!("{}#{created}#{}", review.sku, review.review_id).into(),
+    );
+    item.insert("created".to_owned(), format!("{created}#{}", review.review_id).into());
+    let condition = match read_version {
+        None => Condition::ItemMissing,
+        Some(version) => Condition::equals("version", version as i64),
+    };
+    Ok(Write::put(Table::Reviews, item).when(condition))
+}
+
+/// The stats item, only over the version read (or only if there was none).
+pub fn put_stats(stats: &SkuStats, read_version: Option<u64>) -> Result<Write, StoreError> {
+    let mut item = to_item(stats)?;
+    item.insert("pk".to_owned(), stats_key(&stats.seller_id, &stats.sku).into());
+    if stats.window.has_open_trend() {
+        item.insert("watch".to_owned(), TRENDS_WATCHED.into());
+    }
+    let condition = match read_version {
+        None => Condition::ItemMissing,
+        Some(version) => Condition::equals("version", version as i64),
+    };
+    Ok(Write::put(Table::Reviews, item).when(condition))
+}
+
+/// That a digest told `alert_key`: only if no digest did before.
+pub fn put_told(alert_key: &str, now: DateTime<Utc>) -> Write {
+    let mut item = Item::new();
+    item.insert("pk".to_owned(), told_key(alert_key).into());
+    item.insert(
+        "expires_at".to_owned(),
+        (now + Duration::days(TOLD_RETENTION_DAYS)).timestamp().into(),
+    );
+    Write::put(Table::Reviews, item).when(Condition::ItemMissing)
+}
+
+/// What a review event reads, in one request: the review, its SKU's stats, the seller's
+/// settings, and the order it names.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewContext {
+    pub review: Option<StoredReview>,
+    pub stats: Option<SkuStats>,
+    /// The seller's review alert threshold, in hundredths of a star.
+    pub threshold_hundredths: u32,
+    pub order: Option<StoredOrder>,
+}
+
+pub async fn read_context(
+    store: &impl Storage,
+    review_id: &str,
+    seller_id: &str,
+    sku: Option<&str>,
+    order_id: Option<&str>,
+) -> Result<ReviewContext, StoreError> {
+    let mut keys = vec![
+        ItemKey::new(Table::Reviews, review_key(review_id)),
+        ItemKey::new(Table::Sellers, seller_id),
+    ];
+    if let Some(sku) = sku {
+        keys.push(ItemKey::new(Table::Reviews, stats_key(seller_id, sku)));
+    }
+    if let Some(order_id) = order_id {
+        keys.push(ItemKey::new(Table::Orders, order_id));
+    }
+    let mut found = store.get_many(&keys).await?.into_iter();
+    let review = found.next().flatten().map(from_item::<StoredReview>).transpose()?;
+    let seller = found.next().flatten();
+    let stats = match sku {
+        Some(_) => found.next().flatten().map(from_item::<SkuStats>).transpose()?,
+        None => None,
+    };
+    let order = match order_id {
+        Some(_) => found.next().flatten().map(order_from).transpose()?,
+        None => None,
+    };
+    Ok(ReviewContext {
+        review,
+        stats,
+        threshold_hundredths: SellerSettings::of(seller.as_ref()).review_alert_threshold_hundredths,
+        order,
+    })
+}
+
+/// The stats of a SKU (for an update or removal, once the review named its SKU).
+pub async fn read_stats(store: &impl Storage, seller_id: &str, sku: &str) -> Result<Option<SkuStats>, StoreError> {
+    store
+        .get(Table::Reviews, &stats_key(seller_id, sku))
+        .await?
+        .map(from_item)
+        .transpose()
+}
+
+/// The SKUs with an open trend, read whole: what the sweep re-assesses.
+pub async fn watched_stats(store: &impl Storage) -> Result<(Vec<SkuStats>, usize), StoreError> {
+    let found = store.query(&Query::new(Index::ReviewTrends, TRENDS_WATCHED)).await?;
+    let keys: Vec<ItemKey> = found
+        .items
+        .iter()
+        .map(|item| ItemKey::new(Table::Reviews, crate::storage::text(item, "pk")))
+        .collect();
+    let items = store.get_many(&keys).await?;
+    let read = found.read + items.iter().flatten().count();
+    let stats = items.into_iter().flatten().map(from_item).collect::<Result<_, _>>()?;
+    Ok((stats, read))
+}

@@ -1,0 +1,98 @@
+//! The hourly re-check of the SKUs with an open review trend: their windows move on with time,
+//! so an average climbs back or a reason goes quiet with no new review to say so. Its cost
+//! follows those SKUs (the sparse `ReviewTrends` index), not the catalogue.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::notice::ReviewNotice;
+use super::records::{SkuStats, put_stats, watched_stats};
+use super::trends::TrendChange;
+use crate::domains::sellers::SellerSettings;
+use crate::mechanisms::function::Function;
+use crate::mechanisms::outbox::Message;
+use crate::mechanisms::outbox::{self, OutboxEntry};
+use crate::storage::{ItemKey, Storage, StoreError, Table, WriteFailure, WriteSet};
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TrendSweep {
+    pub skus_checked: usize,
+    pub recovered: usize,
+    pub raised: usize,
+    pub items_read: usize,
+    /// SKUs a review changed while the sweep looked: the next sweep looks again.
+    pub skipped: usize,
+}
+
+pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<TrendSweep, StoreError> {
+    let (watched, items_read) = watched_stats(store).await?;
+    let sellers: Vec<ItemKey> = watched
+        .iter()
+        .map(|stats| ItemKey::new(Table::Sellers, &stats.seller_id))
+        .collect();
+    let thresholds: Vec<u32> = if sellers.is_empty() {
+        Vec::new()
+    } else {
+        store
+            .get_many(&sellers)
+            .await?
+            .iter()
+            .map(|seller| SellerSettings::of(seller.as_ref()).review_alert_threshold_hundredths)
+            .collect()
+    };
+    let mut summary = TrendSweep {
+        skus_checked: watched.len(),
+        items_read,
+        ..TrendSweep::default()
+    };
+    for (stats, threshold) in watched.into_iter().zip(thresholds) {
+        let read_version = stats.version;
+        let mut next = stats.clone();
+        let changes = next.window.assess(now, threshold);
+        if changes.is_empty() {
+            continue;
+        }
+        let mut notices = Vec::new();
+        for change in changes {
+            match change {
+                TrendChange::Raised(alert) => {
+                    summary.raised += 1;
+                    notices.push(ReviewNotice::trend(&next.seller_id, &next.sku, alert));
+                }
+                TrendChange::Recovered(_) => summary.recovered += 1,
+            }
+        }
+        next.version = read_version + 1;
+        if !record(store, &next, read_version, notices, now).await? {
+            summary.skipped += 1;
+        }
+    }
+    Ok(summary)
+}
+
+/// Writes the SKU's new window over the version read, with any notices; `false` when a
+/// review changed it first.
+async fn record(
+    store: &impl Storage,
+    stats: &SkuStats,
+    read_version: u64,
+    notices: Vec<ReviewNotice>,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let mut writes = WriteSet::new();
+    writes.push(put_stats(stats, Some(read_version))?);
+    if !notices.is_empty() {
+        let version = stats.version.to_string();
+        let entry = OutboxEntry {
+            key: Function::ReviewMonitor.key(&["sweep", &stats.seller_id, &stats.sku, &version]),
+            follow_ups: notices.into_iter().map(|notice| Message::of(&notice)).collect(),
+        };
+        writes.push(outbox::put(&entry, now));
+    }
+    match store.write(writes).await {
+        Ok(()) => Ok(true),
+        Err(WriteFailure::Cancelled(_)) => Ok(false),
+        Err(WriteFailure::Store(error)) => Err(error),
+    }
+}
