@@ -169,24 +169,36 @@ fn shown(item: &Item, name: &str) -> String {
 }
 
 async fn print_stock(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
-    let mut items = scan(client, table).await?;
-    items.sort_by(|a, b| text(a, "sku_key").cmp(text(b, "sku_key")));
-    for item in items {
-        let cleared = item
-            .get("alert_cleared_at")
-            .map_or(String::new(), |_| " (an alert cleared)".to_owned());
-        println!(
-            "  {:<16} on hand {:>3}  reserved {:>3}  available {:>3}  safety {:>3}  alert {}{}",
-            shown(&item, "sku"),
-            shown(&item, "on_hand"),
-            shown(&item, "reserved"),
-            shown(&item, "available"),
-            shown(&item, "safety_stock"),
-            shown(&item, "alert_level"),
-            cleared
-        );
+    for row in stock_rows(scan(client, table).await?) {
+        println!("{row}");
     }
     Ok(())
+}
+
+/// One line per SKU, in key order. The inventory table also keeps each SKU's history (a
+/// restock's entry, under `<seller>#<sku>#restock#<event>`), which names no SKU of its own
+/// and is not a SKU to list.
+fn stock_rows(mut items: Vec<Item>) -> Vec<String> {
+    items.retain(|item| item.contains_key("sku"));
+    items.sort_by(|a, b| text(a, "sku_key").cmp(text(b, "sku_key")));
+    items
+        .iter()
+        .map(|item| {
+            let cleared = item
+                .get("alert_cleared_at")
+                .map_or(String::new(), |_| " (an alert cleared)".to_owned());
+            format!(
+                "  {:<16} on hand {:>3}  reserved {:>3}  available {:>3}  safety {:>3}  alert {}{}",
+                shown(item, "sku"),
+                shown(item, "on_hand"),
+                shown(item, "reserved"),
+                shown(item, "available"),
+                shown(item, "safety_stock"),
+                shown(item, "alert_level"),
+                cleared
+            )
+        })
+        .collect()
 }
 
 async fn print_reviews(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
@@ -351,5 +363,26 @@ fn summary(answer: &Value) -> String {
             error["message"].as_str().unwrap_or("")
         ),
         _ => answer.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(value: Value) -> Item {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn the_stock_listing_shows_only_skus() {
+        let rows = stock_rows(vec![
+            item(
+                serde_json::json!({"sku_key": "sel_1#POT", "sku": "POT", "on_hand": 4, "reserved": 1, "available": 3}),
+            ),
+            item(serde_json::json!({"sku_key": "sel_1#POT#restock#evt_9", "event_id": "evt_9"})),
+        ]);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(rows[0].trim_start().starts_with("POT "), "{rows:?}");
     }
 }

@@ -1,5 +1,5 @@
 //! The review classifier's time per review: `xtask/bench/classifier`, built in release with the
-//! functions, run over the labelled reviews of `shared/src/reviews/*.jsonl`.
+//! functions, run over the labelled reviews of `shared/labelled/reviews/*.jsonl`.
 
 use local_cloud::paths;
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ pub struct ClassifierReport {
 }
 
 pub fn measure() -> Result<ClassifierReport, BenchError> {
-    let dir = paths::workspace_root().join("shared/src/reviews");
+    let dir = paths::workspace_root().join("shared/labelled/reviews");
     let output = std::process::Command::new(lambda_dir().join(BINARY).join("bootstrap"))
         .args(["labelled.jsonl", "holdout.jsonl", "holdout2.jsonl"].map(|name| dir.join(name)))
         .output()

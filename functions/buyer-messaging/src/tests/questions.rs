@@ -415,3 +415,29 @@ async fn where_is_my_order_naming_none_is_about_the_buyers_only_open_order() {
         "the thread is about it from now on"
     );
 }
+
+#[tokio::test]
+async fn a_reused_event_id_with_another_body_is_409_even_when_the_words_are_the_same() {
+    let desk = helpdesk().await;
+    let asked = question("21", json!({"order_id": "ord_1001"}));
+    assert_eq!(desk.send(&asked, now()).await.0, 202);
+    let mut reused = asked.clone();
+    reused["created_at"] = json!((now() - Duration::minutes(3)).to_rfc3339());
+    let (status, answer) = desk.send(&reused, now()).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("event_id_reused")),
+        "{answer}"
+    );
+    // The same message resent by the marketplace under a new event is still a duplicate of it.
+    let mut resent = reused.clone();
+    resent["id"] = json!("evt_21_resent");
+    let (status, answer) = desk.send(&resent, now()).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("duplicate")),
+        "{answer}"
+    );
+    assert_eq!(desk.send(&resent, now()).await.0, 200, "and so is its own retry");
+    assert_eq!(desk.relayed().await.len(), 1, "one answer, sent once");
+}

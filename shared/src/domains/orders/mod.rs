@@ -1,6 +1,9 @@
 //! Orders: what the marketplace's order events carry, the rules they must keep, the lifecycle
 //! an order moves through, and the use cases that apply them (place, change, fill a
 //! backorder), each one write set over [`crate::storage`].
+//!
+//! Reads stock (an order reserves, releases and consumes it, and asks stock alerts to look
+//! again), email (the buyer's order emails) and figures (orders counted in the seller's day).
 
 pub mod backorders;
 pub mod carriers;

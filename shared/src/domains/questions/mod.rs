@@ -10,6 +10,9 @@
 //!   [`answer`]: the emails a message leads to, as outbox entries.
 //! - [`sweep`]: the clock (reminders, breaches, late orders); [`figures`]: each seller's
 //!   response figures per day, counted where they change.
+//!
+//! Reads orders ("where is my order" is answered from the order; late orders), sellers (who
+//! answers), email (the answers and reminders) and figures (response times per day).
 
 pub mod answer;
 pub mod figures;

@@ -92,8 +92,10 @@ pub async fn receive_message(
         )
         .await?;
         if let Some(thread) = &context.thread {
-            if let Some(earlier) = earlier_answer(thread, question, event)? {
-                return Ok(MessageOutcome::Earlier(earlier));
+            match earlier_answer(thread, question, event)? {
+                Some(Earlier::ThisEvent(answer)) => return Ok(MessageOutcome::Earlier(answer)),
+                Some(Earlier::AnotherEvent(answer)) => return record_resend(store, claim, answer).await,
+                None => {}
             }
             // A follow-up that names no order is about the thread's.
             if question.order_id.is_none()
@@ -155,8 +157,19 @@ pub async fn receive_message(
     .into())
 }
 
-/// The answer this message had, if the thread holds it already; a thread of another seller
-/// or buyer, or the id reused with other words, is refused.
+/// A message resent under another body is answered as it was, once its event's claim is
+/// recorded with that answer: an event id already claimed with another body is then
+/// `ClaimTaken`, which the edge answers `409`, instead of the first answer.
+async fn record_resend(
+    store: &impl Storage,
+    claim: &Claim,
+    answer: Accepted,
+) -> Result<MessageOutcome, MessageFailure> {
+    let writes = WriteSet::from(vec![claim.completed(&Value::Object(answer.clone()))]);
+    commit(store, writes).await?;
+    Ok(MessageOutcome::Earlier(answer))
+}
+
 /// Writes a message's set: `true` when it committed, `false` when another message of the
 /// thread came first (read the thread again), or why it cannot apply.
 pub(super) async fn commit(store: &impl Storage, writes: WriteSet) -> Result<bool, MessageFailure> {
@@ -170,11 +183,22 @@ pub(super) async fn commit(store: &impl Storage, writes: WriteSet) -> Result<boo
     }
 }
 
+/// A message the thread holds already, and how it came again.
+enum Earlier {
+    /// A retry of the event that brought it.
+    ThisEvent(Accepted),
+    /// The same words under another body: a marketplace resending the message under a new
+    /// event, or this event's id reused with another body, which only its claim can tell.
+    AnotherEvent(Accepted),
+}
+
+/// The answer this message had, if the thread holds it already; a thread of another seller
+/// or buyer, or the message id reused with other words, is refused.
 fn earlier_answer(
     thread: &StoredThread,
     question: &Question,
     event: &EventContext,
-) -> Result<Option<Accepted>, MessageFailure> {
+) -> Result<Option<Earlier>, MessageFailure> {
     // Another seller's thread is not found: its existence is not theirs to know.
     if thread.seller_id != question.seller_id {
         return Err(QuestionError::ThreadNotFound {
@@ -191,8 +215,11 @@ fn earlier_answer(
     // The same message again, under this event or another (a marketplace resending it), is
     // answered as it was; the same id with other words is another message.
     match thread.message(&question.message_id) {
-        Some(message) if message.fingerprint == event.fingerprint || *message.text == question.text => {
-            Ok(Some(receipt(thread, &question.message_id)))
+        Some(message) if message.fingerprint == event.fingerprint => {
+            Ok(Some(Earlier::ThisEvent(receipt(thread, &question.message_id))))
+        }
+        Some(message) if *message.text == question.text => {
+            Ok(Some(Earlier::AnotherEvent(receipt(thread, &question.message_id))))
         }
         Some(_) => Err(QuestionError::MessageExists {
             message_id: question.message_id.clone(),

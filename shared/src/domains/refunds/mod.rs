@@ -11,6 +11,10 @@
 //!   pass what was paid), the buyer's refund history, the returned units back on hand, and the
 //!   follow-ups (a stock change, the buyer's email, the payout instruction).
 //! - [`payout`] hands each approved refund to the payment integration's queue once.
+//!
+//! Reads orders (what was paid and refunded), sellers (the return window and limits), stock
+//! (restocks, asked as a stock change), email (the buyer's and seller's emails) and figures.
+//! Defines the payout it hands the payment integration.
 
 pub mod approve;
 pub mod commit;

@@ -6,6 +6,9 @@
 //! - [`apply`] is the use cases (created, updated, removed), each one write set over the
 //!   [`records`]: the review, its SKU's [`trends`], and the [`notice`]s for its seller.
 //! - [`digest`] tells a seller its notices, once each, in one email.
+//!
+//! Reads orders (a review of a delivered order is verified), sellers (thresholds and who is
+//! alerted), email (the digest) and figures. Defines the notice its digest consumes.
 
 pub mod apply;
 pub mod classify;

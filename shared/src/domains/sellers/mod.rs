@@ -5,6 +5,9 @@
 //! the latest event by `created_at` wins, so an older one arriving late changes nothing.
 //! `inventory.adjusted` may still name the seller's contact alone ([`records::update_contact`]),
 //! which leaves the other settings as they are.
+//!
+//! Reads email (a seller's contact is an email recipient in a language); stock, orders,
+//! reviews, refunds, questions and health read the sellers.
 
 pub mod records;
 pub mod settings;
