@@ -6,8 +6,8 @@
 //! that, with no cycle among files or modules):
 //!
 //! 1. [`values`]: what every layer passes around: [`values::money`] (minor units with an ISO
-//!    currency), [`values::ids`], [`values::pii`] (buyer data that never reaches a log) and
-//!    [`values::snippet`].
+//!    currency), [`values::ids`], [`values::pii`] (buyer data that never reaches a log),
+//!    [`values::snippet`] and [`values::text`] (which characters a buyer's words may hold).
 //! 2. [`storage`]: the domain's view of the tables: items, conditions, atomic write sets, and
 //!    [`storage::MemoryStorage`], which applies them as DynamoDB would, for tests.
 //! 3. [`mechanisms`]: how an event travels, whatever it says: [`mechanisms::lambda`] and

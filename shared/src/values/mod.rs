@@ -4,3 +4,4 @@ pub mod ids;
 pub mod money;
 pub mod pii;
 pub mod snippet;
+pub mod text;

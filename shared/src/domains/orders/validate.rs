@@ -14,6 +14,7 @@ use crate::domains::email::{Recipient, RecipientRole};
 use crate::values::ids::{is_identifier, is_sku};
 use crate::values::money::{Currency, Money, MoneyError};
 use crate::values::pii::EmailAddress;
+use crate::values::text::refused_in_line;
 
 /// One DynamoDB transaction holds at most 100 items: the order, its idempotency record, its
 /// outbox entry, the seller's day of figures and one reservation per line.
@@ -297,7 +298,7 @@ fn one_line(value: &str, field: &str, markup_allowed: bool) -> Result<String, Or
         Some("must not be empty")
     } else if trimmed.chars().count() > MAX_TEXT {
         Some("must be at most 200 characters")
-    } else if trimmed.chars().any(char::is_control) {
+    } else if trimmed.chars().any(refused_in_line) {
         Some("must be one line without control characters")
     } else if !markup_allowed && trimmed.contains(['<', '>']) {
         Some("must not contain markup")

@@ -7,6 +7,7 @@ use crate::domains::orders::OrderError;
 use crate::domains::orders::validate::{Buyer, buyer};
 use crate::mechanisms::webhook::{Rejection, RejectionKind};
 use crate::values::ids::is_identifier;
+use crate::values::text::{refused_in_line, refused_in_text};
 
 pub const MAX_TEXT: usize = 5_000;
 pub const MAX_SUBJECT: usize = 200;
@@ -157,9 +158,7 @@ fn words(value: &str, field: &'static str) -> Result<String, QuestionError> {
     if trimmed.is_empty() {
         return Err(QuestionError::EmptyText { field });
     }
-    let control = trimmed
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    let control = trimmed.chars().any(refused_in_text);
     if control || trimmed.chars().count() > MAX_TEXT {
         return Err(QuestionError::InvalidText { field, max: MAX_TEXT });
     }
@@ -169,7 +168,7 @@ fn words(value: &str, field: &'static str) -> Result<String, QuestionError> {
 /// A subject: one line, may be empty.
 fn one_line(value: &str, field: &'static str) -> Result<String, QuestionError> {
     let trimmed = value.trim();
-    if trimmed.chars().any(char::is_control) || trimmed.chars().count() > MAX_SUBJECT {
+    if trimmed.chars().any(refused_in_line) || trimmed.chars().count() > MAX_SUBJECT {
         return Err(QuestionError::InvalidText {
             field,
             max: MAX_SUBJECT,

@@ -10,6 +10,7 @@ use super::schema::{RefundDecidedData, RefundRequestedData};
 use crate::mechanisms::webhook::{Rejection, RejectionKind};
 use crate::values::ids::is_identifier;
 use crate::values::money::{Currency, Money, MoneyError};
+use crate::values::text::refused_in_text;
 
 /// A refund names at most this many lines: its approval's transaction holds the ledger entry,
 /// the order, the buyer's history, a restock per line, the outbox entry and the claim.
@@ -427,9 +428,7 @@ fn identifier(value: String, field: &str) -> Result<String, RefundError> {
 /// Free text: at most `max` characters, no control characters but line breaks. Markup is kept
 /// as the buyer wrote it: every email escapes it.
 fn text(value: String, field: &str, max: usize) -> Result<String, RefundError> {
-    let control = value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'));
+    let control = value.chars().any(refused_in_text);
     if control || value.chars().count() > max {
         return Err(RefundError::InvalidText {
             field: field.to_owned(),

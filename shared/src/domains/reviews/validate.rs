@@ -7,6 +7,7 @@ use super::language::{detect, primary_language};
 use super::schema::{ReviewCreatedData, ReviewRemovedData, ReviewUpdatedData};
 use crate::mechanisms::webhook::{Rejection, RejectionKind};
 use crate::values::ids::{is_identifier, is_sku};
+use crate::values::text::{refused_in_line, refused_in_text};
 
 pub const MAX_TITLE: usize = 200;
 pub const MAX_TEXT: usize = 5_000;
@@ -186,7 +187,7 @@ fn words(rating: i64, title: String, text: String, language: Option<String>) -> 
 }
 
 fn single_line(value: &str, field: &'static str, max: usize) -> Result<(), ReviewError> {
-    if value.chars().any(char::is_control) {
+    if value.chars().any(refused_in_line) {
         return Err(ReviewError::ControlCharacters { field });
     }
     plain_text(value, field, max)
@@ -197,10 +198,7 @@ fn plain_text(value: &str, field: &'static str, max: usize) -> Result<(), Review
     if value.chars().count() > max {
         return Err(ReviewError::TooLong { field, max });
     }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
+    if value.chars().any(refused_in_text) {
         return Err(ReviewError::ControlCharacters { field });
     }
     // A tag's opening: `<` followed by a letter, `/` or `!`. "<3" and "a < b" are words.

@@ -14,6 +14,7 @@ use crate::storage::{Condition, Storage, Table, Write};
 use crate::values::ids::is_identifier;
 use crate::values::money::{Currency, Money};
 use crate::values::pii::EmailAddress;
+use crate::values::text::refused_in_line;
 
 /// `data` of a `seller.updated` event.
 #[derive(Debug, Clone, Deserialize)]
@@ -100,7 +101,7 @@ impl SellerUpdatedData {
             });
         }
         let name = self.name.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(refused_in_line) {
             return Err(SellerError::InvalidText { field: "data.name" });
         }
         let email = EmailAddress::parse(&self.email).map_err(|_| SellerError::InvalidEmail { field: "data.email" })?;

@@ -29,6 +29,7 @@ use crate::mechanisms::webhook::{Accepted, NotAccepted, Rejection, RejectionKind
 use crate::storage::{Condition, Item, Storage, StoreError, Table, Write, number};
 use crate::values::ids::{is_identifier, is_sku};
 use crate::values::pii::EmailAddress;
+use crate::values::text::refused_in_line;
 
 /// At most this many units on hand, or added at once: far above any shelf, far below overflow.
 const MAX_UNITS: i64 = 1_000_000;
@@ -369,7 +370,7 @@ fn within(value: i64, min: i64, max: i64, field: &str) -> Result<i64, StockError
 
 fn contact(seller_id: &str, seller: SellerData) -> Result<SellerContact, StockError> {
     let name = seller.name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 200 || name.chars().any(refused_in_line) {
         return Err(StockError::InvalidText {
             field: "data.seller.name".to_owned(),
         });
