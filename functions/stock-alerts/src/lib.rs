@@ -14,7 +14,6 @@
 //!   and backorder filling reads a page of the seller's backorders, then each hands the rest on
 //!   through the outbox as a message of its own (see [`Pages`]).
 
-use backoffice::domains::email::request::email_entry;
 use std::collections::BTreeMap;
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
@@ -23,6 +22,7 @@ use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::domains::email::EmailContent;
 use backoffice::domains::email::request::SellerDigest;
+use backoffice::domains::email::request::email_entry;
 use backoffice::domains::orders::records::backordered;
 use backoffice::domains::orders::{Fill, fill_backorder};
 use backoffice::domains::sellers::seller_contact;

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::paths;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[derive(Debug, thiserror::Error)]
@@ -18,10 +20,18 @@ pub enum BrowserError {
 }
 
 /// Chromium's path, installing Debian's package first when it is missing.
+///
+/// One installer at a time, across the tests' threads and processes: dpkg holds its own lock,
+/// and a second `apt-get` started meanwhile fails at once instead of waiting for it (seen on
+/// a fresh machine, two tests both wanting the browser).
 pub fn chromium() -> Result<PathBuf, BrowserError> {
     let path = PathBuf::from(CHROMIUM);
     if path.exists() {
         return Ok(path);
+    }
+    let _installing = install_lock().map_err(|error| BrowserError::Install(format!("its lock: {error}")))?;
+    if path.exists() {
+        return Ok(path); // another test installed it while this one waited
     }
     let install = || {
         Command::new("apt-get")
@@ -36,6 +46,14 @@ pub fn chromium() -> Result<PathBuf, BrowserError> {
     } else {
         Err(BrowserError::Install("apt-get did not install it".to_owned()))
     }
+}
+
+/// The lock held while Chromium installs, released when dropped.
+fn install_lock() -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(paths::target_dir())?;
+    let lock = std::fs::File::create(paths::target_dir().join(".chromium.lock"))?;
+    lock.lock()?;
+    Ok(lock)
 }
 
 fn run(program: &str, args: &[&str]) -> bool {

@@ -441,3 +441,48 @@ async fn a_reused_event_id_with_another_body_is_409_even_when_the_words_are_the_
     assert_eq!(desk.send(&resent, now()).await.0, 200, "and so is its own retry");
     assert_eq!(desk.relayed().await.len(), 1, "one answer, sent once");
 }
+
+#[tokio::test]
+async fn a_message_id_reused_in_another_thread_is_its_own_email() {
+    let desk = helpdesk().await;
+    let asking = |event: &str, message: &str, thread: Option<&str>| {
+        let mut event = question(
+            event,
+            json!({"message_id": message, "text": "Is the teapot dishwasher safe?"}),
+        );
+        if let Some(thread) = thread {
+            event["data"]["thread_id"] = json!(thread);
+        }
+        event
+    };
+    assert_eq!(desk.send(&asking("31", "msg_1", None), now()).await.0, 202);
+    assert_eq!(
+        desk.relayed().await.len(),
+        1,
+        "the seller hears of thread one's question"
+    );
+    assert_eq!(desk.send(&asking("32", "msg_2", None), now()).await.0, 202);
+    // Thread two's next message reuses thread one's id, as the contract allows.
+    let (status, answer) = desk.send(&asking("33", "msg_1", Some("thr_msg_2")), now()).await;
+    assert_eq!(
+        (status, answer["thread_id"].as_str()),
+        (202, Some("thr_msg_2")),
+        "{answer}"
+    );
+    let sent = desk.relayed().await;
+    assert_eq!(sent.len(), 2, "thread two's questions, each its own email");
+}
+
+#[tokio::test]
+async fn text_that_sqs_would_refuse_is_refused_at_the_edge() {
+    let desk = helpdesk().await;
+    for (n, text) in [("41", "where is my order\u{FFFF}"), ("42", "订单\u{FFFE}到哪了")] {
+        let (status, answer) = desk.send(&question(n, json!({"text": text})), now()).await;
+        assert_eq!(
+            (status, answer["error"]["field"].as_str()),
+            (400, Some("data.text")),
+            "{answer}"
+        );
+    }
+    assert!(desk.outbox_emails().is_empty(), "nothing stored");
+}

@@ -6,16 +6,15 @@
 //! written only if new) and its email's outbox entry, in one transaction. A schedule firing
 //! twice, or a retried run, finds the claim and sends nothing.
 
-use crate::domains::email::request::email_entry;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::week::{read_week, seller_week};
-use crate::domains::email::request::EmailContent;
+use crate::domains::email::request::{EmailContent, email_entry};
 use crate::domains::figures::week::{AtRisk, SellerWeek};
 use crate::domains::sellers::records::{LISTED, SellerContact, contact_of};
 use crate::mechanisms::function::Function;
-use crate::mechanisms::outbox::{self};
+use crate::mechanisms::outbox;
 use crate::storage::{Condition, Index, Item, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, text};
 
 /// The hour of the seller's Monday the report is sent.

@@ -1,12 +1,11 @@
 //! The emails a message leads to, as outbox entries: the buyer's automatic answer or the
 //! seller's reply, and the seller's notice of a question waiting on its clock.
 
-use crate::domains::email::request::email_entry;
 use chrono::{DateTime, Utc};
 
 use super::records::StoredThread;
 use crate::domains::email::EmailContent;
-use crate::domains::email::request::{LateOrder, QuestionDue, ReplyEmail, SellerDigest, StatusReply};
+use crate::domains::email::request::{LateOrder, QuestionDue, ReplyEmail, SellerDigest, StatusReply, email_entry};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::outbox_entry::order_email;
 use crate::domains::sellers::SellerContact;
@@ -25,7 +24,11 @@ pub fn status_answer(thread: &StoredThread, message_id: &str, question: &str, or
         shipped_at: order.shipped_at,
         delivered_at: order.delivered_at,
     });
-    to_buyer(thread, Function::BuyerMessaging.key(&[message_id, "answer"]), content)
+    to_buyer(
+        thread,
+        Function::BuyerMessaging.key(&[&thread.thread_id, message_id, "answer"]),
+        content,
+    )
 }
 
 /// The seller's answer, quoting the buyer's last question.
@@ -36,7 +39,11 @@ pub fn seller_reply(thread: &StoredThread, message_id: &str, question: &str, rep
         question: Private(question.to_owned()),
         reply: Private(reply.to_owned()),
     });
-    to_buyer(thread, Function::BuyerMessaging.key(&[message_id, "reply"]), content)
+    to_buyer(
+        thread,
+        Function::BuyerMessaging.key(&[&thread.thread_id, message_id, "reply"]),
+        content,
+    )
 }
 
 fn to_buyer(thread: &StoredThread, key: String, content: EmailContent) -> OutboxEntry {
@@ -64,7 +71,8 @@ impl Notice {
     }
 }
 
-/// The seller's notice of a question (keyed by the message that started the clock); none
+/// The seller's notice of a question (keyed by the thread and the message that started the
+/// clock: a message id is new only within its thread); none
 /// while the seller has no contact (the clock still runs, and the sweep's reminder tells it
 /// once a contact exists).
 pub fn question_notice(
@@ -86,7 +94,7 @@ pub fn question_notice(
         }],
         ..SellerDigest::default()
     };
-    let key = Function::BuyerMessaging.key(&[message_id, notice.name()]);
+    let key = Function::BuyerMessaging.key(&[&thread.thread_id, message_id, notice.name()]);
     Some(to_seller(key, digest, contact?))
 }
 

@@ -3,7 +3,6 @@
 //! entry, and either the approval's writes ([`super::approve`]) or, for a pending refund, the
 //! seller's notice. A transaction that lost a race for the order or the history reads again.
 
-use crate::domains::email::request::email_entry;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -14,7 +13,7 @@ use super::policy::{Decision, assess, decide};
 use super::records::{Decider, RefundEvent, RefundState, StoredRefund, put_refund, read_context};
 use super::validate::{RefundError, RefundRequest};
 use crate::domains::email::EmailContent;
-use crate::domains::email::request::{RefundAwaiting, SellerDigest};
+use crate::domains::email::request::{RefundAwaiting, SellerDigest, email_entry};
 use crate::domains::orders::EventContext;
 use crate::domains::sellers::SellerContact;
 use crate::mechanisms::function::Function;

@@ -3,7 +3,6 @@
 //! outbox entry. A redelivered notice, alone or in another batch, finds its mark and is left
 //! out; a digest left with nothing to tell is not written.
 
-use crate::domains::email::request::email_entry;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -11,7 +10,7 @@ use super::notice::{Noticed, ReviewNotice};
 use super::records::put_told;
 use super::trends::Trend;
 use crate::domains::email::EmailContent;
-use crate::domains::email::request::{ReviewAlert, ReviewTrendAlert, SellerDigest};
+use crate::domains::email::request::{ReviewAlert, ReviewTrendAlert, SellerDigest, email_entry};
 use crate::domains::sellers::{SellerContact, seller_contact};
 use crate::mechanisms::function::Function;
 use crate::mechanisms::outbox::{self, OutboxEntry};
