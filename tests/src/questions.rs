@@ -108,19 +108,18 @@ impl HelpDesk {
         self.send_at(event, Utc::now()).await
     }
 
-    /// The email requests buyer messaging wrote to the outbox for this message.
+    /// The email requests buyer messaging wrote to the outbox for this message: keyed
+    /// `<function>#<thread>#<message>#…`, since a message id is new only within its thread.
     pub async fn emails_of(&self, message_id: &str) -> Vec<EmailRequest> {
-        outbox_follow_ups(
-            &self.mailroom.dynamodb,
-            &Function::BuyerMessaging.key(&[message_id, ""]),
-        )
-        .await
-        .into_iter()
-        .filter_map(|follow_up| match follow_up {
-            FollowUp::Email(email) => Some(email),
-            _ => None,
-        })
-        .collect()
+        let of_message = format!("#{message_id}#");
+        outbox_follow_ups(&self.mailroom.dynamodb, &Function::BuyerMessaging.key(&[""]))
+            .await
+            .into_iter()
+            .filter_map(|follow_up| match follow_up {
+                FollowUp::Email(email) if email.dedupe_key.contains(&of_message) => Some(email),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Hands each of the message's email requests to the email queue's handler `times` times,

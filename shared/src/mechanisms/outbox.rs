@@ -13,7 +13,6 @@
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 mod message;
 mod publish;
@@ -83,29 +82,17 @@ pub enum OutboxError {
 }
 
 /// An outbox entry as the write that puts it in the outbox table, whose stream relays it.
-///
-/// A key is written once. The same entry again (a retried evaluation that made the same
-/// follow-ups) changes nothing and passes; another entry under a taken key cancels the write
-/// set. Overwriting it would lose the first entry's follow-ups without a trace: the stream
-/// relays only an `INSERT`, and the second's would be taken for the first's by every dedupe
-/// key downstream. A cancelled write set is retried and then refused, never half-applied.
+/// Unconditional: a change happens once, so its entry is written once, and it never explains
+/// why a write set was cancelled. Its key must therefore name everything that makes its cause
+/// unique (a question's names its thread and its message).
 pub fn put(entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Write {
     let expires_at = now + chrono::Duration::days(RETENTION_DAYS);
-    let follow_ups = entry.follow_ups_json();
-    let digest = hex::encode(Sha256::digest(follow_ups.as_bytes()));
     let mut item = crate::storage::Item::new();
     item.insert("key".to_owned(), entry.key.clone().into());
-    item.insert("follow_ups".to_owned(), follow_ups.into());
-    item.insert(DIGEST.to_owned(), digest.clone().into());
+    item.insert("follow_ups".to_owned(), entry.follow_ups_json().into());
     item.insert("expires_at".to_owned(), expires_at.timestamp().into());
-    Write::put(Table::Outbox, item).when(Condition::Any(vec![
-        Condition::ItemMissing,
-        Condition::equals(DIGEST, digest),
-    ]))
+    Write::put(Table::Outbox, item)
 }
-
-/// The SHA-256 of an entry's follow-ups: what tells the same entry from another under its key.
-const DIGEST: &str = "digest";
 
 /// Puts a follow-up that is the whole change (a page handed on to the next message) in the
 /// outbox under its own key, once: a retry of the work that handed it on finds it there and

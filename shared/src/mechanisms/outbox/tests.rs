@@ -252,29 +252,3 @@ async fn when_the_last_flush_fails_the_retry_starts_at_its_first_record() {
     .await;
     assert_eq!(failures(&response), ["100"]);
 }
-
-#[tokio::test]
-async fn a_key_is_written_once_and_never_over_another_entry() {
-    let (store, now) = (MemoryStorage::new(), chrono::Utc::now());
-    let entry = |follow_up: &str| OutboxEntry {
-        key: "stock-alerts#evt_1".to_owned(),
-        follow_ups: vec![stock_change(follow_up)],
-    };
-    store
-        .write(WriteSet::from(vec![put(&entry("first"), now)]))
-        .await
-        .unwrap();
-    // The same entry again, as a retried evaluation makes it, changes nothing.
-    store
-        .write(WriteSet::from(vec![put(&entry("first"), now)]))
-        .await
-        .unwrap();
-    let other = store.write(WriteSet::from(vec![put(&entry("second"), now)])).await;
-    assert!(matches!(other, Err(WriteFailure::Cancelled(_))), "{other:?}");
-    let kept = store.items(Table::Outbox);
-    assert_eq!(kept.len(), 1);
-    assert!(
-        text(&kept[0], "follow_ups").contains("first"),
-        "the first entry stays whole"
-    );
-}
