@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 mod message;
 mod publish;
 
-pub use message::{Message, MessageError, Relayed};
+pub use message::{Message, Relayed};
 pub use publish::{
     FollowUpPublisher, KIND_ATTRIBUTE, MAX_PUBLISH_BYTES, MAX_PUBLISH_COUNT, PublishBatch, publish_batches,
 };

@@ -7,7 +7,8 @@ use std::fmt;
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A follow-up a domain asks of another function, as it travels.
 pub trait Relayed: Serialize {
@@ -18,21 +19,21 @@ pub trait Relayed: Serialize {
     fn dedupe_key(&self) -> &str;
 }
 
-/// A follow-up as the outbox stores it and the topic publishes it: `{"kind": …, …}`.
-#[derive(Clone, PartialEq)]
+/// A follow-up as the outbox stores it and the topic publishes it: `{"kind": …, …}`. Its JSON
+/// is held as text, read once from the outbox item, so the relay sizes and publishes it
+/// without writing it out again.
+#[derive(Clone)]
 pub struct Message {
     kind: String,
     dedupe_key: String,
-    json: Map<String, Value>,
+    json: Box<RawValue>,
 }
 
-/// Why a stored or delivered follow-up is not a [`Message`].
-#[derive(Debug, thiserror::Error)]
-pub enum MessageError {
-    #[error("a follow-up is a JSON object")]
-    NotAnObject,
-    #[error("a follow-up names its {0} as a string")]
-    Missing(&'static str),
+/// What the relay reads of a follow-up; the rest is the consumer's.
+#[derive(Deserialize)]
+struct Head {
+    kind: String,
+    dedupe_key: String,
 }
 
 impl Message {
@@ -46,22 +47,16 @@ impl Message {
         Self {
             kind: F::KIND.to_owned(),
             dedupe_key: follow_up.dedupe_key().to_owned(),
-            json,
+            json: serde_json::value::to_raw_value(&json).expect("JSON values serialise"),
         }
     }
 
-    /// A follow-up read back from JSON: any object with a kind and a dedupe key.
-    pub fn from_json(value: Value) -> Result<Self, MessageError> {
-        let Value::Object(json) = value else {
-            return Err(MessageError::NotAnObject);
-        };
-        let text = |field: &'static str| match json.get(field) {
-            Some(Value::String(text)) => Ok(text.clone()),
-            _ => Err(MessageError::Missing(field)),
-        };
+    /// A follow-up read back from its JSON: any object with a kind and a dedupe key.
+    fn from_raw(json: Box<RawValue>) -> Result<Self, serde_json::Error> {
+        let head: Head = serde_json::from_str(json.get())?;
         Ok(Self {
-            kind: text(KIND)?,
-            dedupe_key: text(DEDUPE_KEY)?,
+            kind: head.kind,
+            dedupe_key: head.dedupe_key,
             json,
         })
     }
@@ -75,18 +70,25 @@ impl Message {
     }
 
     /// The message as published: the follow-up's JSON, its kind in it.
-    pub fn text(&self) -> String {
-        serde_json::to_string(&self.json).expect("JSON values serialise")
+    pub fn text(&self) -> &str {
+        self.json.get()
     }
 
     /// The follow-up as the type that acts on it, for the function whose queue carries it.
     pub fn read<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(Value::Object(self.json.clone()))
+        serde_json::from_str(self.json.get())
     }
 }
 
 const KIND: &str = "kind";
-const DEDUPE_KEY: &str = "dedupe_key";
+
+/// The same JSON text: a follow-up's keys are written in one order (serde_json's maps are
+/// sorted), so the same follow-up always reads the same.
+impl PartialEq for Message {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
 
 /// Its kind and key only: the JSON holds buyers' names, addresses and messages.
 impl fmt::Debug for Message {
@@ -106,6 +108,6 @@ impl Serialize for Message {
 
 impl<'de> Deserialize<'de> for Message {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Message::from_json(Value::deserialize(deserializer)?).map_err(D::Error::custom)
+        Message::from_raw(Box::<RawValue>::deserialize(deserializer)?).map_err(D::Error::custom)
     }
 }
