@@ -118,7 +118,9 @@ impl RefundDesk {
 
     /// The refund's ledger entry, as JSON.
     pub async fn refund(&self, refund_id: &str) -> Option<Value> {
-        let item = self.item("RefundsTable", "pk", &refund_key(refund_id)).await?;
+        let item = self
+            .item("RefundsTable", "pk", &refund_key(self.seller(), refund_id))
+            .await?;
         Some(Value::Object(item_of(item)))
     }
 

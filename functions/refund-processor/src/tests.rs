@@ -134,7 +134,7 @@ impl Shop {
     }
 
     fn refund(&self, refund_id: &str) -> Item {
-        self.store.item(Table::Refunds, &refund_key(refund_id)).unwrap()
+        self.store.item(Table::Refunds, &refund_key(SELLER, refund_id)).unwrap()
     }
 
     fn on_hand(&self, sku: &str) -> i64 {
@@ -313,9 +313,10 @@ async fn the_windows_last_day_is_accepted_and_the_next_refused() {
     let shop = shop().await;
     let last_day: DateTime<Utc> = "2026-12-26T23:59:59Z".parse().unwrap();
     let line = json!([{"line_id": "l2", "quantity": 1}]);
-    let (status, answer) = shop.send(&request(1, line.clone(), last_day)).await;
+    let (status, answer) = shop.send_at(&request(1, line.clone(), last_day), last_day).await;
     assert_eq!(status, 202, "{answer}");
-    let (status, answer) = shop.send(&request(2, line, last_day + Duration::seconds(1))).await;
+    let late = last_day + Duration::seconds(1);
+    let (status, answer) = shop.send_at(&request(2, line, late), late).await;
     assert_eq!(
         (status, answer["error"]["code"].as_str()),
         (422, Some("outside_return_window"))
@@ -444,9 +445,15 @@ async fn a_buyer_with_three_refunds_in_ninety_days_waits_for_the_seller() {
         "a fourth refund in 90 days"
     );
     let later = now() + Duration::days(91);
-    let (_, answer) = shop
-        .send_at(&request(5, json!([{"line_id": "l1", "quantity": 1}]), now()), later)
-        .await;
+    let mut recent = sample_order("ord_recent");
+    recent.delivered_at = Some(later - Duration::days(1));
+    shop.store
+        .write(WriteSet::from(vec![put_new(&recent).unwrap()]))
+        .await
+        .unwrap();
+    let mut event = request(5, json!([{"line_id": "l1", "quantity": 1}]), later);
+    event["data"]["order_id"] = json!("ord_recent");
+    let (_, answer) = shop.send_at(&event, later).await;
     assert_eq!(
         answer["decision"], "approved",
         "91 days on, the history has passed: {answer}"
@@ -552,19 +559,20 @@ async fn not_received_is_for_an_order_shipped_two_weeks_ago_and_never_delivered(
     };
     let early = shipped + Duration::days(13);
     assert_eq!(
-        shop.send(&ask(1, early, "not_received", "ord_lost")).await.1["error"]["code"],
+        shop.send_at(&ask(1, early, "not_received", "ord_lost"), early).await.1["error"]["code"],
         "too_early_for_not_received"
     );
     assert_eq!(
-        shop.send(&ask(2, early, "damaged", "ord_lost")).await.1["error"]["code"],
+        shop.send_at(&ask(2, early, "damaged", "ord_lost"), early).await.1["error"]["code"],
         "not_delivered"
     );
     assert_eq!(
         shop.send(&ask(3, now(), "not_received", "ord_1001")).await.1["error"]["code"],
         "already_delivered"
     );
+    let fortnight = shipped + Duration::days(14);
     let (status, answer) = shop
-        .send(&ask(4, shipped + Duration::days(14), "not_received", "ord_lost"))
+        .send_at(&ask(4, fortnight, "not_received", "ord_lost"), fortnight)
         .await;
     assert_eq!(status, 202, "{answer}");
 }
@@ -610,4 +618,187 @@ async fn refunds_racing_for_one_order_never_pass_what_was_paid() {
         .count();
     assert_eq!((approved, refused), (41, 9));
     assert_eq!(shop.payouts().len(), 41);
+}
+
+// Issue 22's findings, each failing before its fix.
+
+#[tokio::test]
+async fn one_unit_refunds_at_most_its_own_price() {
+    let shop = shop().await;
+    // Line l1 is two teapots at €24.90: one of them cannot take back both's €49.80.
+    let (status, answer) = shop
+        .send(&request(
+            1,
+            json!([{"line_id": "l1", "quantity": 1, "amount": "49.80"}]),
+            now(),
+        ))
+        .await;
+    assert_eq!(
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
+        (422, Some("amount_exceeds_refundable"), Some("data.lines[0].amount")),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 24.90 of line l1"),
+        "{answer}"
+    );
+    let (status, answer) = shop
+        .send(&request(
+            2,
+            json!([{"line_id": "l1", "quantity": 1, "amount": "24.90"}]),
+            now(),
+        ))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+}
+
+#[tokio::test]
+async fn huge_kuwaiti_lines_are_refused_by_the_caps_not_by_a_panic() {
+    let shop = shop().await;
+    let mut order = sample_order("ord_kwd");
+    order.currency = "KWD".into();
+    for line in &mut order.lines {
+        line.unit_price_minor = 999_999_999_999_999;
+        line.quantity = 1;
+    }
+    order.total_minor = 2 * 999_999_999_999_999;
+    shop.store
+        .write(WriteSet::from(vec![put_new(&order).unwrap()]))
+        .await
+        .unwrap();
+    let mut event = request(
+        1,
+        json!([{"line_id": "l1", "quantity": 9999}, {"line_id": "l2", "quantity": 9999}]),
+        now(),
+    );
+    event["data"]["order_id"] = json!("ord_kwd");
+    let (status, answer) = shop.send(&event).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (422, Some("quantity_exceeds_refundable")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_requests_own_date_cannot_reopen_a_window_or_come_from_the_future() {
+    let shop = shop().await;
+    let line = json!([{"line_id": "l2", "quantity": 1}]);
+    // Delivered on 26 November with 30 days to return: closed at the end of 26 December.
+    let arrived: DateTime<Utc> = "2026-12-31T10:00:00Z".parse().unwrap();
+    let backdated = request(1, line.clone(), "2026-12-20T10:00:00Z".parse().unwrap());
+    let (status, answer) = shop.send_at(&backdated, arrived).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (422, Some("outside_return_window")),
+        "judged as of three days before it arrived at the latest: {answer}"
+    );
+    let late_but_true = request(2, line.clone(), "2026-12-26T20:00:00Z".parse().unwrap());
+    let (status, answer) = shop
+        .send_at(&late_but_true, "2026-12-28T09:00:00Z".parse().unwrap())
+        .await;
+    assert_eq!(status, 202, "asked in time, delivered two days late: {answer}");
+    let ahead = request(3, line, now() + Duration::minutes(6));
+    let (status, answer) = shop.send(&ahead).await;
+    assert_eq!(
+        (
+            status,
+            answer["error"]["code"].as_str(),
+            answer["error"]["field"].as_str()
+        ),
+        (422, Some("created_in_future"), Some("data.created_at")),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_reused_refund_id_with_other_words_in_its_note_is_a_conflict() {
+    let shop = shop().await;
+    let mut first = request(1, json!([{"line_id": "l2", "quantity": 1}]), now());
+    first["data"]["note"] = json!("the lid leaks");
+    assert_eq!(shop.send(&first).await.0, 202);
+    let mut other = first.clone();
+    other["id"] = json!("evt_other_note");
+    other["data"]["note"] = json!("the cup broke");
+    let (status, answer) = shop.send(&other).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (409, Some("refund_exists")),
+        "a note of the same length in other words is another request: {answer}"
+    );
+}
+
+#[tokio::test]
+async fn another_sellers_refund_id_is_neither_revealed_nor_touched() {
+    let shop = shop().await;
+    assert_eq!(shop.send(&sample("15-refund.requested.automatic")).await.0, 202);
+    // Another seller, with an order of its own, sends a request under the same refund id.
+    let other = "sel_other";
+    let mut order = sample_order("ord_other");
+    order.seller_id = other.into();
+    shop.store
+        .write(WriteSet::from(vec![put_new(&order).unwrap()]))
+        .await
+        .unwrap();
+    let mut event = sample("15-refund.requested.automatic");
+    event["id"] = json!("evt_other_seller_same_refund_id");
+    event["data"]["seller_id"] = json!(other);
+    event["data"]["order_id"] = json!("ord_other");
+    event["data"]["lines"] = json!([{"line_id": "l1", "quantity": 1}]);
+    let (status, answer) = shop.send(&event).await;
+    assert_eq!(status, 202, "its own refund, as if the first did not exist: {answer}");
+    let first = shop.refund("ref_3001");
+    assert_eq!(
+        (
+            text(&first, "order_id"),
+            number(&first["lines"][0].as_object().cloned().unwrap(), "quantity")
+        ),
+        ("ord_1001", 1),
+        "the first seller's refund is as it was"
+    );
+    let theirs = shop.store.item(Table::Refunds, &refund_key(other, "ref_3001")).unwrap();
+    assert_eq!(text(&theirs, "order_id"), "ord_other");
+    // Its decision reaches its own refund, and the first seller's is still not found for it.
+    let (status, answer) = shop
+        .send(&decision(
+            1,
+            "ref_3001",
+            json!({"decision": "approve", "seller_id": other}),
+        ))
+        .await;
+    assert_eq!(status, 202, "{answer}");
+    let payouts = shop.payouts();
+    assert_eq!(payouts.len(), 2, "one payout each");
+    assert_ne!(payouts[0].dedupe_key, payouts[1].dedupe_key);
+    assert_ne!(payouts[0].deduplication_id(), payouts[1].deduplication_id());
+}
+
+#[tokio::test]
+async fn a_payout_that_is_not_the_ledgers_is_never_sent() {
+    let shop = shop().await;
+    assert_eq!(shop.send(&sample("15-refund.requested.automatic")).await.0, 202);
+    let real = shop.payouts().remove(0);
+    let forged = Payout {
+        amount: "9999.00".into(),
+        amount_minor: 999_900,
+        ..real.clone()
+    };
+    let answer = shop.deliver_payouts(&[forged, real.clone()]).await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "m0"}]),
+        "the forged one fails alone: {answer}"
+    );
+    assert_eq!(
+        *shop.payments.0.lock().unwrap(),
+        vec![real],
+        "only the ledger's amount is paid"
+    );
 }

@@ -29,7 +29,7 @@ impl PayoutQueue for SqsPayouts {
             .queue_url(&self.queue_url)
             .message_body(body)
             // One refund, one message: a resend within five minutes is dropped by the queue.
-            .message_deduplication_id(&payout.refund_id)
+            .message_deduplication_id(payout.deduplication_id())
             // In order per order, in parallel across orders.
             .message_group_id(&payout.order_id)
             .send()

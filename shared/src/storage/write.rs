@@ -62,6 +62,15 @@ pub enum Condition {
 }
 
 impl Condition {
+    /// The attributes the condition reads, as IAM's `dynamodb:Attributes` counts them.
+    pub fn attributes(&self) -> Vec<String> {
+        match self {
+            Condition::ItemExists | Condition::ItemMissing => Vec::new(),
+            Condition::Has(name) | Condition::Lacks(name) | Condition::Compare(name, _, _) => vec![name.clone()],
+            Condition::All(all) | Condition::Any(all) => all.iter().flat_map(Condition::attributes).collect(),
+        }
+    }
+
     pub fn has(attribute: impl Into<String>) -> Self {
         Condition::Has(attribute.into())
     }

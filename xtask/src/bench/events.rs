@@ -209,7 +209,7 @@ fn order_changed(event_type: &str, data: Value) -> String {
 
 fn payout(refund_id: &str) -> FollowUp {
     FollowUp::RefundPayout(Payout {
-        dedupe_key: format!("refund-processor#{refund_id}#payout"),
+        dedupe_key: format!("refund-processor#{SELLER}#{refund_id}#payout"),
         refund_id: refund_id.to_owned(),
         order_id: REFUNDED_ORDER.to_owned(),
         seller_id: SELLER.to_owned(),

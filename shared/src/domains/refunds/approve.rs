@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::payout::Payout;
 use super::policy::fits;
-use super::records::{BuyerHistory, Decider, StoredRefund, put_history};
+use super::records::{BuyerHistory, Decider, StoredRefund, outbox_key as key, put_history};
 use super::validate::{RefundError, RefundReason};
 use crate::domains::email::request::{RefundEmail, RefundEmailLine};
 use crate::domains::email::{EmailContent, EmailRequest};
@@ -16,11 +16,11 @@ use crate::domains::figures::tally::{Tally, counter};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::{REFUND_ATTRIBUTES, update_changed};
 use crate::domains::stock::change::{StockChange, StockChangeReason};
-use crate::domains::stock::inventory::{WATCHLIST, sku_key};
+use crate::domains::stock::inventory::restock;
 use crate::mechanisms::function::Function;
 use crate::mechanisms::outbox::Message;
 use crate::mechanisms::outbox::{self, OutboxEntry};
-use crate::storage::{Condition, StoreError, Table, Write};
+use crate::storage::{StoreError, Write};
 use crate::values::money::shown;
 
 /// The approval's writes, and the SKUs whose restock writes follow the first two (the order,
@@ -74,14 +74,7 @@ pub fn approval_writes(
         .iter()
         .filter(|line| line.restock && !skip.contains(&line.sku))
     {
-        let units = i64::from(line.quantity);
-        writes.push(
-            Write::update(Table::Inventory, sku_key(&refund.seller_id, &line.sku))
-                .add("on_hand", units)
-                .add("available", units)
-                .set("watch", WATCHLIST)
-                .when(Condition::ItemExists),
-        );
+        writes.push(restock(&refund.seller_id, &line.sku, line.quantity));
         restocked.push(line.sku.clone());
     }
     writes.push(outbox::put(&approved_entry(refund, order, amount, &restocked), at));
@@ -112,10 +105,6 @@ fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>) -> Option<Writ
         .count_if(by_deadline, counter::REFUNDS_BY_DEADLINE)
         .count_if(defect, counter::REFUND_DEFECTS)
         .write()
-}
-
-fn key(refund: &StoredRefund, what: &str) -> String {
-    Function::RefundProcessor.key(&[&refund.refund_id, what])
 }
 
 /// The follow-ups of an approval: the units back in stock (for backorders and alerts), the

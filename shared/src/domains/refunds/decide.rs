@@ -31,10 +31,9 @@ pub async fn decide_refund(
     };
     let mut skip: Vec<String> = Vec::new();
     for attempt in 0..ATTEMPTS {
-        // Another seller's refund is not found, not forbidden: its existence is not theirs to know.
-        let refund = read_refund(store, &decision.refund_id)
+        // Read under the seller's own key: another seller's refund is simply not there.
+        let refund = read_refund(store, &decision.seller_id, &decision.refund_id)
             .await?
-            .filter(|refund| refund.seller_id == decision.seller_id)
             .ok_or_else(not_found)?;
         match refund.applied(&event.id) {
             Some(fingerprint) if fingerprint == event.fingerprint => return Ok(RefundOutcome::Earlier(refund)),

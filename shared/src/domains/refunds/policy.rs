@@ -15,6 +15,12 @@ pub const NOT_RECEIVED_AFTER_DAYS: i64 = 14;
 /// Approved refunds a buyer may have had in [`HISTORY_DAYS`] and still be refunded automatically.
 pub const AUTOMATIC_REFUNDS_ALLOWED: usize = 3;
 pub const HISTORY_DAYS: i64 = 90;
+/// How far a request's own `created_at` may be ahead of the back office's clock.
+pub const CLOCK_SKEW_SECONDS: i64 = 300;
+/// How long the platform may take to deliver a request (its retries span three days). A
+/// request is judged as of when it says it was asked, but never as of earlier than this
+/// before it arrived: the windows cannot be reopened by an old date.
+pub const DELIVERY_DAYS: i64 = 3;
 
 /// One line of a refund as stored: what it gives back and whether the units return to stock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,11 +49,12 @@ pub enum Decision {
     },
 }
 
-/// The request against its order and the seller's settings.
+/// The request, received at `received_at`, against its order and the seller's settings.
 pub fn assess(
     request: &RefundRequest,
     order: Option<&StoredOrder>,
     settings: &SellerSettings,
+    received_at: DateTime<Utc>,
 ) -> Result<Assessed, RefundError> {
     let order = order
         .filter(|order| order.seller_id == request.seller_id)
@@ -73,7 +80,12 @@ pub fn assess(
             paid: currency.code(),
         });
     }
-    within_window(request.reason, request.created_at, order, settings)?;
+    within_window(
+        request.reason,
+        asked_at(request.created_at, received_at)?,
+        order,
+        settings,
+    )?;
     let assessed = match &request.requested {
         Requested::Goodwill(amount) => Assessed {
             lines: Vec::new(),
@@ -92,10 +104,9 @@ pub fn assess(
                         order_id: order.order_id.clone(),
                         line_id: line.line_id.clone(),
                     })?;
-                let units_price = bought.unit_price_minor.saturating_mul(i64::from(line.quantity));
                 let amount_minor = match &line.amount {
                     Some(amount) => amount.of(currency, &field("amount"))?.minor_units(),
-                    None => units_price,
+                    None => units_price(bought.unit_price_minor, line.quantity),
                 };
                 stored.push(RefundLine {
                     line_id: line.line_id.clone(),
@@ -105,10 +116,9 @@ pub fn assess(
                     restock: line.restock,
                 });
             }
-            let total = stored.iter().map(|line| line.amount_minor).sum();
             Assessed {
+                amount: Money::from_minor(total_of(&stored), currency),
                 lines: stored,
-                amount: Money::from_minor(total, currency),
             }
         }
     };
@@ -116,10 +126,37 @@ pub fn assess(
     Ok(assessed)
 }
 
+/// What `quantity` units cost at `unit_price_minor`. Saturating: no order holds that much, so
+/// a saturated price is refused by every cap it meets.
+fn units_price(unit_price_minor: i64, quantity: u32) -> i64 {
+    unit_price_minor.saturating_mul(i64::from(quantity))
+}
+
+/// The lines' amounts summed, saturating for the same reason: two lines of an amount near
+/// `i64::MAX` (a large KWD order named by units) must be refused by the order's cap, not
+/// overflow.
+fn total_of(lines: &[RefundLine]) -> i64 {
+    lines
+        .iter()
+        .fold(0_i64, |total, line| total.saturating_add(line.amount_minor))
+}
+
 fn order_currency(order: &StoredOrder) -> Result<Currency, RefundError> {
     Currency::parse(&order.currency).map_err(|_| RefundError::InvalidCurrency {
         field: "data.currency".to_owned(),
     })
+}
+
+/// The moment a request's windows are judged at: its `created_at`, unless that is ahead of
+/// our clock (refused) or older than its delivery could have taken (then that oldest moment).
+pub fn asked_at(created_at: DateTime<Utc>, received_at: DateTime<Utc>) -> Result<DateTime<Utc>, RefundError> {
+    if created_at > received_at + Duration::seconds(CLOCK_SKEW_SECONDS) {
+        return Err(RefundError::CreatedInFuture {
+            at: created_at.to_rfc3339(),
+            now: received_at.to_rfc3339(),
+        });
+    }
+    Ok(created_at.clamp(received_at - Duration::days(DELIVERY_DAYS), received_at))
 }
 
 /// Delivered and within the seller's return window, counted in whole UTC days from delivery;
@@ -182,8 +219,10 @@ pub fn fits(order: &StoredOrder, lines: &[RefundLine], total_minor: i64) -> Resu
                 left: units_left,
             });
         }
-        let paid = bought.unit_price_minor.saturating_mul(i64::from(bought.quantity));
-        let amount_left = paid - refunded.amount_minor;
+        // The units asked for cap the money: one unit of ten gives back one unit's price at
+        // most, even when the line has the other nine's money left.
+        let paid = units_price(bought.unit_price_minor, bought.quantity);
+        let amount_left = (paid - refunded.amount_minor).min(units_price(bought.unit_price_minor, line.quantity));
         if line.amount_minor > amount_left {
             return Err(RefundError::LineAmountExceedsRefundable {
                 field: field("amount"),

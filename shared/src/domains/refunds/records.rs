@@ -153,8 +153,15 @@ impl BuyerHistory {
     }
 }
 
-pub fn refund_key(refund_id: &str) -> String {
-    format!("refund#{refund_id}")
+/// A refund's key names its seller: refund ids are the platform's, and a seller reusing
+/// another's finds its own namespace empty instead of learning that the other's exists.
+pub fn refund_key(seller_id: &str, refund_id: &str) -> String {
+    format!("refund#{seller_id}#{refund_id}")
+}
+
+/// An outbox key of `refund`'s: its seller and its id, as its ledger entry is keyed.
+pub fn outbox_key(refund: &StoredRefund, what: &str) -> String {
+    crate::mechanisms::function::Function::RefundProcessor.key(&[&refund.seller_id, &refund.refund_id, what])
 }
 
 pub fn buyer_key(buyer_id: &str) -> String {
@@ -164,7 +171,7 @@ pub fn buyer_key(buyer_id: &str) -> String {
 /// The refund as its item, written only over the version read (or only if new).
 pub fn put_refund(refund: &StoredRefund, read_version: Option<u64>) -> Result<Write, StoreError> {
     let mut item = to_item(refund)?;
-    item.insert("pk".to_owned(), refund_key(&refund.refund_id).into());
+    item.insert("pk".to_owned(), refund_key(&refund.seller_id, &refund.refund_id).into());
     let due_or_asked = sortable(refund.decision_due.unwrap_or(refund.requested_at));
     item.insert(
         "status_due".to_owned(),
@@ -218,7 +225,7 @@ pub async fn read_context(
     seller_id: &str,
 ) -> Result<RefundContext, StoreError> {
     let keys = [
-        ItemKey::new(Table::Refunds, refund_key(refund_id)),
+        ItemKey::new(Table::Refunds, refund_key(seller_id, refund_id)),
         ItemKey::new(Table::Orders, order_id),
         ItemKey::new(Table::Refunds, buyer_key(buyer_id)),
         ItemKey::new(Table::Sellers, seller_id),
@@ -237,9 +244,13 @@ pub async fn read_context(
     })
 }
 
-pub async fn read_refund(store: &impl Storage, refund_id: &str) -> Result<Option<StoredRefund>, StoreError> {
+pub async fn read_refund(
+    store: &impl Storage,
+    seller_id: &str,
+    refund_id: &str,
+) -> Result<Option<StoredRefund>, StoreError> {
     store
-        .get(Table::Refunds, &refund_key(refund_id))
+        .get(Table::Refunds, &refund_key(seller_id, refund_id))
         .await?
         .map(from_item)
         .transpose()
@@ -247,14 +258,31 @@ pub async fn read_refund(store: &impl Storage, refund_id: &str) -> Result<Option
 
 /// The refunds whose reminder or deadline has come, soonest first: the sparse `PendingDue`
 /// index holds only pending refunds, so the cost follows them, not the orders.
-pub async fn due_refunds(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+pub async fn due_refunds(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<DueRefund>, StoreError> {
     let query = Query::new(Index::PendingDue, PENDING).due_by(now);
     let found = store.query(&query).await?;
     Ok(found
         .items
         .iter()
-        .map(|item| text(item, "pk").trim_start_matches("refund#").to_owned())
+        .filter_map(|item| DueRefund::of(text(item, "pk")))
         .collect())
+}
+
+/// A refund the sweep found due, by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRefund {
+    pub seller_id: String,
+    pub refund_id: String,
+}
+
+impl DueRefund {
+    fn of(pk: &str) -> Option<Self> {
+        let (seller_id, refund_id) = pk.strip_prefix("refund#")?.split_once('#')?;
+        Some(Self {
+            seller_id: seller_id.to_owned(),
+            refund_id: refund_id.to_owned(),
+        })
+    }
 }
 
 /// An item as the store gave it back, for the webhook's duplicate answers.

@@ -11,12 +11,11 @@ use super::approve::approval_writes;
 use super::commit::{ATTEMPTS, RefundFailure, RefundOutcome, commit};
 use super::policy::{Decision, assess, decide};
 use super::records::{Decider, RefundEvent, RefundState, StoredRefund, put_refund, read_context};
-use super::validate::{RefundError, RefundRequest};
+use super::validate::{RefundError, RefundRequest, Requested};
 use crate::domains::email::EmailContent;
 use crate::domains::email::request::{RefundAwaiting, SellerDigest, email_entry};
 use crate::domains::orders::EventContext;
 use crate::domains::sellers::SellerContact;
-use crate::mechanisms::function::Function;
 use crate::mechanisms::idempotency::Claim;
 use crate::mechanisms::outbox::{self, OutboxEntry};
 use crate::mechanisms::webhook::Accepted;
@@ -45,10 +44,38 @@ impl StoredRefund {
 }
 
 /// A fingerprint of what a request asks, so the same request under another event is told
-/// apart from another request given the same id.
+/// apart from another request given the same id. Written out field by field: the `Debug`
+/// text it once was hides the note's words (they are private), so two notes of one length
+/// were one request.
 fn content_of(request: &RefundRequest) -> String {
-    let text = format!("{request:?}");
-    hex::encode(Sha256::digest(text))[..32].to_owned()
+    let requested = match &request.requested {
+        Requested::Goodwill(amount) => json!({"amount": amount.as_str()}),
+        Requested::Lines(lines) => Value::Array(
+            lines
+                .iter()
+                .map(|line| {
+                    json!({
+                        "line_id": line.line_id,
+                        "quantity": line.quantity,
+                        "amount": line.amount.as_ref().map(|amount| amount.as_str()),
+                        "restock": line.restock,
+                    })
+                })
+                .collect(),
+        ),
+    };
+    let fields = json!({
+        "refund_id": request.refund_id,
+        "order_id": request.order_id,
+        "seller_id": request.seller_id,
+        "buyer_id": request.buyer_id,
+        "requested": requested,
+        "currency": request.currency.map(|currency| currency.code()),
+        "reason": request.reason.code(),
+        "note": request.note.as_ref().map(|note| note.0.as_str()),
+        "created_at": request.created_at.to_rfc3339(),
+    });
+    hex::encode(Sha256::digest(fields.to_string()))[..32].to_owned()
 }
 
 pub async fn request_refund(
@@ -82,7 +109,7 @@ pub async fn request_refund(
                 .into()),
             };
         }
-        let assessed = assess(request, context.order.as_ref(), &context.settings)?;
+        let assessed = assess(request, context.order.as_ref(), &context.settings, now)?;
         let order = context.order.as_ref().expect("assessed against its order");
         let recent = context.history.as_ref().map_or(0, |history| history.recent(now));
         let decision = decide(assessed.amount, &context.settings, recent, now);
@@ -188,7 +215,7 @@ pub(crate) fn awaiting_entry(
 ) -> Option<OutboxEntry> {
     let contact = contact?;
     let what = if reminder { "reminder" } else { "awaiting" };
-    let key = Function::RefundProcessor.key(&[&refund.refund_id, what]);
+    let key = super::records::outbox_key(refund, what);
     let digest = SellerDigest {
         seller_id: refund.seller_id.clone(),
         refunds_awaiting: vec![RefundAwaiting {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::approve::{ApprovalError, approval_writes, rejected_entry};
 use super::commit::gone_skus;
 use super::decide::{decided, order_of, skipped};
-use super::records::{Decider, RefundState, due_refunds, put_refund, read_context, read_refund};
+use super::records::{Decider, DueRefund, RefundState, due_refunds, put_refund, read_context, read_refund};
 use super::request::awaiting_entry;
 use crate::domains::orders::EventContext;
 use crate::mechanisms::outbox;
@@ -45,8 +45,9 @@ pub async fn sweep_pending(store: &impl Storage, now: DateTime<Utc>) -> Result<P
         due: due.len(),
         ..PendingSweep::default()
     };
-    for refund_id in due {
-        match settle(store, &refund_id, now).await {
+    for refund in due {
+        let refund_id = refund.refund_id.as_str();
+        match settle(store, &refund, now).await {
             Ok(Settled::Reminded) => sweep.reminded += 1,
             Ok(Settled::Approved) => sweep.approved += 1,
             Ok(Settled::Rejected) => sweep.rejected += 1,
@@ -60,10 +61,11 @@ pub async fn sweep_pending(store: &impl Storage, now: DateTime<Utc>) -> Result<P
     Ok(sweep)
 }
 
-async fn settle(store: &impl Storage, refund_id: &str, now: DateTime<Utc>) -> Result<Settled, StoreError> {
+async fn settle(store: &impl Storage, due: &DueRefund, now: DateTime<Utc>) -> Result<Settled, StoreError> {
+    let refund_id = due.refund_id.as_str();
     let mut skip: Vec<String> = Vec::new();
     for _ in 0..ATTEMPTS {
-        let Some(refund) = read_refund(store, refund_id).await? else {
+        let Some(refund) = read_refund(store, &due.seller_id, refund_id).await? else {
             return Ok(Settled::Nothing);
         };
         if refund.state != RefundState::Pending {

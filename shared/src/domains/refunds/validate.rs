@@ -76,6 +76,11 @@ impl Decimal {
         }
     }
 
+    /// As the event wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// In `currency`, or why it cannot be.
     pub fn of(&self, currency: Currency, field: &str) -> Result<Money, RefundError> {
         Money::parse(&self.0, currency).map_err(|error| match error {
@@ -186,6 +191,8 @@ pub enum RefundError {
     NotShipped { order_id: String },
     #[error("order {order_id} was delivered; not_received does not apply")]
     AlreadyDelivered { order_id: String },
+    #[error("data.created_at is {at}, later than the back office's clock allows (it is {now})")]
+    CreatedInFuture { at: String, now: String },
     #[error("order {order_id} shipped less than 14 days ago; not_received may be asked from {from}")]
     TooEarlyForNotReceived { order_id: String, from: String },
     #[error("{field}: order {order_id} has no line {line_id}")]
@@ -248,6 +255,7 @@ impl RefundError {
             RefundError::NotShipped { .. } => "not_shipped",
             RefundError::AlreadyDelivered { .. } => "already_delivered",
             RefundError::TooEarlyForNotReceived { .. } => "too_early_for_not_received",
+            RefundError::CreatedInFuture { .. } => "created_in_future",
             RefundError::UnknownLine { .. } => "unknown_line",
             RefundError::QuantityExceedsRefundable { .. } => "quantity_exceeds_refundable",
             RefundError::LineAmountExceedsRefundable { .. } => "amount_exceeds_refundable",
@@ -309,7 +317,8 @@ impl RefundError {
             RefundError::BuyerMismatch { .. } => "data.buyer_id".to_owned(),
             RefundError::OutsideReturnWindow { .. }
             | RefundError::AlreadyDelivered { .. }
-            | RefundError::TooEarlyForNotReceived { .. } => "data.created_at".to_owned(),
+            | RefundError::TooEarlyForNotReceived { .. }
+            | RefundError::CreatedInFuture { .. } => "data.created_at".to_owned(),
             RefundError::CurrencyMismatch { .. } => "data.currency".to_owned(),
         }
     }
