@@ -79,7 +79,7 @@ impl Reviews {
     }
 
     pub async fn stored(&self, review_id: &str) -> Option<StoredReview> {
-        self.item(&review_key(review_id))
+        self.item(&review_key(self.seller(), review_id))
             .await
             .map(|item| from_item(item_of(item)).expect("a stored review reads back"))
     }
@@ -173,6 +173,6 @@ impl Reviews {
             .await
             .unwrap()
             .item;
-        claim.is_some() || self.item(&review_key(review_id)).await.is_some()
+        claim.is_some() || self.item(&review_key(self.seller(), review_id)).await.is_some()
     }
 }

@@ -85,7 +85,7 @@ impl Shop {
     }
 
     fn review(&self, review_id: &str) -> Item {
-        self.store.item(Table::Reviews, &review_key(review_id)).unwrap()
+        self.store.item(Table::Reviews, &review_key(SELLER, review_id)).unwrap()
     }
 
     /// The SKU's 30-day reviews and stars, from its day buckets.
@@ -510,4 +510,26 @@ async fn an_unavailable_store_is_a_503_with_nothing_stored_and_the_retry_succeed
     assert!(shop.store.items(Table::Reviews).is_empty());
     assert_eq!(shop.send(&event).await.0, 202);
     assert_eq!(number(&shop.review("rev_2001"), "rating"), 2);
+}
+
+#[tokio::test]
+async fn another_sellers_review_id_is_its_own_review_and_reveals_nothing() {
+    let shop = shop().await;
+    assert_eq!(shop.send(&review(1, "TEA-CUP-06", 5, "lovely cups")).await.0, 202);
+    // Before, this answered 409 review_exists: that sel_teahouse had a review rev_1.
+    let mut theirs = review(1, "OTHER-SKU", 2, "arrived late");
+    theirs["id"] = json!("evt_other_seller_same_review_id");
+    theirs["data"]["seller_id"] = json!("sel_other");
+    let (status, answer) = shop.send(&theirs).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        text(&shop.review("rev_1"), "text"),
+        "lovely cups",
+        "the first is untouched"
+    );
+    let other = shop
+        .store
+        .item(Table::Reviews, &review_key("sel_other", "rev_1"))
+        .unwrap();
+    assert_eq!(text(&other, "sku"), "OTHER-SKU");
 }

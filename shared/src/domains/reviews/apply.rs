@@ -177,7 +177,7 @@ pub async fn record_review(
         if stored.negative {
             notices.insert(0, ReviewNotice::negative_review(&stored));
         }
-        let key = Function::ReviewMonitor.key(&["created", &stored.review_id]);
+        let key = Function::ReviewMonitor.key(&["created", &stored.seller_id, &stored.review_id]);
         let mut writes = review_writes(claim, &stored, None, &stats, read_stats_version, &key, notices)?;
         writes.extend(super::tally::counted(None, &stored));
         match commit(store, writes).await? {
@@ -251,11 +251,8 @@ async fn change_review(
     };
     for attempt in 0..ATTEMPTS {
         let context = read_context(store, &review.review_id, &review.seller_id, None, None).await?;
-        // Another seller's review is not found, not forbidden: its existence is not theirs to know.
-        let existing = context
-            .review
-            .filter(|existing| existing.seller_id == review.seller_id)
-            .ok_or_else(not_found)?;
+        // Read under the seller's own key: another seller's review is simply not there.
+        let existing = context.review.ok_or_else(not_found)?;
         match existing.applied(&event.id) {
             Some(fingerprint) if fingerprint == event.fingerprint => return Ok(ReviewOutcome::Earlier(existing)),
             Some(_) => return Err(ReviewFailure::EventReused),
@@ -294,7 +291,8 @@ async fn change_review(
         if tell {
             notices.insert(0, ReviewNotice::negative_review(&next));
         }
-        let key = Function::ReviewMonitor.key(&["changed", &next.review_id, &next.version.to_string()]);
+        let key =
+            Function::ReviewMonitor.key(&["changed", &next.seller_id, &next.review_id, &next.version.to_string()]);
         let mut writes = review_writes(
             claim,
             &next,

@@ -51,7 +51,12 @@ impl ReviewNotice {
             &review.text
         };
         Self {
-            dedupe_key: Function::ReviewMonitor.key(&["review", &review.review_id, &review.alerts.to_string()]),
+            dedupe_key: Function::ReviewMonitor.key(&[
+                "review",
+                &review.seller_id,
+                &review.review_id,
+                &review.alerts.to_string(),
+            ]),
             seller_id: review.seller_id.clone(),
             sku: review.sku.clone(),
             about: Noticed::NegativeReview {

@@ -104,8 +104,10 @@ pub struct SkuStats {
     pub version: u64,
 }
 
-pub fn review_key(review_id: &str) -> String {
-    format!("review#{review_id}")
+/// A review's key names its seller, so another seller's review id is an empty namespace of
+/// its own and never tells that the first exists.
+pub fn review_key(seller_id: &str, review_id: &str) -> String {
+    format!("review#{seller_id}#{review_id}")
 }
 
 pub fn stats_key(seller_id: &str, sku: &str) -> String {
@@ -119,7 +121,7 @@ fn told_key(alert_key: &str) -> String {
 /// The review as its item: with the attributes its indexes read.
 pub fn put_review(review: &StoredReview, read_version: Option<u64>) -> Result<Write, StoreError> {
     let mut item = to_item(review)?;
-    item.insert("pk".to_owned(), review_key(&review.review_id).into());
+    item.insert("pk".to_owned(), review_key(&review.seller_id, &review.review_id).into());
     let created = review.created_at.to_rfc3339();
     item.insert(
         "sku_created".to_owned(),
@@ -177,7 +179,7 @@ pub async fn read_context(
     order_id: Option<&str>,
 ) -> Result<ReviewContext, StoreError> {
     let mut keys = vec![
-        ItemKey::new(Table::Reviews, review_key(review_id)),
+        ItemKey::new(Table::Reviews, review_key(seller_id, review_id)),
         ItemKey::new(Table::Sellers, seller_id),
     ];
     if let Some(sku) = sku {
