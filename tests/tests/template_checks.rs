@@ -36,6 +36,7 @@ fn problems(text: &str) -> Vec<String> {
     public_urls_have_a_concurrency_cap(&template, &mut found);
     email_leaves_from_the_stack_address_only(&template, &mut found);
     only_order_intake_writes_whole_orders(&template, &mut found);
+    only_stock_alerts_writes_whole_skus(&template, &mut found);
     event_sources_are_exactly_the_triggers(&template, &mut found);
     found
 }
@@ -336,6 +337,12 @@ fn secrets_stay_in_secrets_manager(
         if resolves_secret || (name.contains("SECRET") && name != "WEBHOOK_SECRET_ID") {
             found.push(format!("{id}: {name} holds a secret in its configuration"));
         }
+        // The local stack's alone: it lets any invocation choose the week seller health reports.
+        if name == "REPLAYS_SCHEDULES" {
+            found.push(format!(
+                "{id}: REPLAYS_SCHEDULES is for the local stack, never deployed"
+            ));
+        }
     }
     if resource.properties.get("FunctionUrlConfig").is_none() {
         return;
@@ -430,6 +437,57 @@ fn email_leaves_from_the_stack_address_only(template: &Template, found: &mut Vec
                 if sends && !matches!(intrinsic(from), Some(Intrinsic::Ref("SenderAddress"))) {
                     found.push(format!(
                         "{}: ses:Send* needs Condition StringEquals ses:FromAddress !Ref SenderAddress",
+                        role.logical_id
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Stock alerts owns the SKUs; order intake and refund processing may update only the
+/// attributes their writes name (`ORDER_ATTRIBUTES`, `RESTOCK_ATTRIBUTES`), and no other role
+/// writes SKUs at all.
+fn only_stock_alerts_writes_whole_skus(template: &Template, found: &mut Vec<String>) {
+    use backoffice::domains::stock::inventory::{ORDER_ATTRIBUTES, RESTOCK_ATTRIBUTES};
+    for role in template.resources_of_kind("AWS::IAM::Role") {
+        let changes: &[&str] = match role.logical_id {
+            "StockAlertsFunctionRole" => continue,
+            "OrderIntakeFunctionRole" => ORDER_ATTRIBUTES,
+            "RefundProcessorFunctionRole" => RESTOCK_ATTRIBUTES,
+            _ => &[],
+        };
+        let allowed: BTreeSet<&str> = changes.iter().copied().collect();
+        for policy in role.properties["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["PolicyDocument"]["Statement"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+            {
+                let on_skus = matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::GetAtt(table, _)) if table == "InventoryTable");
+                let actions: Vec<&str> = match &statement["Action"] {
+                    Value::String(action) => vec![action.as_str()],
+                    Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
+                    _ => Vec::new(),
+                };
+                let writes = actions
+                    .iter()
+                    .any(|action| ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"].contains(action));
+                if !on_skus || !writes {
+                    continue;
+                }
+                let granted: BTreeSet<&str> = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:Attributes"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if actions.iter().any(|action| *action != "dynamodb:UpdateItem")
+                    || changes.is_empty()
+                    || granted != allowed
+                {
+                    found.push(format!(
+                        "{}: writes to InventoryTable must be UpdateItem limited to dynamodb:Attributes {allowed:?}",
                         role.logical_id
                     ));
                 }
@@ -711,6 +769,13 @@ fn a_secret_in_a_functions_configuration_is_caught() {
         broken(":secret:${WebhookSecretId}-??????", ":secret:*"),
         "OrderIntakeFunction: a webhook function reads its secret from WEBHOOK_SECRET_ID",
     );
+    assert_caught(
+        broken(
+            "REPORTS_BUCKET: !Ref ReportsBucket",
+            "REPORTS_BUCKET: !Ref ReportsBucket\n          REPLAYS_SCHEDULES: \"true\"",
+        ),
+        "SellerHealthFunction: REPLAYS_SCHEDULES is for the local stack, never deployed",
+    );
 }
 
 #[test]
@@ -806,6 +871,24 @@ fn whole_order_writes_outside_order_intake_are_caught() {
             "dynamodb:Attributes: [order_id, lines, refunded,",
         ),
         "RefundProcessorFunctionRole: writes to OrdersTable",
+    );
+}
+
+#[test]
+fn sku_writes_beyond_a_functions_attributes_are_caught() {
+    assert_caught(
+        broken(
+            "dynamodb:Attributes: [sku_key, available, reserved, on_hand, watch, \"sold_*\"]",
+            "dynamodb:Attributes: [sku_key, available, reserved, on_hand, watch, \"*\"]",
+        ),
+        "OrderIntakeFunctionRole: writes to InventoryTable",
+    );
+    assert_caught(
+        broken(
+            "dynamodb:Attributes: [sku_key, on_hand, available, watch]",
+            "dynamodb:Attributes: [sku_key, on_hand, available, watch, low_stock_threshold]",
+        ),
+        "RefundProcessorFunctionRole: writes to InventoryTable",
     );
 }
 

@@ -15,6 +15,7 @@ use backoffice::domains::refunds::payout::{Payout, PayoutQueue};
 use backoffice::domains::stock::inventory::WATCHLIST;
 use backoffice::domains::stock::records::new_stock_item;
 use backoffice::follow_ups::{FollowUp, KeptFollowUps};
+use backoffice::mechanisms::trigger::TriggerError;
 use backoffice::mechanisms::webhook::{WebhookSecret, Webhooks, marketplace_request};
 use backoffice::storage::{MemoryStorage, StoreError, text};
 use backoffice::values::pii::EmailAddress;
@@ -470,4 +471,30 @@ async fn the_operator_report_is_written_on_monday_with_every_chart() {
     );
     let tuesday = market.health.run(at("2026-11-24T08:00:00Z")).await.unwrap();
     assert_eq!(tuesday.operator_report, None);
+}
+
+#[tokio::test]
+async fn a_schedule_stamped_outside_a_retrys_hours_chooses_no_week() {
+    let mut market = market();
+    scripted_week(&mut market).await;
+    let schedule = |time: &str| {
+        json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}, "time": time,
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/HourlyReports"]})
+    };
+    // Invoked on Sunday with next Monday's stamp: before, the week was reported a day early
+    // and its claim taken, so the real Monday's run found it sent.
+    let sunday = at("2026-11-22T12:00:00Z");
+    let forged = market.health.handle(schedule(MONDAY_EIGHT_SHANGHAI), sunday).await;
+    assert!(
+        matches!(forged, Err(InvocationError::Trigger(TriggerError::OutOfTime { .. }))),
+        "{forged:?}"
+    );
+    assert!(market.weekly_emails().is_empty(), "nothing sent");
+    let monday = at(MONDAY_EIGHT_SHANGHAI);
+    let run = market
+        .health
+        .handle(schedule(MONDAY_EIGHT_SHANGHAI), monday)
+        .await
+        .unwrap();
+    assert_eq!(run["reports_sent"], 1, "{run}");
 }

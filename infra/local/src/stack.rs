@@ -268,6 +268,9 @@ impl Wiring<'_> {
         environment.insert("AWS_LAMBDA_LOG_LEVEL".to_owned(), level);
         // The local AWS is plain HTTP on loopback: no handshake worth opening early.
         environment.insert("OPEN_CONNECTIONS_AT_INIT".to_owned(), "false".to_owned());
+        // The demo and the bench fire next Monday's reports today; deployed, seller health
+        // refuses a schedule stamped outside a retry's six hours.
+        environment.insert("REPLAYS_SCHEDULES".to_owned(), "true".to_owned());
         Ok(environment)
     }
 

@@ -5,6 +5,7 @@
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use crate::mechanisms::outbox::StreamBatch;
@@ -23,7 +24,9 @@ pub enum TriggerError {
     Unrecognised,
     #[error("{kind} from {source_arn}, which is not one of this function's event sources")]
     UnknownSource { kind: &'static str, source_arn: String },
-    #[error("the {kind} invocation is malformed: {source}")]
+    #[error("a scheduled event stamped {time}, not within {MAX_SCHEDULE_AGE_HOURS} hours before {now}")]
+    OutOfTime { time: String, now: String },
+    #[error("the {kind} invocation is malformed: {}", crate::values::pii::Unquoted(source))]
     Malformed {
         kind: &'static str,
         source: serde_json::Error,
@@ -42,25 +45,70 @@ impl Trigger {
     }
 
     pub fn from_payload(payload: Value) -> Result<Self, TriggerError> {
-        let records_from = |source: &str| {
-            payload["Records"]
-                .as_array()
-                .is_some_and(|records| records.iter().all(|record| record["eventSource"] == source))
-        };
-        if records_from("aws:sqs") {
-            return parse(payload, "SQS").map(Trigger::Queue);
+        match Shape::of(&payload) {
+            Shape::Queue => parse(payload, "SQS").map(Trigger::Queue),
+            Shape::Stream => parse(payload, "DynamoDB stream").map(Trigger::Stream),
+            Shape::Schedule => parse(payload, "scheduled").map(|event| Trigger::Schedule(Box::new(event))),
+            Shape::Webhook => parse(payload, "Function URL").map(|event| Trigger::Webhook(Box::new(event))),
+            Shape::Unknown => Err(TriggerError::Unrecognised),
         }
-        if records_from("aws:dynamodb") {
-            return parse(payload, "DynamoDB stream").map(Trigger::Stream);
+    }
+}
+
+/// How an invocation is told apart, decided once for both the admission and the parse: an
+/// admission that read the shape differently from the parse (records of an unknown source
+/// beside a `detail-type`) let a payload through unchecked as a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Queue,
+    Stream,
+    Schedule,
+    Webhook,
+    Unknown,
+}
+
+impl Shape {
+    fn of(payload: &Value) -> Self {
+        if let Some(records) = payload["Records"].as_array() {
+            let all_from =
+                |source: &str| !records.is_empty() && records.iter().all(|record| record["eventSource"] == source);
+            return if all_from("aws:sqs") {
+                Shape::Queue
+            } else if all_from("aws:dynamodb") {
+                Shape::Stream
+            } else {
+                Shape::Unknown
+            };
         }
         if payload["detail-type"] == "Scheduled Event" {
-            return parse(payload, "scheduled").map(|event| Trigger::Schedule(Box::new(event)));
+            return Shape::Schedule;
         }
         if payload["requestContext"]["http"].is_object() {
-            return parse(payload, "Function URL").map(|event| Trigger::Webhook(Box::new(event)));
+            return Shape::Webhook;
         }
-        Err(TriggerError::Unrecognised)
+        Shape::Unknown
     }
+}
+
+/// How late a schedule's firing may arrive: Lambda retries an asynchronous invocation for up
+/// to six hours.
+pub const MAX_SCHEDULE_AGE_HOURS: i64 = 6;
+
+/// The moment a scheduled run is for: the time EventBridge stamped, so that a retried firing
+/// repeats its own run. A stamp from the future, or older than any retry, is refused: whoever
+/// may invoke the function must not choose which week it reports.
+pub fn schedule_clock(event: &EventBridgeEvent, now: DateTime<Utc>) -> Result<DateTime<Utc>, TriggerError> {
+    let Some(time) = event.time else {
+        return Ok(now);
+    };
+    let skew = Duration::minutes(5);
+    if time > now + skew || time < now - Duration::hours(MAX_SCHEDULE_AGE_HOURS) {
+        return Err(TriggerError::OutOfTime {
+            time: time.to_rfc3339(),
+            now: now.to_rfc3339(),
+        });
+    }
+    Ok(time)
 }
 
 /// The queues, streams and schedule rules a function's template wires to it
@@ -91,18 +139,21 @@ impl EventSources {
 
     /// Whether every source `payload` names is one of ours; `Err` names the first that is not.
     pub fn admit(&self, payload: &Value) -> Result<(), TriggerError> {
-        let (kind, named): (&'static str, Vec<&Value>) = if let Some(records) = payload["Records"].as_array() {
-            let kind = match records.first().map(|record| &record["eventSource"]) {
-                Some(source) if source == "aws:sqs" => "an SQS batch",
-                Some(source) if source == "aws:dynamodb" => "a DynamoDB stream batch",
-                _ => return Ok(()),
-            };
-            (kind, records.iter().map(|record| &record["eventSourceARN"]).collect())
-        } else if payload["detail-type"] == "Scheduled Event" {
-            let rules = payload["resources"].as_array().map(|rules| rules.iter().collect());
-            ("a scheduled event", rules.unwrap_or_default())
-        } else {
-            return Ok(());
+        let records = || -> Vec<&Value> {
+            payload["Records"]
+                .as_array()
+                .map(|records| records.iter().map(|record| &record["eventSourceARN"]).collect())
+                .unwrap_or_default()
+        };
+        let (kind, named): (&'static str, Vec<&Value>) = match Shape::of(payload) {
+            Shape::Queue => ("an SQS batch", records()),
+            Shape::Stream => ("a DynamoDB stream batch", records()),
+            Shape::Schedule => {
+                let rules = payload["resources"].as_array().map(|rules| rules.iter().collect());
+                ("a scheduled event", rules.unwrap_or_default())
+            }
+            // Signed in its body; and an unknown shape is refused by the parse.
+            Shape::Webhook | Shape::Unknown => return Ok(()),
         };
         if named.is_empty() {
             return Err(TriggerError::UnknownSource {
@@ -145,6 +196,7 @@ impl From<InvocationError> for lambda_runtime::Diagnostic {
             InvocationError::Trigger(TriggerError::Unrecognised) => "UnrecognisedTrigger",
             InvocationError::Trigger(TriggerError::UnknownSource { .. }) => "UnknownEventSource",
             InvocationError::Trigger(TriggerError::Malformed { .. }) => "MalformedTrigger",
+            InvocationError::Trigger(TriggerError::OutOfTime { .. }) => "ScheduleOutOfTime",
             InvocationError::NotATrigger(_) => "UnexpectedTrigger",
             InvocationError::Answer(_) => "UnserialisableAnswer",
             InvocationError::Incomplete(_) => "Incomplete",
@@ -225,5 +277,50 @@ mod tests {
             EventSources::parse("").admit(&sqs(&[queue])).is_err(),
             "none configured, none admitted"
         );
+    }
+
+    #[test]
+    fn records_of_an_unknown_source_are_not_a_schedule() {
+        let rule = "arn:aws:events:eu-west-1:111122223333:rule/stack-HourlySweep";
+        let sources = EventSources::parse(rule);
+        // Before, admission let this through (the first record's source was neither SQS nor
+        // a stream) and the parse read it as a schedule, its rule never checked.
+        let forged = json!({
+            "Records": [{"eventSource": "aws:s3"}],
+            "detail-type": "Scheduled Event", "source": "aws.events", "detail": {},
+            "time": "2026-11-30T08:00:00Z"
+        });
+        let admitted = sources.admit(&forged).is_ok();
+        let parsed = Trigger::from_payload(forged);
+        assert!(
+            !(admitted && matches!(parsed, Ok(Trigger::Schedule(_)))),
+            "admitted as a schedule: {parsed:?}"
+        );
+        assert!(matches!(parsed, Err(TriggerError::Unrecognised)), "{parsed:?}");
+    }
+
+    #[test]
+    fn a_schedules_clock_is_its_stamp_only_within_the_retry_window() {
+        let now: DateTime<Utc> = "2026-12-07T10:30:00Z".parse().unwrap();
+        let at = |time: &str| -> EventBridgeEvent {
+            serde_json::from_value(
+                json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}, "time": time}),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            schedule_clock(&at("2026-12-07T10:00:00Z"), now).unwrap(),
+            "2026-12-07T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        assert!(
+            schedule_clock(&at("2026-12-07T05:00:00Z"), now).is_ok(),
+            "retried 5½ hours on"
+        );
+        for refused in ["2026-11-30T08:00:00Z", "2026-12-07T04:00:00Z", "2026-12-14T08:00:00Z"] {
+            assert!(
+                matches!(schedule_clock(&at(refused), now), Err(TriggerError::OutOfTime { .. })),
+                "{refused}"
+            );
+        }
     }
 }
