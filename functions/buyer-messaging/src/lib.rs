@@ -40,6 +40,7 @@ use backoffice::mechanisms::webhook::{
 };
 use backoffice::storage::{BoxError, Storage, Table};
 use backoffice::values::pii::EmailAddress;
+use backoffice::values::pii::Unquoted;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tracing::Instrument;
@@ -262,7 +263,8 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
     /// reports.
     pub async fn record_feedback(&self, batch: SqsEvent, now: DateTime<Utc>) -> SqsBatchResponse {
         process_batch(batch, |body: Value, _| async move {
-            let notification = SesNotification::from_queue_body(body)?;
+            // Unquoted: serde's message would quote the notification, addresses and all.
+            let notification = SesNotification::from_queue_body(body).map_err(|error| Unquoted(&error).to_string())?;
             if let Some(send) = notification.reported_send() {
                 record_send_event(&self.postman.store, &send.reference, &send.message_id, now).await?;
                 tracing::debug!(message_id = %send.message_id, "SES reported a send");

@@ -7,6 +7,7 @@
 //! The template enables `ReportBatchItemFailures` on every SQS trigger; without it a single
 //! failure would redeliver the whole batch.
 
+use crate::values::pii::Unquoted;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -66,6 +67,7 @@ where
         match serde_json::from_str::<T>(message.body.as_deref().unwrap_or_default()) {
             Ok(body) => groups.entry(group_of(&body)).or_default().push((message_id, body)),
             Err(error) => {
+                let error = Unquoted(&error);
                 tracing::error!(%error, %message_id, "message body is malformed; it will reach the dead-letter queue");
                 failed.push(message_id);
             }
@@ -170,6 +172,7 @@ where
         let body: T = match serde_json::from_str(message.body.as_deref().unwrap_or_default()) {
             Ok(body) => body,
             Err(error) => {
+                let error = Unquoted(&error);
                 tracing::error!(%error, "message body is malformed; it will reach the dead-letter queue");
                 return Some(message_id);
             }

@@ -13,6 +13,8 @@
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 mod message;
 mod publish;
@@ -61,38 +63,63 @@ pub struct StreamChange {
 }
 
 /// An outbox item as the stream shows it, in DynamoDB's JSON: `{"S": "…"}` per attribute.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+/// Each attribute is read as whatever it is, so that an item of another shape (no
+/// `follow_ups`, a number where text belongs) is one record set aside, not a batch that
+/// cannot be parsed and fails whole.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct OutboxImage {
-    pub key: StringAttribute,
-    pub follow_ups: StringAttribute,
+    #[serde(default)]
+    pub key: Value,
+    #[serde(default)]
+    pub follow_ups: Value,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct StringAttribute {
-    #[serde(rename = "S")]
-    pub s: String,
+impl OutboxImage {
+    fn text(attribute: &Value) -> Option<&str> {
+        attribute["S"].as_str()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutboxError {
     #[error("the outbox record has no new image")]
     NoImage,
-    #[error("the follow-ups of outbox entry {key} cannot be read: {source}")]
+    #[error("the outbox record's image has no text key")]
+    NoKey,
+    #[error("outbox entry {key} has no follow-ups as text")]
+    NoFollowUps { key: String },
+    #[error(
+        "the follow-ups of outbox entry {key} cannot be read: {}",
+        crate::values::pii::Unquoted(source)
+    )]
     Unreadable { key: String, source: serde_json::Error },
 }
 
 /// An outbox entry as the write that puts it in the outbox table, whose stream relays it.
-/// Unconditional: a change happens once, so its entry is written once, and it never explains
-/// why a write set was cancelled. Its key must therefore name everything that makes its cause
-/// unique (a question's names its thread and its message).
+///
+/// A key is written once. The same entry again (a retried evaluation that made the same
+/// follow-ups) passes and changes nothing the stream relays; another entry under a taken key
+/// cancels the write set. Overwriting would lose the first entry's follow-ups without a
+/// trace: the stream relays only an `INSERT`, and every dedupe key downstream would take the
+/// second's for the first's. A key must therefore name everything that makes its cause
+/// unique (a question's names its thread and its message; a refund's its seller).
 pub fn put(entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Write {
     let expires_at = now + chrono::Duration::days(RETENTION_DAYS);
+    let follow_ups = entry.follow_ups_json();
+    let digest = hex::encode(Sha256::digest(follow_ups.as_bytes()));
     let mut item = crate::storage::Item::new();
     item.insert("key".to_owned(), entry.key.clone().into());
-    item.insert("follow_ups".to_owned(), entry.follow_ups_json().into());
+    item.insert("follow_ups".to_owned(), follow_ups.into());
+    item.insert(DIGEST.to_owned(), digest.clone().into());
     item.insert("expires_at".to_owned(), expires_at.timestamp().into());
-    Write::put(Table::Outbox, item)
+    Write::put(Table::Outbox, item).when(Condition::Any(vec![
+        Condition::ItemMissing,
+        Condition::equals(DIGEST, digest),
+    ]))
 }
+
+/// The SHA-256 of an entry's follow-ups: what tells the same entry from another under its key.
+const DIGEST: &str = "digest";
 
 /// Puts a follow-up that is the whole change (a page handed on to the next message) in the
 /// outbox under its own key, once: a retry of the work that handed it on finds it there and
@@ -121,8 +148,11 @@ impl OutboxEntry {
 
     fn from_record(record: &StreamRecord) -> Result<Self, OutboxError> {
         let image = record.dynamodb.new_image.as_ref().ok_or(OutboxError::NoImage)?;
-        let key = image.key.s.clone();
-        match serde_json::from_str(&image.follow_ups.s) {
+        let key = OutboxImage::text(&image.key).ok_or(OutboxError::NoKey)?.to_owned();
+        let Some(follow_ups) = OutboxImage::text(&image.follow_ups) else {
+            return Err(OutboxError::NoFollowUps { key });
+        };
+        match serde_json::from_str(follow_ups) {
             Ok(follow_ups) => Ok(Self { key, follow_ups }),
             Err(source) => Err(OutboxError::Unreadable { key, source }),
         }
@@ -151,7 +181,7 @@ impl SetAside {
 /// `set_aside` for an operator. Only an entry still there (it is never recreated).
 pub fn set_aside(key: &str, why: SetAside) -> Write {
     Write::update(Table::Outbox, key)
-        .when(Condition::has("follow_ups"))
+        .when(Condition::ItemExists)
         .set("set_aside", why.as_str())
         .remove("expires_at")
 }
@@ -204,8 +234,21 @@ impl<P: FollowUpPublisher> Relay<'_, P> {
         let entry = match OutboxEntry::from_record(record) {
             Ok(entry) => entry,
             Err(OutboxError::Unreadable { key, source }) => {
-                tracing::error!(error = %source, key, sequence, "outbox entry unreadable");
+                // The error's category and place only: serde's message quotes the text it
+                // failed on, which may be a buyer's words.
+                let error = crate::values::pii::Unquoted(&source);
+                tracing::error!(%error, key, sequence, "outbox entry unreadable");
                 return self.put_aside(&key, SetAside::Unreadable, sequence, store).await;
+            }
+            Err(OutboxError::NoFollowUps { key }) => {
+                tracing::error!(key, sequence, "outbox entry has no follow-ups as text");
+                return self.put_aside(&key, SetAside::Unreadable, sequence, store).await;
+            }
+            Err(error @ OutboxError::NoKey) => {
+                // Nothing to set aside by: counted and passed, so the shard moves on.
+                tracing::error!(%error, sequence, "outbox record skipped");
+                metrics::count("FollowUpsSetAside", 1, &[]);
+                return Ok(());
             }
             Err(error @ OutboxError::NoImage) => {
                 // The stream shows keys only: a misconfigured table, which skipping would hide.

@@ -2,6 +2,7 @@
 //! back office stores is integer minor units or units), strings are text, and nested objects
 //! and lists are kept as they are.
 
+use crate::values::pii::unquoted;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -25,11 +26,12 @@ pub fn to_item<T: Serialize>(record: &T) -> Result<Item, StoreError> {
     match serde_json::to_value(record) {
         Ok(Value::Object(item)) => Ok(item),
         Ok(_) => Err(StoreError::new("item serialisation", "a record must be an object")),
-        Err(error) => Err(StoreError::new("item serialisation", error)),
+        Err(error) => Err(StoreError::new("item serialisation", unquoted(&error))),
     }
 }
 
 /// An item as the record it stores.
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(item)).map_err(|error| StoreError::new("item deserialisation", error))
+    serde_json::from_value(Value::Object(item))
+        .map_err(|error| StoreError::new("item deserialisation", unquoted(&error)))
 }

@@ -89,6 +89,36 @@ impl<'de> Deserialize<'de> for EmailAddress {
     }
 }
 
+/// A serde error as a log may show it: its kind and place, never the text it quotes.
+/// serde_json's own message quotes the value it failed on (`invalid type: string "…"`,
+/// `unknown variant `…``), which in a buyer's event is a name, an address or their words.
+/// Only a missing field's message is kept whole: the name it quotes is the schema's.
+pub struct Unquoted<'a>(pub &'a serde_json::Error);
+
+impl std::fmt::Display for Unquoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let error = self.0;
+        let message = error.to_string();
+        let what = if message.starts_with("missing field") {
+            message.split(" at line ").next().unwrap_or_default()
+        } else {
+            message.split(['"', '`', ':']).next().unwrap_or_default().trim_end()
+        };
+        write!(
+            f,
+            "{:?} error ({what}) at line {} column {}",
+            error.classify(),
+            error.line(),
+            error.column()
+        )
+    }
+}
+
+/// [`Unquoted`], owned: for errors kept as text (a store error's source).
+pub fn unquoted(error: &serde_json::Error) -> String {
+    Unquoted(error).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     /// What each holder of someone's words or address prints when a log line names it.
@@ -152,5 +182,39 @@ mod tests {
         ] {
             assert_eq!(EmailAddress::parse(bad), Err(InvalidEmail), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_serde_error_shows_its_kind_and_place_not_the_text_it_quotes() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        enum Reason {
+            Damaged,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Event {
+            quantity: u32,
+            reason: Reason,
+        }
+        let secret = "Mei Lin, 12 Garden Road";
+        for body in [
+            format!(r#"{{"quantity": "{secret}", "reason": "Damaged"}}"#),
+            format!(r#"{{"quantity": 1, "reason": "{secret}"}}"#),
+        ] {
+            let error = serde_json::from_str::<Event>(&body).unwrap_err();
+            assert!(error.to_string().contains(secret), "serde quotes it: {error}");
+            let shown = Unquoted(&error).to_string();
+            assert!(!shown.contains("Mei Lin"), "{shown}");
+            assert!(
+                shown.starts_with("Data error (") && shown.contains("at line 1 column"),
+                "{shown}"
+            );
+        }
+        let missing = serde_json::from_str::<Event>(r#"{"quantity": 1}"#).unwrap_err();
+        assert_eq!(
+            Unquoted(&missing).to_string(),
+            "Data error (missing field `reason`) at line 1 column 15"
+        );
     }
 }

@@ -147,15 +147,6 @@ impl Attempt {
 
     /// Writes `item` for the key unless it was sent or skipped, or another attempt's lease on
     /// it is live; answers what stood in the way.
-    async fn take(&self, store: &impl Storage, item: Item, now: DateTime<Utc>) -> Result<Entry, StoreError> {
-        let free = Condition::ItemMissing
-            .or(Condition::equals("state", SENDING).and(Condition::below("lease_until", now.timestamp())));
-        Ok(match self.put_if(store, item, free).await? {
-            Put::Applied => Entry::Taken,
-            Put::Refused(existing) => entry_of(existing.as_ref()),
-        })
-    }
-
     /// Takes the key for sending, with a lease, unless it was sent or skipped, or another
     /// attempt's lease on it is still live. A lease that ran out is taken over only if SES
     /// reported no send of the email: if it did, the key is recorded sent instead.
@@ -165,6 +156,13 @@ impl Attempt {
             "lease_until".to_owned(),
             (now + Duration::seconds(LEASE_SECS)).timestamp().into(),
         );
+        self.take(store, item, now).await
+    }
+
+    /// Writes `item` (a lease, or the record of a skip) over a free key: one never written, or
+    /// one whose lease ran out without SES reporting the send. If SES did report it, the key
+    /// is recorded sent instead: a skip must not overwrite an email the buyer has.
+    async fn take(&self, store: &impl Storage, item: Item, now: DateTime<Utc>) -> Result<Entry, StoreError> {
         let existing = match self.put_if(store, item.clone(), Condition::ItemMissing).await? {
             Put::Applied => return Ok(Entry::Taken),
             Put::Refused(Some(existing)) => existing,
@@ -404,6 +402,30 @@ mod tests {
             third.begin(&store, later + Duration::hours(1)).await.unwrap(),
             Entry::Sent
         );
+    }
+
+    /// The buyer opted out after the first attempt took the key, and SES sent that attempt's
+    /// email before it died: the skip that comes once the lease ran out must say sent, not
+    /// overwrite it with a skip (before, it took any lapsed lease over without asking).
+    #[tokio::test]
+    async fn a_skip_after_a_lapsed_lease_whose_send_ses_reported_records_it_sent() {
+        let store = MemoryStorage::new();
+        let now: DateTime<Utc> = "2026-11-26T10:00:00Z".parse().unwrap();
+        assert_eq!(attempt().begin(&store, now).await.unwrap(), Entry::Taken);
+        record_send_event(&store, &send_reference(&attempt().dedupe_key), "ses-1", now)
+            .await
+            .unwrap();
+        let later = now + Duration::seconds(LEASE_SECS + 1);
+        let again = Attempt {
+            attempt_id: "m-2".into(),
+            ..attempt()
+        };
+        assert_eq!(
+            again.skip(&store, SkipReason::OptedOut, later).await.unwrap(),
+            Entry::Sent
+        );
+        let item = store.item(Table::Emails, &attempt().dedupe_key).unwrap();
+        assert_eq!((text(&item, "state"), text(&item, "message_id")), (SENT, "ses-1"));
     }
 
     #[tokio::test]

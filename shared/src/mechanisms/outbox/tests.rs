@@ -252,3 +252,60 @@ async fn when_the_last_flush_fails_the_retry_starts_at_its_first_record() {
     .await;
     assert_eq!(failures(&response), ["100"]);
 }
+
+#[tokio::test]
+async fn an_image_without_follow_ups_is_set_aside_alone_not_a_batch_that_fails_whole() {
+    let publisher = Recorder::default();
+    let store = outbox_of(&[&unreadable("bare"), &unreadable("numbered")]);
+    let mut bare = record("INSERT", 101, "bare", 1);
+    bare["dynamodb"]["NewImage"]
+        .as_object_mut()
+        .unwrap()
+        .remove("follow_ups");
+    let mut numbered = record("INSERT", 102, "numbered", 1);
+    numbered["dynamodb"]["NewImage"]["follow_ups"] = json!({"N": "7"});
+    let payload = json!({"Records": [record("INSERT", 100, "c0", 1), bare, numbered, record("INSERT", 103, "c3", 1)]});
+    // As the relay's handler receives it: before, the batch did not parse, and every record
+    // in it (the good ones too) was retried until the stream gave up on it.
+    let crate::mechanisms::trigger::Trigger::Stream(parsed) =
+        crate::mechanisms::trigger::Trigger::from_payload(payload).expect("the batch parses")
+    else {
+        panic!("a stream batch")
+    };
+    let response = relay(parsed, &publisher, &store).await;
+    assert!(failures(&response).is_empty(), "{response:?}");
+    assert_eq!(publisher.published.lock().unwrap().clone(), [vec!["c0/0", "c3/0"]]);
+    for key in ["bare", "numbered"] {
+        assert_eq!(
+            text(&store.item(Table::Outbox, key).unwrap(), "set_aside"),
+            "unreadable",
+            "{key}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_is_written_once_and_never_over_another_entry() {
+    let (store, now) = (MemoryStorage::new(), chrono::Utc::now());
+    let entry = |follow_up: &str| OutboxEntry {
+        key: "stock-alerts#evt_1".to_owned(),
+        follow_ups: vec![stock_change(follow_up)],
+    };
+    store
+        .write(WriteSet::from(vec![put(&entry("first"), now)]))
+        .await
+        .unwrap();
+    // The same entry again, as a retried evaluation makes it, changes nothing.
+    store
+        .write(WriteSet::from(vec![put(&entry("first"), now)]))
+        .await
+        .unwrap();
+    let other = store.write(WriteSet::from(vec![put(&entry("second"), now)])).await;
+    assert!(matches!(other, Err(WriteFailure::Cancelled(_))), "{other:?}");
+    let kept = store.items(Table::Outbox);
+    assert_eq!(kept.len(), 1);
+    assert!(
+        text(&kept[0], "follow_ups").contains("first"),
+        "the first entry stays whole"
+    );
+}
