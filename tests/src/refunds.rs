@@ -135,7 +135,7 @@ impl RefundDesk {
     pub async fn follow_ups_of(&self, refund_id: &str) -> Vec<FollowUp> {
         outbox_follow_ups(
             &self.warehouse.shop.dynamodb,
-            &Function::RefundProcessor.key(&[refund_id, ""]),
+            &Function::RefundProcessor.key(&[self.seller(), refund_id, ""]),
         )
         .await
     }
