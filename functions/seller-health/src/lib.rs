@@ -81,6 +81,8 @@ pub struct Run {
     pub sellers: usize,
     pub reports_sent: usize,
     pub sent_before: usize,
+    /// Reports whose write failed this run: each is tried again by the next hour's.
+    pub reports_failed: usize,
     /// The operator report's key, when one was due.
     pub operator_report: Option<String>,
 }
@@ -112,13 +114,18 @@ impl<Store: Storage, Shelf: ReportShelf> SellerHealth<Store, Shelf> {
             for (seller, monday) in due {
                 let span = tracing::info_span!("weekly_report", seller_id = %seller.contact.seller_id, %monday);
                 let skus = at_risk.remove(&seller.contact.seller_id).unwrap_or_default();
+                // One seller's failure is that seller's: the others and the operator report go
+                // on, and the next hour's run (its report is due all day) tries it again.
                 match send_weekly_report(&self.store, seller, monday, skus, at)
-                    .instrument(span)
+                    .instrument(span.clone())
                     .await
-                    .map_err(incomplete)?
                 {
-                    Report::Sent(_) => run.reports_sent += 1,
-                    Report::SentBefore => run.sent_before += 1,
+                    Ok(Report::Sent(_)) => run.reports_sent += 1,
+                    Ok(Report::SentBefore) => run.sent_before += 1,
+                    Err(error) => {
+                        span.in_scope(|| tracing::error!(%error, "weekly report not sent; the next hour tries again"));
+                        run.reports_failed += 1;
+                    }
                 }
             }
         }
@@ -135,6 +142,7 @@ impl<Store: Storage, Shelf: ReportShelf> SellerHealth<Store, Shelf> {
             run.operator_report = Some(key);
         }
         metrics::count("SellerReportsSent", run.reports_sent as u64, &[]);
+        metrics::count("SellerReportsFailed", run.reports_failed as u64, &[]);
         tracing::info!(?run, "seller health run");
         Ok(run)
     }

@@ -9,7 +9,7 @@ use backoffice::domains::email::EmailContent;
 use backoffice::domains::email::compose::compose;
 use backoffice::domains::email::mailer::KeptMail;
 use backoffice::domains::figures::measures::{Measure, Status};
-use backoffice::domains::figures::week::SellerWeek;
+use backoffice::domains::figures::week::{STOCK_LISTED, SellerWeek};
 use backoffice::domains::health::report::KeptReports;
 use backoffice::domains::refunds::payout::{Payout, PayoutQueue};
 use backoffice::domains::stock::inventory::WATCHLIST;
@@ -497,4 +497,57 @@ async fn a_schedule_stamped_outside_a_retrys_hours_chooses_no_week() {
         .await
         .unwrap();
     assert_eq!(run["reports_sent"], 1, "{run}");
+}
+
+#[tokio::test]
+async fn a_catalogue_out_of_stock_is_listed_to_its_worst_and_counted() {
+    let mut market = market();
+    scripted_week(&mut market).await;
+    // Five thousand SKUs of 64 characters out of stock: listed whole, the email was past
+    // SNS's 256 KiB and its outbox item past DynamoDB's 400 KB.
+    for n in 0..5000 {
+        let mut item = new_stock_item(SELLER, &format!("{n:0>64}"), 0, 2, 7);
+        item.insert("watch".to_owned(), json!(WATCHLIST));
+        market.store.insert(Table::Inventory, item);
+    }
+    let run = market.health.run(at(MONDAY_EIGHT_SHANGHAI)).await.unwrap();
+    assert_eq!(run.reports_sent, 1, "{run:?}");
+    let emails = market.weekly_emails();
+    let (_, week) = &emails[0];
+    assert_eq!((week.stock.len(), week.stock_not_listed), (STOCK_LISTED, 5001 - STOCK_LISTED));
+    let entry = market
+        .store
+        .items(Table::Outbox)
+        .into_iter()
+        .find(|item| text(item, "key").starts_with("seller-health#weekly#"))
+        .unwrap();
+    let bytes = text(&entry, "follow_ups").len();
+    assert!(bytes < 64 * 1024, "{bytes} bytes");
+    let email = serde_json::from_str::<Vec<FollowUp>>(text(&entry, "follow_ups")).unwrap();
+    let FollowUp::Email(mut email) = email.into_iter().next().unwrap() else {
+        panic!("the weekly email")
+    };
+    email.locale = "en".to_owned();
+    let english = compose(&email).render().unwrap();
+    assert!(english.text.contains("and 4976 more SKUs"), "{}", english.text);
+}
+
+#[tokio::test]
+async fn one_sellers_failed_report_is_that_sellers_alone() {
+    let mut market = market();
+    market.seller("sel_a", "Europe/London").await;
+    market.seller("sel_b", "Europe/London").await;
+    // sel_a's outbox key already holds another entry, so its transaction is refused; before,
+    // that aborted the run for sel_b and the operator report too, every hour of the day.
+    let monday = "2026-11-23".parse().unwrap();
+    let key = backoffice::domains::health::weekly::claim_key("sel_a", monday);
+    market.store.insert(
+        Table::Outbox,
+        json!({"key": key, "follow_ups": "[]", "digest": "another"}).as_object().cloned().unwrap(),
+    );
+    let run = market.health.run(at("2026-11-23T08:00:00Z")).await.unwrap();
+    assert_eq!((run.reports_sent, run.reports_failed), (1, 1), "{run:?}");
+    assert!(run.operator_report.is_some(), "{run:?}");
+    let to: Vec<String> = market.weekly_emails().into_iter().map(|(key, _)| key).collect();
+    assert!(to.iter().all(|key| key.contains("sel_b")) && to.len() == 1, "{to:?}");
 }

@@ -53,7 +53,18 @@ pub(super) fn seller_weekly(letter: &mut Letter, week: &SellerWeek) {
     );
     section(
         say(l, "SKUs that need stock".into(), "需要补货的商品".into()),
-        week.stock.iter().map(|sku| stock_line(l, sku)).collect(),
+        week.stock
+            .iter()
+            .map(|sku| stock_line(l, sku))
+            .chain((week.stock_not_listed > 0).then(|| {
+                let more = week.stock_not_listed;
+                say(
+                    l,
+                    format!("and {more} more {}", plural(more, "SKU")),
+                    format!("另有 {more} 个商品"),
+                )
+            }))
+            .collect(),
     );
     section(
         say(l, "Why reviews were negative".into(), "差评原因".into()),

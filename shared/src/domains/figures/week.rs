@@ -21,8 +21,11 @@ pub struct SellerWeek {
     pub reviews: ReviewWeek,
     pub refunds: RefundWeek,
     pub response: ResponseWeek,
-    /// SKUs out, low or running out now, worst first.
+    /// SKUs out, low or running out now, worst first: at most [`STOCK_LISTED`].
     pub stock: Vec<AtRisk>,
+    /// How many more SKUs are at risk than `stock` lists.
+    #[serde(default)]
+    pub stock_not_listed: usize,
     pub overdue: Overdue,
 }
 
@@ -69,6 +72,11 @@ pub struct ResponseWeek {
     pub median_response_within_minutes: Option<i64>,
     pub breaches: i64,
 }
+
+/// The SKUs at risk a weekly email lists by name; the rest are counted. A seller with a
+/// catalogue of thousands out of stock would otherwise make an email past SNS's 256 KiB (set
+/// aside, never sent) or an outbox item past DynamoDB's 400 KB (the run's transaction fails).
+pub const STOCK_LISTED: usize = 25;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AtRisk {

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::domains::figures::measures::{Measure, Reading};
 use crate::domains::figures::tally::{SellerDays, counter, days_ending};
-use crate::domains::figures::week::{AtRisk, Overdue, RefundWeek, ResponseWeek, ReviewWeek, Sales, SellerWeek};
+use crate::domains::figures::week::{
+    AtRisk, Overdue, RefundWeek, ResponseWeek, ReviewWeek, STOCK_LISTED, Sales, SellerWeek,
+};
 use crate::domains::questions::figures::{ResponseFigures, summed};
 use crate::domains::stock::assess::{Level, StockItem, assess};
 use crate::mechanisms::function::Function;
@@ -37,7 +39,9 @@ pub async fn read_week(store: &impl Storage, seller_id: &str, last_day: NaiveDat
 }
 
 /// The week ending `last_day`, from `days` (as [`read_week`] read them) and the stock at risk.
-pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, stock: Vec<AtRisk>) -> SellerWeek {
+pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, mut stock: Vec<AtRisk>) -> SellerWeek {
+    let stock_not_listed = stock.len().saturating_sub(STOCK_LISTED);
+    stock.truncate(STOCK_LISTED);
     let week = days_ending(last_day, 7);
     let before = days_ending(last_day - Duration::days(7), 7);
     let sales = sales(days, &week);
@@ -58,6 +62,7 @@ pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, stoc
         sales,
         refunds,
         stock,
+        stock_not_listed,
     }
 }
 
