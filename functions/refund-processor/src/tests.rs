@@ -802,3 +802,48 @@ async fn a_payout_that_is_not_the_ledgers_is_never_sent() {
         "only the ledger's amount is paid"
     );
 }
+
+#[tokio::test]
+async fn a_sweep_settles_a_bounded_page_and_the_next_the_rest() {
+    use backoffice::domains::refunds::sweep::DUE_PER_SWEEP;
+    let shop = shop().await;
+    let mut order = sample_order("ord_big");
+    order.lines[0].unit_price_minor = 1_000_000;
+    order.total_minor = 2 * 1_000_000 + 1200;
+    shop.store
+        .write(WriteSet::from(vec![put_new(&order).unwrap()]))
+        .await
+        .unwrap();
+    let waiting = DUE_PER_SWEEP + 5;
+    for n in 0..waiting as u32 {
+        let mut event = request(1000 + n, Value::Null, now());
+        event["data"].as_object_mut().unwrap().remove("lines");
+        event["data"]["order_id"] = json!("ord_big");
+        event["data"]["amount"] = json!("31.00");
+        let (status, answer) = shop.send(&event).await;
+        assert_eq!(
+            (status, answer["decision"].as_str()),
+            (202, Some("pending")),
+            "{answer}"
+        );
+    }
+    // Before, one sweep read every due refund, however many, within one invocation.
+    let deadline = now() + Duration::hours(48);
+    let first = shop.sweep_at(deadline).await;
+    assert_eq!(
+        (
+            first["due"].as_u64(),
+            first["approved"].as_u64(),
+            first["more"].as_bool()
+        ),
+        (Some(DUE_PER_SWEEP as u64), Some(DUE_PER_SWEEP as u64), Some(true)),
+        "{first}"
+    );
+    let second = shop.sweep_at(deadline + Duration::minutes(15)).await;
+    assert_eq!(
+        (second["approved"].as_u64(), second["more"].as_bool()),
+        (Some(5), Some(false)),
+        "{second}"
+    );
+    assert_eq!(shop.payouts().len(), waiting, "every one approved once");
+}

@@ -514,7 +514,10 @@ async fn a_catalogue_out_of_stock_is_listed_to_its_worst_and_counted() {
     assert_eq!(run.reports_sent, 1, "{run:?}");
     let emails = market.weekly_emails();
     let (_, week) = &emails[0];
-    assert_eq!((week.stock.len(), week.stock_not_listed), (STOCK_LISTED, 5001 - STOCK_LISTED));
+    assert_eq!(
+        (week.stock.len(), week.stock_not_listed),
+        (STOCK_LISTED, 5001 - STOCK_LISTED)
+    );
     let entry = market
         .store
         .items(Table::Outbox)
@@ -543,7 +546,10 @@ async fn one_sellers_failed_report_is_that_sellers_alone() {
     let key = backoffice::domains::health::weekly::claim_key("sel_a", monday);
     market.store.insert(
         Table::Outbox,
-        json!({"key": key, "follow_ups": "[]", "digest": "another"}).as_object().cloned().unwrap(),
+        json!({"key": key, "follow_ups": "[]", "digest": "another"})
+            .as_object()
+            .cloned()
+            .unwrap(),
     );
     let run = market.health.run(at("2026-11-23T08:00:00Z")).await.unwrap();
     assert_eq!((run.reports_sent, run.reports_failed), (1, 1), "{run:?}");

@@ -486,3 +486,39 @@ async fn text_that_sqs_would_refuse_is_refused_at_the_edge() {
     }
     assert!(desk.outbox_emails().is_empty(), "nothing stored");
 }
+
+#[tokio::test]
+async fn the_clock_looks_at_a_bounded_page_of_threads_and_the_next_sweep_the_rest() {
+    use backoffice::domains::questions::sweep::THREADS_PER_SWEEP;
+    let desk = helpdesk().await;
+    let waiting = THREADS_PER_SWEEP + 5;
+    for n in 0..waiting {
+        let mut event = question(
+            &format!("page{n}"),
+            json!({"text": "Do you ship to Hong Kong?", "thread_id": format!("thr_page_{n}")}),
+        );
+        event["data"]["buyer"]["id"] = json!(format!("buy_page_{n}"));
+        let (status, answer) = desk.send(&event, now()).await;
+        assert_eq!(status, 202, "{answer}");
+    }
+    desk.outbox_emails();
+    // Before, one sweep read every due thread, however many, within one invocation.
+    let at = now() + Duration::hours(20);
+    let first = desk.messaging.handle(schedule(), at).await.unwrap();
+    assert_eq!(
+        (first["reminded"].as_u64(), first["more_threads_due"].as_bool()),
+        (Some(THREADS_PER_SWEEP as u64), Some(true)),
+        "{first}"
+    );
+    let next = desk
+        .messaging
+        .handle(schedule(), at + Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!(
+        (next["reminded"].as_u64(), next["more_threads_due"].as_bool()),
+        (Some(5), Some(false)),
+        "{next}"
+    );
+    assert_eq!(notices(&desk.outbox_emails()).len(), waiting, "each reminded once");
+}

@@ -29,6 +29,8 @@ pub struct ClockSweep {
     pub threads_due: usize,
     pub reminded: usize,
     pub breached: usize,
+    /// Whether more threads were due than one sweep looks at.
+    pub more_threads_due: bool,
     pub late_orders: usize,
     /// Changes another writer (a reply, another sweep) made first: nothing to do.
     pub raced: usize,
@@ -38,8 +40,9 @@ pub struct ClockSweep {
 
 pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<ClockSweep, StoreError> {
     let mut swept = ClockSweep::default();
-    let due = due_threads(store, now).await?;
+    let (due, more) = due_threads(store, now).await?;
     swept.threads_due = due.len();
+    swept.more_threads_due = more;
     for thread_id in due {
         tick(store, &thread_id, now, &mut swept).await?;
     }
@@ -49,15 +52,24 @@ pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<Clo
     Ok(swept)
 }
 
-/// The threads whose next look has come, soonest first.
-async fn due_threads(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-    let query = Query::new(Index::OpenThreads, super::records::OPEN).due_by(now);
+/// The threads one sweep looks at (each two reads and a transaction); the rest are the next
+/// sweep's, 15 minutes on.
+pub const THREADS_PER_SWEEP: usize = 200;
+
+/// The threads whose next look has come, soonest first, at most [`THREADS_PER_SWEEP`]: a
+/// thread reminded or breached moves on in the index, so the next sweep starts where this
+/// one ended without a cursor. Answers whether more may be due.
+async fn due_threads(store: &impl Storage, now: DateTime<Utc>) -> Result<(Vec<String>, bool), StoreError> {
+    let query = Query::new(Index::OpenThreads, super::records::OPEN)
+        .due_by(now)
+        .first(THREADS_PER_SWEEP);
     let found = store.query(&query).await?;
-    Ok(found
+    let due = found
         .items
         .iter()
         .map(|item| text(item, "pk").trim_start_matches("thread#").to_owned())
-        .collect())
+        .collect();
+    Ok((due, found.next.is_some()))
 }
 
 /// Reminds or records the breach of one thread, once.

@@ -258,14 +258,22 @@ pub async fn read_refund(
 
 /// The refunds whose reminder or deadline has come, soonest first: the sparse `PendingDue`
 /// index holds only pending refunds, so the cost follows them, not the orders.
-pub async fn due_refunds(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<DueRefund>, StoreError> {
-    let query = Query::new(Index::PendingDue, PENDING).due_by(now);
+/// At most `limit` of them: a settled refund leaves the index (or moves past now), so the
+/// next sweep's first page starts where this one's work ended, with no cursor to keep.
+/// Answers whether more may be due.
+pub async fn due_refunds(
+    store: &impl Storage,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<(Vec<DueRefund>, bool), StoreError> {
+    let query = Query::new(Index::PendingDue, PENDING).due_by(now).first(limit);
     let found = store.query(&query).await?;
-    Ok(found
+    let due = found
         .items
         .iter()
         .filter_map(|item| DueRefund::of(text(item, "pk")))
-        .collect())
+        .collect();
+    Ok((due, found.next.is_some()))
 }
 
 /// A refund the sweep found due, by its key.

@@ -21,6 +21,9 @@ pub const SELLER_DID_NOT_RESPOND: &str = "seller_did_not_respond";
 /// Why one that no longer fits in what the order has left was not.
 pub const NOTHING_LEFT_TO_REFUND: &str = "nothing_left_to_refund";
 const ATTEMPTS: u32 = 5;
+/// The due refunds one sweep settles (each a read and a transaction, well within the
+/// function's timeout); the rest are the next sweep's, 15 minutes on.
+pub const DUE_PER_SWEEP: usize = 100;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PendingSweep {
@@ -28,6 +31,8 @@ pub struct PendingSweep {
     pub reminded: usize,
     pub approved: usize,
     pub rejected: usize,
+    /// Whether more were due than one sweep settles.
+    pub more: bool,
     /// Changed by a decision while the sweep looked, or failed: the next sweep looks again.
     pub left: usize,
 }
@@ -40,9 +45,10 @@ enum Settled {
 }
 
 pub async fn sweep_pending(store: &impl Storage, now: DateTime<Utc>) -> Result<PendingSweep, StoreError> {
-    let due = due_refunds(store, now).await?;
+    let (due, more) = due_refunds(store, now, DUE_PER_SWEEP).await?;
     let mut sweep = PendingSweep {
         due: due.len(),
+        more,
         ..PendingSweep::default()
     };
     for refund in due {
