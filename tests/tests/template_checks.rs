@@ -450,21 +450,74 @@ fn email_leaves_from_the_stack_address_only(template: &Template, found: &mut Vec
 /// writes SKUs at all.
 fn only_stock_alerts_writes_whole_skus(template: &Template, found: &mut Vec<String>) {
     use backoffice::domains::stock::inventory::{ORDER_ATTRIBUTES, RESTOCK_ATTRIBUTES};
+    writes_limited_to_attributes(
+        template,
+        found,
+        WriteLimit {
+            table: "InventoryTable",
+            operator: "ForAllValues:StringLike",
+            key: None,
+            owner: "StockAlertsFunctionRole",
+            limited: &[
+                ("OrderIntakeFunctionRole", ORDER_ATTRIBUTES),
+                ("RefundProcessorFunctionRole", RESTOCK_ATTRIBUTES),
+            ],
+        },
+    );
+}
+
+/// Order intake writes whole orders; stock alerts and refund processing may update only the
+/// attributes their change makes (`FILL_ATTRIBUTES`, `REFUND_ATTRIBUTES`, and the key), so
+/// neither can rewrite a buyer, an address or a price; no other role writes orders at all.
+fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<String>) {
+    use backoffice::domains::orders::records::{FILL_ATTRIBUTES, REFUND_ATTRIBUTES};
+    writes_limited_to_attributes(
+        template,
+        found,
+        WriteLimit {
+            table: "OrdersTable",
+            operator: "ForAllValues:StringEquals",
+            key: Some("order_id"),
+            owner: "OrderIntakeFunctionRole",
+            limited: &[
+                ("StockAlertsFunctionRole", FILL_ATTRIBUTES),
+                ("RefundProcessorFunctionRole", REFUND_ATTRIBUTES),
+            ],
+        },
+    );
+}
+
+/// A table one role writes whole and others may only update named attributes of.
+struct WriteLimit<'a> {
+    table: &'a str,
+    /// The condition operator the `dynamodb:Attributes` list is under.
+    operator: &'a str,
+    /// The key attribute, when the code's list leaves it out.
+    key: Option<&'a str>,
+    owner: &'a str,
+    limited: &'a [(&'a str, &'a [&'a str])],
+}
+
+fn writes_limited_to_attributes(template: &Template, found: &mut Vec<String>, limit: WriteLimit) {
+    let table = limit.table;
     for role in template.resources_of_kind("AWS::IAM::Role") {
-        let changes: &[&str] = match role.logical_id {
-            "StockAlertsFunctionRole" => continue,
-            "OrderIntakeFunctionRole" => ORDER_ATTRIBUTES,
-            "RefundProcessorFunctionRole" => RESTOCK_ATTRIBUTES,
-            _ => &[],
-        };
-        let allowed: BTreeSet<&str> = changes.iter().copied().collect();
+        if role.logical_id == limit.owner {
+            continue;
+        }
+        let changes: &[&str] = limit
+            .limited
+            .iter()
+            .find(|(name, _)| *name == role.logical_id)
+            .map_or(&[], |(_, attributes)| attributes);
+        let allowed: BTreeSet<&str> = changes.iter().copied().chain(limit.key).collect();
         for policy in role.properties["Policies"].as_sequence().into_iter().flatten() {
             for statement in policy["PolicyDocument"]["Statement"]
                 .as_sequence()
                 .into_iter()
                 .flatten()
             {
-                let on_skus = matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::GetAtt(table, _)) if table == "InventoryTable");
+                let on_table =
+                    matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::GetAtt(name, _)) if name == table);
                 let actions: Vec<&str> = match &statement["Action"] {
                     Value::String(action) => vec![action.as_str()],
                     Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
@@ -473,10 +526,10 @@ fn only_stock_alerts_writes_whole_skus(template: &Template, found: &mut Vec<Stri
                 let writes = actions
                     .iter()
                     .any(|action| ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"].contains(action));
-                if !on_skus || !writes {
+                if !on_table || !writes {
                     continue;
                 }
-                let granted: BTreeSet<&str> = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:Attributes"]
+                let granted: BTreeSet<&str> = statement["Condition"][limit.operator]["dynamodb:Attributes"]
                     .as_sequence()
                     .into_iter()
                     .flatten()
@@ -487,59 +540,7 @@ fn only_stock_alerts_writes_whole_skus(template: &Template, found: &mut Vec<Stri
                     || granted != allowed
                 {
                     found.push(format!(
-                        "{}: writes to InventoryTable must be UpdateItem limited to dynamodb:Attributes {allowed:?}",
-                        role.logical_id
-                    ));
-                }
-            }
-        }
-    }
-}
-
-/// Order intake writes whole orders; stock alerts and refund processing may update only the
-/// attributes their change makes (`FILL_ATTRIBUTES`, `REFUND_ATTRIBUTES`, and the key), so
-/// neither can rewrite a buyer, an address or a price; no other role writes orders at all.
-fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<String>) {
-    use backoffice::domains::orders::records::{FILL_ATTRIBUTES, REFUND_ATTRIBUTES};
-    for role in template.resources_of_kind("AWS::IAM::Role") {
-        let changes: &[&str] = match role.logical_id {
-            "OrderIntakeFunctionRole" => continue,
-            "StockAlertsFunctionRole" => FILL_ATTRIBUTES,
-            "RefundProcessorFunctionRole" => REFUND_ATTRIBUTES,
-            _ => &[],
-        };
-        let allowed: BTreeSet<&str> = changes.iter().copied().chain(["order_id"]).collect();
-        for policy in role.properties["Policies"].as_sequence().into_iter().flatten() {
-            for statement in policy["PolicyDocument"]["Statement"]
-                .as_sequence()
-                .into_iter()
-                .flatten()
-            {
-                let on_orders = matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::GetAtt(table, _)) if table == "OrdersTable");
-                let actions: Vec<&str> = match &statement["Action"] {
-                    Value::String(action) => vec![action.as_str()],
-                    Value::Sequence(actions) => actions.iter().filter_map(Value::as_str).collect(),
-                    _ => Vec::new(),
-                };
-                let writes = actions
-                    .iter()
-                    .any(|action| ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"].contains(action));
-                if !on_orders || !writes {
-                    continue;
-                }
-                let granted: BTreeSet<&str> =
-                    statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
-                        .as_sequence()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .collect();
-                if actions.iter().any(|action| *action != "dynamodb:UpdateItem")
-                    || changes.is_empty()
-                    || granted != allowed
-                {
-                    found.push(format!(
-                        "{}: writes to OrdersTable must be UpdateItem limited to dynamodb:Attributes {allowed:?}",
+                        "{}: writes to {table} must be UpdateItem limited to dynamodb:Attributes {allowed:?}",
                         role.logical_id
                     ));
                 }
