@@ -118,6 +118,14 @@ fn decision(n: u32, refund_id: &str, data: Value) -> Value {
 }
 
 impl Shop {
+    /// Stores `order` as order intake would have.
+    async fn add_order(&self, order: &StoredOrder) {
+        self.store
+            .write(WriteSet::from(vec![put_new(order).unwrap()]))
+            .await
+            .unwrap();
+    }
+
     async fn send(&self, event: &Value) -> (i64, Value) {
         self.send_at(event, now()).await
     }
@@ -428,10 +436,7 @@ async fn a_buyer_with_three_refunds_in_ninety_days_waits_for_the_seller() {
     let shop = shop().await;
     for n in 1..=3 {
         let order_id = format!("ord_other_{n}");
-        shop.store
-            .write(WriteSet::from(vec![put_new(&sample_order(&order_id)).unwrap()]))
-            .await
-            .unwrap();
+        shop.add_order(&sample_order(&order_id)).await;
         let mut event = request(n, json!([{"line_id": "l2", "quantity": 1}]), now());
         event["data"]["order_id"] = json!(order_id);
         assert_eq!(shop.send(&event).await.1["decision"], "approved");
@@ -447,10 +452,7 @@ async fn a_buyer_with_three_refunds_in_ninety_days_waits_for_the_seller() {
     let later = now() + Duration::days(91);
     let mut recent = sample_order("ord_recent");
     recent.delivered_at = Some(later - Duration::days(1));
-    shop.store
-        .write(WriteSet::from(vec![put_new(&recent).unwrap()]))
-        .await
-        .unwrap();
+    shop.add_order(&recent).await;
     let mut event = request(5, json!([{"line_id": "l1", "quantity": 1}]), later);
     event["data"]["order_id"] = json!("ord_recent");
     let (_, answer) = shop.send_at(&event, later).await;
@@ -546,10 +548,7 @@ async fn not_received_is_for_an_order_shipped_two_weeks_ago_and_never_delivered(
     let mut in_transit = sample_order("ord_lost");
     in_transit.status = OrderStatus::Shipped;
     in_transit.delivered_at = None;
-    shop.store
-        .write(WriteSet::from(vec![put_new(&in_transit).unwrap()]))
-        .await
-        .unwrap();
+    shop.add_order(&in_transit).await;
     let shipped = in_transit.shipped_at.unwrap();
     let ask = |n: u32, at: DateTime<Utc>, reason: &str, order: &str| {
         let mut event = request(n, json!([{"line_id": "l2", "quantity": 1}]), at);
@@ -669,10 +668,7 @@ async fn huge_kuwaiti_lines_are_refused_by_the_caps_not_by_a_panic() {
         line.quantity = 1;
     }
     order.total_minor = 2 * 999_999_999_999_999;
-    shop.store
-        .write(WriteSet::from(vec![put_new(&order).unwrap()]))
-        .await
-        .unwrap();
+    shop.add_order(&order).await;
     let mut event = request(
         1,
         json!([{"line_id": "l1", "quantity": 9999}, {"line_id": "l2", "quantity": 9999}]),
@@ -743,10 +739,7 @@ async fn another_sellers_refund_id_is_neither_revealed_nor_touched() {
     let other = "sel_other";
     let mut order = sample_order("ord_other");
     order.seller_id = other.into();
-    shop.store
-        .write(WriteSet::from(vec![put_new(&order).unwrap()]))
-        .await
-        .unwrap();
+    shop.add_order(&order).await;
     let mut event = sample("15-refund.requested.automatic");
     event["id"] = json!("evt_other_seller_same_refund_id");
     event["data"]["seller_id"] = json!(other);
@@ -810,10 +803,7 @@ async fn a_sweep_settles_a_bounded_page_and_the_next_the_rest() {
     let mut order = sample_order("ord_big");
     order.lines[0].unit_price_minor = 1_000_000;
     order.total_minor = 2 * 1_000_000 + 1200;
-    shop.store
-        .write(WriteSet::from(vec![put_new(&order).unwrap()]))
-        .await
-        .unwrap();
+    shop.add_order(&order).await;
     let waiting = DUE_PER_SWEEP + 5;
     for n in 0..waiting as u32 {
         let mut event = request(1000 + n, Value::Null, now());
