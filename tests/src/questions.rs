@@ -145,4 +145,29 @@ impl HelpDesk {
             .unwrap()
             .item
     }
+
+    /// The ids of the messages the thread holds, each its own item (a scan: a test's look).
+    pub async fn message_ids(&self, thread_id: &str) -> Vec<String> {
+        let found = self
+            .mailroom
+            .dynamodb
+            .scan()
+            .table_name(local_aws().table("ThreadsTable"))
+            .filter_expression("begins_with(pk, :messages)")
+            .expression_attribute_values(
+                ":messages",
+                AttributeValue::S(format!("{}#message#", thread_key(thread_id))),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = found
+            .items()
+            .iter()
+            .filter_map(|item| item.get("message_id")?.as_s().ok().cloned())
+            .collect();
+        ids.sort();
+        ids
+    }
 }

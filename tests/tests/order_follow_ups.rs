@@ -100,8 +100,8 @@ async fn follow_ups_land_once_per_change_even_after_a_failed_publish_and_a_retry
     ));
 }
 
-/// Four of the largest orders the schema takes (96 lines, each titled with 200 four-byte
-/// characters) have emails of about 90 KB each: more than one `PublishBatch` of 256 KiB, which
+/// Eight of the largest orders the schema takes (48 lines, each titled with 200 four-byte
+/// characters) have emails of about 45 KB each: more than one `PublishBatch` of 256 KiB, which
 /// the local AWS refuses as SNS does. All of them land, once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_largest_orders_reach_the_queues_in_publishes_sns_takes() {
@@ -115,7 +115,7 @@ async fn the_largest_orders_reach_the_queues_in_publishes_sns_takes() {
     let title = "🫖".repeat(200);
     let lines: Vec<(&str, i64, &str)> = skus.iter().map(|sku| (sku.as_str(), 1, "1.00")).collect();
     let mut orders = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..8 {
         let order_id = unique_id("ord");
         let mut data = order_data(&order_id, &shop.seller, &lines);
         for line in data["lines"].as_array_mut().unwrap() {

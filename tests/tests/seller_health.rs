@@ -121,6 +121,8 @@ async fn each_seller_gets_its_week_once_in_its_language_through_ses() {
     );
     assert!(en[0].text.contains("Orders: 4 (week before: 0)"), "{}", en[0].text);
     assert!(en[0].text.contains("Revenue: €80.00"), "{}", en[0].text);
+    // The week's best sellers, from the `TopSkus` index.
+    assert!(en[0].text.contains("TEA-POT-01: 4 units"), "{}", en[0].text);
     assert!(en[0].html.contains("<table role=\"presentation\""));
 }
 

@@ -2,11 +2,12 @@
 //! their answers and what each costs, with no AWS at all. The same handler over DynamoDB is
 //! proven in `tests/tests/order_intake.rs`.
 
+use backoffice::domains::figures::tally::top_skus;
 use backoffice::domains::stock::inventory::sku_key;
 use backoffice::domains::stock::records::new_stock_item;
 use backoffice::follow_ups::{FollowUp, KeptFollowUps};
 use backoffice::mechanisms::webhook::{WebhookSecret, marketplace_request};
-use backoffice::storage::{Item, MemoryStorage, Table, number, text};
+use backoffice::storage::{Item, MemoryStorage, Table, item_size, number, text};
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -122,7 +123,57 @@ async fn the_longest_order_the_schema_takes_fits_one_transaction() {
         "{answer}"
     );
     assert_eq!(shop.store.take_requests(), 1);
-    assert_eq!(shop.stock("LONG-95"), (5, 1, 4));
+    assert_eq!(shop.stock("LONG-47"), (5, 1, 4));
+}
+
+/// A seller selling 7,000 SKUs of the longest names in one day: more than a day tally could
+/// hold if it kept a counter per SKU. Every order is taken, the day tally keeps its few
+/// counters, and each SKU's units are in its own week item, which `TopSkus` ranks.
+#[tokio::test]
+async fn a_day_of_seven_thousand_skus_keeps_the_sellers_tally_small() {
+    let shop = shop();
+    let lines = backoffice::domains::orders::validate::MAX_LINES;
+    let skus: Vec<String> = (0..7_000).map(|n| format!("{n:05}-{}", "S".repeat(58))).collect();
+    for sku in &skus {
+        shop.store
+            .insert(Table::Inventory, new_stock_item(SELLER, sku, 50, 0, 14));
+    }
+    for (n, chunk) in skus.chunks(lines).enumerate() {
+        let body = edited("01-order.created", &format!("evt_wide_{n}"), |data| {
+            data["order_id"] = json!(format!("ord_wide_{n}"));
+            data["lines"] = chunk
+                .iter()
+                .enumerate()
+                .map(|(l, sku)| json!({"line_id": format!("l{l}"), "sku": sku, "quantity": best_sellers(n * lines + l), "unit_price": "1.00", "title": "Tea"}))
+                .collect();
+            let units: usize = (0..chunk.len()).map(|l| best_sellers(n * lines + l)).sum();
+            data["total"] = json!(format!("{units}.00"));
+        });
+        let (status, answer) = shop.send(&body).await;
+        assert_eq!(status, 202, "order {n}: {answer}");
+    }
+    let tallies = shop.store.items(Table::Figures);
+    let day = tallies
+        .iter()
+        .find(|item| text(item, "pk") == format!("order-intake#{SELLER}#2026-11-22"))
+        .expect("the day's tally");
+    assert!(item_size(day) < 1024, "the day tally: {} bytes", item_size(day));
+    assert_eq!(number(day, "orders"), skus.len().div_ceil(lines) as i64);
+    // The sample's orders were placed on Sunday 22 November, in the week of Monday the 16th.
+    let monday = "2026-11-16".parse().unwrap();
+    let top = top_skus(&shop.store, SELLER, monday, 3).await.unwrap();
+    let sold = |n: usize| (skus[n].clone(), best_sellers(n) as i64);
+    assert_eq!(top, vec![sold(6_500), sold(2_000), sold(100)]);
+}
+
+/// Units of the `n`th SKU: one, but for three best sellers.
+fn best_sellers(n: usize) -> usize {
+    match n {
+        100 => 5,
+        2_000 => 7,
+        6_500 => 9,
+        _ => 1,
+    }
 }
 
 #[tokio::test]

@@ -21,6 +21,9 @@ use super::{
 /// DynamoDB's limit on the writes of one TransactWriteItems.
 const MAX_TRANSACTION_ITEMS: usize = 100;
 
+/// DynamoDB's limit on one item: 400 KB, names and values together.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStorage {
     state: Arc<Mutex<State>>,
@@ -122,25 +125,47 @@ impl Storage for MemoryStorage {
             .flat_map(|items| items.values())
             // An index holds only the items that carry both its keys.
             .filter(|item| item.get(partition).and_then(Value::as_str) == Some(query.partition.as_str()))
-            .filter(|item| {
-                item.get(sort).and_then(Value::as_str).is_some_and(|value| {
-                    query
-                        .sort_prefix
-                        .as_deref()
-                        .is_none_or(|prefix| value.starts_with(prefix))
-                        && query.sort_until.as_deref().is_none_or(|last| value <= last)
-                })
+            .filter(|item| match item.get(sort) {
+                Some(Value::Number(_)) => index.sorts_by_number(),
+                Some(Value::String(value)) => {
+                    !index.sorts_by_number()
+                        && query
+                            .sort_prefix
+                            .as_deref()
+                            .is_none_or(|prefix| value.starts_with(prefix))
+                        && query.sort_until.as_deref().is_none_or(|last| value.as_str() <= last)
+                }
+                _ => false,
             })
             .cloned()
             .collect();
         let key = index.table().key_attribute();
+        let sort_text = |item: &Item| match item.get(sort) {
+            Some(Value::Number(number)) => number.to_string(),
+            _ => text(item, sort).to_owned(),
+        };
         let cursor = |item: &Item| Cursor {
-            sort: text(item, sort).to_owned(),
+            sort: sort_text(item),
             key: text(item, key).to_owned(),
         };
-        items.sort_by_cached_key(cursor);
+        // DynamoDB's order: numbers by value, text by bytes, then the item's key; reversed whole
+        // when highest first.
+        let position = |cursor: &Cursor| {
+            let number = index
+                .sorts_by_number()
+                .then(|| cursor.sort.parse::<i64>().unwrap_or(i64::MIN));
+            (number, cursor.sort.clone(), cursor.key.clone())
+        };
+        items.sort_by_cached_key(|item| position(&cursor(item)));
+        if query.highest_first {
+            items.reverse();
+        }
         if let Some(after) = &query.after {
-            items.retain(|item| cursor(item) > *after);
+            let after = position(after);
+            items.retain(|item| {
+                let at = position(&cursor(item));
+                if query.highest_first { at < after } else { at > after }
+            });
         }
         let mut next = None;
         if let Some(limit) = query.limit.filter(|limit| items.len() > *limit) {
@@ -200,6 +225,9 @@ impl Storage for MemoryStorage {
                 &write.key,
                 state.item(write.table, &write.key),
             )?;
+            if after.as_ref().is_some_and(|item| item_size(item) > MAX_ITEM_BYTES) {
+                return Err(invalid("Item size has exceeded the maximum allowed size").into());
+            }
             results.push((write.table, write.key.clone(), after));
         }
         for (table, key, after) in results {
@@ -211,6 +239,25 @@ impl Storage for MemoryStorage {
         }
         Ok(())
     }
+}
+
+/// An item's size as DynamoDB counts it, near enough to hold a test to the limit: the bytes of
+/// each name and of each value's text (a number's digits, a string's UTF-8).
+pub fn item_size(item: &Item) -> usize {
+    fn value_size(value: &Value) -> usize {
+        match value {
+            Value::String(text) => text.len(),
+            Value::Array(values) => values.iter().map(value_size).sum::<usize>() + 3,
+            Value::Object(map) => {
+                map.iter()
+                    .map(|(name, value)| name.len() + value_size(value))
+                    .sum::<usize>()
+                    + 3
+            }
+            other => other.to_string().len(),
+        }
+    }
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
 }
 
 fn invalid(message: &str) -> StoreError {
@@ -348,6 +395,19 @@ mod tests {
         store.write(vec![reserve("s#A")].into()).await.unwrap();
         assert_eq!(store.item(Table::Inventory, "s#A").unwrap()["available"], 0);
         assert_eq!(store.take_requests(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_item_past_400_kb_is_refused_whether_put_or_grown() {
+        let store = MemoryStorage::new();
+        let text = "x".repeat(200 * 1024);
+        let grow = |name: &str| Write::update(Table::Threads, "t1").set(name, text.as_str());
+        store.write(vec![grow("a")].into()).await.unwrap();
+        let Err(WriteFailure::Store(error)) = store.write(vec![grow("b")].into()).await else {
+            panic!("two 200 KiB attributes are past the limit")
+        };
+        assert!(error.to_string().contains("maximum allowed size"), "{error}");
+        assert!(store.item(Table::Threads, "t1").unwrap().get("b").is_none());
     }
 
     #[tokio::test]

@@ -23,7 +23,7 @@ use std::future::Future;
 
 pub use error::{BoxError, StoreError, back_off};
 pub use item::{Item, from_item, number, text, to_item};
-pub use memory::MemoryStorage;
+pub use memory::{MAX_ITEM_BYTES, MemoryStorage, item_size};
 pub use table::{Cursor, Index, ItemKey, Query, Table, sortable};
 pub use write::{Action, Cancelled, Change, Cmp, Condition, Operand, Reason, Write, WriteFailure, WriteSet};
 

@@ -96,6 +96,9 @@ pub enum Index {
     OrdersOpenByBuyer,
     /// Sparse, whole items: every seller with a contact, for the weekly reports.
     SellersListed,
+    /// A seller's SKUs by units sold in a week (`sku_week` = `<seller>#<monday>`, `units` a
+    /// number): the week's best sellers in one query, however big the catalogue.
+    TopSkus,
 }
 
 impl Index {
@@ -109,6 +112,7 @@ impl Index {
             Index::OpenThreads => Table::Threads,
             Index::OrdersOpenByBuyer => Table::Orders,
             Index::SellersListed => Table::Sellers,
+            Index::TopSkus => Table::Figures,
         }
     }
 
@@ -123,6 +127,7 @@ impl Index {
             Index::OpenThreads => "OpenThreads",
             Index::OrdersOpenByBuyer => "OpenByBuyer",
             Index::SellersListed => "Listed",
+            Index::TopSkus => "TopSkus",
         }
     }
 
@@ -135,6 +140,7 @@ impl Index {
             Index::OpenThreads => "clock_open",
             Index::OrdersOpenByBuyer => "open_for",
             Index::SellersListed => "listed",
+            Index::TopSkus => "sku_week",
         }
     }
 
@@ -149,7 +155,13 @@ impl Index {
             // Its items are ordered by their table key.
             Index::OrdersOpenByBuyer => "order_id",
             Index::SellersListed => "seller_id",
+            Index::TopSkus => "units",
         }
+    }
+
+    /// Whether the sort key is a number (ordered by value) rather than text.
+    pub fn sorts_by_number(self) -> bool {
+        self == Index::TopSkus
     }
 
     /// Whether the index holds only the keys (the items must then be read by key).
@@ -187,6 +199,8 @@ pub struct Query {
     pub limit: Option<usize>,
     /// Only the entries after this one: the page after the one that ended there.
     pub after: Option<Cursor>,
+    /// Highest sort key first (DynamoDB's `ScanIndexForward = false`).
+    pub highest_first: bool,
 }
 
 /// An index entry a page ended at, to start the next page after it: its sort key and its
@@ -207,7 +221,14 @@ impl Query {
             sort_until: None,
             limit: None,
             after: None,
+            highest_first: false,
         }
+    }
+
+    /// The entries in descending order of their sort key.
+    pub fn highest_first(mut self) -> Self {
+        self.highest_first = true;
+        self
     }
 
     /// A page: at most `size` entries, after `after` (from the start when `None`).

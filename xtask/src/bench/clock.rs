@@ -7,8 +7,7 @@ use std::time::Instant;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use backoffice::adapters::dynamodb::dynamo_item;
 use backoffice::domains::orders::Buyer;
-use backoffice::domains::questions::intent::Intent;
-use backoffice::domains::questions::records::{Author, StoredThread, ThreadMessage, ThreadState, thread_item};
+use backoffice::domains::questions::records::{StoredThread, ThreadState, thread_item};
 use backoffice::values::pii::EmailAddress;
 use chrono::{Duration, Utc};
 use serde::Serialize;
@@ -57,18 +56,12 @@ fn thread(index: usize) -> WriteRequest {
         order_id: None,
         subject: String::new(),
         state: ThreadState::AwaitingSeller,
-        messages: vec![ThreadMessage {
-            message_id: format!("msg_clock_{index}"),
-            author: Author::Buyer,
-            at: asked,
-            text: backoffice::values::pii::Private("Is the teapot dishwasher safe?".to_owned()),
-            intent: Some(Intent::ProductQuestion),
-            fingerprint: "bench".to_owned(),
-            answered_automatically: false,
-        }],
+        last_question: Some(backoffice::values::pii::Private(
+            "Is the teapot dishwasher safe?".to_owned(),
+        )),
         clock: None,
         answered_automatically_at: None,
-        response_seconds: Vec::new(),
+        first_response_seconds: None,
         version: 0,
     };
     thread.start_clock(&format!("msg_clock_{index}"), asked);

@@ -9,7 +9,7 @@ use backoffice::domains::orders::schema::OrderCreatedData;
 use backoffice::domains::orders::{OrderStatus, Shipment, StoredOrder, validate as orders};
 use backoffice::domains::questions::records::thread_key;
 use backoffice::follow_ups::FollowUp;
-use backoffice::storage::WriteSet;
+use backoffice::storage::{MAX_ITEM_BYTES, WriteSet, item_size};
 use chrono::Duration;
 
 use super::*;
@@ -521,4 +521,44 @@ async fn the_clock_looks_at_a_bounded_page_of_threads_and_the_next_sweep_the_res
         "{next}"
     );
     assert_eq!(notices(&desk.outbox_emails()).len(), waiting, "each reminded once");
+}
+
+/// A conversation longer than one item could hold (60 messages of about 14 KB) goes on: each
+/// message is its own item, the thread's head keeps one message's words, and the last reply
+/// quotes the buyer's latest question.
+#[tokio::test]
+async fn a_conversation_past_400_kb_goes_on_and_its_thread_stays_small() {
+    let desk = helpdesk().await;
+    let asked = |round: usize| format!("第{round}次问：{}", "我的包裹什么时候能到？".repeat(440));
+    let answered = "请再耐心等待一下，我们正在安排发货，谢谢您的理解。".repeat(190);
+    let mut at = now();
+    let (status, first) = desk.send(&question("c0", json!({"text": asked(0)})), at).await;
+    assert_eq!(status, 202, "{first}");
+    let thread_id = first["thread_id"].as_str().unwrap().to_owned();
+    for round in 1..=30 {
+        at += Duration::hours(1);
+        let reply = reply(&format!("r{round}"), &thread_id, json!({"text": answered}));
+        let (status, answer) = desk.send(&reply, at).await;
+        assert_eq!(status, 202, "reply {round}: {answer}");
+        let follow_up = question(
+            &format!("c{round}"),
+            json!({"thread_id": thread_id, "text": asked(round)}),
+        );
+        let (status, answer) = desk.send(&follow_up, at + Duration::minutes(5)).await;
+        assert_eq!(status, 202, "question {round}: {answer}");
+    }
+    let threads = desk.store.items(Table::Threads);
+    let written: usize = threads.iter().map(item_size).sum();
+    assert!(
+        written > MAX_ITEM_BYTES,
+        "the conversation is past one item: {written} bytes"
+    );
+    let head = desk.store.item(Table::Threads, &thread_key(&thread_id)).unwrap();
+    assert!(item_size(&head) < 32 * 1024, "the head: {} bytes", item_size(&head));
+    assert_eq!(threads.len(), 1 + 61, "the head and each message");
+    desk.outbox_emails();
+    let last = reply("r31", &thread_id, json!({"text": "已发货。"}));
+    assert_eq!(desk.send(&last, at + Duration::hours(1)).await.0, 202);
+    let sent = desk.relayed().await;
+    assert!(sent[0].1.text.contains("第30次问"), "the latest question quoted");
 }

@@ -300,6 +300,7 @@ impl Storage for DynamoStorage {
                 .set_expression_attribute_names(names.clone())
                 .set_expression_attribute_values(values.clone())
                 .set_exclusive_start_key(start)
+                .scan_index_forward(!query.highest_first)
                 .set_limit(
                     query
                         .limit
@@ -412,13 +413,22 @@ fn start_key(query: &Query, after: &Cursor) -> DynamoItem {
         index.partition_attribute().to_owned(),
         AttributeValue::S(query.partition.clone()),
     );
-    key.insert(index.sort_attribute().to_owned(), AttributeValue::S(after.sort.clone()));
+    let sort = if index.sorts_by_number() {
+        AttributeValue::N(after.sort.clone())
+    } else {
+        AttributeValue::S(after.sort.clone())
+    };
+    key.insert(index.sort_attribute().to_owned(), sort);
     key
 }
 
 /// The cursor of a `LastEvaluatedKey`.
 fn cursor_of(index: Index, last: &DynamoItem) -> Option<Cursor> {
-    let text = |name: &str| last.get(name).and_then(|value| value.as_s().ok()).cloned();
+    let text = |name: &str| {
+        last.get(name)
+            .and_then(|value| value.as_s().or_else(|_| value.as_n()).ok())
+            .cloned()
+    };
     Some(Cursor {
         sort: text(index.sort_attribute())?,
         key: text(index.table().key_attribute())?,

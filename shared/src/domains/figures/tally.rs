@@ -9,16 +9,17 @@
 use std::collections::BTreeMap;
 use std::ops::RangeInclusive;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::mechanisms::function::Function;
-use crate::storage::{Item, ItemKey, Storage, StoreError, Table, Write, number};
+use crate::storage::{Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, number, text};
 
 /// How long a tally is kept: the longest window read (90 days) and the week before a year
 /// ago, for comparisons, then DynamoDB's TTL removes it.
 const KEPT_DAYS: i64 = 400;
 
-/// The counters, by name. A name with a `#` is a family (`revenue#EUR`, `units#SKU-1`).
+/// The counters, by name. A name with a `#` is a family (`revenue#EUR`, `reason#late`): a
+/// family's members are a short, fixed list (currencies, reasons), never the catalogue's SKUs.
 pub mod counter {
     pub const ORDERS: &str = "orders";
     pub const UNITS: &str = "units";
@@ -49,10 +50,6 @@ pub mod counter {
 
     pub fn refunded(currency: &str) -> String {
         format!("refunded#{currency}")
-    }
-
-    pub fn units_of(sku: &str) -> String {
-        format!("units#{sku}")
     }
 
     pub fn reason(reason: &str) -> String {
@@ -118,6 +115,56 @@ impl Tally {
         }
         Some(write)
     }
+}
+
+/// Units of one SKU sold in one UTC week (Monday to Sunday), an item of its own
+/// (`order-intake#<seller>#week#<monday>#sku#<sku>`), so a seller's day tally holds the same
+/// few counters however many SKUs it sells. Its `sku_week` and `units` are the keys of the
+/// `TopSkus` index, which answers a week's best sellers in one query.
+pub fn sold_in_week(seller_id: &str, sku: &str, at: DateTime<Utc>, units: i64) -> Write {
+    let monday = monday_of(at.date_naive());
+    let expires = (monday + Duration::days(KEPT_DAYS))
+        .and_hms_opt(0, 0, 0)
+        .map_or(0, |midnight| midnight.and_utc().timestamp());
+    let key = Function::OrderIntake.key(&[seller_id, "week", &monday.to_string(), "sku", sku]);
+    Write::update(Table::Figures, key)
+        .set("seller_id", seller_id)
+        .set("sku", sku)
+        .set("sku_week", sku_week(seller_id, monday))
+        .set("expires_at", expires)
+        .add_from_zero("units", units)
+}
+
+fn sku_week(seller_id: &str, monday: NaiveDate) -> String {
+    format!("{seller_id}#{monday}")
+}
+
+/// The Monday of `day`'s week.
+pub fn monday_of(day: NaiveDate) -> NaiveDate {
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+/// The `count` SKUs the seller sold most of in the week starting `monday`, most first: one
+/// query of `TopSkus`, whatever the catalogue. Which of SKUs tied at the last place is shown is
+/// the index's choice; those shown are ordered by SKU within a tie.
+pub async fn top_skus(
+    store: &impl Storage,
+    seller_id: &str,
+    monday: NaiveDate,
+    count: usize,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let query = Query::new(Index::TopSkus, sku_week(seller_id, monday))
+        .highest_first()
+        .first(count);
+    let found = store.query(&query).await?;
+    let mut top: Vec<(String, i64)> = found
+        .items
+        .iter()
+        .map(|item| (text(item, "sku").to_owned(), number(item, "units")))
+        .filter(|(_, units)| *units > 0)
+        .collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(top)
 }
 
 /// A seller's tallies of some functions over a run of days, read by key in `BatchGetItem`s

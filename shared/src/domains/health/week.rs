@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::domains::figures::measures::{Measure, Reading};
-use crate::domains::figures::tally::{SellerDays, counter, days_ending};
+use crate::domains::figures::tally::{SellerDays, counter, days_ending, monday_of, top_skus};
 use crate::domains::figures::week::{
     AtRisk, Overdue, RefundWeek, ResponseWeek, ReviewWeek, STOCK_LISTED, Sales, SellerWeek,
 };
@@ -32,25 +32,37 @@ pub const SOURCES: [Function; 5] = [
 /// The longest window read: the order defect rate's 60 days.
 pub const DAYS_READ: i64 = 60;
 
-/// The seller's tallies for the week ending `last_day` and every window its measures need:
-/// one `BatchGetItem` per 100 day items (three for a seller), whatever its volume.
-pub async fn read_week(store: &impl Storage, seller_id: &str, last_day: NaiveDate) -> Result<SellerDays, StoreError> {
-    SellerDays::read(store, seller_id, &SOURCES, days_ending(last_day, DAYS_READ)).await
+/// What a seller's week is made from: its day tallies and its best sellers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeekRead {
+    pub days: SellerDays,
+    pub top_skus: Vec<(String, i64)>,
 }
 
-/// The week ending `last_day`, from `days` (as [`read_week`] read them) and the stock at risk.
-pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, mut stock: Vec<AtRisk>) -> SellerWeek {
+/// The seller's tallies for the week ending `last_day` and every window its measures need, one
+/// `BatchGetItem` per 100 day items (three for a seller), and the week's best sellers, one
+/// query: four requests whatever its volume or catalogue.
+pub async fn read_week(store: &impl Storage, seller_id: &str, last_day: NaiveDate) -> Result<WeekRead, StoreError> {
+    let days = SellerDays::read(store, seller_id, &SOURCES, days_ending(last_day, DAYS_READ)).await?;
+    let top_skus = top_skus(store, seller_id, monday_of(last_day), TOP_SKUS).await?;
+    Ok(WeekRead { days, top_skus })
+}
+
+/// The week ending `last_day`, from what [`read_week`] read and the stock at risk.
+pub fn seller_week(seller_id: &str, read: &WeekRead, last_day: NaiveDate, mut stock: Vec<AtRisk>) -> SellerWeek {
+    let days = &read.days;
     let stock_not_listed = stock.len().saturating_sub(STOCK_LISTED);
     stock.truncate(STOCK_LISTED);
     let week = days_ending(last_day, 7);
     let before = days_ending(last_day - Duration::days(7), 7);
-    let sales = sales(days, &week);
+    let sales = sales(days, &week, read.top_skus.clone());
     let refunds = refund_week(days, &week, sales.orders);
     SellerWeek {
         seller_id: seller_id.to_owned(),
         first_day: *week.start(),
         last_day,
-        sales_before: self::sales(days, &before),
+        // The week before is compared by its sums; its best sellers are not shown.
+        sales_before: self::sales(days, &before, Vec::new()),
         health: readings(days, last_day),
         reviews: review_week(days, &week),
         response: response_week(&summed(&days.items(Function::BuyerMessaging, &week), 7)),
@@ -66,13 +78,10 @@ pub fn seller_week(seller_id: &str, days: &SellerDays, last_day: NaiveDate, mut 
     }
 }
 
-fn sales(days: &SellerDays, week: &RangeInclusive<NaiveDate>) -> Sales {
+fn sales(days: &SellerDays, week: &RangeInclusive<NaiveDate>, top_skus: Vec<(String, i64)>) -> Sales {
     let orders = Function::OrderIntake;
     let filled = days.sum(Function::StockAlerts, counter::BACKORDERS_FILLED, week);
     let waited = days.sum(Function::StockAlerts, counter::BACKORDER_WAIT_HOURS, week);
-    let mut top_skus: Vec<(String, i64)> = days.family(orders, "units", week).into_iter().collect();
-    top_skus.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    top_skus.truncate(TOP_SKUS);
     Sales {
         orders: days.sum(orders, counter::ORDERS, week),
         units: days.sum(orders, counter::UNITS, week),

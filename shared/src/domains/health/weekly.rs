@@ -95,8 +95,8 @@ pub async fn send_weekly_report(
         return Ok(Report::SentBefore);
     }
     let last_day = week_before(monday);
-    let days = read_week(store, seller_id, last_day).await?;
-    let week = seller_week(seller_id, &days, last_day, stock);
+    let read = read_week(store, seller_id, last_day).await?;
+    let week = seller_week(seller_id, &read, last_day, stock);
     let entry = email_entry(
         key.clone(),
         seller.contact.recipient(),

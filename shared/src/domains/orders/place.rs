@@ -44,6 +44,7 @@ pub(super) fn order_writes(
     writes.extend(stock);
     writes.extend(outbox_entry(order).map(|entry| outbox::put(&entry, claim.now)));
     writes.extend(super::tally::counted(order));
+    writes.extend(super::tally::sold(order));
     writes
 }
 

@@ -1,8 +1,8 @@
 //! What order intake counts of a seller's day, in the order's own write set: placements
-//! (orders, units, revenue, units per SKU, backorders) on the day placed, cancels on the day
-//! cancelled (by whom), shipments on the day shipped (late or not, trackable or not). A
-//! backorder filled is counted by stock alerts, whose restock filled it, with how long it
-//! waited.
+//! (orders, units, revenue, backorders) on the day placed, with each SKU's units in its own
+//! week item; cancels on the day cancelled (by whom); shipments on the day shipped (late or
+//! not, trackable or not). A backorder filled is counted by stock alerts, whose restock filled
+//! it, with how long it waited.
 
 use chrono::{DateTime, Utc};
 
@@ -10,7 +10,7 @@ use super::order::StoredOrder;
 use super::schema::CancelledBy;
 use super::status::OrderStatus;
 use super::validate::Shipment;
-use crate::domains::figures::tally::{Tally, counter};
+use crate::domains::figures::tally::{Tally, counter, sold_in_week};
 use crate::mechanisms::function::Function;
 use crate::storage::Write;
 
@@ -37,17 +37,27 @@ pub fn counted(order: &StoredOrder) -> Option<Write> {
     tally.write()
 }
 
-fn placed(order: &StoredOrder, mut tally: Tally) -> Tally {
+fn placed(order: &StoredOrder, tally: Tally) -> Tally {
     let units: u32 = order.lines.iter().map(|line| line.quantity).sum();
-    tally = tally
+    tally
         .add(counter::ORDERS, 1)
         .add(counter::UNITS, i64::from(units))
         .add(counter::revenue(&order.currency), order.total_minor)
-        .count_if(order.status == OrderStatus::Backordered, counter::BACKORDERED);
-    for line in &order.lines {
-        tally = tally.add(counter::units_of(&line.sku), i64::from(line.quantity));
+        .count_if(order.status == OrderStatus::Backordered, counter::BACKORDERED)
+}
+
+/// The units of each SKU a new order placed, each in the SKU's week item (see
+/// [`sold_in_week`]): one write per line, in the order's own write set.
+pub fn sold(order: &StoredOrder) -> Vec<Write> {
+    let placed = matches!(order.status, OrderStatus::Accepted | OrderStatus::Backordered) && order.version == 0;
+    if !placed {
+        return Vec::new();
     }
-    tally
+    order
+        .lines
+        .iter()
+        .map(|line| sold_in_week(&order.seller_id, &line.sku, order.placed_at, i64::from(line.quantity)))
+        .collect()
 }
 
 /// A backordered order filled at `at` (stock alerts' count, written with the fill).

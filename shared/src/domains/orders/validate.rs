@@ -17,8 +17,9 @@ use crate::values::pii::EmailAddress;
 use crate::values::text::refused_in_line;
 
 /// One DynamoDB transaction holds at most 100 items: the order, its idempotency record, its
-/// outbox entry, the seller's day of figures and one reservation per line.
-pub const MAX_LINES: usize = 96;
+/// outbox entry, the seller's day of figures, and per line a reservation and the SKU's week of
+/// units sold.
+pub const MAX_LINES: usize = 48;
 pub const MAX_QUANTITY: i64 = 10_000;
 const MAX_TEXT: usize = 200;
 

@@ -1,7 +1,7 @@
-//! `message.received`: one `BatchGetItem` (the thread, the order the message names, the
-//! seller's contact) and one transaction (the claim, the thread over the version read, the
-//! seller's figures for the day, and the buyer's automatic answer or the seller's notice in the
-//! outbox). A "where is my order" naming no order adds one query: the buyer's open orders.
+//! `message.received`: one `BatchGetItem` (the thread, a message of the event's id, the order
+//! the message names, the seller's contact) and one transaction (the claim, the thread over the
+//! version read, the message's own item, the seller's figures for the day, and the buyer's
+//! automatic answer or the seller's notice in the outbox). A "where is my order" naming no order adds one query: the buyer's open orders.
 //!
 //! "Where is my order" about an order of this buyer and seller is answered at once, unless the
 //! thread already has an automatic answer from the last 24 hours or a question waiting for the
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::answer::{Notice, question_notice, status_answer};
 use super::figures::{Figure, counted};
 use super::intent::{Intent, classify};
-use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_thread, read_context};
+use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_message, put_thread, read_context};
 use super::validate::{Question, QuestionError};
 use crate::domains::orders::records::{only_open_order, read_order};
 use crate::domains::orders::{EventContext, StoredOrder};
@@ -87,12 +87,13 @@ pub async fn receive_message(
         let mut context = read_context(
             store,
             &question.thread_id,
+            &question.message_id,
             question.order_id.as_deref(),
             &question.seller_id,
         )
         .await?;
         if let Some(thread) = &context.thread {
-            match earlier_answer(thread, question, event)? {
+            match earlier_answer(thread, context.message.as_ref(), question, event)? {
                 Some(Earlier::ThisEvent(answer)) => return Ok(MessageOutcome::Earlier(answer)),
                 Some(Earlier::AnotherEvent(answer)) => return record_resend(store, claim, answer).await,
                 None => {}
@@ -110,7 +111,7 @@ pub async fn receive_message(
             context.order = only_open_order(store, &question.buyer.id, &question.seller_id).await?;
         }
         let read_version = context.thread.as_ref().map(|thread| thread.version);
-        let (thread, action) = next_thread(
+        let (thread, message, action) = next_thread(
             context.thread.clone(),
             question,
             intent,
@@ -118,10 +119,11 @@ pub async fn receive_message(
             event,
             now,
         );
-        let answer = receipt(&thread, &question.message_id);
+        let answer = receipt(&thread, &message);
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
         writes.push(put_thread(&thread, read_version)?);
+        writes.push(put_message(&thread.thread_id, &message)?);
         let entry = match (action, context.order.as_ref()) {
             (Action::AnsweredAutomatically, Some(order)) => {
                 Some(status_answer(&thread, &question.message_id, &question.text, order))
@@ -196,6 +198,7 @@ enum Earlier {
 /// or buyer, or the message id reused with other words, is refused.
 fn earlier_answer(
     thread: &StoredThread,
+    message: Option<&ThreadMessage>,
     question: &Question,
     event: &EventContext,
 ) -> Result<Option<Earlier>, MessageFailure> {
@@ -214,13 +217,11 @@ fn earlier_answer(
     }
     // The same message again, under this event or another (a marketplace resending it), is
     // answered as it was; the same id with other words is another message.
-    match thread.message(&question.message_id) {
+    match message {
         Some(message) if message.fingerprint == event.fingerprint => {
-            Ok(Some(Earlier::ThisEvent(receipt(thread, &question.message_id))))
+            Ok(Some(Earlier::ThisEvent(receipt(thread, message))))
         }
-        Some(message) if *message.text == question.text => {
-            Ok(Some(Earlier::AnotherEvent(receipt(thread, &question.message_id))))
-        }
+        Some(message) if *message.text == question.text => Ok(Some(Earlier::AnotherEvent(receipt(thread, message)))),
         Some(_) => Err(QuestionError::MessageExists {
             message_id: question.message_id.clone(),
         }
@@ -229,7 +230,7 @@ fn earlier_answer(
     }
 }
 
-/// The thread with the question added, and what was done with it.
+/// The thread after the question, the question's message, and what was done with it.
 fn next_thread(
     thread: Option<StoredThread>,
     question: &Question,
@@ -237,7 +238,7 @@ fn next_thread(
     order: Option<&StoredOrder>,
     event: &EventContext,
     now: DateTime<Utc>,
-) -> (StoredThread, Action) {
+) -> (StoredThread, ThreadMessage, Action) {
     let mut thread = match thread {
         Some(mut thread) => {
             thread.version += 1;
@@ -250,10 +251,10 @@ fn next_thread(
             order_id: None,
             subject: question.subject.clone(),
             state: ThreadState::AwaitingSeller,
-            messages: Vec::new(),
+            last_question: None,
             clock: None,
             answered_automatically_at: None,
-            response_seconds: Vec::new(),
+            first_response_seconds: None,
             version: 0,
         },
     };
@@ -265,7 +266,8 @@ fn next_thread(
         .answered_automatically_at
         .is_some_and(|at| now - at < Duration::hours(AUTOMATIC_ANSWER_HOURS));
     let automatic = intent == Intent::WhereIsMyOrder && order.is_some() && !answered_lately && thread.clock.is_none();
-    thread.messages.push(ThreadMessage {
+    thread.last_question = Some(Private(question.text.clone()));
+    let message = ThreadMessage {
         message_id: question.message_id.clone(),
         author: Author::Buyer,
         at: question.created_at,
@@ -273,31 +275,30 @@ fn next_thread(
         intent: Some(intent),
         fingerprint: event.fingerprint.clone(),
         answered_automatically: automatic,
-    });
+    };
     if automatic {
         thread.state = ThreadState::AnsweredAutomatically;
         thread.answered_automatically_at = Some(now);
-        return (thread, Action::AnsweredAutomatically);
+        return (thread, message, Action::AnsweredAutomatically);
     }
     // A clock already running (an earlier question still unanswered) keeps its deadline.
     if thread.clock.is_none() {
         thread.start_clock(&question.message_id, now);
     }
-    (thread, Action::SentToSeller)
+    (thread, message, Action::SentToSeller)
 }
 
-/// What the webhook answers for `message_id` of `thread`.
-pub fn receipt(thread: &StoredThread, message_id: &str) -> Accepted {
-    let message = thread.message(message_id);
-    let action = if message.is_some_and(|message| message.answered_automatically) {
+/// What the webhook answers for `message` of `thread`.
+pub fn receipt(thread: &StoredThread, message: &ThreadMessage) -> Accepted {
+    let action = if message.answered_automatically {
         Action::AnsweredAutomatically
     } else {
         Action::SentToSeller
     };
     let mut answer = json!({
         "thread_id": thread.thread_id,
-        "message_id": message_id,
-        "intent": message.and_then(|message| message.intent).unwrap_or(Intent::Other).as_str(),
+        "message_id": message.message_id,
+        "intent": message.intent.unwrap_or(Intent::Other).as_str(),
         "action": action.as_str(),
     });
     if action == Action::SentToSeller

@@ -1,7 +1,12 @@
-//! Threads as `ThreadsTable` keeps them (`thread#<id>`): the buyer, the seller, the order the
-//! thread is about, every message with its intent, and the clock. A thread whose clock runs
-//! carries `clock_open` and `clock_next` (its reminder's time, then its deadline), the keys of the sparse `OpenThreads` index that the clock's
-//! sweep reads: its cost follows the open threads, not the messages.
+//! Threads as `ThreadsTable` keeps them. A thread is a head (`thread#<id>`) and one item per
+//! message (`thread#<id>#message#<message_id>`), so no item grows with the conversation: the
+//! head holds the buyer, the seller, the order the thread is about, its state and clock, and
+//! the buyer's latest words for the next reply to quote. Each message is written once, in the
+//! transaction that moves the head's version, and is read by its key when its id comes again.
+//!
+//! A thread whose clock runs carries `clock_open` and `clock_next` (its reminder's time, then
+//! its deadline), the keys of the sparse `OpenThreads` index that the clock's sweep reads:
+//! its cost follows the open threads, not the messages.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -106,22 +111,25 @@ pub struct StoredThread {
     pub order_id: Option<String>,
     pub subject: String,
     pub state: ThreadState,
-    pub messages: Vec<ThreadMessage>,
+    /// The buyer's latest words, which a reply's email and a clock's notices quote: one
+    /// message's worth, however long the thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_question: Option<crate::values::pii::Private<String>>,
     /// Running while the seller owes an answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock: Option<Clock>,
     /// When the back office last answered automatically: one automatic answer a day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub answered_automatically_at: Option<DateTime<Utc>>,
-    /// Seconds from each question to the seller's answer, for the response figures.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub response_seconds: Vec<i64>,
+    /// Seconds from the first question to the seller's first answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_seconds: Option<i64>,
     pub version: u64,
 }
 
 impl StoredThread {
-    pub fn message(&self, message_id: &str) -> Option<&ThreadMessage> {
-        self.messages.iter().find(|message| message.message_id == message_id)
+    pub fn last_question(&self) -> &str {
+        self.last_question.as_ref().map_or("", |text| text.as_str())
     }
 
     /// The clock a buyer's message at `at` starts.
@@ -139,6 +147,33 @@ impl StoredThread {
 
 pub fn thread_key(thread_id: &str) -> String {
     format!("thread#{thread_id}")
+}
+
+/// A message's item: under its thread, so a message id need be new in its thread only.
+pub fn message_key(thread_id: &str, message_id: &str) -> String {
+    format!("thread#{thread_id}#message#{message_id}")
+}
+
+/// The message, written once: it goes in the same set as the head's versioned put, so a
+/// message and the thread it moved commit together or not at all.
+pub fn put_message(thread_id: &str, message: &ThreadMessage) -> Result<Write, StoreError> {
+    let mut item = to_item(message)?;
+    item.insert("pk".to_owned(), message_key(thread_id, &message.message_id).into());
+    item.insert("thread_id".to_owned(), thread_id.into());
+    Ok(Write::put(Table::Threads, item).when(Condition::ItemMissing))
+}
+
+/// The message of the thread with this id, if it has one.
+pub async fn read_message(
+    store: &impl Storage,
+    thread_id: &str,
+    message_id: &str,
+) -> Result<Option<ThreadMessage>, StoreError> {
+    store
+        .get(Table::Threads, &message_key(thread_id, message_id))
+        .await?
+        .map(from_item::<ThreadMessage>)
+        .transpose()
 }
 
 /// The thread, written only over the version it was read at (or only if new).
@@ -168,19 +203,24 @@ pub fn thread_item(thread: &StoredThread) -> Result<Item, StoreError> {
 #[derive(Debug, Clone, Default)]
 pub struct ThreadContext {
     pub thread: Option<StoredThread>,
+    /// The event's message, if the thread holds one with its id already.
+    pub message: Option<ThreadMessage>,
     pub order: Option<StoredOrder>,
     pub contact: Option<SellerContact>,
 }
 
-/// The thread, the order a message names and its seller's contact, in one `BatchGetItem`.
+/// The thread, the message of this id, the order a message names and its seller's contact,
+/// in one `BatchGetItem`.
 pub async fn read_context(
     store: &impl Storage,
     thread_id: &str,
+    message_id: &str,
     order_id: Option<&str>,
     seller_id: &str,
 ) -> Result<ThreadContext, StoreError> {
     let mut keys = vec![
         ItemKey::new(Table::Threads, thread_key(thread_id)),
+        ItemKey::new(Table::Threads, message_key(thread_id, message_id)),
         ItemKey::new(Table::Sellers, seller_id),
     ];
     if let Some(order_id) = order_id {
@@ -188,10 +228,12 @@ pub async fn read_context(
     }
     let mut found = store.get_many(&keys).await?.into_iter();
     let thread = found.next().flatten().map(from_item::<StoredThread>).transpose()?;
+    let message = found.next().flatten().map(from_item::<ThreadMessage>).transpose()?;
     let seller: Option<Item> = found.next().flatten();
     let order = found.next().flatten().map(order_from).transpose()?;
     Ok(ThreadContext {
         thread,
+        message,
         order,
         contact: seller.as_ref().and_then(|item| contact_of(seller_id, item)),
     })

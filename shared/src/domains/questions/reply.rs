@@ -1,7 +1,8 @@
 //! `message.replied`: the seller answers its own thread (or marks it as needing no answer).
-//! One read of the thread (and of its order, only when the reply holds a link, to allow the
+//! One read of the thread and of a message of the reply's id (and of its order, only when the reply holds a link, to allow the
 //! order's own tracking link) and one transaction: the claim, the thread with its clock
-//! stopped and the response time recorded, and the reply's email to the buyer.
+//! stopped and the response time recorded, the reply's own message item, and the reply's
+//! email to the buyer.
 
 use serde_json::{Value, json};
 
@@ -9,14 +10,16 @@ use super::answer::seller_reply;
 use super::figures::{Figure, counted};
 use super::prohibited::prohibited;
 use super::receive::{MessageFailure, MessageOutcome, commit};
-use super::records::{Author, REPLY_HOURS, StoredThread, ThreadMessage, ThreadState, put_thread, thread_key};
+use super::records::{
+    Author, REPLY_HOURS, StoredThread, ThreadMessage, ThreadState, message_key, put_message, put_thread, thread_key,
+};
 use super::validate::{Answer, QuestionError, Reply};
 use crate::domains::orders::EventContext;
 use crate::domains::orders::records::read_order;
 use crate::mechanisms::idempotency::Claim;
 use crate::mechanisms::outbox;
 use crate::mechanisms::webhook::Accepted;
-use crate::storage::{Storage, StoreError, Table, WriteSet, back_off, from_item};
+use crate::storage::{ItemKey, Storage, StoreError, Table, WriteSet, back_off, from_item};
 
 const ATTEMPTS: u32 = 20;
 
@@ -28,17 +31,8 @@ pub async fn reply_to_thread(
 ) -> Result<MessageOutcome, MessageFailure> {
     let now = claim.now;
     for attempt in 0..ATTEMPTS {
-        let thread = store
-            .get(Table::Threads, &thread_key(&reply.thread_id))
-            .await?
-            .map(from_item::<StoredThread>)
-            .transpose()?
-            // Another seller's thread is not found: its existence is not theirs to know.
-            .filter(|thread| thread.seller_id == reply.seller_id)
-            .ok_or_else(|| QuestionError::ThreadNotFound {
-                thread_id: reply.thread_id.clone(),
-            })?;
-        if let Some(message) = thread.message(&reply.message_id) {
+        let (thread, message) = read_thread(store, reply).await?;
+        if let Some(message) = message {
             let same = message.fingerprint == event.fingerprint || Some(&*message.text) == text_of(reply);
             if !same {
                 return Err(QuestionError::MessageExists {
@@ -54,8 +48,8 @@ pub async fn reply_to_thread(
                 return Err(QuestionError::ProhibitedContent { what }.into());
             }
         }
-        let question = last_question(&thread);
-        let next = answered(&thread, reply, event, now);
+        let question = thread.last_question().to_owned();
+        let (next, message) = answered(&thread, reply, event, now);
         let mut answer = receipt(&next, &reply.message_id);
         // The reply that stops a running clock says how long the buyer waited.
         if let Some(clock) = &thread.clock {
@@ -67,6 +61,7 @@ pub async fn reply_to_thread(
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
         writes.push(put_thread(&next, Some(thread.version))?);
+        writes.push(put_message(&next.thread_id, &message)?);
         if let Answer::Text(text) = &reply.answer {
             writes.push(outbox::put(
                 &seller_reply(&next, &reply.message_id, &question, text),
@@ -113,36 +108,50 @@ async fn tracking_link(store: &impl Storage, thread: &StoredThread, text: &str) 
         .and_then(|shipment| shipment.tracking_url))
 }
 
-/// The buyer's latest words, which the reply email quotes.
-fn last_question(thread: &StoredThread) -> String {
-    thread
-        .messages
-        .iter()
-        .rev()
-        .find(|message| message.author == Author::Buyer)
-        .map(|message| message.text.0.clone())
-        .unwrap_or_default()
+/// The thread the reply answers and its message of the reply's id, in one `BatchGetItem`.
+/// Another seller's thread is not found: its existence is not theirs to know.
+async fn read_thread(
+    store: &impl Storage,
+    reply: &Reply,
+) -> Result<(StoredThread, Option<ThreadMessage>), MessageFailure> {
+    let keys = [
+        ItemKey::new(Table::Threads, thread_key(&reply.thread_id)),
+        ItemKey::new(Table::Threads, message_key(&reply.thread_id, &reply.message_id)),
+    ];
+    let mut found = store.get_many(&keys).await?.into_iter();
+    let thread = found
+        .next()
+        .flatten()
+        .map(from_item::<StoredThread>)
+        .transpose()?
+        .filter(|thread| thread.seller_id == reply.seller_id)
+        .ok_or_else(|| QuestionError::ThreadNotFound {
+            thread_id: reply.thread_id.clone(),
+        })?;
+    let message = found.next().flatten().map(from_item::<ThreadMessage>).transpose()?;
+    Ok((thread, message))
 }
 
-/// The thread after the seller's answer: its clock stopped, the time it took recorded.
+/// The thread after the seller's answer, its clock stopped and the time it took recorded, and
+/// the answer's message.
 fn answered(
     thread: &StoredThread,
     reply: &Reply,
     event: &EventContext,
     now: chrono::DateTime<chrono::Utc>,
-) -> StoredThread {
+) -> (StoredThread, ThreadMessage) {
     let mut next = thread.clone();
     next.version += 1;
     if let Some(clock) = next.clock.take() {
-        next.response_seconds
-            .push((now - clock.started_at).num_seconds().max(0));
+        let seconds = (now - clock.started_at).num_seconds().max(0);
+        next.first_response_seconds.get_or_insert(seconds);
     }
     let (text, state) = match &reply.answer {
         Answer::Text(text) => (text.clone(), ThreadState::Answered),
         Answer::NoResponseNeeded => (String::new(), ThreadState::NoResponseNeeded),
     };
     next.state = state;
-    next.messages.push(ThreadMessage {
+    let message = ThreadMessage {
         message_id: reply.message_id.clone(),
         author: Author::Seller,
         at: now,
@@ -150,8 +159,8 @@ fn answered(
         intent: None,
         fingerprint: event.fingerprint.clone(),
         answered_automatically: false,
-    });
-    next
+    };
+    (next, message)
 }
 
 pub fn receipt(thread: &StoredThread, message_id: &str) -> Accepted {
@@ -159,7 +168,7 @@ pub fn receipt(thread: &StoredThread, message_id: &str) -> Accepted {
         "thread_id": thread.thread_id,
         "message_id": message_id,
         "thread_state": thread.state.as_str(),
-        "first_response_seconds": thread.response_seconds.first(),
+        "first_response_seconds": thread.first_response_seconds,
     });
     answer.as_object().cloned().unwrap_or_default()
 }

@@ -104,9 +104,9 @@ async fn tick(
     next_clock.reminded = true;
     next_clock.breached = notice == Notice::Overdue;
     let contact = seller_contact(store, &thread.seller_id).await?;
-    let question = thread
-        .message(&clock.message_id)
-        .map_or("", |message| message.text.as_str());
+    // The buyer's latest words: the question the clock started with, or a later one of the
+    // same wait.
+    let question = thread.last_question();
     let mut writes = WriteSet::new();
     writes.push(put_thread(&next, Some(thread.version))?);
     match question_notice(
