@@ -431,6 +431,34 @@ async fn a_low_average_is_raised_once_cleared_by_the_sweep_and_raised_again() {
     );
 }
 
+/// More SKUs with an open trend than one sweep assesses: each sweep takes a page from where
+/// the last ended, and past the last page starts again, so every SKU is assessed in turn.
+#[tokio::test]
+async fn open_trends_are_swept_a_page_at_a_time_round_the_whole_watchlist() {
+    let shop = shop().await;
+    for n in 0..5 {
+        shop.send(&review(n, "TEA-CUP-06", 3, "ok")).await;
+    }
+    let open = shop
+        .store
+        .item(Table::Reviews, &stats_key(SELLER, "TEA-CUP-06"))
+        .unwrap();
+    for n in 0..299 {
+        let sku = format!("TEA-CUP-{n:03}");
+        let mut copy = open.clone();
+        copy.insert("pk".into(), stats_key(SELLER, &sku).into());
+        copy.insert("sku".into(), sku.into());
+        shop.store.insert(Table::Reviews, copy);
+    }
+    let page = backoffice::domains::reviews::records::TRENDS_PER_SWEEP as u64;
+    let mut checked = Vec::new();
+    for hours in 1..=3 {
+        let swept = shop.sweep_at(now() + Duration::hours(hours)).await;
+        checked.push((swept["skus_checked"].as_u64().unwrap(), swept["more"] == true));
+    }
+    assert_eq!(checked, [(page, true), (300 - page, false), (page, true)]);
+}
+
 #[tokio::test]
 async fn the_sellers_own_threshold_decides_the_low_average() {
     let shop = shop().await;

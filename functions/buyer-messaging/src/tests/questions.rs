@@ -386,6 +386,55 @@ async fn a_late_order_gets_one_delay_notice_and_its_seller_one_alert() {
     assert!(alert.1.text.contains("ord_1002"), "{}", alert.1.text);
 }
 
+/// 250 more orders late on one day than one sweep looks at: each sweep announces a page of
+/// them and leaves a cursor, so none waits behind the announced ones, which stay in the index
+/// until they ship; one late after the cursor is found by the next sweep.
+#[tokio::test]
+async fn late_orders_are_announced_a_page_per_sweep_from_where_the_last_ended() {
+    let desk = helpdesk().await;
+    let first_due: DateTime<Utc> = "2026-11-25T08:00:00Z".parse().unwrap();
+    let late_order = |n: i64, ship_by: DateTime<Utc>| {
+        let mut order = order("02-order.created.backordered", OrderStatus::Backordered);
+        order.order_id = format!("ord_late_{n:03}");
+        order.ship_by = ship_by;
+        put_new(&order).unwrap()
+    };
+    let orders: Vec<_> = (0..250)
+        .map(|n| late_order(n, first_due + Duration::minutes(n)))
+        .collect();
+    for chunk in orders.chunks(50) {
+        desk.store.write(WriteSet::from(chunk.to_vec())).await.unwrap();
+    }
+    let sweep = async |at: DateTime<Utc>| desk.messaging.handle(schedule(), at).await.unwrap();
+    let at = "2026-11-26T09:00:00Z".parse::<DateTime<Utc>>().unwrap();
+    let mut announced = Vec::new();
+    for minutes in 0..4 {
+        let swept = sweep(at + Duration::minutes(15 * minutes)).await;
+        announced.push((
+            swept["late_orders"].as_i64().unwrap(),
+            swept["more_late_orders"] == true,
+        ));
+    }
+    // Emma Clarke's ord_1002 (due 18:00) is among the 251.
+    assert_eq!(announced, [(100, true), (100, true), (51, false), (0, false)]);
+    desk.store
+        .write(WriteSet::from(vec![late_order(999, at + Duration::hours(2))]))
+        .await
+        .unwrap();
+    assert_eq!(
+        sweep(at + Duration::hours(3)).await["late_orders"],
+        1,
+        "the one late since"
+    );
+    let marks = desk
+        .store
+        .items(Table::Threads)
+        .iter()
+        .filter(|item| text(item, "pk").starts_with("late#"))
+        .count();
+    assert_eq!(marks, 252, "each announced once");
+}
+
 #[tokio::test]
 async fn where_is_my_order_naming_none_is_about_the_buyers_only_open_order() {
     let desk = helpdesk().await;

@@ -16,7 +16,8 @@ use crate::domains::orders::records::order_from;
 use crate::domains::sellers::seller_contact;
 use crate::mechanisms::outbox;
 use crate::storage::{
-    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, from_item, text,
+    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, cursor_at,
+    from_item, resume_of, save_resume, text,
 };
 
 /// How far back the sweep looks for late orders: one that became late earlier was found
@@ -32,6 +33,8 @@ pub struct ClockSweep {
     /// Whether more threads were due than one sweep looks at.
     pub more_threads_due: bool,
     pub late_orders: usize,
+    /// Whether more orders were due to ship than one sweep looks at.
+    pub more_late_orders: bool,
     /// Changes another writer (a reply, another sweep) made first: nothing to do.
     pub raced: usize,
     /// Notices waiting for a seller's contact.
@@ -46,8 +49,17 @@ pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<Clo
     for thread_id in due {
         tick(store, &thread_id, now, &mut swept).await?;
     }
-    for order in late_orders(store, now).await? {
+    let (late, cursors, more_late) = late_orders(store, now).await?;
+    swept.more_late_orders = more_late;
+    for order in late {
         announce_late(store, &order, now, &mut swept).await?;
+    }
+    // Moved only now: a sweep that failed part way reads the same pages again.
+    for cursor in cursors {
+        match store.write(WriteSet::from(vec![cursor])).await {
+            Ok(()) | Err(WriteFailure::Cancelled(_)) => {}
+            Err(WriteFailure::Store(error)) => return Err(error),
+        }
     }
     Ok(swept)
 }
@@ -134,15 +146,51 @@ async fn tick(
     Ok(())
 }
 
+/// Late orders one sweep looks at per day of its window (each a read of its seller and a
+/// transaction); the rest are the next sweep's.
+pub const LATE_PER_DAY: usize = 100;
+
 /// Orders due to ship in the last week and before now, not shipped or cancelled, whose delay
-/// has not been announced: one query per day of the window, one read of their marks.
-async fn late_orders(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<StoredOrder>, StoreError> {
-    let mut late = Vec::new();
-    for back in (0..LATE_DAYS_LOOKED_AT).rev() {
-        let day = (now - Duration::days(back)).date_naive().to_string();
-        let query =
-            Query::new(Index::OrdersByShipDue, day).sort_at_most(now.to_rfc3339_opts(SecondsFormat::Secs, true));
-        for item in store.query(&query).await?.items {
+/// has not been announced, a bounded page per day of the window.
+///
+/// An announced order stays in `ByShipDue` until it ships, so each day's page starts where the
+/// last sweep's ended: a cursor per day (`late-cursor#<day>`), read for the seven days in one
+/// `BatchGetItem` and moved only once its page is announced. Entries come in `ship_by` order,
+/// the order they become late in, so nothing behind a cursor is new, except an order placed
+/// already past its ship-by time behind one the sweep has passed: such an order is not found.
+/// Answers the orders, the cursors to keep once they are announced, and whether more waited.
+async fn late_orders(
+    store: &impl Storage,
+    now: DateTime<Utc>,
+) -> Result<(Vec<StoredOrder>, Vec<Write>, bool), StoreError> {
+    let days: Vec<String> = (0..LATE_DAYS_LOOKED_AT)
+        .rev()
+        .map(|back| (now - Duration::days(back)).date_naive().to_string())
+        .collect();
+    let cursor_keys: Vec<ItemKey> = days
+        .iter()
+        .map(|day| ItemKey::new(Table::Threads, late_cursor_key(day)))
+        .collect();
+    let cursors = store.get_many(&cursor_keys).await?;
+    let (mut late, mut moved, mut more) = (Vec::new(), Vec::new(), false);
+    for (day, cursor) in days.iter().zip(cursors) {
+        let after = cursor.as_ref().and_then(resume_of);
+        let query = Query::new(Index::OrdersByShipDue, day.as_str())
+            .sort_at_most(now.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .page(LATE_PER_DAY, after);
+        let found = store.query(&query).await?;
+        more |= found.next.is_some();
+        if let Some(last) = found.items.last() {
+            let kept_until = now + Duration::days(LATE_DAYS_LOOKED_AT + 1);
+            let cursor = cursor_at(Index::OrdersByShipDue, last);
+            moved.push(save_resume(
+                Table::Threads,
+                &late_cursor_key(day),
+                Some(&cursor),
+                kept_until,
+            ));
+        }
+        for item in found.items {
             let order = order_from(item)?;
             if order.status.awaits_shipment() && order.ship_by < now {
                 late.push(order);
@@ -150,19 +198,24 @@ async fn late_orders(store: &impl Storage, now: DateTime<Utc>) -> Result<Vec<Sto
         }
     }
     if late.is_empty() {
-        return Ok(late);
+        return Ok((late, moved, more));
     }
     let marks: Vec<ItemKey> = late
         .iter()
         .map(|order| ItemKey::new(Table::Threads, late_key(&order.order_id)))
         .collect();
     let marked = store.get_many(&marks).await?;
-    Ok(late
+    let late = late
         .into_iter()
         .zip(marked)
         .filter(|(_, mark)| mark.is_none())
         .map(|(order, _)| order)
-        .collect())
+        .collect();
+    Ok((late, moved, more))
+}
+
+fn late_cursor_key(day: &str) -> String {
+    format!("late-cursor#{day}")
 }
 
 pub fn late_key(order_id: &str) -> String {

@@ -16,7 +16,10 @@ use super::validate::ReviewWords;
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::order_from;
 use crate::domains::sellers::SellerSettings;
-use crate::storage::{Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, to_item};
+use crate::storage::{
+    Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, from_item, read_resume, save_resume,
+    to_item,
+};
 
 /// The value of `watch` on a SKU with an open trend.
 pub const TRENDS_WATCHED: &str = "trends";
@@ -216,16 +219,49 @@ pub async fn read_stats(store: &impl Storage, seller_id: &str, sku: &str) -> Res
         .transpose()
 }
 
-/// The SKUs with an open trend, read whole: what the sweep re-assesses.
-pub async fn watched_stats(store: &impl Storage) -> Result<(Vec<SkuStats>, usize), StoreError> {
-    let found = store.query(&Query::new(Index::ReviewTrends, TRENDS_WATCHED)).await?;
+/// The SKUs with an open trend one sweep re-assesses, read whole.
+pub const TRENDS_PER_SWEEP: usize = 250;
+
+/// Where the trend sweep goes on from.
+const TREND_CURSOR: &str = "trend-sweep#cursor";
+
+/// A page of the SKUs with an open trend, read whole, from where the last sweep ended (an open
+/// trend stays in `ReviewTrends` until it recovers, so a sweep cannot start from the top), and
+/// the cursor to keep once the page is recorded: past the last page, back to the start. With
+/// more than a page open, each SKU is re-assessed every few sweeps instead of every sweep.
+pub async fn watched_stats(store: &impl Storage, now: DateTime<Utc>) -> Result<WatchedPage, StoreError> {
+    let after = read_resume(store, Table::Reviews, TREND_CURSOR).await?;
+    let query = Query::new(Index::ReviewTrends, TRENDS_WATCHED).page(TRENDS_PER_SWEEP, after);
+    let found = store.query(&query).await?;
     let keys: Vec<ItemKey> = found
         .items
         .iter()
         .map(|item| ItemKey::new(Table::Reviews, crate::storage::text(item, "pk")))
         .collect();
-    let items = store.get_many(&keys).await?;
+    let items = if keys.is_empty() {
+        Vec::new()
+    } else {
+        store.get_many(&keys).await?
+    };
     let read = found.read + items.iter().flatten().count();
     let stats = items.into_iter().flatten().map(from_item).collect::<Result<_, _>>()?;
-    Ok((stats, read))
+    let next = found.next.clone();
+    let expires = now + Duration::days(30);
+    Ok(WatchedPage {
+        stats,
+        read,
+        more: next.is_some(),
+        cursor: save_resume(Table::Reviews, TREND_CURSOR, next.as_ref(), expires),
+    })
+}
+
+/// What [`watched_stats`] read.
+#[derive(Debug)]
+pub struct WatchedPage {
+    pub stats: Vec<SkuStats>,
+    pub read: usize,
+    /// Whether open trends are left past this page (the next sweep's).
+    pub more: bool,
+    /// The cursor to keep once the page is recorded.
+    pub cursor: Write,
 }

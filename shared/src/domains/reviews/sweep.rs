@@ -1,6 +1,7 @@
 //! The hourly re-check of the SKUs with an open review trend: their windows move on with time,
 //! so an average climbs back or a reason goes quiet with no new review to say so. Its cost
-//! follows those SKUs (the sparse `ReviewTrends` index), not the catalogue.
+//! follows those SKUs (the sparse `ReviewTrends` index), not the catalogue, and is bounded: a
+//! page of them per sweep, from where the last one ended.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -23,10 +24,13 @@ pub struct TrendSweep {
     pub items_read: usize,
     /// SKUs a review changed while the sweep looked: the next sweep looks again.
     pub skipped: usize,
+    /// Whether open trends were left for the next sweep (more than one page of them).
+    pub more: bool,
 }
 
 pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<TrendSweep, StoreError> {
-    let (watched, items_read) = watched_stats(store).await?;
+    let page = watched_stats(store, now).await?;
+    let (watched, items_read) = (page.stats, page.read);
     let sellers: Vec<ItemKey> = watched
         .iter()
         .map(|stats| ItemKey::new(Table::Sellers, &stats.seller_id))
@@ -44,6 +48,7 @@ pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<Tr
     let mut summary = TrendSweep {
         skus_checked: watched.len(),
         items_read,
+        more: page.more,
         ..TrendSweep::default()
     };
     for (stats, threshold) in watched.into_iter().zip(thresholds) {
@@ -67,6 +72,11 @@ pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<Tr
         if !record(store, &next, read_version, notices, now).await? {
             summary.skipped += 1;
         }
+    }
+    // Moved only now: a sweep that failed part way assesses the same page again.
+    match store.write(WriteSet::from(vec![page.cursor])).await {
+        Ok(()) | Err(WriteFailure::Cancelled(_)) => {}
+        Err(WriteFailure::Store(error)) => return Err(error),
     }
     Ok(summary)
 }
