@@ -365,6 +365,28 @@ async fn the_clock_reminds_once_four_hours_before_and_records_the_breach_once() 
     assert_eq!((day.received, day.sent_to_seller, day.breaches), (1, 1, 1));
 }
 
+/// A thread that cannot be read (written by hand, or by a version that is gone) sorts first
+/// among the due ones: it fails alone, and the sweep reminds the thread behind it.
+#[tokio::test]
+async fn a_thread_the_sweep_cannot_read_fails_alone() {
+    let desk = helpdesk().await;
+    desk.send(&question("41", json!({"text": "Do you ship to Hong Kong?"})), now())
+        .await;
+    let broken =
+        json!({"pk": "thread#thr_broken", "clock_open": "open", "clock_next": "2000-01-01T00:00:00.000Z#thr_broken"});
+    desk.store.insert(Table::Threads, broken.as_object().cloned().unwrap());
+    let swept = desk
+        .messaging
+        .handle(schedule(), now() + Duration::hours(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        (swept["reminded"].as_i64(), swept["failed"].as_i64()),
+        (Some(1), Some(1)),
+        "{swept}"
+    );
+}
+
 #[tokio::test]
 async fn a_late_order_gets_one_delay_notice_and_its_seller_one_alert() {
     let desk = helpdesk().await;

@@ -5,6 +5,8 @@
 //! sweeps, do nothing: the thread is written over the version read, a late order's mark only
 //! if it is new.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
@@ -39,6 +41,8 @@ pub struct ClockSweep {
     pub raced: usize,
     /// Notices waiting for a seller's contact.
     pub sellers_without_contact: usize,
+    /// Threads or orders whose change failed: the next sweep's.
+    pub failed: usize,
 }
 
 pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<ClockSweep, StoreError> {
@@ -46,16 +50,29 @@ pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<Clo
     let (due, more) = due_threads(store, now).await?;
     swept.threads_due = due.len();
     swept.more_threads_due = more;
+    // One thread's or order's failure is its own: the others go on, and it is the next
+    // sweep's (a late order's day keeps its cursor, so its page is read again).
     for thread_id in due {
-        tick(store, &thread_id, now, &mut swept).await?;
+        if let Err(error) = tick(store, &thread_id, now, &mut swept).await {
+            tracing::warn!(%error, thread_id, "a due thread was left for the next sweep");
+            swept.failed += 1;
+        }
     }
     let (late, cursors, more_late) = late_orders(store, now).await?;
     swept.more_late_orders = more_late;
-    for order in late {
-        announce_late(store, &order, now, &mut swept).await?;
+    let mut held = HashSet::new();
+    for (day, order) in late {
+        if let Err(error) = announce_late(store, &order, now, &mut swept).await {
+            tracing::warn!(%error, order_id = %order.order_id, "a late order was left for the next sweep");
+            swept.failed += 1;
+            held.insert(day);
+        }
     }
-    // Moved only now: a sweep that failed part way reads the same pages again.
-    for cursor in cursors {
+    // Moved only now, and only past pages announced whole.
+    for (day, cursor) in cursors {
+        if held.contains(&day) {
+            continue;
+        }
         match store.write(WriteSet::from(vec![cursor])).await {
             Ok(()) | Err(WriteFailure::Cancelled(_)) => {}
             Err(WriteFailure::Store(error)) => return Err(error),
@@ -158,11 +175,9 @@ pub const LATE_PER_DAY: usize = 100;
 /// `BatchGetItem` and moved only once its page is announced. Entries come in `ship_by` order,
 /// the order they become late in, so nothing behind a cursor is new, except an order placed
 /// already past its ship-by time behind one the sweep has passed: such an order is not found.
-/// Answers the orders, the cursors to keep once they are announced, and whether more waited.
-async fn late_orders(
-    store: &impl Storage,
-    now: DateTime<Utc>,
-) -> Result<(Vec<StoredOrder>, Vec<Write>, bool), StoreError> {
+/// Answers the orders by day, each day's cursor to keep once its orders are announced, and
+/// whether more waited.
+async fn late_orders(store: &impl Storage, now: DateTime<Utc>) -> Result<LatePages, StoreError> {
     let days: Vec<String> = (0..LATE_DAYS_LOOKED_AT)
         .rev()
         .map(|back| (now - Duration::days(back)).date_naive().to_string())
@@ -183,17 +198,15 @@ async fn late_orders(
         if let Some(last) = found.items.last() {
             let kept_until = now + Duration::days(LATE_DAYS_LOOKED_AT + 1);
             let cursor = cursor_at(Index::OrdersByShipDue, last);
-            moved.push(save_resume(
-                Table::Threads,
-                &late_cursor_key(day),
-                Some(&cursor),
-                kept_until,
+            moved.push((
+                day.clone(),
+                save_resume(Table::Threads, &late_cursor_key(day), Some(&cursor), kept_until),
             ));
         }
         for item in found.items {
             let order = order_from(item)?;
             if order.status.awaits_shipment() && order.ship_by < now {
-                late.push(order);
+                late.push((day.clone(), order));
             }
         }
     }
@@ -202,17 +215,20 @@ async fn late_orders(
     }
     let marks: Vec<ItemKey> = late
         .iter()
-        .map(|order| ItemKey::new(Table::Threads, late_key(&order.order_id)))
+        .map(|(_, order)| ItemKey::new(Table::Threads, late_key(&order.order_id)))
         .collect();
     let marked = store.get_many(&marks).await?;
     let late = late
         .into_iter()
         .zip(marked)
         .filter(|(_, mark)| mark.is_none())
-        .map(|(order, _)| order)
+        .map(|(late, _)| late)
         .collect();
     Ok((late, moved, more))
 }
+
+/// Late orders by their day, the days' cursors, and whether more waited.
+type LatePages = (Vec<(String, StoredOrder)>, Vec<(String, Write)>, bool);
 
 fn late_cursor_key(day: &str) -> String {
     format!("late-cursor#{day}")

@@ -26,6 +26,8 @@ pub struct TrendSweep {
     pub skipped: usize,
     /// Whether open trends were left for the next sweep (more than one page of them).
     pub more: bool,
+    /// SKUs whose write failed: the next round's.
+    pub failed: usize,
 }
 
 pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<TrendSweep, StoreError> {
@@ -69,8 +71,14 @@ pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<Tr
             }
         }
         next.version = read_version + 1;
-        if !record(store, &next, read_version, notices, now).await? {
-            summary.skipped += 1;
+        // One SKU's failure is its own: the sweep goes on, and the next round assesses it again.
+        match record(store, &next, read_version, notices, now).await {
+            Ok(true) => {}
+            Ok(false) => summary.skipped += 1,
+            Err(error) => {
+                tracing::warn!(%error, seller_id = %next.seller_id, sku = %next.sku, "a trend was left for the next round");
+                summary.failed += 1;
+            }
         }
     }
     // Moved only now: a sweep that failed part way assesses the same page again.
