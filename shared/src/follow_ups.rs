@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::domains::email::request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};
+use crate::domains::health::run::RunPage;
 use crate::domains::refunds::payout::Payout;
 use crate::domains::reviews::notice::ReviewNotice;
 pub use crate::domains::stock::change::{StockChange, StockChangeReason, SweepPage};
@@ -28,6 +29,8 @@ pub enum FollowUp {
     ReviewNotice(ReviewNotice),
     /// For refund processing, to hand the payment integration once: pay this refund out.
     RefundPayout(Payout),
+    /// For seller health: its run goes on with the next page of sellers.
+    SellerHealthPage(RunPage),
 }
 
 impl FollowUp {
@@ -39,6 +42,7 @@ impl FollowUp {
             FollowUp::Email(_) => EmailRequest::KIND,
             FollowUp::ReviewNotice(_) => ReviewNotice::KIND,
             FollowUp::RefundPayout(_) => Payout::KIND,
+            FollowUp::SellerHealthPage(_) => RunPage::KIND,
         }
     }
 
@@ -49,6 +53,7 @@ impl FollowUp {
             FollowUp::Email(email) => email.dedupe_key(),
             FollowUp::ReviewNotice(notice) => notice.dedupe_key(),
             FollowUp::RefundPayout(payout) => payout.dedupe_key(),
+            FollowUp::SellerHealthPage(page) => page.dedupe_key(),
         }
     }
 
@@ -60,6 +65,7 @@ impl FollowUp {
             FollowUp::Email(email) => Message::of(email),
             FollowUp::ReviewNotice(notice) => Message::of(notice),
             FollowUp::RefundPayout(payout) => Message::of(payout),
+            FollowUp::SellerHealthPage(page) => Message::of(page),
         }
     }
 

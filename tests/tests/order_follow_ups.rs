@@ -52,7 +52,10 @@ fn of_order<'a>(follow_ups: &'a [FollowUp], order_id: &str) -> Vec<&'a FollowUp>
         .filter(|follow_up| match follow_up {
             FollowUp::StockChange(change) => change.order_id.as_deref() == Some(order_id),
             FollowUp::Email(email) => email.content.order().is_some_and(|order| order.order_id == order_id),
-            FollowUp::StockSweep(_) | FollowUp::ReviewNotice(_) | FollowUp::RefundPayout(_) => false,
+            FollowUp::StockSweep(_)
+            | FollowUp::ReviewNotice(_)
+            | FollowUp::RefundPayout(_)
+            | FollowUp::SellerHealthPage(_) => false,
         })
         .collect()
 }

@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use backoffice::adapters::Aws;
 use backoffice::domains::health::page::render;
-use backoffice::domains::health::report::operator_report;
-use backoffice::domains::health::weekly::listed_sellers;
+use backoffice::domains::health::report::{assemble, report_part};
+use backoffice::domains::health::run::SELLERS_PER_PAGE;
+use backoffice::domains::health::weekly::listed_page;
 use backoffice::mechanisms::config::TableNames;
 use backoffice::storage::Table;
 use local_cloud::local_aws::sdk_config_for;
@@ -56,11 +57,24 @@ pub async fn write_report(endpoint: &str, days: i64) -> Result<PathBuf, String> 
         .collect();
     let tables = TableNames::from_env(&names, &[Table::Sellers, Table::Figures]).map_err(|error| error.to_string())?;
     let store = Aws::new(config, tables).storage;
-    let sellers = listed_sellers(&store).await.map_err(|error| error.to_string())?;
     let now = chrono::Utc::now();
-    let report = operator_report(&store, &sellers, now.date_naive(), days, now)
-        .await
-        .map_err(|error| error.to_string())?;
+    // As the run does: a part per page of sellers, then the parts put together.
+    let (mut parts, mut after) = (Vec::new(), None);
+    loop {
+        let page = listed_page(&store, SELLERS_PER_PAGE, after)
+            .await
+            .map_err(|error| error.to_string())?;
+        parts.push(
+            report_part(&store, &page.items, now.date_naive(), days)
+                .await
+                .map_err(|error| error.to_string())?,
+        );
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let report = assemble(&parts, now.date_naive(), days, now);
     let page = paths::scratch().join("report.html");
     std::fs::create_dir_all(paths::scratch()).map_err(|error| error.to_string())?;
     std::fs::write(&page, render(&report)).map_err(|error| format!("{}: {error}", page.display()))?;

@@ -9,9 +9,12 @@
 //! - [`week`]: a seller's week from its tallies: sales against the week before, the
 //!   measures, reviews, refunds, response times, stock at risk and what went overdue.
 //! - [`weekly`]: Monday 08:00 in the seller's time zone, the week emailed once.
-//! - [`report`] and [`page`]: the operator report across sellers, one self-contained page.
+//! - [`report`] and [`page`]: the operator report across sellers, one self-contained page,
+//!   put together from one part per page of sellers.
+//! - [`run`]: an hourly run in pages of sellers, each handed on through the outbox.
 
 pub mod page;
 pub mod report;
+pub mod run;
 pub mod week;
 pub mod weekly;

@@ -30,7 +30,7 @@ pub struct Series {
     pub values: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SellerAtRisk {
     pub seller_id: String,
     pub name: String,
@@ -41,7 +41,7 @@ pub struct SellerAtRisk {
     /// e.g. "< 4%"
     pub threshold: String,
     /// "failing" or "at_risk"
-    pub status: &'static str,
+    pub status: String,
 }
 
 const TITLE: &str = "Marketplace operator report";
@@ -284,7 +284,7 @@ fn at_risk_row(seller: &SellerAtRisk) -> String {
     let measure = escape(&seller.measure);
     let value = escape(&seller.value);
     let threshold = escape(&seller.threshold);
-    let (status, colour) = status_look(seller.status);
+    let (status, colour) = status_look(&seller.status);
     format!(
         "<tr><td>{name}</td><td>{id}</td><td>{measure}</td><td class=\"number\">{value}</td>\
          <td class=\"number\">{threshold}</td><td style=\"color: {colour}; font-weight: 600\">{status}</td></tr>\n"
@@ -317,7 +317,7 @@ mod tests {
             measure: "Late shipment rate (30 days)".to_owned(),
             value: "5.0%".to_owned(),
             threshold: "< 4%".to_owned(),
-            status,
+            status: status.to_owned(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::domains::figures::week::{
 };
 use crate::domains::questions::figures::{ResponseFigures, summed};
 use crate::domains::stock::assess::{Level, StockItem, assess};
+use crate::domains::stock::records::seller_watchlist;
 use crate::mechanisms::function::Function;
 use crate::storage::{Storage, StoreError};
 
@@ -174,6 +175,20 @@ fn response_week(figures: &ResponseFigures) -> ResponseWeek {
         median_response_within_minutes: figures.median_response_within_minutes,
         breaches: figures.breaches,
     }
+}
+
+/// The watched SKUs a seller's week assesses: the first this many by key.
+pub const WATCHED_READ: usize = 500;
+
+/// The seller's watched SKUs that are out, low or running out at `now`, worst first: one
+/// query and a `BatchGetItem` per 100 SKUs, at most [`WATCHED_READ`] of them.
+pub async fn seller_stock_at_risk(
+    store: &impl Storage,
+    seller_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<AtRisk>, StoreError> {
+    let watched = seller_watchlist(store, seller_id, WATCHED_READ).await?;
+    Ok(stock_at_risk(&watched.items, now).remove(seller_id).unwrap_or_default())
 }
 
 /// The SKUs of the stock alerts' watchlist that are out, low or running out at `now`, by

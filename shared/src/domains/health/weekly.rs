@@ -1,7 +1,7 @@
 //! The weekly email: every Monday from 08:00 in the seller's time zone, its week, once.
 //!
-//! An hourly schedule looks at every listed seller (one query of a sparse index of the
-//! sellers table, never of orders). A seller whose Monday 08:00 has come, and is less than a
+//! An hourly run looks at every listed seller, a page at a time (queries of a sparse index of
+//! the sellers table, never of orders; see [`super::run`]). A seller whose Monday 08:00 has come, and is less than a
 //! day past, is due; the seller's report is one claim (`seller-health#weekly#<seller>#<monday>`,
 //! written only if new) and its email's outbox entry, in one transaction. A schedule firing
 //! twice, or a retried run, finds the claim and sends nothing.
@@ -15,7 +15,9 @@ use crate::domains::figures::week::{AtRisk, SellerWeek};
 use crate::domains::sellers::records::{LISTED, SellerContact, contact_of};
 use crate::mechanisms::function::Function;
 use crate::mechanisms::outbox;
-use crate::storage::{Condition, Index, Item, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, text};
+use crate::storage::{
+    Condition, Cursor, Index, Item, Page, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, text,
+};
 
 /// The hour of the seller's Monday the report is sent.
 pub const SEND_HOUR: u32 = 8;
@@ -27,11 +29,17 @@ pub struct Listed {
     pub time_zone: Tz,
 }
 
-/// Every seller with a contact, in one query of the sparse `Listed` index (its items carry
-/// the whole seller). A time zone the tz database does not know is UTC.
-pub async fn listed_sellers(store: &impl Storage) -> Result<Vec<Listed>, StoreError> {
-    let found = store.query(&Query::new(Index::SellersListed, LISTED)).await?;
-    Ok(found.items.iter().filter_map(listed).collect())
+/// A page of the sellers with a contact: at most `size` after `after`, in one query of the
+/// sparse `Listed` index (its items carry the whole seller). A time zone the tz database does
+/// not know is UTC.
+pub async fn listed_page(store: &impl Storage, size: usize, after: Option<Cursor>) -> Result<Page<Listed>, StoreError> {
+    let found = store
+        .query(&Query::new(Index::SellersListed, LISTED).page(size, after))
+        .await?;
+    Ok(Page {
+        items: found.items.iter().filter_map(listed).collect(),
+        next: found.next,
+    })
 }
 
 fn listed(item: &Item) -> Option<Listed> {

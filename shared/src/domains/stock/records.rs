@@ -71,6 +71,15 @@ pub async fn watchlist_page(store: &impl Storage, size: usize, after: Option<Cur
     watched(store, Query::new(Index::Watchlist, WATCHLIST).page(size, after)).await
 }
 
+/// The first `size` of one seller's SKUs on the watchlist, in key order (its keys start with
+/// `<seller>#`): what the seller's week lists as stock at risk, bounded whatever its catalogue.
+pub async fn seller_watchlist(store: &impl Storage, seller_id: &str, size: usize) -> Result<Watchlist, StoreError> {
+    let query = Query::new(Index::Watchlist, WATCHLIST)
+        .sort_starting_with(format!("{seller_id}#"))
+        .first(size);
+    watched(store, query).await
+}
+
 async fn watched(store: &impl Storage, query: Query) -> Result<Watchlist, StoreError> {
     let found = store.query(&query).await?;
     let keys = found
