@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::write::Action;
 use super::{
     Cancelled, Change, Cmp, Condition, Cursor, Found, Item, ItemKey, Operand, Query, Reason, Storage, StoreError,
-    Table, WriteFailure, WriteSet, text,
+    Table, WriteFailure, WriteSet, cursor_at, text,
 };
 
 /// DynamoDB's limit on the writes of one TransactWriteItems.
@@ -139,15 +139,7 @@ impl Storage for MemoryStorage {
             })
             .cloned()
             .collect();
-        let key = index.table().key_attribute();
-        let sort_text = |item: &Item| match item.get(sort) {
-            Some(Value::Number(number)) => number.to_string(),
-            _ => text(item, sort).to_owned(),
-        };
-        let cursor = |item: &Item| Cursor {
-            sort: sort_text(item),
-            key: text(item, key).to_owned(),
-        };
+        let cursor = |item: &Item| cursor_at(index, item);
         // DynamoDB's order: numbers by value, text by bytes, then the item's key; reversed whole
         // when highest first.
         let position = |cursor: &Cursor| {

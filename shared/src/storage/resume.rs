@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{Cursor, Index, Item, Storage, StoreError, Table, Write, text};
+use super::{Cursor, Index, Item, Storage, StoreError, Table, Write, WriteFailure, WriteSet, text};
 
 /// The entry `item` is in `index`: where the page after it starts.
 pub fn cursor_at(index: Index, item: &Item) -> Cursor {
@@ -45,4 +45,13 @@ pub fn save_resume(table: Table, key: &str, cursor: Option<&Cursor>, expires_at:
     }
     item.insert("expires_at".to_owned(), expires_at.timestamp().into());
     Write::put(table, item)
+}
+
+/// Writes a cursor [`save_resume`] built. Its put has no condition, so only the store's own
+/// failure is an error.
+pub async fn keep_resume(store: &impl Storage, cursor: Write) -> Result<(), StoreError> {
+    match store.write(WriteSet::from(vec![cursor])).await {
+        Ok(()) | Err(WriteFailure::Cancelled(_)) => Ok(()),
+        Err(WriteFailure::Store(error)) => Err(error),
+    }
 }

@@ -159,18 +159,6 @@ pub fn assemble(parts: &[ReportPart], last_day: NaiveDate, days: i64, now: DateT
     report
 }
 
-/// The `days` days ending `last_day`, across `sellers`, as one part.
-pub async fn operator_report(
-    store: &impl Storage,
-    sellers: &[Listed],
-    last_day: NaiveDate,
-    days: i64,
-    now: DateTime<Utc>,
-) -> Result<OperatorReport, StoreError> {
-    let part = report_part(store, sellers, last_day, days).await?;
-    Ok(assemble(&[part], last_day, days, now))
-}
-
 /// Where page `page` of the run at `run_at` keeps its part.
 pub fn part_key(run_at: DateTime<Utc>, page: u32) -> String {
     Function::SellerHealth.key(&["report", &run_at.to_rfc3339(), "part", &page.to_string()])

@@ -19,7 +19,7 @@ use crate::domains::sellers::seller_contact;
 use crate::mechanisms::outbox;
 use crate::storage::{
     Condition, Index, Item, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, cursor_at,
-    from_item, resume_of, save_resume, text,
+    from_item, keep_resume, resume_of, save_resume, text,
 };
 
 /// How far back the sweep looks for late orders: one that became late earlier was found
@@ -73,10 +73,7 @@ pub async fn sweep_clock(store: &impl Storage, now: DateTime<Utc>) -> Result<Clo
         if held.contains(&day) {
             continue;
         }
-        match store.write(WriteSet::from(vec![cursor])).await {
-            Ok(()) | Err(WriteFailure::Cancelled(_)) => {}
-            Err(WriteFailure::Store(error)) => return Err(error),
-        }
+        keep_resume(store, cursor).await?;
     }
     Ok(swept)
 }

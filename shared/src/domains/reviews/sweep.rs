@@ -13,7 +13,7 @@ use crate::domains::sellers::SellerSettings;
 use crate::mechanisms::function::Function;
 use crate::mechanisms::outbox::Message;
 use crate::mechanisms::outbox::{self, OutboxEntry};
-use crate::storage::{ItemKey, Storage, StoreError, Table, WriteFailure, WriteSet};
+use crate::storage::{ItemKey, Storage, StoreError, Table, WriteFailure, WriteSet, keep_resume};
 
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -82,10 +82,7 @@ pub async fn sweep_trends(store: &impl Storage, now: DateTime<Utc>) -> Result<Tr
         }
     }
     // Moved only now: a sweep that failed part way assesses the same page again.
-    match store.write(WriteSet::from(vec![page.cursor])).await {
-        Ok(()) | Err(WriteFailure::Cancelled(_)) => {}
-        Err(WriteFailure::Store(error)) => return Err(error),
-    }
+    keep_resume(store, page.cursor).await?;
     Ok(summary)
 }
 
