@@ -107,7 +107,7 @@ pub async fn mailroom_with<M: Mailer + Clone>(wrap: impl FnOnce(SesMailer) -> M)
         settings.configuration_set.clone(),
     ));
     let mut deployed = aws.aws_for::<buyer_messaging::OnAws>(&config);
-    let secret = deployed.take_signing_secrets().expect("the template names the secret");
+    let secret = deployed.take_signing_secrets();
     let storage = deployed.storage;
     Mailroom {
         messaging: BuyerMessaging::new(secret, &settings, storage, mailer.clone()),

@@ -84,7 +84,7 @@ pub async fn shop_with<P: FollowUpPublisher + Clone>(wrap: impl FnOnce(SnsFollow
     let environment = aws.environment_of(Function::OrderIntake);
     let publisher = wrap(SnsFollowUps::new(&config, &environment["FOLLOW_UP_TOPIC_ARN"]));
     let mut deployed = aws.aws_for::<order_intake::OnAws>(&config);
-    let secret = deployed.take_signing_secrets().expect("the template names the secret");
+    let secret = deployed.take_signing_secrets();
     let storage = deployed.storage;
     Shop {
         intake: OrderIntake::new(secret, storage, publisher.clone()),

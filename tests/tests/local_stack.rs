@@ -139,11 +139,11 @@ async fn a_failing_message_reaches_its_consumer_lands_in_the_dlq_and_replays() {
     })
     .await;
     assert!(
-        failed_message_ids(&logs, "buyer-messaging").contains(&sent),
+        failed_message_ids(&logs, "buyer-messaging-worker").contains(&sent),
         "the consumer saw the message"
     );
     // serde's message quotes what it failed on; the log says only the error's kind and place.
-    let logged = std::fs::read_to_string(logs.join("buyer-messaging.log")).unwrap_or_default();
+    let logged = std::fs::read_to_string(logs.join("buyer-messaging-worker.log")).unwrap_or_default();
     assert!(logged.contains("message body is malformed"), "{logged}");
     assert!(
         !logged.contains("Garden Road"),
@@ -169,7 +169,7 @@ async fn a_failing_message_reaches_its_consumer_lands_in_the_dlq_and_replays() {
     eventually(
         "the replayed message reaches the consumer again",
         Duration::from_secs(30),
-        async || failed_message_ids(&logs, "buyer-messaging").len() == 2,
+        async || failed_message_ids(&logs, "buyer-messaging-worker").len() == 2,
     )
     .await;
     eventually(
@@ -211,8 +211,8 @@ async fn the_sample_events_tell_the_whole_story() {
     }
     // The clock's sweep, as its schedule runs it: Sophie Martin's order is past its ship-by date.
     let swept = stack
-        .invoker("buyer-messaging")
-        .expect("buyer messaging runs")
+        .invoker("buyer-messaging-worker")
+        .expect("buyer messaging's worker runs")
         .invoke(&scheduled_event("ReplyClock", chrono::Utc::now()))
         .await
         .expect("the clock's sweep runs");
@@ -646,15 +646,12 @@ async fn racing_orders_through_the_url_never_oversell() {
             backoffice_tests::orders::envelope(&unique_id("evt"), "order.created", data)
         })
         .collect();
-    let replies = futures_util::future::join_all(bodies.iter().map(|body| send_event(&state, body.as_bytes()))).await;
+    // 64 at once is more than the 25 environments the URL reserves: the rest are throttled
+    // and sent again, as the marketplace does.
+    let replies = futures_util::future::join_all(bodies.iter().map(|body| sent_until_taken(&state, body))).await;
     let statuses: Vec<String> = replies
         .iter()
-        .map(|reply| {
-            reply.as_ref().unwrap().1.json()["order_status"]
-                .as_str()
-                .unwrap_or("refused")
-                .to_owned()
-        })
+        .map(|reply| reply.json()["order_status"].as_str().unwrap_or("refused").to_owned())
         .collect();
     assert_eq!(statuses.iter().filter(|s| *s == "accepted").count(), 20, "{statuses:?}");
     assert_eq!(
@@ -708,7 +705,7 @@ async fn the_schedule_reaches_the_sweep() {
     }
     assert!(local_cloud::operations::wait_for_quiet_queues(&sqs, &state, Duration::from_secs(30)).await);
 
-    let invoker = stack.invoker("stock-alerts").expect("stock-alerts runs");
+    let invoker = stack.invoker("stock-alerts-worker").expect("stock alerts' worker runs");
     let answer = invoker
         .invoke(&scheduled_event("HourlySweep", chrono::Utc::now()))
         .await
@@ -775,7 +772,7 @@ async fn the_schedule_reaches_the_sweep() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocations_from_a_source_the_template_does_not_wire_are_refused() {
     let (stack, _) = start_stack().await;
-    let invoker = stack.invoker("stock-alerts").expect("stock-alerts runs");
+    let invoker = stack.invoker("stock-alerts-worker").expect("stock alerts' worker runs");
     let own_queue = stack.provisioned.queues["StockChangeQueue"].arn.clone();
     let batch = |arn: &str| {
         serde_json::json!({"Records": [{"eventSource": "aws:sqs", "eventSourceARN": arn, "messageId": "m1",
@@ -785,12 +782,18 @@ async fn invocations_from_a_source_the_template_does_not_wire_are_refused() {
     let mut forged_rule = scheduled_event("HourlySweep", chrono::Utc::now());
     forged_rule["resources"] = serde_json::json!(["arn:aws:events:us-east-1:123456789012:rule/someone-elses"]);
     let email_queue = stack.provisioned.queues["EmailQueue"].arn.clone();
-    for forged in [
-        batch("arn:aws:sqs:us-east-1:444455556666:attacker"),
-        batch(&email_queue),
-        forged_rule,
+    let public = stack
+        .invoker("stock-alerts")
+        .expect("stock alerts' public function runs");
+    for (function, forged) in [
+        (invoker, batch("arn:aws:sqs:us-east-1:444455556666:attacker")),
+        (invoker, batch(&email_queue)),
+        (invoker, forged_rule),
+        // The queue is the worker's: the function behind the public URL takes none of it.
+        (public, batch(&own_queue)),
+        (public, scheduled_event("HourlySweep", chrono::Utc::now())),
     ] {
-        match invoker.invoke(&forged).await {
+        match function.invoke(&forged).await {
             Err(local_cloud::runtime_api::InvokeError::Function(error)) => {
                 assert!(error.contains("UnknownEventSource"), "{error}")
             }
@@ -802,4 +805,96 @@ async fn invocations_from_a_source_the_template_does_not_wire_are_refused() {
         .await
         .expect("its own queue is admitted");
     assert_eq!(answer["batchItemFailures"], serde_json::json!([]), "{answer}");
+}
+
+/// `body` signed and sent to its function's URL, again after each 429 as the marketplace
+/// retries a throttled delivery: the first answer that is not a throttle.
+async fn sent_until_taken(state: &local_cloud::stack::StackState, body: &str) -> local_cloud::loopback::Reply {
+    for _ in 0..2_000 {
+        let (_, reply) = send_event(state, body.as_bytes()).await.unwrap();
+        if reply.status != 429 {
+            return reply;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("throttled 2,000 times in a row")
+}
+
+/// Unsigned requests posted to `url` as fast as they are answered until `stop`: how many
+/// Lambda throttled (429) and how many the function refused itself (401).
+async fn flood(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u64, u64) {
+    let client = local_cloud::loopback::HttpClient::default();
+    let (mut throttled, mut refused) = (0, 0);
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        match client
+            .send(
+                http::Method::POST,
+                &url,
+                &[("content-type", "application/json")],
+                "{\"id\":\"evt_flood\"}",
+            )
+            .await
+        {
+            Ok(reply) if reply.status == 429 => throttled += 1,
+            Ok(reply) if reply.status == 401 => refused += 1,
+            Ok(reply) => panic!("an unsigned request answered {}: {}", reply.status, reply.text()),
+            Err(error) => panic!("{error}"),
+        }
+    }
+    (throttled, refused)
+}
+
+/// An unsigned flood holds every environment the public URLs reserve, and orders placed
+/// meanwhile (retried on 429, as the marketplace does) still have their follow-ups relayed,
+/// their stock checked and their confirmation sent while the flood goes on: the relay and
+/// the queue consumers run in functions of their own, which the flood never throttles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_flood_of_the_public_urls_never_throttles_the_relay_or_the_queues() {
+    let (stack, _) = start_stack().await;
+    stock_the_catalogue(&stack).await;
+    let state = stack.state();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // More at once than the 25 environments each public URL reserves.
+    let flooders: Vec<_> = ["order-intake", "buyer-messaging"]
+        .into_iter()
+        .flat_map(|function| std::iter::repeat_n(state.function_urls[function].clone(), 32))
+        .map(|url| tokio::spawn(flood(url, stop.clone())))
+        .collect();
+    let intake = stack.invoker("order-intake").expect("order intake runs");
+    eventually("the flood is throttled", Duration::from_secs(30), async || {
+        intake.throttles() > 0
+    })
+    .await;
+
+    let orders: Vec<String> = (0..4).map(|_| unique_id("ord")).collect();
+    for order in &orders {
+        let reply = sent_until_taken(&state, &sample_order(order).to_string()).await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+    }
+    eventually(
+        "each order's confirmation is sent during the flood",
+        Duration::from_secs(60),
+        async || {
+            let sent = outbox(&state.aws_endpoint).await.unwrap();
+            orders.iter().all(|order| {
+                sent.iter()
+                    .any(|email| email.subject.contains(order.as_str()) || email.text.contains(order.as_str()))
+            })
+        },
+    )
+    .await;
+    let during = stack.event_source_throttles();
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut throttled, mut refused) = (0, 0);
+    for flooder in flooders {
+        let (t, r) = flooder.await.unwrap();
+        (throttled, refused) = (throttled + t, refused + r);
+    }
+    assert!(throttled > 0 && refused > 0, "{throttled} throttled, {refused} refused");
+    assert!(stack.invoker("buyer-messaging").unwrap().throttles() > 0);
+    assert!(
+        during.values().all(|throttles| *throttles == 0),
+        "queues, streams or schedules were throttled: {during:?}"
+    );
 }

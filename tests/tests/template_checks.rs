@@ -344,9 +344,6 @@ fn secrets_stay_in_secrets_manager(
             ));
         }
     }
-    if resource.properties.get("FunctionUrlConfig").is_none() {
-        return;
-    }
     let names_it = matches!(
         intrinsic(&resource.properties["Environment"]["Variables"]["WEBHOOK_SECRET_ID"]),
         Some(Intrinsic::Ref("WebhookSecretId"))
@@ -355,9 +352,18 @@ fn secrets_stay_in_secrets_manager(
         statement["Action"].as_str() == Some("secretsmanager:GetSecretValue")
             && matches!(intrinsic(&statement["Resource"]), Some(Intrinsic::Sub(text)) if text.ends_with(":secret:${WebhookSecretId}-??????"))
     });
-    if !names_it || !may_read_it {
+    let has_url = resource.properties.get("FunctionUrlConfig").is_some();
+    if has_url && (!names_it || !may_read_it) {
         found.push(format!(
             "{id}: a webhook function reads its secret from WEBHOOK_SECRET_ID: !Ref WebhookSecretId, with GetSecretValue on that secret alone"
+        ));
+    }
+    let names_any_secret = resource.properties["Environment"]["Variables"]
+        .get("WEBHOOK_SECRET_ID")
+        .is_some();
+    if !has_url && (names_any_secret || may_read_it) {
+        found.push(format!(
+            "{id}: a function without a URL takes no webhooks, and neither names nor may read the signing secret"
         ));
     }
 }
@@ -402,16 +408,28 @@ fn logs_expire_and_never_hold_whole_events(template: &Template, found: &mut Vec<
     }
 }
 
-/// A function with a public URL reserves (and so caps) its concurrency: a flood of requests
-/// cannot take the account's concurrency from the queue consumers.
+/// A function with a public URL reserves (and so caps) its concurrency, and does nothing but
+/// answer that URL: a flood of requests, signed or not, holds at most its reservation, and
+/// the outbox relay, the queue consumers and the schedules, in functions of their own, never
+/// wait behind it.
 fn public_urls_have_a_concurrency_cap(template: &Template, found: &mut Vec<String>) {
     for resource in template.resources_of_kind("AWS::Serverless::Function") {
-        if resource.properties.get("FunctionUrlConfig").is_some()
-            && resource.properties.get("ReservedConcurrentExecutions").is_none()
-        {
+        if resource.properties.get("FunctionUrlConfig").is_none() {
+            continue;
+        }
+        let id = resource.logical_id;
+        if resource.properties.get("ReservedConcurrentExecutions").is_none() {
+            found.push(format!("{id}: a public URL needs ReservedConcurrentExecutions"));
+        }
+        let triggers: Vec<&str> = resource.properties["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, _)| name.as_str())
+            .collect();
+        if !triggers.is_empty() {
             found.push(format!(
-                "{}: a public URL needs ReservedConcurrentExecutions",
-                resource.logical_id
+                "{id}: a public URL shares its concurrency with {triggers:?}; give them a function of their own"
             ));
         }
     }
@@ -457,10 +475,11 @@ fn only_stock_alerts_writes_whole_skus(template: &Template, found: &mut Vec<Stri
             table: "InventoryTable",
             operator: "ForAllValues:StringLike",
             key: None,
-            owner: "StockAlertsFunctionRole",
+            owners: &["StockAlertsFunctionRole", "StockAlertsWorkerFunctionRole"],
             limited: &[
                 ("OrderIntakeFunctionRole", ORDER_ATTRIBUTES),
                 ("RefundProcessorFunctionRole", RESTOCK_ATTRIBUTES),
+                ("RefundProcessorWorkerFunctionRole", RESTOCK_ATTRIBUTES),
             ],
         },
     );
@@ -478,30 +497,32 @@ fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<St
             table: "OrdersTable",
             operator: "ForAllValues:StringEquals",
             key: Some("order_id"),
-            owner: "OrderIntakeFunctionRole",
+            owners: &["OrderIntakeFunctionRole"],
             limited: &[
                 ("StockAlertsFunctionRole", FILL_ATTRIBUTES),
+                ("StockAlertsWorkerFunctionRole", FILL_ATTRIBUTES),
                 ("RefundProcessorFunctionRole", REFUND_ATTRIBUTES),
+                ("RefundProcessorWorkerFunctionRole", REFUND_ATTRIBUTES),
             ],
         },
     );
 }
 
-/// A table one role writes whole and others may only update named attributes of.
+/// A table its owners' roles write whole and others may only update named attributes of.
 struct WriteLimit<'a> {
     table: &'a str,
     /// The condition operator the `dynamodb:Attributes` list is under.
     operator: &'a str,
     /// The key attribute, when the code's list leaves it out.
     key: Option<&'a str>,
-    owner: &'a str,
+    owners: &'a [&'a str],
     limited: &'a [(&'a str, &'a [&'a str])],
 }
 
 fn writes_limited_to_attributes(template: &Template, found: &mut Vec<String>, limit: WriteLimit) {
     let table = limit.table;
     for role in template.resources_of_kind("AWS::IAM::Role") {
-        if role.logical_id == limit.owner {
+        if limit.owners.contains(&role.logical_id) {
             continue;
         }
         let changes: &[&str] = limit
@@ -638,7 +659,7 @@ fn a_trigger_without_batch_item_failures_is_caught() {
     let sqs = "            Queue: !GetAtt StockChangeQueue.Arn\n            BatchSize: 10\n            MaximumBatchingWindowInSeconds: 1\n            FunctionResponseTypes: [ReportBatchItemFailures]";
     assert_caught(
         broken(sqs, &sqs.replace("[ReportBatchItemFailures]", "[]")),
-        "StockAlertsFunction.StockChanges: SQS trigger must report batch item failures",
+        "StockAlertsWorkerFunction.StockChanges: SQS trigger must report batch item failures",
     );
     let stream =
         "            MaximumBatchingWindowInSeconds: 0\n            FunctionResponseTypes: [ReportBatchItemFailures]";
@@ -816,7 +837,7 @@ fn email_from_any_address_is_caught() {
             "                    ses:FromAddress: !Ref SenderAddress\n",
             "                    ses:FromAddress: \"*\"\n",
         ),
-        "BuyerMessagingFunctionRole: ses:Send* needs",
+        "BuyerMessagingWorkerFunctionRole: ses:Send* needs",
     );
 }
 
@@ -900,17 +921,39 @@ fn event_sources_that_miss_or_add_a_trigger_are_caught() {
             "EVENT_SOURCE_ARNS: !Sub \"${EmailQueue.Arn},${EmailFeedbackQueue.Arn},",
             "EVENT_SOURCE_ARNS: !Sub \"${EmailQueue.Arn},",
         ),
-        "BuyerMessagingFunction: EVENT_SOURCE_ARNS must list",
+        "BuyerMessagingWorkerFunction: EVENT_SOURCE_ARNS must list",
     );
     assert_caught(
         broken(
             "EVENT_SOURCE_ARNS: !Sub \"${OutboxTable.StreamArn}\"",
             "EVENT_SOURCE_ARNS: !Sub \"${OutboxTable.StreamArn},${EmailQueue.Arn}\"",
         ),
-        "OrderIntakeFunction: EVENT_SOURCE_ARNS must list",
+        "OutboxRelayFunction: EVENT_SOURCE_ARNS must list",
     );
     assert_caught(
         broken("Name: !Sub \"${AWS::StackName}-ReplyClock\"", "Name: reply-clock"),
-        "BuyerMessagingFunction.ReplyClock: a schedule needs Name",
+        "BuyerMessagingWorkerFunction.ReplyClock: a schedule needs Name",
+    );
+}
+
+#[test]
+fn a_public_url_sharing_its_function_with_internal_work_is_caught() {
+    assert_caught(
+        broken(
+            "      Description: Relays every function's outbox entries to the follow-up topic; never behind a public URL.\n",
+            "      Description: Relays every function's outbox entries.\n      FunctionUrlConfig:\n        AuthType: NONE\n      ReservedConcurrentExecutions: 25\n",
+        ),
+        "OutboxRelayFunction: a public URL shares its concurrency with [\"FollowUpOutbox\"]",
+    );
+}
+
+#[test]
+fn a_worker_that_could_read_the_signing_secret_is_caught() {
+    assert_caught(
+        broken(
+            "      Description: Relays every function's outbox entries to the follow-up topic; never behind a public URL.\n      Environment:\n        Variables:\n",
+            "      Description: Relays.\n      Environment:\n        Variables:\n          WEBHOOK_SECRET_ID: !Ref WebhookSecretId\n",
+        ),
+        "OutboxRelayFunction: a function without a URL takes no webhooks",
     );
 }

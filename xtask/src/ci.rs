@@ -43,14 +43,16 @@ const CI_RELEASE_PROFILE: [(&str, &str); 3] = [
 
 /// Every function of the template in one cargo-lambda build, the command SAM runs per function
 /// but with all their binaries at once: their crates compile side by side on both cores, and
-/// SAM's six builds that follow find them up to date and only copy them out.
+/// SAM's eleven builds that follow (one per function; five binaries run as two functions)
+/// find them up to date and only copy them out.
 fn lambda_build(template: &str) -> Result<Command, String> {
     let functions = local_cloud::template::Template::load(&paths::workspace_root().join(template))
         .and_then(|template| template.functions())
         .map_err(|error| format!("{template}: {error}"))?;
     let mut command = venv_tool("cargo-lambda", &["lambda", "build", "--release"]);
-    for function in functions {
-        command.args(["--bin", &function.binary]);
+    let binaries: std::collections::BTreeSet<String> = functions.into_iter().map(|function| function.binary).collect();
+    for binary in &binaries {
+        command.args(["--bin", binary]);
     }
     command.envs(CI_RELEASE_PROFILE);
     Ok(command)

@@ -58,7 +58,7 @@ pub async fn demo() -> CommandResult {
     }
 
     // The clock's sweep, as its 15-minute schedule would run it now: the late order announced.
-    if let Some(messaging) = stack.invoker("buyer-messaging") {
+    if let Some(messaging) = stack.invoker("buyer-messaging-worker") {
         let event = local_cloud::schedule::scheduled_event("ReplyClock", chrono::Utc::now());
         match messaging.invoke(&event).await {
             Ok(swept) => println!(

@@ -66,7 +66,7 @@ pub async fn command(args: &[String]) -> CommandResult {
     println!(
         "Load: {seconds} s per step, mixed events (orders, cancels, restocks, questions) through the Function URLs\n"
     );
-    println!("concurrency  events/s   p50 ms   p99 ms  errors (5xx)  queued at end  caught up in");
+    println!("concurrency  events/s   p50 ms   p99 ms  errors (5xx, 429)  queued at end  caught up in");
     for concurrency in CONCURRENCY {
         let step = run_step(&state, &sqs, concurrency, Duration::from_secs(seconds), &next).await;
         println!(
@@ -116,9 +116,10 @@ async fn run_step(
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let began = Instant::now();
                     // A 4xx is an answer (a cancel can race ahead of its order); an error is a
-                    // 5xx or no answer at all.
+                    // 5xx, a throttle (429: the URL's reserved concurrency was all in use) or
+                    // no answer at all.
                     let ok = match send_event(&state, &event(n)).await {
-                        Ok((_, reply)) => reply.status < 500,
+                        Ok((_, reply)) => reply.status < 500 && reply.status != 429,
                         Err(_) => false,
                     };
                     answers.push((began.elapsed(), ok));

@@ -83,14 +83,14 @@ pub async fn send(files: &[String]) -> CommandResult {
     Ok(())
 }
 
-/// The template's schedule of `function` (a binary's name): its rule is the one the function
-/// admits.
+/// The template's schedule of `function` (its local name, `stock-alerts-worker`): its rule
+/// is the one the function admits.
 fn schedule_of(function: &str) -> Result<String, String> {
     let template = local_cloud::template::Template::load(&paths::template()).map_err(|error| error.to_string())?;
     let functions = template.functions().map_err(|error| error.to_string())?;
     functions
         .iter()
-        .find(|spec| spec.binary == function)
+        .find(|spec| spec.name == function)
         .and_then(|spec| spec.schedules.first())
         .map(|schedule| schedule.name.clone())
         .ok_or_else(|| format!("{function} has no schedule in the template"))

@@ -100,7 +100,7 @@ impl Deployed for OnAws {
             &settings.sender_address,
             settings.configuration_set.clone(),
         );
-        Ok(Self::new(aws.take_signing_secrets()?, &settings, aws.storage, mailer))
+        Ok(Self::new(aws.take_signing_secrets(), &settings, aws.storage, mailer))
     }
 }
 

@@ -55,7 +55,7 @@ impl Deployed for OnAws {
 
     fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         let topic = SnsFollowUps::new(&aws.config, env.required("FOLLOW_UP_TOPIC_ARN")?);
-        Ok(Self::new(aws.take_signing_secrets()?, aws.storage, topic))
+        Ok(Self::new(aws.take_signing_secrets(), aws.storage, topic))
     }
 }
 

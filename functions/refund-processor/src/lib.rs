@@ -64,7 +64,7 @@ impl Deployed for OnAws {
 
     fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         let payouts = SqsPayouts::new(&aws.config, env.required("REFUND_PAYOUT_QUEUE_URL")?);
-        Ok(Self::new(aws.take_signing_secrets()?, aws.storage, payouts))
+        Ok(Self::new(aws.take_signing_secrets(), aws.storage, payouts))
     }
 }
 

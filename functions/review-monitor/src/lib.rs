@@ -61,7 +61,7 @@ impl Deployed for OnAws {
     fn deployed(_: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         // During init, not in the first review.
         load_lexicons();
-        Ok(Self::new(aws.take_signing_secrets()?, aws.storage))
+        Ok(Self::new(aws.take_signing_secrets(), aws.storage))
     }
 }
 

@@ -98,7 +98,7 @@ impl Deployed for OnAws {
     ];
 
     fn deployed(_: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
-        Ok(Self::new(aws.take_signing_secrets()?, aws.storage))
+        Ok(Self::new(aws.take_signing_secrets(), aws.storage))
     }
 }
 

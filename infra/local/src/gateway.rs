@@ -90,6 +90,11 @@ async fn invoke(invoker: Invoker, request: Request<Incoming>) -> Response<Body> 
                     response
                 }
             },
+            Err(error @ InvokeError::Throttled(_)) => service_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                &error.to_string(),
+            ),
             // No process took it: the service, not the function, failed.
             Err(error) => service_error(StatusCode::SERVICE_UNAVAILABLE, "ServiceException", &error.to_string()),
         },
@@ -195,10 +200,12 @@ fn http_response(response: LambdaFunctionUrlResponse) -> Response<Body> {
 }
 
 /// What a Function URL answers when the function fails: Lambda's plain 502 (504 when no
-/// process answered in time), with nothing of the error shown to the caller.
+/// process answered in time), with nothing of the error shown to the caller; a throttled
+/// request is Lambda's 429.
 fn invoke_failure(error: &InvokeError) -> Response<Body> {
     let status = match error {
         InvokeError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        InvokeError::Throttled(_) => return json(StatusCode::TOO_MANY_REQUESTS, &json!({"Message": "Rate Exceeded."})),
         _ => StatusCode::BAD_GATEWAY,
     };
     json(status, &json!({"Message": "Internal Server Error"}))

@@ -39,7 +39,7 @@ pub async fn supervise(spec: FunctionSpec, launch: Launch, instance: Arc<Instanc
     loop {
         let started = Instant::now();
         match run_once(&spec, &launch, &instance).await {
-            Ok(status) => eprintln!("local cloud: {} {status}; starting it again", spec.binary),
+            Ok(status) => eprintln!("local cloud: {} {status}; starting it again", spec.name),
             Err(error) => eprintln!("local cloud: cannot start {}: {error}", launch.binary.display()),
         }
         instance.abandon();
@@ -56,10 +56,10 @@ pub async fn supervise(spec: FunctionSpec, launch: Launch, instance: Arc<Instanc
 /// What Lambda sets in every sandbox of `spec`, with local credentials.
 pub fn lambda_environment(spec: &FunctionSpec) -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_LAMBDA_FUNCTION_NAME", spec.binary.clone()),
+        ("AWS_LAMBDA_FUNCTION_NAME", spec.name.clone()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", spec.memory_mb.to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.binary)),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", spec.name)),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "local".to_owned()),
         ("AWS_REGION", REGION.to_owned()),
         ("AWS_DEFAULT_REGION", REGION.to_owned()),
@@ -95,8 +95,8 @@ async fn run_once(spec: &FunctionSpec, launch: &Launch, instance: &Instance) -> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let stdout = forward(child.stdout.take(), &spec.binary, &launch.logs);
-    let stderr = forward(child.stderr.take(), &spec.binary, &launch.logs);
+    let stdout = forward(child.stdout.take(), &spec.name, &launch.logs);
+    let stderr = forward(child.stderr.take(), &spec.name, &launch.logs);
     let ended = tokio::select! {
         status = child.wait() => format!("exited ({})", status?),
         () = instance.stop_requested() => {

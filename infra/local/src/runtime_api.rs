@@ -7,12 +7,19 @@
 //! stopped (the supervisor starts a fresh one), and an invocation whose process dies fails at
 //! once instead of waiting out the timeout.
 //!
+//! As in Lambda, a function with reserved concurrency runs at most that many invocations at
+//! once: one more is throttled (`TooManyRequestsException`) and never reaches a process,
+//! whatever triggered it. Locally "at once" counts the invocations handed over and not yet
+//! answered, queued for a process or running, since a function has fewer processes than
+//! Lambda has sandboxes. The throttles are counted per function, as CloudWatch's `Throttles`.
+//!
 //! Every trigger of the local stack (Function URLs, queues, schedules, `cargo xtask invoke`)
 //! goes through an [`Invoker`], and so does the bench, which reads the clock this API keeps:
 //! when a process first asked for work (the end of its init) and when each invocation was
 //! handed over and answered.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +28,7 @@ use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 
 use crate::local_aws::{ACCOUNT_ID, REGION};
 use crate::loopback::{Body, read_body, respond, serve};
@@ -36,6 +43,10 @@ pub enum InvokeError {
     Unavailable,
     #[error("the function answered with something other than JSON: {0}")]
     NotJson(String),
+    #[error(
+        "Rate Exceeded: the function's {0} reserved concurrent executions are all in use (TooManyRequestsException)"
+    )]
+    Throttled(usize),
 }
 
 /// How an invocation ended, as Lambda reports it.
@@ -96,6 +107,9 @@ pub struct Invoker {
     queue: mpsc::Sender<Invocation>,
     /// A backstop over the function's own timeout, which its instances enforce.
     patience: Duration,
+    /// Its reserved concurrency, if it has one: a permit per invocation in flight.
+    reserved: Option<(usize, Arc<Semaphore>)>,
+    throttles: Arc<AtomicU64>,
 }
 
 impl Invoker {
@@ -113,8 +127,33 @@ impl Invoker {
         }
     }
 
+    /// How many invocations through this invoker (and its clones) were throttled.
+    pub fn throttles(&self) -> u64 {
+        self.throttles.load(Ordering::Relaxed)
+    }
+
+    /// The same function, its throttles counted apart: what its event sources invoke
+    /// through, so that a flood of its URL and a throttled queue tell apart.
+    pub fn counted_apart(&self) -> Self {
+        Self {
+            throttles: Arc::default(),
+            ..self.clone()
+        }
+    }
+
     /// Invokes and reports how it ended and when, as the Invoke API and the bench need.
     pub async fn invoke_timed(&self, payload: Bytes) -> Result<Invoked, InvokeError> {
+        // Held until the answer: the invocation counts against the reservation meanwhile.
+        let _permit = match &self.reserved {
+            None => None,
+            Some((reserved, permits)) => match Arc::clone(permits).try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    self.throttles.fetch_add(1, Ordering::Relaxed);
+                    return Err(InvokeError::Throttled(*reserved));
+                }
+            },
+        };
         let (answer, answered) = oneshot::channel();
         self.queue
             .send(Invocation { payload, answer })
@@ -226,7 +265,8 @@ impl Instance {
 }
 
 impl Runtime {
-    pub fn new(function: &str, timeout: Duration) -> (Self, Invoker) {
+    /// `reserved`: the function's reserved concurrency, `None` when it has none.
+    pub fn new(function: &str, timeout: Duration, reserved: Option<usize>) -> (Self, Invoker) {
         let (queue, waiting) = mpsc::channel(1024);
         let runtime = Self {
             function_arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function}"),
@@ -238,6 +278,8 @@ impl Runtime {
             Invoker {
                 queue,
                 patience: timeout + Duration::from_secs(5),
+                reserved: reserved.map(|count| (count, Arc::new(Semaphore::new(count)))),
+                throttles: Arc::default(),
             },
         )
     }
@@ -378,7 +420,7 @@ mod tests {
     /// Plays a `bootstrap` that takes an invocation and never answers it.
     #[tokio::test]
     async fn an_invocation_past_its_timeout_fails_and_its_process_is_stopped() {
-        let (runtime, invoker) = Runtime::new("stuck", Duration::from_millis(300));
+        let (runtime, invoker) = Runtime::new("stuck", Duration::from_millis(300), None);
         let (address, instance, server) = runtime.endpoint().await.unwrap();
         tokio::spawn(server);
         let invocation = tokio::spawn(async move { invoker.invoke(&serde_json::json!({"n": 1})).await });
@@ -401,7 +443,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_answer_reaches_the_caller_and_a_dead_process_fails_its_invocation() {
-        let (runtime, invoker) = Runtime::new("echo", Duration::from_secs(30));
+        let (runtime, invoker) = Runtime::new("echo", Duration::from_secs(30), None);
         let (address, instance, server) = runtime.endpoint().await.unwrap();
         tokio::spawn(server);
         let client = HttpClient::default();
@@ -428,5 +470,53 @@ mod tests {
         client.get(&format!("{base}/next")).await.unwrap();
         instance.abandon();
         assert!(matches!(abandoned.await.unwrap(), Err(InvokeError::Function(_))));
+    }
+
+    #[tokio::test]
+    async fn past_its_reserved_concurrency_an_invocation_is_throttled_and_counted() {
+        let (runtime, invoker) = Runtime::new("busy", Duration::from_secs(30), Some(1));
+        let (address, _instance, server) = runtime.endpoint().await.unwrap();
+        tokio::spawn(server);
+        let running = tokio::spawn({
+            let invoker = invoker.clone();
+            async move { invoker.invoke(&serde_json::json!({"n": 1})).await }
+        });
+        let client = HttpClient::default();
+        let base = format!("http://{address}/2018-06-01/runtime/invocation");
+        let next = client.get(&format!("{base}/next")).await.unwrap();
+
+        let refused = invoker.invoke(&serde_json::json!({"n": 2})).await;
+        assert!(matches!(refused, Err(InvokeError::Throttled(1))), "{refused:?}");
+        assert_eq!(invoker.throttles(), 1);
+
+        let id = next.headers["lambda-runtime-aws-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        client
+            .send(Method::POST, &format!("{base}/{id}/response"), &[], "{}")
+            .await
+            .unwrap();
+        running.await.unwrap().unwrap();
+        let again = tokio::spawn({
+            let invoker = invoker.clone();
+            async move { invoker.invoke(&serde_json::json!({"n": 3})).await }
+        });
+        let next = client.get(&format!("{base}/next")).await.unwrap();
+        assert_eq!(
+            next.json(),
+            serde_json::json!({"n": 3}),
+            "the answer gave the permit back"
+        );
+        let id = next.headers["lambda-runtime-aws-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        client
+            .send(Method::POST, &format!("{base}/{id}/response"), &[], "{}")
+            .await
+            .unwrap();
+        again.await.unwrap().unwrap();
+        assert_eq!(invoker.throttles(), 1);
     }
 }

@@ -100,6 +100,8 @@ pub struct Stack {
     pub provisioned: Provisioned,
     pub config: aws_config::SdkConfig,
     invokers: BTreeMap<String, Invoker>,
+    /// What each function's queues, streams and schedules invoke it through.
+    event_sources: BTreeMap<String, Invoker>,
     function_urls: BTreeMap<String, String>,
     faults: Option<FaultProxy>,
 }
@@ -110,7 +112,7 @@ fn mark_consumers(provisioned: &mut Provisioned, functions: &[FunctionSpec]) {
     for spec in functions {
         for trigger in &spec.sqs {
             if let Some(queue) = provisioned.queues.get_mut(&trigger.queue) {
-                queue.consumed_by = Some(spec.binary.clone());
+                queue.consumed_by = Some(spec.name.clone());
             }
         }
     }
@@ -141,6 +143,7 @@ impl Stack {
             false => None,
         };
         let mut wiring = Wiring {
+            template: &template,
             options: &options,
             functions_aws: faults
                 .as_ref()
@@ -151,14 +154,16 @@ impl Stack {
             tasks: JoinSet::new(),
         };
         let mut invokers = BTreeMap::new();
+        let mut event_sources = BTreeMap::new();
         let mut function_urls = BTreeMap::new();
         for spec in &functions {
-            let invoker = wiring.function(spec).await?;
+            let (invoker, events) = wiring.function(spec).await?;
+            event_sources.insert(spec.name.clone(), events);
             if spec.has_url {
-                let url = format!("http://{gateway}/lambda-url/{}/", spec.binary);
-                function_urls.insert(spec.binary.clone(), url);
+                let url = format!("http://{gateway}/lambda-url/{}/", spec.name);
+                function_urls.insert(spec.name.clone(), url);
             }
-            invokers.insert(spec.binary.clone(), invoker);
+            invokers.insert(spec.name.clone(), invoker);
         }
         let routes = Arc::new(Routes {
             invokers: invokers.clone(),
@@ -174,6 +179,7 @@ impl Stack {
             provisioned,
             config,
             invokers,
+            event_sources,
             function_urls,
             faults,
             _tasks: tasks,
@@ -185,8 +191,19 @@ impl Stack {
         self.faults.as_ref().map(FaultProxy::faults)
     }
 
+    /// A function by its local name ([`FunctionSpec::name`]).
     pub fn invoker(&self, function: &str) -> Option<&Invoker> {
         self.invokers.get(function)
+    }
+
+    /// How often each function (by its local name) was throttled when its queues, streams
+    /// or schedules invoked it; its URL's and the Invoke API's throttles are
+    /// [`Invoker::throttles`] of [`Stack::invoker`].
+    pub fn event_source_throttles(&self) -> BTreeMap<String, u64> {
+        self.event_sources
+            .iter()
+            .map(|(name, invoker)| (name.clone(), invoker.throttles()))
+            .collect()
     }
 
     pub fn queue(&self, logical_id: &str) -> Option<&QueueInfo> {
@@ -206,6 +223,7 @@ impl Stack {
 
 /// What starting the stack's functions needs, and the tasks it starts.
 struct Wiring<'a> {
+    template: &'a Template,
     options: &'a StackOptions,
     /// Where the functions send their AWS requests: the local AWS, or the fault proxy.
     functions_aws: String,
@@ -217,9 +235,11 @@ struct Wiring<'a> {
 }
 
 impl Wiring<'_> {
-    /// A function's processes and every trigger the template gives it; answers its invoker.
-    async fn function(&mut self, spec: &FunctionSpec) -> Result<Invoker, StackError> {
-        let (runtime, invoker) = Runtime::new(&spec.binary, Duration::from_secs(spec.timeout_secs));
+    /// A function's processes and every trigger the template gives it; answers its invoker,
+    /// and the one its event sources invoke through.
+    async fn function(&mut self, spec: &FunctionSpec) -> Result<(Invoker, Invoker), StackError> {
+        let reserved = self.template.reserved_concurrency(spec, &self.provisioned.parameters)?;
+        let (runtime, invoker) = Runtime::new(&spec.name, Duration::from_secs(spec.timeout_secs), reserved);
         let environment = self.environment(spec)?;
         for _ in 0..self.options.instances.max(1) {
             let (runtime_api, instance, server) = runtime.endpoint().await?;
@@ -232,12 +252,13 @@ impl Wiring<'_> {
             };
             self.tasks.spawn(supervise(spec.clone(), launch, instance));
         }
+        let events = invoker.counted_apart();
         for trigger in &spec.sqs {
-            let poller = self.queue_poller(spec, trigger, &invoker)?;
+            let poller = self.queue_poller(spec, trigger, &events)?;
             self.tasks.spawn(poller.run());
         }
         for trigger in &spec.streams {
-            let poller = self.stream_poller(spec, trigger, &invoker)?;
+            let poller = self.stream_poller(spec, trigger, &events)?;
             self.tasks.spawn(poller.run());
         }
         for trigger in &spec.schedules {
@@ -248,10 +269,10 @@ impl Wiring<'_> {
             })?;
             if self.options.schedules {
                 self.tasks
-                    .spawn(run_schedule(rule, schedule, invoker.clone(), spec.binary.clone()));
+                    .spawn(run_schedule(rule, schedule, events.clone(), spec.name.clone()));
             }
         }
-        Ok(invoker)
+        Ok((invoker, events))
     }
 
     /// The template's variables, and what Lambda itself would set, pointed at the local AWS.
@@ -293,7 +314,7 @@ impl Wiring<'_> {
             batching_window: trigger.batching_window,
             reports_batch_item_failures: trigger.reports_batch_item_failures,
             invoker: invoker.clone(),
-            function: spec.binary.clone(),
+            function: spec.name.clone(),
             retry_delay: self.options.retry_delay,
         })
     }
@@ -320,7 +341,7 @@ impl Wiring<'_> {
             trigger: trigger.clone(),
             on_failure,
             invoker: invoker.clone(),
-            function: spec.binary.clone(),
+            function: spec.name.clone(),
             retry_delay: self.options.retry_delay,
         })
     }

@@ -75,10 +75,16 @@ pub struct ScheduleTrigger {
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
     pub logical_id: String,
+    /// The function's local name, from its logical id (`OutboxRelayFunction` is
+    /// `outbox-relay`): several functions may run one binary.
+    pub name: String,
     pub binary: String,
     pub timeout_secs: u64,
     pub memory_mb: u64,
     pub has_url: bool,
+    /// `ReservedConcurrentExecutions`, as written (a number, a `!Ref` or an `!If`): resolve
+    /// it with [`Template::reserved_concurrency`].
+    pub reserved_concurrency: Option<Value>,
     pub environment: BTreeMap<String, Value>,
     pub sqs: Vec<SqsTrigger>,
     pub streams: Vec<StreamTrigger>,
@@ -164,10 +170,12 @@ impl Template {
         }
         let mut spec = FunctionSpec {
             logical_id: id.to_owned(),
+            name: local_name(id),
             binary: binary.to_owned(),
             timeout_secs: own_or_global("Timeout").as_u64().unwrap_or(3),
             memory_mb: own_or_global("MemorySize").as_u64().unwrap_or(128),
             has_url: resource.properties.get("FunctionUrlConfig").is_some(),
+            reserved_concurrency: resource.properties.get("ReservedConcurrentExecutions").cloned(),
             environment,
             sqs: Vec::new(),
             streams: Vec::new(),
@@ -216,6 +224,90 @@ impl Template {
         }
         Ok(spec)
     }
+}
+
+impl Template {
+    /// How many invocations of `spec` may run at once, with the stack's `parameters`: `None`
+    /// when it reserves none (it shares the account's concurrency). Reads a number, a
+    /// `!Ref <Parameter>`, `!Ref AWS::NoValue`, and `!If [<Condition>, …, …]` whose
+    /// condition is `!Equals`, `!Not` of one, over parameters and literals.
+    pub fn reserved_concurrency(
+        &self,
+        spec: &FunctionSpec,
+        parameters: &BTreeMap<String, String>,
+    ) -> Result<Option<usize>, TemplateError> {
+        let Some(value) = &spec.reserved_concurrency else {
+            return Ok(None);
+        };
+        let invalid =
+            |what: String| TemplateError::Invalid(format!("{}: ReservedConcurrentExecutions {what}", spec.logical_id));
+        let chosen = self.choose(value, parameters).map_err(invalid)?;
+        match chosen {
+            None => Ok(None),
+            Some(text) => text
+                .parse()
+                .map(Some)
+                .map_err(|_| invalid(format!("{text:?} is not a count"))),
+        }
+    }
+
+    /// The scalar `value` resolves to; `None` for `AWS::NoValue`.
+    fn choose(&self, value: &Value, parameters: &BTreeMap<String, String>) -> Result<Option<String>, String> {
+        if let Some(text) = scalar_text(value) {
+            return Ok(Some(text));
+        }
+        match intrinsic(value) {
+            Some(Intrinsic::Ref("AWS::NoValue")) => return Ok(None),
+            Some(Intrinsic::Ref(name)) => {
+                return parameters
+                    .get(name)
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| format!("names {name}, which has no value"));
+            }
+            _ => {}
+        }
+        match tagged(value, "If") {
+            Some([Value::String(condition), then, otherwise]) => {
+                let holds = self.condition(&self.root["Conditions"][condition.as_str()], parameters)?;
+                self.choose(if holds { then } else { otherwise }, parameters)
+            }
+            _ => Err(format!("{value:?} is not read locally")),
+        }
+    }
+
+    fn condition(&self, value: &Value, parameters: &BTreeMap<String, String>) -> Result<bool, String> {
+        if let Some([inner]) = tagged(value, "Not") {
+            return self.condition(inner, parameters).map(|holds| !holds);
+        }
+        if let Some([left, right]) = tagged(value, "Equals") {
+            return Ok(self.choose(left, parameters)? == self.choose(right, parameters)?);
+        }
+        Err(format!("the condition {value:?} is not read locally"))
+    }
+}
+
+/// The arguments of `!<name> [...]` (or `Fn::<name>: [...]`), if `value` is that call.
+fn tagged<'a>(value: &'a Value, name: &str) -> Option<&'a [Value]> {
+    let arguments = match value {
+        Value::Tagged(call) if call.tag.to_string().trim_start_matches('!') == name => &call.value,
+        Value::Mapping(map) if map.len() == 1 => map.get(format!("Fn::{name}"))?,
+        _ => return None,
+    };
+    arguments.as_sequence().map(Vec::as_slice)
+}
+
+/// `OrderIntakeFunction` is `order-intake`, `StockAlertsWorkerFunction` `stock-alerts-worker`.
+fn local_name(logical_id: &str) -> String {
+    let stem = logical_id.strip_suffix("Function").unwrap_or(logical_id);
+    let mut name = String::new();
+    for (index, letter) in stem.chars().enumerate() {
+        if letter.is_ascii_uppercase() && index > 0 {
+            name.push('-');
+        }
+        name.push(letter.to_ascii_lowercase());
+    }
+    name
 }
 
 fn stream_trigger(id: &str, name: String, properties: &Value) -> Result<StreamTrigger, TemplateError> {
@@ -373,32 +465,51 @@ mod tests {
     fn the_project_template_lists_every_function_with_its_triggers() {
         let template = Template::load(&crate::paths::template()).unwrap();
         let functions = template.functions().unwrap();
-        let binaries: Vec<_> = functions.iter().map(|f| f.binary.as_str()).collect();
+        let names: Vec<_> = functions.iter().map(|f| (f.name.as_str(), f.binary.as_str())).collect();
         assert_eq!(
-            binaries,
+            names,
             [
-                "order-intake",
-                "stock-alerts",
-                "review-monitor",
-                "refund-processor",
-                "buyer-messaging",
-                "seller-health"
+                ("order-intake", "order-intake"),
+                ("outbox-relay", "order-intake"),
+                ("stock-alerts", "stock-alerts"),
+                ("stock-alerts-worker", "stock-alerts"),
+                ("review-monitor", "review-monitor"),
+                ("review-monitor-worker", "review-monitor"),
+                ("refund-processor", "refund-processor"),
+                ("refund-processor-worker", "refund-processor"),
+                ("buyer-messaging", "buyer-messaging"),
+                ("buyer-messaging-worker", "buyer-messaging"),
+                ("seller-health", "seller-health"),
             ]
         );
-        let health = functions.iter().find(|f| f.binary == "seller-health").unwrap();
+        let named = |name: &str| functions.iter().find(|f| f.name == name).unwrap();
+        let health = named("seller-health");
         assert_eq!(health.schedules[0].expression, "cron(0 * * * ? *)");
         assert_eq!(health.timeout_secs, 120);
-        let stock = functions.iter().find(|f| f.binary == "stock-alerts").unwrap();
+        let stock = named("stock-alerts-worker");
         assert_eq!(stock.sqs[0].queue, "StockChangeQueue");
         assert_eq!(stock.schedules[0].expression, "rate(1 hour)");
         assert_eq!(stock.timeout_secs, 30);
-        let intake = functions.iter().find(|f| f.binary == "order-intake").unwrap();
-        let outbox = &intake.streams[0];
+        let relay = named("outbox-relay");
+        let outbox = &relay.streams[0];
         assert_eq!(
             (outbox.table.as_str(), outbox.on_failure.as_deref()),
             ("OutboxTable", Some("OutboxDeadLetterQueue"))
         );
         assert_eq!(outbox.event_names, Some(vec!["INSERT".to_owned()]));
         assert!(outbox.reports_batch_item_failures);
+        let intake = named("order-intake");
+        assert!(intake.has_url && intake.streams.is_empty() && intake.sqs.is_empty());
+        let parameters = |cap: &str| BTreeMap::from([("WebhookConcurrency".to_owned(), cap.to_owned())]);
+        assert_eq!(
+            template.reserved_concurrency(intake, &parameters("25")).unwrap(),
+            Some(25)
+        );
+        assert_eq!(
+            template.reserved_concurrency(intake, &parameters("0")).unwrap(),
+            None,
+            "0 reserves none"
+        );
+        assert_eq!(template.reserved_concurrency(relay, &parameters("25")).unwrap(), None);
     }
 }

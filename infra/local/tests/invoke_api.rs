@@ -47,7 +47,7 @@ async fn echo_function(runtime_api: std::net::SocketAddr, invocations: Arc<Atomi
 
 /// The gateway in front of one function, `echo`; answers its address and invocation count.
 async fn gateway() -> (String, Arc<AtomicUsize>) {
-    let (runtime, invoker) = Runtime::new("echo", Duration::from_secs(10));
+    let (runtime, invoker) = Runtime::new("echo", Duration::from_secs(10), None);
     let (runtime_api, _instance, server) = runtime.endpoint().await.unwrap();
     tokio::spawn(server);
     let invocations = Arc::new(AtomicUsize::new(0));

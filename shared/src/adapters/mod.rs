@@ -82,11 +82,12 @@ impl Aws {
         Ok(aws)
     }
 
-    /// The webhook signing secrets, read during init from the secret `WEBHOOK_SECRET_ID` names.
-    pub fn take_signing_secrets(&mut self) -> Result<SigningSecrets, ConfigError> {
-        self.signing_secrets
-            .take()
-            .ok_or(ConfigError::Missing(WEBHOOK_SECRET_ID))
+    /// The webhook signing secrets, read during init from the secret `WEBHOOK_SECRET_ID`
+    /// names. A function deployed without a Function URL is not given that variable: it gets
+    /// [`SigningSecrets::none`] and refuses every request (the template checks that a function
+    /// names the secret exactly when it has a URL).
+    pub fn take_signing_secrets(&mut self) -> SigningSecrets {
+        self.signing_secrets.take().unwrap_or_else(SigningSecrets::none)
     }
 
     /// With fixed signing secrets instead of Secrets Manager's (the tests').

@@ -218,19 +218,30 @@ async fn measure_build(
     Ok(measured)
 }
 
-/// Every function of the template, as the bench spawns it.
+/// Every function binary with a webhook workload, as the bench spawns it. A binary runs as
+/// two functions (its public URL, and its queues, stream and schedules without one); the bench
+/// runs it once with both's variables, so that one process takes every event it has, and the
+/// counts read per event whichever function is deployed to take it.
 fn function_subjects(
     functions: &[FunctionSpec],
     provisioned: &local_cloud::provision::Provisioned,
     meter: &AwsMeter,
     secret: &str,
 ) -> Result<Vec<Subject>, BenchError> {
+    let environment_of = |spec: &FunctionSpec| {
+        provisioned
+            .environment_of(spec)
+            .map_err(|error| BenchError::Setup(error.to_string()))
+    };
     let subjects: Result<Vec<Option<Subject>>, BenchError> = functions
         .iter()
+        .filter(|spec| spec.has_url)
         .map(|spec| {
-            let mut environment = provisioned
-                .environment_of(spec)
-                .map_err(|error| BenchError::Setup(error.to_string()))?;
+            let mut environment = BTreeMap::new();
+            for same_binary in functions.iter().filter(|other| other.binary == spec.binary) {
+                environment.extend(environment_of(same_binary)?);
+            }
+            environment.extend(environment_of(spec)?);
             environment.extend(lambda_environment(spec, &meter.endpoint));
             let function = Function::ALL
                 .into_iter()
@@ -262,8 +273,9 @@ fn build_release(functions: &[FunctionSpec]) -> Result<(), BenchError> {
         .args(["lambda", "build", "--release", "--lambda-dir"])
         .arg(lambda_dir())
         .env("PATH", venv::path_with_venv());
-    for spec in functions {
-        command.args(["--package", &spec.binary]);
+    let binaries: std::collections::BTreeSet<&str> = functions.iter().map(|spec| spec.binary.as_str()).collect();
+    for binary in binaries {
+        command.args(["--package", binary]);
     }
     command.args(["--package", "bench-hello-world", "--package", "bench-classifier"]);
     let status = command
@@ -348,7 +360,7 @@ impl Drop for Process {
 /// Spawns `subject` against a Runtime API of its own and waits for it to ask for work.
 async fn start(subject: &Subject) -> Result<Process, BenchError> {
     // The sweep over the whole catalogue is the longest invocation the bench makes.
-    let (runtime, invoker) = Runtime::new(&subject.name, PATIENCE * 4);
+    let (runtime, invoker) = Runtime::new(&subject.name, PATIENCE * 4, None);
     let (address, instance, server) = runtime.endpoint().await.map_err(|e| run_error("runtime", e))?;
     let server = tokio::spawn(server);
     let started = Instant::now();

@@ -36,7 +36,8 @@ pub struct SigningSecrets {
 }
 
 struct Held {
-    verifier: Arc<SignatureVerifier>,
+    /// `None` for a function that takes no webhooks.
+    verifier: Option<Arc<SignatureVerifier>>,
     read_at: DateTime<Utc>,
 }
 
@@ -45,7 +46,7 @@ impl From<WebhookSecret> for SigningSecrets {
     fn from(secret: WebhookSecret) -> Self {
         Self {
             held: RwLock::new(Held {
-                verifier: Arc::new(SignatureVerifier::new(secret)),
+                verifier: Some(Arc::new(SignatureVerifier::new(secret))),
                 read_at: DateTime::<Utc>::MIN_UTC,
             }),
             fetch: None,
@@ -54,13 +55,26 @@ impl From<WebhookSecret> for SigningSecrets {
 }
 
 impl SigningSecrets {
+    /// No secret at all: a function without a Function URL (an outbox relay, a queue
+    /// consumer) is given none, and refuses every signature, so a request-shaped payload
+    /// handed to it directly is never applied.
+    pub fn none() -> Self {
+        Self {
+            held: RwLock::new(Held {
+                verifier: None,
+                read_at: DateTime::<Utc>::MIN_UTC,
+            }),
+            fetch: None,
+        }
+    }
+
     /// Read through `fetch` now (during init: a function that cannot read its secret does not
     /// start), and again as they age.
     pub async fn fetched(fetch: FetchSecrets, now: DateTime<Utc>) -> Result<Self, StoreError> {
         let versions = fetch().await?;
         Ok(Self {
             held: RwLock::new(Held {
-                verifier: Arc::new(verifier(versions)),
+                verifier: Some(Arc::new(verifier(versions))),
                 read_at: now,
             }),
             fetch: Some(fetch),
@@ -72,12 +86,16 @@ impl SigningSecrets {
         if self.read_at() + REFETCH_EVERY <= now {
             self.refetch(now).await;
         }
-        let outcome = self.verifier().verify(header, body, now.timestamp());
+        let check = |verifier: Option<Arc<SignatureVerifier>>| match verifier {
+            Some(verifier) => verifier.verify(header, body, now.timestamp()),
+            None => Err(SignatureError::Mismatch),
+        };
+        let outcome = check(self.verifier());
         if outcome == Err(SignatureError::Mismatch)
             && self.read_at() + MISMATCH_REFETCH <= now
             && self.refetch(now).await
         {
-            return self.verifier().verify(header, body, now.timestamp());
+            return check(self.verifier());
         }
         outcome
     }
@@ -93,7 +111,7 @@ impl SigningSecrets {
         held.read_at = now;
         match fetched {
             Ok(versions) => {
-                held.verifier = Arc::new(verifier(versions));
+                held.verifier = Some(Arc::new(verifier(versions)));
                 true
             }
             Err(error) => {
@@ -103,14 +121,12 @@ impl SigningSecrets {
         }
     }
 
-    fn verifier(&self) -> Arc<SignatureVerifier> {
-        Arc::clone(
-            &self
-                .held
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .verifier,
-        )
+    fn verifier(&self) -> Option<Arc<SignatureVerifier>> {
+        self.held
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .verifier
+            .clone()
     }
 
     fn read_at(&self) -> DateTime<Utc> {
@@ -229,5 +245,16 @@ mod tests {
     #[tokio::test]
     async fn a_function_that_cannot_read_its_secret_does_not_start() {
         assert!(SigningSecrets::fetched(reader(&vault("")), at(0)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_function_given_no_secret_refuses_every_signature() {
+        let none = SigningSecrets::none();
+        let header = signed("whsec_anything", at(0));
+        assert_eq!(
+            none.verify(Some(&header), BODY, at(0)).await,
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(none.verify(None, BODY, at(0)).await, Err(SignatureError::Mismatch));
     }
 }
