@@ -36,7 +36,8 @@ answer lost on the way back (the fault proxy's reset) still leaves the event, as
 CORS is off: no web page may call it.
 
 It also serves `GET /_local/outbox`: every email SES accepted, as JSON, for `cargo xtask outbox`
-and the tests (moto keeps them only in memory).
+and the tests (moto keeps them only in memory); `?fields=destinations` gives ids and
+destinations alone.
 
 Usage: python local_aws.py [--port N] [--exit-with-parent]
 Prints `READY http://127.0.0.1:<port>` once it accepts requests.
@@ -280,20 +281,25 @@ class LocalAws:
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") == "/_local/outbox":
-            return self.outbox(start_response)
+            return self.outbox(environ, start_response)
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith(DYNAMODB_TARGETS):
             with self.dynamodb_lock:
                 # Drain the response inside the lock: moto may build it lazily.
                 return list(self.moto(environ, start_response))
         return self.moto(environ, start_response)
 
-    def outbox(self, start_response):
+    def outbox(self, environ, start_response):
         from moto.ses.models import ses_backends
 
+        # `?fields=destinations`: ids and destinations alone, to count tens of thousands of sends.
+        only_destinations = environ.get("QUERY_STRING") == "fields=destinations"
         emails = []
         for account_id, regions in ses_backends.items():
             for region, backend in regions.items():
                 for message in backend.sent_messages:
+                    if only_destinations:
+                        emails.append({"id": message.id, "destinations": message.destinations})
+                        continue
                     emails.append(
                         {
                             "id": message.id,

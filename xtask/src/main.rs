@@ -28,6 +28,8 @@ usage: cargo xtask <command>
                              property test a million cases each (release build)
   load [--seconds N]         mixed traffic through the Function URLs, stepped up until the
                              local stack saturates (default 60 s a step)
+  load --sellers [N]         seller health's weekly run over N sellers (20,000), every report
+                             once, in pages
   bench [--quick] [--no-build]
                              release builds' size, cold start, memory, latency and AWS requests per
                              event, beside a Python peer; --quick: 5 cold starts, 100 warm events

@@ -69,6 +69,24 @@ pub async fn outbox(aws_endpoint: &str) -> Result<Vec<SentEmail>, OperationError
         .unwrap_or_default())
 }
 
+/// The destinations of every email SES accepted so far, oldest first: what counting
+/// thousands of sends needs, without their bodies.
+pub async fn sent_destinations(aws_endpoint: &str) -> Result<Vec<Vec<String>>, OperationError> {
+    let reply = HttpClient::default()
+        .get(&format!("{aws_endpoint}/_local/outbox?fields=destinations"))
+        .await?;
+    Ok(reply
+        .json()
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|entry| SentEmail::from_outbox(entry).destinations)
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// A dead-letter queue and how many messages wait in it.
 #[derive(Debug, Clone)]
 pub struct DeadLetters {

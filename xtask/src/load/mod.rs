@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 use crate::CommandResult;
 use crate::local::{build_functions, stack_options};
 
+mod sellers;
+
 const SELLER: &str = "sel_load";
 const SKUS: [&str; 8] = ["LD-0", "LD-1", "LD-2", "LD-3", "LD-4", "LD-5", "LD-6", "LD-7"];
 const CONCURRENCY: [usize; 6] = [1, 2, 4, 8, 16, 32];
@@ -47,7 +49,11 @@ pub async fn command(args: &[String]) -> CommandResult {
     let seconds = match args {
         [] => 60,
         [flag, seconds] if flag == "--seconds" => seconds.parse().map_err(|_| "--seconds takes a number")?,
-        _ => return Err("usage: cargo xtask load [--seconds N]".to_owned()),
+        [flag] if flag == "--sellers" => return sellers::command(20_000).await,
+        [flag, count] if flag == "--sellers" => {
+            return sellers::command(count.parse().map_err(|_| "--sellers takes a number")?).await;
+        }
+        _ => return Err("usage: cargo xtask load [--seconds N | --sellers [N]]".to_owned()),
     };
     venv::ensure().map_err(|error| error.to_string())?;
     build_functions()?;
