@@ -472,6 +472,15 @@ mod tests {
         assert!(matches!(abandoned.await.unwrap(), Err(InvokeError::Function(_))));
     }
 
+    /// Plays a `bootstrap` answering `{}` to the invocation `next` handed it.
+    async fn answer_empty(client: &HttpClient, base: &str, next: &crate::loopback::Reply) {
+        let id = next.headers["lambda-runtime-aws-request-id"].to_str().unwrap();
+        client
+            .send(Method::POST, &format!("{base}/{id}/response"), &[], "{}")
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn past_its_reserved_concurrency_an_invocation_is_throttled_and_counted() {
         let (runtime, invoker) = Runtime::new("busy", Duration::from_secs(30), Some(1));
@@ -489,14 +498,7 @@ mod tests {
         assert!(matches!(refused, Err(InvokeError::Throttled(1))), "{refused:?}");
         assert_eq!(invoker.throttles(), 1);
 
-        let id = next.headers["lambda-runtime-aws-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        client
-            .send(Method::POST, &format!("{base}/{id}/response"), &[], "{}")
-            .await
-            .unwrap();
+        answer_empty(&client, &base, &next).await;
         running.await.unwrap().unwrap();
         let again = tokio::spawn({
             let invoker = invoker.clone();
@@ -508,14 +510,7 @@ mod tests {
             serde_json::json!({"n": 3}),
             "the answer gave the permit back"
         );
-        let id = next.headers["lambda-runtime-aws-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        client
-            .send(Method::POST, &format!("{base}/{id}/response"), &[], "{}")
-            .await
-            .unwrap();
+        answer_empty(&client, &base, &next).await;
         again.await.unwrap().unwrap();
         assert_eq!(invoker.throttles(), 1);
     }
