@@ -59,32 +59,29 @@ pub async fn send_event(state: &StackState, body: &[u8]) -> Result<(Function, Re
 
 /// Every email SES accepted so far, oldest first.
 pub async fn outbox(aws_endpoint: &str) -> Result<Vec<SentEmail>, OperationError> {
-    let reply = HttpClient::default()
-        .get(&format!("{aws_endpoint}/_local/outbox"))
-        .await?;
-    Ok(reply
-        .json()
-        .as_array()
-        .map(|entries| entries.iter().map(SentEmail::from_outbox).collect())
-        .unwrap_or_default())
+    Ok(outbox_entries(aws_endpoint, "")
+        .await?
+        .iter()
+        .map(SentEmail::from_outbox)
+        .collect())
 }
 
 /// The destinations of every email SES accepted so far, oldest first: what counting
 /// thousands of sends needs, without their bodies.
 pub async fn sent_destinations(aws_endpoint: &str) -> Result<Vec<Vec<String>>, OperationError> {
+    Ok(outbox_entries(aws_endpoint, "?fields=destinations")
+        .await?
+        .iter()
+        .map(|entry| SentEmail::from_outbox(entry).destinations)
+        .collect())
+}
+
+/// The local AWS's `/_local/outbox` entries, asked with `query`.
+async fn outbox_entries(aws_endpoint: &str, query: &str) -> Result<Vec<Value>, OperationError> {
     let reply = HttpClient::default()
-        .get(&format!("{aws_endpoint}/_local/outbox?fields=destinations"))
+        .get(&format!("{aws_endpoint}/_local/outbox{query}"))
         .await?;
-    Ok(reply
-        .json()
-        .as_array()
-        .map(|entries| {
-            entries
-                .iter()
-                .map(|entry| SentEmail::from_outbox(entry).destinations)
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(reply.json().as_array().cloned().unwrap_or_default())
 }
 
 /// A dead-letter queue and how many messages wait in it.
