@@ -820,30 +820,6 @@ async fn sent_until_taken(state: &local_cloud::stack::StackState, body: &str) ->
     panic!("throttled 2,000 times in a row")
 }
 
-/// Unsigned requests posted to `url` as fast as they are answered until `stop`: how many
-/// Lambda throttled (429) and how many the function refused itself (401).
-async fn flood(url: String, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> (u64, u64) {
-    let client = local_cloud::loopback::HttpClient::default();
-    let (mut throttled, mut refused) = (0, 0);
-    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-        match client
-            .send(
-                http::Method::POST,
-                &url,
-                &[("content-type", "application/json")],
-                "{\"id\":\"evt_flood\"}",
-            )
-            .await
-        {
-            Ok(reply) if reply.status == 429 => throttled += 1,
-            Ok(reply) if reply.status == 401 => refused += 1,
-            Ok(reply) => panic!("an unsigned request answered {}: {}", reply.status, reply.text()),
-            Err(error) => panic!("{error}"),
-        }
-    }
-    (throttled, refused)
-}
-
 /// An unsigned flood holds every environment the public URLs reserve, and orders placed
 /// meanwhile (retried on 429, as the marketplace does) still have their follow-ups relayed,
 /// their stock checked and their confirmation sent while the flood goes on: the relay and
@@ -853,13 +829,9 @@ async fn an_unsigned_flood_of_the_public_urls_never_throttles_the_relay_or_the_q
     let (stack, _) = start_stack().await;
     stock_the_catalogue(&stack).await;
     let state = stack.state();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // More at once than the 25 environments each public URL reserves.
-    let flooders: Vec<_> = ["order-intake", "buyer-messaging"]
-        .into_iter()
-        .flat_map(|function| std::iter::repeat_n(state.function_urls[function].clone(), 32))
-        .map(|url| tokio::spawn(flood(url, stop.clone())))
-        .collect();
+    let urls = ["order-intake", "buyer-messaging"].map(|function| state.function_urls[function].clone());
+    let flood = local_cloud::flood::Flood::start(&urls, 32);
     let intake = stack.invoker("order-intake").expect("order intake runs");
     eventually("the flood is throttled", Duration::from_secs(30), async || {
         intake.throttles() > 0
@@ -885,12 +857,7 @@ async fn an_unsigned_flood_of_the_public_urls_never_throttles_the_relay_or_the_q
     .await;
     let during = stack.event_source_throttles();
 
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut throttled, mut refused) = (0, 0);
-    for flooder in flooders {
-        let (t, r) = flooder.await.unwrap();
-        (throttled, refused) = (throttled + t, refused + r);
-    }
+    let local_cloud::flood::FloodCount { throttled, refused } = flood.stop().await.unwrap();
     assert!(throttled > 0 && refused > 0, "{throttled} throttled, {refused} refused");
     assert!(stack.invoker("buyer-messaging").unwrap().throttles() > 0);
     assert!(

@@ -57,6 +57,15 @@ pub async fn demo() -> CommandResult {
         }
     }
 
+    // The scheduled work below runs while strangers flood every public URL: it runs in
+    // functions of its own, which the flood cannot throttle.
+    // Two of them, with more senders each than the 25 environments a URL reserves.
+    let urls: Vec<String> = ["order-intake", "buyer-messaging"]
+        .iter()
+        .filter_map(|function| state.function_urls.get(*function).cloned())
+        .collect();
+    let flood = local_cloud::flood::Flood::start(&urls, 32);
+
     // The clock's sweep, as its 15-minute schedule would run it now: the late order announced.
     if let Some(messaging) = stack.invoker("buyer-messaging-worker") {
         let event = local_cloud::schedule::scheduled_event("ReplyClock", chrono::Utc::now());
@@ -71,6 +80,7 @@ pub async fn demo() -> CommandResult {
     }
 
     let weekly = seller_health_run(&stack, &sqs, &state).await;
+    print_flood(&stack, flood).await?;
 
     println!("\nOrders:");
     print_orders(&dynamodb, &stack.provisioned.tables["OrdersTable"]).await?;
@@ -118,6 +128,17 @@ pub async fn demo() -> CommandResult {
     println!("\nFunction logs: {}", logs.display());
     println!("\n{weekly}");
     print_emails(&weekly_emails);
+    Ok(())
+}
+
+/// What the flood that ran beside the scheduled work did, and what it could not do.
+async fn print_flood(stack: &Stack, flood: local_cloud::flood::Flood) -> CommandResult {
+    let count = flood.stop().await?;
+    let behind: u64 = stack.event_source_throttles().values().sum();
+    println!(
+        "\nMeanwhile, 32 unsigned senders at each of order intake's and buyer messaging's URLs: {} request(s) throttled by Lambda (429) past each URL's reserved concurrency, {} refused by the signature check (401); the relay, the queue consumers and the schedules were throttled {behind} time(s).",
+        count.throttled, count.refused
+    );
     Ok(())
 }
 

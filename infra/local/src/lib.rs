@@ -21,6 +21,7 @@
 pub mod browser;
 pub mod event_sources;
 pub mod faults;
+pub mod flood;
 pub mod gateway;
 pub mod local_aws;
 pub mod loopback;
