@@ -103,6 +103,12 @@ fn steps() -> Result<Vec<Step>, String> {
             name: "cargo test",
             command: cargo(&["test", "--workspace"]),
         },
+        // The short version of `cargo xtask load --sellers`: three pages of the weekly run
+        // through the relay, the topic and the page queue, every report once.
+        Step {
+            name: "cargo xtask load --sellers 120",
+            command: cargo(&["xtask", "load", "--sellers", "120"]),
+        },
         // Last: the slowest steps, and the least likely to fail.
         Step {
             name: "cargo lambda build (the template's functions)",
