@@ -179,11 +179,8 @@ impl Storage for MemoryStorage {
 
     async fn write(&self, writes: WriteSet) -> Result<(), WriteFailure> {
         let mut state = self.state();
-        state.request(if writes.len() == 1 {
-            "PutItem"
-        } else {
-            "TransactWriteItems"
-        })?;
+        let alone = writes.len() == 1 && !matches!(writes.writes()[0].action, Action::Check);
+        state.request(if alone { "PutItem" } else { "TransactWriteItems" })?;
         if writes.len() > MAX_TRANSACTION_ITEMS {
             return Err(invalid("a transaction holds at most 100 items").into());
         }
@@ -294,6 +291,7 @@ fn applied(action: &Action, table: Table, key: &str, current: Option<&Item>) -> 
     let key_attribute = table.key_attribute();
     match action {
         Action::Delete => Ok(None),
+        Action::Check => Ok(current.cloned()),
         Action::Put(item) if text(item, key_attribute) == key => Ok(Some(item.clone())),
         Action::Put(_) => Err(invalid("a put's item must carry its key")),
         Action::Update(changes) => {

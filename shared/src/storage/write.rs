@@ -132,6 +132,9 @@ pub enum Action {
     /// Changes some attributes, creating the item if there is none.
     Update(Vec<Change>),
     Delete,
+    /// Writes nothing: the set applies only if the write's condition holds on the item (a
+    /// transaction's `ConditionCheck`).
+    Check,
 }
 
 /// One write of a set.
@@ -170,6 +173,16 @@ impl Write {
             key: key.into(),
             action: Action::Delete,
             condition: None,
+        }
+    }
+
+    /// Holds the set to `condition` on an item it does not change.
+    pub fn check(table: Table, key: impl Into<String>, condition: Condition) -> Self {
+        Self {
+            table,
+            key: key.into(),
+            action: Action::Check,
+            condition: Some(condition),
         }
     }
 

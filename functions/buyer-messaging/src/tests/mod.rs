@@ -117,6 +117,29 @@ async fn an_email_request_delivered_twice_is_sent_once_for_four_requests() {
     assert_eq!(mailroom.state("order-intake#ord_1001#accepted#email").0, "sent");
 }
 
+/// An email waiting in its queue when the buyer's erasure commits is never sent: the skip is
+/// recorded under its key (ids only), and a redelivery sends nothing either.
+#[tokio::test]
+async fn an_email_queued_before_the_buyers_erasure_is_not_sent() {
+    use backoffice::domains::email::suppressions::mark_erased;
+    let mailroom = mailroom();
+    mailroom
+        .store
+        .write(vec![mark_erased("buy_42", now())].into())
+        .await
+        .unwrap();
+    let confirmation = email("order-intake#ord_1001#accepted#email", "order_confirmation");
+    for _ in 0..2 {
+        let failed = mailroom.deliver(EMAIL_QUEUE, std::slice::from_ref(&confirmation)).await;
+        assert!(failed.is_empty(), "{failed:?}");
+    }
+    assert!(mailroom.mail.take().is_empty());
+    assert_eq!(
+        mailroom.state("order-intake#ord_1001#accepted#email"),
+        ("skipped".to_owned(), "erased".to_owned())
+    );
+}
+
 #[tokio::test]
 async fn an_opted_out_buyer_gets_order_email_but_no_review_request() {
     let mailroom = mailroom();

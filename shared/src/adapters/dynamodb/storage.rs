@@ -18,8 +18,8 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Delete, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, ConditionCheck, Delete, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use serde_json::{Number, Value};
 
@@ -117,6 +117,10 @@ impl DynamoStorage {
     }
 
     async fn write_one(&self, write: Write) -> Result<(), WriteFailure> {
+        if write.action == Action::Check {
+            // DynamoDB checks a condition only inside a transaction.
+            return self.transact(WriteSet::from(vec![write])).await;
+        }
         let table = self.table(write.table)?.to_owned();
         let parts = Expressions::of(&write);
         let key = key_of(write.table, &write.key);
@@ -156,6 +160,8 @@ impl DynamoStorage {
                         _ => None,
                     })
                 }),
+            // Sent as a transaction above.
+            Action::Check => Err(StoreError::new("DynamoDB", "a condition check outside a transaction").into()),
         }
     }
 
@@ -200,6 +206,10 @@ impl DynamoStorage {
                 .set_key(Some(key))
                 .build()
                 .map(|delete| item.delete(delete).build()),
+            Action::Check => conditional!(ConditionCheck::builder(), table, parts)
+                .set_key(Some(key))
+                .build()
+                .map(|check| item.condition_check(check).build()),
         };
         built.map_err(|error| StoreError::new("DynamoDB transaction item", error))
     }

@@ -101,6 +101,8 @@ pub enum Entry {
     Skipped,
     /// Another attempt holds a live lease on the key.
     InFlight,
+    /// The buyer was erased before the send could begin.
+    Erased,
 }
 
 impl Attempt {
@@ -132,12 +134,13 @@ impl Attempt {
     /// Puts `item` for the key if `condition` holds; otherwise answers the item that stood in
     /// the way (`None` when it vanished between the write and the read).
     async fn put_if(&self, store: &impl Storage, item: Item, condition: Condition) -> Result<Put, StoreError> {
-        match store
-            .write(vec![Write::put(Table::Emails, item).when(condition)].into())
-            .await
-        {
+        let guard = self.erasure_guard(&item);
+        let mut writes = vec![Write::put(Table::Emails, item).when(condition)];
+        writes.extend(guard);
+        match store.write(writes.into()).await {
             Ok(()) => Ok(Put::Applied),
             Err(WriteFailure::Store(error)) => Err(error),
+            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(1) => Ok(Put::Erased),
             Err(WriteFailure::Cancelled(cancelled)) => Ok(Put::Refused(match cancelled.existing(0) {
                 Some(item) => Some(item.clone()),
                 None => store.get(Table::Emails, &self.dedupe_key).await?,
@@ -145,8 +148,13 @@ impl Attempt {
         }
     }
 
-    /// Writes `item` for the key unless it was sent or skipped, or another attempt's lease on
-    /// it is live; answers what stood in the way.
+    /// What holds a lease on a buyer's email to the buyer's not being erased: a send begins
+    /// only in the transaction that finds no erasure mark. A skip needs no guard.
+    fn erasure_guard(&self, item: &Item) -> Option<Write> {
+        (self.role == RecipientRole::Buyer && text(item, "state") == SENDING)
+            .then(|| super::suppressions::not_erased(&self.recipient_id))
+    }
+
     /// Takes the key for sending, with a lease, unless it was sent or skipped, or another
     /// attempt's lease on it is still live. A lease that ran out is taken over only if SES
     /// reported no send of the email: if it did, the key is recorded sent instead.
@@ -165,6 +173,7 @@ impl Attempt {
     async fn take(&self, store: &impl Storage, item: Item, now: DateTime<Utc>) -> Result<Entry, StoreError> {
         let existing = match self.put_if(store, item.clone(), Condition::ItemMissing).await? {
             Put::Applied => return Ok(Entry::Taken),
+            Put::Erased => return Ok(Entry::Erased),
             Put::Refused(Some(existing)) => existing,
             // Given back a moment ago: the queue's retry takes it.
             Put::Refused(None) => return Ok(Entry::InFlight),
@@ -198,7 +207,9 @@ impl Attempt {
         let no_send_reported = Write::update(Table::Emails, send_event_key(&reference))
             .set("expires_at", (now + Duration::days(RETENTION_DAYS)).timestamp())
             .when(Condition::lacks("message_id"));
-        let writes = vec![Write::put(Table::Emails, item).when(lapsed), no_send_reported];
+        let guard = self.erasure_guard(&item);
+        let mut writes = vec![Write::put(Table::Emails, item).when(lapsed), no_send_reported];
+        writes.extend(guard);
         match store.write(writes.into()).await {
             Ok(()) => Ok(Entry::Taken),
             Err(WriteFailure::Store(error)) => Err(error),
@@ -210,6 +221,7 @@ impl Attempt {
                 self.record_reported_send(store, earlier, &message_id, now).await?;
                 Ok(Entry::Sent)
             }
+            Err(WriteFailure::Cancelled(cancelled)) if cancelled.failed(2) => Ok(Entry::Erased),
             // Another attempt took it over first, or it changed: the queue's retry looks again.
             Err(WriteFailure::Cancelled(_)) => Ok(Entry::InFlight),
         }
@@ -297,6 +309,7 @@ impl Attempt {
 enum Put {
     Applied,
     Refused(Option<Item>),
+    Erased,
 }
 
 /// What an existing item (or its absence, when it vanished between write and read) means.
@@ -323,6 +336,41 @@ mod tests {
             recipient_id: "buy_1".into(),
             locale: "en".into(),
         }
+    }
+
+    /// The erasure may commit after the mailer read the buyer's standing: the send's lease is
+    /// taken in one transaction with the question whether it did, so no send begins after
+    /// it, whether the key is new or a lapsed lease is taken over. A seller's email is not
+    /// held by a buyer's erasure.
+    #[tokio::test]
+    async fn no_send_to_a_buyer_begins_once_the_erasure_committed() {
+        let store = MemoryStorage::new();
+        let now: DateTime<Utc> = "2026-11-26T10:00:00Z".parse().unwrap();
+        let lapsed = attempt();
+        assert_eq!(lapsed.begin(&store, now).await.unwrap(), Entry::Taken);
+        store
+            .write(vec![super::super::suppressions::mark_erased("buy_1", now)].into())
+            .await
+            .unwrap();
+        let later = now + Duration::seconds(LEASE_SECS + 1);
+        let again = Attempt {
+            attempt_id: "m-2".into(),
+            ..attempt()
+        };
+        assert_eq!(again.begin(&store, later).await.unwrap(), Entry::Erased);
+        let fresh = Attempt {
+            dedupe_key: "order-intake#ord_2#accepted#email".into(),
+            ..attempt()
+        };
+        assert_eq!(fresh.begin(&store, later).await.unwrap(), Entry::Erased);
+        assert!(store.item(Table::Emails, &fresh.dedupe_key).is_none());
+        let seller = Attempt {
+            dedupe_key: "stock-alerts#digest#email".into(),
+            role: RecipientRole::Seller,
+            recipient_id: "buy_1".into(),
+            ..attempt()
+        };
+        assert_eq!(seller.begin(&store, later).await.unwrap(), Entry::Taken);
     }
 
     /// SES took the email; the store then fails a few times (throttled, unreachable): the

@@ -44,6 +44,8 @@ pub enum AddressBlock {
 pub struct Standing {
     pub opted_out: bool,
     pub blocked: Option<AddressBlock>,
+    /// The buyer's personal data was erased: nothing is sent to them again.
+    pub erased: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +54,8 @@ pub enum SkipReason {
     OptedOut,
     HardBounced,
     Complained,
+    /// Queued before the buyer's erasure committed.
+    Erased,
 }
 
 impl SkipReason {
@@ -60,12 +64,16 @@ impl SkipReason {
             SkipReason::OptedOut => "opted_out",
             SkipReason::HardBounced => "hard_bounced",
             SkipReason::Complained => "complained",
+            SkipReason::Erased => "erased",
         }
     }
 }
 
 /// `None` when the email may go; otherwise why it must not.
 pub fn skip_reason(template: EmailTemplate, role: RecipientRole, standing: Standing) -> Option<SkipReason> {
+    if standing.erased && role == RecipientRole::Buyer {
+        return Some(SkipReason::Erased);
+    }
     match standing.blocked {
         Some(AddressBlock::HardBounce) => return Some(SkipReason::HardBounced),
         Some(AddressBlock::Complaint) => return Some(SkipReason::Complained),
@@ -82,6 +90,7 @@ mod tests {
     const OPTED_OUT: Standing = Standing {
         opted_out: true,
         blocked: None,
+        erased: false,
     };
 
     #[test]
@@ -118,6 +127,7 @@ mod tests {
             let standing = Standing {
                 opted_out: false,
                 blocked: Some(block),
+                erased: false,
             };
             for role in [RecipientRole::Buyer, RecipientRole::Seller] {
                 assert_eq!(

@@ -95,6 +95,8 @@ impl<Store: Storage, Mail: Mailer> Postman<Store, Mail> {
             Entry::Taken => {}
             Entry::Sent | Entry::Skipped => return Ok(self.already_done(&attempt)),
             Entry::InFlight => return Err(DeliveryError::InFlight),
+            // Erased between the read of the buyer's standing and now.
+            Entry::Erased => return self.skip(&attempt, SkipReason::Erased, now).await,
         }
         self.send(&attempt, &outgoing, now).await
     }
@@ -161,7 +163,8 @@ impl<Store: Storage, Mail: Mailer> Postman<Store, Mail> {
                 Ok(Delivered::Skipped(reason))
             }
             Entry::Sent | Entry::Skipped => Ok(self.already_done(attempt)),
-            Entry::InFlight => Err(DeliveryError::InFlight),
+            // A skip is never guarded.
+            Entry::InFlight | Entry::Erased => Err(DeliveryError::InFlight),
         }
     }
 

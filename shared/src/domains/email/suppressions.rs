@@ -2,7 +2,8 @@
 //!
 //! `buyer#<id>` holds the buyer's choice about optional email (`buyer.preferences`);
 //! `address#<sha256 of the lower-cased address>` holds a hard bounce or complaint from SES, so
-//! the address itself is never stored.
+//! the address itself is never stored; `erased#<id>` marks a buyer whose personal data was
+//! erased, which the mailer checks in the transaction that begins a send.
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -17,6 +18,25 @@ fn buyer_key(buyer_id: &str) -> String {
     format!("buyer#{buyer_id}")
 }
 
+/// The mark of a buyer's erasure: while it stands, no email is sent to the buyer.
+pub fn erased_key(buyer_id: &str) -> String {
+    format!("erased#{buyer_id}")
+}
+
+/// Marks the buyer erased at `at`; written once, by the erasure's first page.
+pub fn mark_erased(buyer_id: &str, at: DateTime<Utc>) -> Write {
+    let mut item = Item::new();
+    item.insert("pk".to_owned(), erased_key(buyer_id).into());
+    item.insert("erased_at".to_owned(), at.to_rfc3339().into());
+    Write::put(Table::Suppression, item).when(Condition::ItemMissing)
+}
+
+/// Holds a send to the buyer to the buyer's not being erased, in the transaction that begins
+/// it: an erasure committed while the email waited in its queue stops it there.
+pub fn not_erased(buyer_id: &str) -> Write {
+    Write::check(Table::Suppression, erased_key(buyer_id), Condition::ItemMissing)
+}
+
 /// Case is ignored: mailbox providers treat `Li.Wei@` and `li.wei@` as one mailbox.
 fn address_key(address: &EmailAddress) -> String {
     let digest = Sha256::digest(address.expose().to_lowercase().as_bytes());
@@ -28,6 +48,7 @@ pub async fn standing(store: &impl Storage, recipient: &Recipient) -> Result<Sta
     let mut keys = vec![ItemKey::new(Table::Suppression, address_key(&recipient.email))];
     if recipient.role == RecipientRole::Buyer {
         keys.push(ItemKey::new(Table::Suppression, buyer_key(&recipient.id)));
+        keys.push(ItemKey::new(Table::Suppression, erased_key(&recipient.id)));
     }
     let found = store.get_many(&keys).await?;
     let mut standing = Standing::default();
@@ -41,6 +62,7 @@ pub async fn standing(store: &impl Storage, recipient: &Recipient) -> Result<Sta
     if let Some(Some(buyer)) = found.get(1) {
         standing.opted_out = text(buyer, "optional_email") == "opted_out";
     }
+    standing.erased = matches!(found.get(2), Some(Some(_)));
     Ok(standing)
 }
 
