@@ -377,6 +377,12 @@ fn tables_are_on_demand_with_recovery(template: &Template, found: &mut Vec<Strin
         if table.properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool() != Some(true) {
             found.push(format!("{id}: point-in-time recovery must be on"));
         }
+        // The code marks what need not be kept with `expires_at`; a table without the TTL on
+        // it would keep that forever, a buyer's words among it.
+        let ttl = &table.properties["TimeToLiveSpecification"];
+        if ttl["AttributeName"].as_str() != Some("expires_at") || ttl["Enabled"].as_bool() != Some(true) {
+            found.push(format!("{id}: its TTL must be on, on expires_at"));
+        }
     }
 }
 
@@ -798,6 +804,16 @@ fn a_secret_in_a_functions_configuration_is_caught() {
         ),
         "SellerHealthFunction: REPLAYS_SCHEDULES is for the local stack, never deployed",
     );
+}
+
+#[test]
+fn a_table_without_its_ttl_is_caught() {
+    let text = project_template_text();
+    let start = text.find("  RefundsTable:").expect("the refunds table");
+    let ttl = "      TimeToLiveSpecification: { AttributeName: expires_at, Enabled: true }\n";
+    let at = start + text[start..].find(ttl).expect("its TTL");
+    let without = format!("{}{}", &text[..at], &text[at + ttl.len()..]);
+    assert_caught(problems(&without), "RefundsTable: its TTL must be on");
 }
 
 #[test]

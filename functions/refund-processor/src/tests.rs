@@ -460,6 +460,18 @@ async fn a_buyer_with_three_refunds_in_ninety_days_waits_for_the_seller() {
         answer["decision"], "approved",
         "91 days on, the history has passed: {answer}"
     );
+    // Kept only as long as it counts: 90 days after the buyer's last approval.
+    let history = shop
+        .store
+        .item(
+            Table::Refunds,
+            &backoffice::domains::refunds::records::buyer_key("buy_42"),
+        )
+        .unwrap();
+    assert_eq!(
+        history["expires_at"],
+        Value::from((later + Duration::days(90)).timestamp())
+    );
 }
 
 #[tokio::test]

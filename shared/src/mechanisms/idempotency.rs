@@ -24,6 +24,9 @@ use crate::storage::{
 
 /// How long a claim answers duplicates: longer than the marketplace retries.
 const RETENTION_DAYS: i64 = 7;
+/// How long an event's record in its subject's history is kept: far past any redelivery, and
+/// it holds ids and counts only.
+const RECORD_RETENTION_DAYS: i64 = 400;
 /// Write sets that collide with a concurrent one on the same items are tried this often.
 const ATTEMPTS: u32 = 8;
 
@@ -78,6 +81,10 @@ impl Claim {
         item.insert("fingerprint".to_owned(), self.fingerprint.clone().into());
         item.insert("outcome".to_owned(), answer.to_string().into());
         item.insert("recorded_at".to_owned(), self.now.to_rfc3339().into());
+        item.insert(
+            "expires_at".to_owned(),
+            (self.now + Duration::days(RECORD_RETENTION_DAYS)).timestamp().into(),
+        );
         Write::put(table, item).when(Condition::ItemMissing)
     }
 
@@ -164,6 +171,21 @@ mod tests {
         commit_with_claim(&store, &later, &json!({"again": true}), vec![])
             .await
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_events_record_outlives_its_claim_for_a_bounded_time() {
+        let store = MemoryStorage::new();
+        let first = claim("f1", "2026-11-22T10:00:00Z");
+        let record = first.recorded_in(Table::Inventory, "sel#SKU#restock#evt_1".to_owned(), &json!({}));
+        commit_with_claim(&store, &first, &json!({}), vec![record])
+            .await
+            .unwrap();
+        let kept = store.item(Table::Inventory, "sel#SKU#restock#evt_1").unwrap();
+        let claimed = store.item(Table::Idempotency, &first.key).unwrap();
+        let at = first.now.timestamp();
+        assert_eq!(kept["expires_at"], json!(at + 400 * 86_400));
+        assert_eq!(claimed["expires_at"], json!(at + 7 * 86_400));
     }
 
     #[tokio::test]

@@ -29,6 +29,9 @@ use crate::storage::{Condition, Storage, StoreError, Table, Write, WriteFailure,
 
 /// How long an outbox entry is kept after the stream relayed it; for investigations only.
 const RETENTION_DAYS: i64 = 7;
+/// How long an entry set aside is kept for an operator to republish: as long as a dead
+/// letter, and no longer, since it may hold a buyer's words and address.
+pub const SET_ASIDE_DAYS: i64 = 14;
 
 /// Follow-ups waiting in the outbox: one entry per change, keyed by the change.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +61,13 @@ pub struct StreamRecord {
 pub struct StreamChange {
     #[serde(rename = "SequenceNumber")]
     pub sequence_number: String,
+    /// When the entry was written, in unix seconds (DynamoDB rounds it to the second).
+    #[serde(
+        rename = "ApproximateCreationDateTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub written: Option<f64>,
     #[serde(rename = "NewImage", default, skip_serializing_if = "Option::is_none")]
     pub new_image: Option<OutboxImage>,
 }
@@ -177,13 +187,17 @@ impl SetAside {
     }
 }
 
-/// Keeps an outbox entry that cannot be published, with why, past its retention: found by
-/// `set_aside` for an operator. Only an entry still there (it is never recreated).
-pub fn set_aside(key: &str, why: SetAside) -> Write {
+/// Keeps an outbox entry written at `written` that cannot be published, with why, for
+/// [`SET_ASIDE_DAYS`]: found by `set_aside` for an operator. Only an entry still there (it is
+/// never recreated).
+pub fn set_aside(key: &str, why: SetAside, written: chrono::DateTime<chrono::Utc>) -> Write {
     Write::update(Table::Outbox, key)
         .when(Condition::ItemExists)
         .set("set_aside", why.as_str())
-        .remove("expires_at")
+        .set(
+            "expires_at",
+            (written + chrono::Duration::days(SET_ASIDE_DAYS)).timestamp(),
+        )
 }
 
 /// Publishes the follow-ups of every new outbox entry in `batch`, in stream order, in as few
@@ -238,11 +252,11 @@ impl<P: FollowUpPublisher> Relay<'_, P> {
                 // failed on, which may be a buyer's words.
                 let error = crate::values::pii::Unquoted(&source);
                 tracing::error!(%error, key, sequence, "outbox entry unreadable");
-                return self.put_aside(&key, SetAside::Unreadable, sequence, store).await;
+                return self.put_aside(&key, SetAside::Unreadable, record, store).await;
             }
             Err(OutboxError::NoFollowUps { key }) => {
                 tracing::error!(key, sequence, "outbox entry has no follow-ups as text");
-                return self.put_aside(&key, SetAside::Unreadable, sequence, store).await;
+                return self.put_aside(&key, SetAside::Unreadable, record, store).await;
             }
             Err(error @ OutboxError::NoKey) => {
                 // Nothing to set aside by: counted and passed, so the shard moves on.
@@ -272,7 +286,7 @@ impl<P: FollowUpPublisher> Relay<'_, P> {
                 sequence,
                 "follow-up larger than SNS takes"
             );
-            self.put_aside(&entry.key, SetAside::TooLarge, sequence, store).await?;
+            self.put_aside(&entry.key, SetAside::TooLarge, record, store).await?;
         }
         for (follow_up, bytes) in fitting {
             if !self.pending.has_room_for(bytes) {
@@ -290,10 +304,17 @@ impl<P: FollowUpPublisher> Relay<'_, P> {
         &mut self,
         key: &str,
         why: SetAside,
-        sequence: &str,
+        record: &StreamRecord,
         store: &S,
     ) -> Result<(), String> {
-        match store.write(WriteSet::from(vec![set_aside(key, why)])).await {
+        let sequence = &record.dynamodb.sequence_number;
+        // A record without its time (none Lambda delivers) is taken as written now.
+        let written = record
+            .dynamodb
+            .written
+            .and_then(|seconds| chrono::DateTime::from_timestamp(seconds as i64, 0))
+            .unwrap_or_else(chrono::Utc::now);
+        match store.write(WriteSet::from(vec![set_aside(key, why, written)])).await {
             Ok(()) | Err(WriteFailure::Cancelled(_)) => {
                 metrics::count("FollowUpsSetAside", 1, &[]);
                 Ok(())

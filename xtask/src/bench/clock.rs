@@ -65,7 +65,7 @@ fn thread(index: usize) -> WriteRequest {
         version: 0,
     };
     thread.start_clock(&format!("msg_clock_{index}"), asked);
-    let item = dynamo_item(thread_item(&thread).expect("a thread serialises"));
+    let item = dynamo_item(thread_item(&thread, asked).expect("a thread serialises"));
     WriteRequest::builder()
         .put_request(PutRequest::builder().set_item(Some(item)).build().expect("a key"))
         .build()

@@ -241,6 +241,39 @@ async fn a_reply_stops_the_clock_and_reaches_the_buyer_once() {
     assert!(!thread.contains_key("clock_open"), "off the clock's index");
 }
 
+/// A conversation is kept while its seller owes an answer, and two years after it went
+/// quiet: the table's TTL takes the head and each message then.
+#[tokio::test]
+async fn a_quiet_thread_and_its_messages_expire_two_years_after_their_last_words() {
+    use backoffice::domains::questions::records::{RETENTION_DAYS, message_key};
+    let desk = helpdesk().await;
+    desk.send(&question("10", json!({"text": "Is the lid glass?"})), now())
+        .await;
+    let waiting = desk.store.item(Table::Threads, &thread_key("thr_msg_10")).unwrap();
+    assert!(
+        !waiting.contains_key("expires_at"),
+        "kept while the seller owes an answer"
+    );
+    let at = now() + Duration::hours(3);
+    let (status, _) = desk
+        .send(&reply("11", "thr_msg_10", json!({"text": "Yes, tempered glass."})), at)
+        .await;
+    assert_eq!(status, 202);
+    let expiry = |at: DateTime<Utc>| Value::from((at + Duration::days(RETENTION_DAYS)).timestamp());
+    let head = desk.store.item(Table::Threads, &thread_key("thr_msg_10")).unwrap();
+    assert_eq!(head["expires_at"], expiry(at));
+    let asked = desk
+        .store
+        .item(Table::Threads, &message_key("thr_msg_10", "msg_10"))
+        .unwrap();
+    assert_eq!(asked["expires_at"], expiry(now()));
+    let answered = desk
+        .store
+        .item(Table::Threads, &message_key("thr_msg_10", "msg_11"))
+        .unwrap();
+    assert_eq!(answered["expires_at"], expiry(at));
+}
+
 #[tokio::test]
 async fn a_reply_taking_the_buyer_off_platform_is_refused_and_changes_nothing() {
     let desk = helpdesk().await;
@@ -406,6 +439,19 @@ async fn a_late_order_gets_one_delay_notice_and_its_seller_one_alert() {
     assert_eq!(recipients, ["alerts@teahouse.example", "emma.clarke@example.co.uk"]);
     let alert = sent.iter().find(|(to, _)| to == "alerts@teahouse.example").unwrap();
     assert!(alert.1.text.contains("ord_1002"), "{}", alert.1.text);
+    // The mark that keeps it once goes 30 days after the ship-by, when no sweep looks back.
+    let mark = desk
+        .store
+        .item(
+            Table::Threads,
+            &backoffice::domains::questions::sweep::late_key("ord_1002"),
+        )
+        .unwrap();
+    let ship_by: DateTime<Utc> = "2026-11-25T18:00:00Z".parse().unwrap();
+    assert_eq!(
+        mark["expires_at"],
+        Value::from((ship_by + Duration::days(30)).timestamp())
+    );
 }
 
 /// 250 more orders late on one day than one sweep looks at: each sweep announces a page of

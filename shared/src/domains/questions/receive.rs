@@ -122,7 +122,7 @@ pub async fn receive_message(
         let answer = receipt(&thread, &message);
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
-        writes.push(put_thread(&thread, read_version)?);
+        writes.push(put_thread(&thread, read_version, now)?);
         writes.push(put_message(&thread.thread_id, &message)?);
         let entry = match (action, context.order.as_ref()) {
             (Action::AnsweredAutomatically, Some(order)) => {

@@ -7,6 +7,10 @@
 //! A thread whose clock runs carries `clock_open` and `clock_next` (its reminder's time, then
 //! its deadline), the keys of the sparse `OpenThreads` index that the clock's sweep reads:
 //! its cost follows the open threads, not the messages.
+//!
+//! Retention: a head waiting for its seller is kept; any other head expires
+//! [`RETENTION_DAYS`] after its last change, and each message that long after it was written
+//! (the table's TTL, `expires_at`), so a conversation is gone two years after it went quiet.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +28,9 @@ pub const REPLY_HOURS: i64 = 24;
 pub const REMIND_HOURS_BEFORE: i64 = 4;
 /// The value of `clock_open` on a thread waiting for its seller.
 pub const OPEN: &str = "open";
+/// How long a closed thread and its messages are kept: long enough for a dispute over what
+/// was said, no longer.
+pub const RETENTION_DAYS: i64 = 730;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -160,6 +167,7 @@ pub fn put_message(thread_id: &str, message: &ThreadMessage) -> Result<Write, St
     let mut item = to_item(message)?;
     item.insert("pk".to_owned(), message_key(thread_id, &message.message_id).into());
     item.insert("thread_id".to_owned(), thread_id.into());
+    item.insert("expires_at".to_owned(), expiry(message.at).into());
     Ok(Write::put(Table::Threads, item).when(Condition::ItemMissing))
 }
 
@@ -176,19 +184,28 @@ pub async fn read_message(
         .transpose()
 }
 
-/// The thread, written only over the version it was read at (or only if new).
-pub fn put_thread(thread: &StoredThread, read_version: Option<u64>) -> Result<Write, StoreError> {
+/// The thread as changed at `now`, written only over the version it was read at (or only if
+/// new).
+pub fn put_thread(thread: &StoredThread, read_version: Option<u64>, now: DateTime<Utc>) -> Result<Write, StoreError> {
     let condition = match read_version {
         None => Condition::ItemMissing,
         Some(version) => Condition::equals("version", version as i64),
     };
-    Ok(Write::put(Table::Threads, thread_item(thread)?).when(condition))
+    Ok(Write::put(Table::Threads, thread_item(thread, now)?).when(condition))
 }
 
-/// The thread as its table keeps it, with the `OpenThreads` keys while its clock runs.
-pub fn thread_item(thread: &StoredThread) -> Result<Item, StoreError> {
+fn expiry(at: DateTime<Utc>) -> i64 {
+    (at + Duration::days(RETENTION_DAYS)).timestamp()
+}
+
+/// The thread as its table keeps it after a change at `now`: with the `OpenThreads` keys
+/// while its clock runs, and otherwise its expiry.
+pub fn thread_item(thread: &StoredThread, now: DateTime<Utc>) -> Result<Item, StoreError> {
     let mut item = to_item(thread)?;
     item.insert("pk".to_owned(), thread_key(&thread.thread_id).into());
+    if thread.state != ThreadState::AwaitingSeller {
+        item.insert("expires_at".to_owned(), expiry(now).into());
+    }
     if let Some(next) = thread.clock.as_ref().and_then(Clock::next_look) {
         item.insert("clock_open".to_owned(), OPEN.into());
         item.insert(

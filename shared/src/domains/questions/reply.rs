@@ -60,7 +60,7 @@ pub async fn reply_to_thread(
         }
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
-        writes.push(put_thread(&next, Some(thread.version))?);
+        writes.push(put_thread(&next, Some(thread.version), now)?);
         writes.push(put_message(&next.thread_id, &message)?);
         if let Answer::Text(text) = &reply.answer {
             writes.push(outbox::put(

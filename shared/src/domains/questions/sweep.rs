@@ -134,7 +134,7 @@ async fn tick(
     // same wait.
     let question = thread.last_question();
     let mut writes = WriteSet::new();
-    writes.push(put_thread(&next, Some(thread.version))?);
+    writes.push(put_thread(&next, Some(thread.version), now)?);
     match question_notice(
         &next,
         &clock.message_id,
@@ -235,6 +235,10 @@ pub fn late_key(order_id: &str) -> String {
     format!("late#{order_id}")
 }
 
+/// A late order's mark outlives the sweep's seven days of `ship_by` by this much: by then no
+/// sweep can find its order late again, so the mark is kept no longer.
+const LATE_MARK_DAYS: i64 = 30;
+
 /// The buyer's delay notice and the seller's alert, once: the mark is written only if new.
 async fn announce_late(
     store: &impl Storage,
@@ -247,6 +251,12 @@ async fn announce_late(
     mark.insert("seller_id".to_owned(), order.seller_id.clone().into());
     mark.insert("ship_by".to_owned(), order.ship_by.to_rfc3339().into());
     mark.insert("announced_at".to_owned(), now.to_rfc3339().into());
+    mark.insert(
+        "expires_at".to_owned(),
+        (order.ship_by + chrono::Duration::days(LATE_MARK_DAYS))
+            .timestamp()
+            .into(),
+    );
     let mut writes = WriteSet::new();
     writes.push(Write::put(Table::Threads, mark).when(Condition::ItemMissing));
     writes.push(outbox::put(&delay_notice(order), now));

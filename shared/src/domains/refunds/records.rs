@@ -199,6 +199,13 @@ pub fn put_refund(refund: &StoredRefund, read_version: Option<u64>) -> Result<Wr
 pub fn put_history(history: &BuyerHistory, read_version: Option<u64>) -> Result<Write, StoreError> {
     let mut item = to_item(history)?;
     item.insert("pk".to_owned(), buyer_key(&history.buyer_id).into());
+    // Nothing in it counts once its last approval is older than the window it is read over.
+    if let Some(last) = history.approved.iter().max() {
+        item.insert(
+            "expires_at".to_owned(),
+            (*last + Duration::days(HISTORY_DAYS)).timestamp().into(),
+        );
+    }
     let condition = match read_version {
         None => Condition::ItemMissing,
         Some(version) => Condition::equals("version", version as i64),
