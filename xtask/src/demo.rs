@@ -8,22 +8,15 @@ use backoffice::adapters::dynamodb::item_of;
 use backoffice::storage::{Item, text};
 use chrono::Datelike;
 use local_cloud::operations::{dead_letters, outbox, send_event, wait_for_quiet_queues};
-use local_cloud::processes::LogSink;
 use local_cloud::stack::{Stack, StackState};
-use local_cloud::{paths, story, venv};
+use local_cloud::story;
 use serde_json::Value;
 
 use crate::CommandResult;
-use crate::local::{build_functions, print_emails, sample_events, stack_options};
+use crate::local::{command_stack, print_emails, sample_events};
 
 pub async fn demo() -> CommandResult {
-    venv::ensure().map_err(|error| error.to_string())?;
-    build_functions()?;
-    let logs = paths::scratch().join("demo-logs");
-    let _ = std::fs::remove_dir_all(&logs);
-    let mut options = stack_options(0, LogSink::Files(logs.clone()));
-    options.schedules = false;
-    let stack = Stack::start(options).await.map_err(|error| error.to_string())?;
+    let (stack, logs) = command_stack("demo-logs").await?;
     let state = stack.state();
     println!(
         "The back office is running locally (local AWS at {}).\n",

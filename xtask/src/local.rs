@@ -19,6 +19,19 @@ pub fn build_functions() -> CommandResult {
     processes::build_functions()
 }
 
+/// A stack of a command's own, with the tools and the functions built first: each function
+/// logs to `<scratch>/<logs>/` (emptied first), and the command fires the schedules itself.
+pub async fn command_stack(logs: &str) -> Result<(Stack, PathBuf), String> {
+    local_cloud::venv::ensure().map_err(|error| error.to_string())?;
+    build_functions()?;
+    let logs = paths::scratch().join(logs);
+    let _ = std::fs::remove_dir_all(&logs);
+    let mut options = stack_options(0, LogSink::Files(logs.clone()));
+    options.schedules = false;
+    let stack = Stack::start(options).await.map_err(|error| error.to_string())?;
+    Ok((stack, logs))
+}
+
 pub fn stack_options(port: u16, logs: LogSink) -> StackOptions {
     StackOptions {
         port,

@@ -15,26 +15,18 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use chrono::{DateTime, Datelike, Duration as Days, Utc};
 use local_cloud::operations::{dead_letters, sent_destinations, wait_for_quiet_queues};
-use local_cloud::processes::LogSink;
 use local_cloud::schedule::scheduled_event;
-use local_cloud::stack::{Stack, StackState};
-use local_cloud::{paths, venv};
+use local_cloud::stack::StackState;
 
 use crate::CommandResult;
-use crate::local::{build_functions, stack_options};
+use crate::local::command_stack;
 
 const DOMAIN: &str = "load.example.com";
 /// How long without a new email before the run is taken to have stopped.
 const STALLED: Duration = Duration::from_secs(180);
 
 pub async fn command(count: usize) -> CommandResult {
-    venv::ensure().map_err(|error| error.to_string())?;
-    build_functions()?;
-    let logs = paths::scratch().join("load-sellers-logs");
-    let _ = std::fs::remove_dir_all(&logs);
-    let mut options = stack_options(0, LogSink::Files(logs.clone()));
-    options.schedules = false;
-    let stack = Stack::start(options).await.map_err(|error| error.to_string())?;
+    let (stack, logs) = command_stack("load-sellers-logs").await?;
     let state = stack.state();
     let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
