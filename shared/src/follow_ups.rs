@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domains::email::request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};
 use crate::domains::health::run::RunPage;
+use crate::domains::privacy::page::{ErasurePage, ExportJob};
 use crate::domains::refunds::payout::Payout;
 use crate::domains::reviews::notice::ReviewNotice;
 pub use crate::domains::stock::change::{StockChange, StockChangeReason, SweepPage};
@@ -31,6 +32,10 @@ pub enum FollowUp {
     RefundPayout(Payout),
     /// For seller health: its run goes on with the next page of sellers.
     SellerHealthPage(RunPage),
+    /// For buyer privacy: the buyer's erasure goes on with its next page.
+    ErasurePage(ErasurePage),
+    /// For buyer privacy: write the buyer's export.
+    BuyerExport(ExportJob),
 }
 
 impl FollowUp {
@@ -43,6 +48,8 @@ impl FollowUp {
             FollowUp::ReviewNotice(_) => ReviewNotice::KIND,
             FollowUp::RefundPayout(_) => Payout::KIND,
             FollowUp::SellerHealthPage(_) => RunPage::KIND,
+            FollowUp::ErasurePage(_) => ErasurePage::KIND,
+            FollowUp::BuyerExport(_) => ExportJob::KIND,
         }
     }
 
@@ -54,6 +61,8 @@ impl FollowUp {
             FollowUp::ReviewNotice(notice) => notice.dedupe_key(),
             FollowUp::RefundPayout(payout) => payout.dedupe_key(),
             FollowUp::SellerHealthPage(page) => page.dedupe_key(),
+            FollowUp::ErasurePage(page) => page.dedupe_key(),
+            FollowUp::BuyerExport(job) => job.dedupe_key(),
         }
     }
 
@@ -66,6 +75,8 @@ impl FollowUp {
             FollowUp::ReviewNotice(notice) => Message::of(notice),
             FollowUp::RefundPayout(payout) => Message::of(payout),
             FollowUp::SellerHealthPage(page) => Message::of(page),
+            FollowUp::ErasurePage(page) => Message::of(page),
+            FollowUp::BuyerExport(job) => Message::of(job),
         }
     }
 

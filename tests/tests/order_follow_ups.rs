@@ -55,7 +55,9 @@ fn of_order<'a>(follow_ups: &'a [FollowUp], order_id: &str) -> Vec<&'a FollowUp>
             FollowUp::StockSweep(_)
             | FollowUp::ReviewNotice(_)
             | FollowUp::RefundPayout(_)
-            | FollowUp::SellerHealthPage(_) => false,
+            | FollowUp::SellerHealthPage(_)
+            | FollowUp::ErasurePage(_)
+            | FollowUp::BuyerExport(_) => false,
         })
         .collect()
 }

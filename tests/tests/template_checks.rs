@@ -491,10 +491,12 @@ fn only_stock_alerts_writes_whole_skus(template: &Template, found: &mut Vec<Stri
     );
 }
 
-/// Order intake writes whole orders; stock alerts and refund processing may update only the
-/// attributes their change makes (`FILL_ATTRIBUTES`, `REFUND_ATTRIBUTES`, and the key), so
-/// neither can rewrite a buyer, an address or a price; no other role writes orders at all.
+/// Order intake writes whole orders; stock alerts, refund processing and buyer privacy may
+/// update only the attributes their change makes (`FILL_ATTRIBUTES`, `REFUND_ATTRIBUTES`,
+/// `ERASURE_ATTRIBUTES`, and the key), so none of them can rewrite a price, and only the
+/// erasure touches a buyer or an address; no other role writes orders at all.
 fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<String>) {
+    use backoffice::domains::orders::erasure::ERASURE_ATTRIBUTES;
     use backoffice::domains::orders::records::{FILL_ATTRIBUTES, REFUND_ATTRIBUTES};
     writes_limited_to_attributes(
         template,
@@ -509,6 +511,7 @@ fn only_order_intake_writes_whole_orders(template: &Template, found: &mut Vec<St
                 ("StockAlertsWorkerFunctionRole", FILL_ATTRIBUTES),
                 ("RefundProcessorFunctionRole", REFUND_ATTRIBUTES),
                 ("RefundProcessorWorkerFunctionRole", REFUND_ATTRIBUTES),
+                ("BuyerPrivacyWorkerFunctionRole", ERASURE_ATTRIBUTES),
             ],
         },
     );

@@ -480,6 +480,8 @@ mod tests {
                 ("buyer-messaging", "buyer-messaging"),
                 ("buyer-messaging-worker", "buyer-messaging"),
                 ("seller-health", "seller-health"),
+                ("buyer-privacy", "buyer-privacy"),
+                ("buyer-privacy-worker", "buyer-privacy"),
             ]
         );
         let named = |name: &str| functions.iter().find(|f| f.name == name).unwrap();

@@ -14,6 +14,7 @@ pub mod email;
 pub mod figures;
 pub mod health;
 pub mod orders;
+pub mod privacy;
 pub mod questions;
 pub mod refunds;
 pub mod reviews;

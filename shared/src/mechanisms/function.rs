@@ -11,6 +11,7 @@ pub enum Function {
     RefundProcessor,
     BuyerMessaging,
     SellerHealth,
+    BuyerPrivacy,
 }
 
 const EVENT_TYPES: &[(&str, Function)] = &[
@@ -30,16 +31,19 @@ const EVENT_TYPES: &[(&str, Function)] = &[
     ("message.received", Function::BuyerMessaging),
     ("message.replied", Function::BuyerMessaging),
     ("buyer.preferences", Function::BuyerMessaging),
+    ("buyer.erasure_requested", Function::BuyerPrivacy),
+    ("buyer.export_requested", Function::BuyerPrivacy),
 ];
 
 impl Function {
-    pub const ALL: [Function; 6] = [
+    pub const ALL: [Function; 7] = [
         Function::OrderIntake,
         Function::StockAlerts,
         Function::ReviewMonitor,
         Function::RefundProcessor,
         Function::BuyerMessaging,
         Function::SellerHealth,
+        Function::BuyerPrivacy,
     ];
 
     /// The crate, binary and local Function URL name.
@@ -51,6 +55,7 @@ impl Function {
             Function::RefundProcessor => "refund-processor",
             Function::BuyerMessaging => "buyer-messaging",
             Function::SellerHealth => "seller-health",
+            Function::BuyerPrivacy => "buyer-privacy",
         }
     }
 

@@ -122,6 +122,10 @@ pub fn put(entry: &OutboxEntry, now: chrono::DateTime<chrono::Utc>) -> Write {
     item.insert("follow_ups".to_owned(), follow_ups.into());
     item.insert(DIGEST.to_owned(), digest.clone().into());
     item.insert("expires_at".to_owned(), expires_at.timestamp().into());
+    // An entry is one change's, which concerns one buyer at most.
+    if let Some(buyer_id) = entry.follow_ups.iter().find_map(Message::data_subject) {
+        item.insert("buyer_id".to_owned(), buyer_id.into());
+    }
     Write::put(Table::Outbox, item).when(Condition::Any(vec![
         Condition::ItemMissing,
         Condition::equals(DIGEST, digest),
@@ -151,6 +155,17 @@ pub async fn hand_on(
 }
 
 impl OutboxEntry {
+    /// The entry, indexed by the buyer whose words or name its follow-ups quote, so their
+    /// erasure finds it though it is addressed to someone else.
+    pub fn about(mut self, buyer_id: &str) -> Self {
+        self.follow_ups = self
+            .follow_ups
+            .into_iter()
+            .map(|message| message.about(buyer_id))
+            .collect();
+        self
+    }
+
     /// The follow-ups as the outbox item stores them: one JSON text, read back whole.
     pub fn follow_ups_json(&self) -> String {
         serde_json::to_string(&self.follow_ups).expect("follow-ups are plain data")

@@ -62,6 +62,17 @@ pub struct Page<T> {
     pub next: Option<Cursor>,
 }
 
+/// The table keys of a page of an index (a keys-only one, whose items are then read by key).
+pub async fn keys_page(store: &impl Storage, query: &Query) -> Result<Page<String>, StoreError> {
+    let key = query.index.table().key_attribute();
+    let found = store.query(query).await?;
+    let items = found.items.iter().map(|item| text(item, key).to_owned()).collect();
+    Ok(Page {
+        items,
+        next: found.next,
+    })
+}
+
 impl<S: Storage> Storage for &S {
     async fn get(&self, table: Table, key: &str) -> Result<Option<Item>, StoreError> {
         (**self).get(table, key).await

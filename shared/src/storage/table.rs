@@ -99,6 +99,19 @@ pub enum Index {
     /// A seller's SKUs by units sold in a week (`sku_week` = `<seller>#<monday>`, `units` a
     /// number): the week's best sellers in one query, however big the catalogue.
     TopSkus,
+    /// Sparse, keys only: the orders still holding a buyer's personal data (`buyer_id`,
+    /// removed when erased), for erasure and export.
+    OrdersByBuyer,
+    /// Sparse, keys only: the thread heads and messages still holding a buyer's data.
+    ThreadsByBuyer,
+    /// Keys only: a buyer's reviews (an erased review's `buyer_id` is a tombstone).
+    ReviewsByBuyer,
+    /// A buyer's refunds by when they were asked for.
+    RefundsByBuyer,
+    /// Sparse, keys only: outbox entries whose follow-ups carry a buyer's data.
+    OutboxByBuyer,
+    /// Sparse, keys only: the emails' ledger entries of emails to a buyer.
+    EmailsByBuyer,
 }
 
 impl Index {
@@ -113,6 +126,12 @@ impl Index {
             Index::OrdersOpenByBuyer => Table::Orders,
             Index::SellersListed => Table::Sellers,
             Index::TopSkus => Table::Figures,
+            Index::OrdersByBuyer => Table::Orders,
+            Index::ThreadsByBuyer => Table::Threads,
+            Index::ReviewsByBuyer => Table::Reviews,
+            Index::RefundsByBuyer => Table::Refunds,
+            Index::OutboxByBuyer => Table::Outbox,
+            Index::EmailsByBuyer => Table::Emails,
         }
     }
 
@@ -128,6 +147,12 @@ impl Index {
             Index::OrdersOpenByBuyer => "OpenByBuyer",
             Index::SellersListed => "Listed",
             Index::TopSkus => "TopSkus",
+            Index::OrdersByBuyer
+            | Index::ThreadsByBuyer
+            | Index::ReviewsByBuyer
+            | Index::OutboxByBuyer
+            | Index::EmailsByBuyer => "ByBuyer",
+            Index::RefundsByBuyer => "ByBuyerDate",
         }
     }
 
@@ -141,6 +166,12 @@ impl Index {
             Index::OrdersOpenByBuyer => "open_for",
             Index::SellersListed => "listed",
             Index::TopSkus => "sku_week",
+            Index::OrdersByBuyer
+            | Index::ThreadsByBuyer
+            | Index::ReviewsByBuyer
+            | Index::RefundsByBuyer
+            | Index::OutboxByBuyer
+            | Index::EmailsByBuyer => "buyer_id",
         }
     }
 
@@ -156,6 +187,11 @@ impl Index {
             Index::OrdersOpenByBuyer => "order_id",
             Index::SellersListed => "seller_id",
             Index::TopSkus => "units",
+            Index::OrdersByBuyer => "order_id",
+            Index::ThreadsByBuyer | Index::ReviewsByBuyer => "pk",
+            Index::RefundsByBuyer => "requested",
+            Index::OutboxByBuyer => "key",
+            Index::EmailsByBuyer => "dedupe_key",
         }
     }
 
@@ -168,7 +204,15 @@ impl Index {
     pub fn keys_only(self) -> bool {
         matches!(
             self,
-            Index::Watchlist | Index::ReviewTrends | Index::PendingDue | Index::OpenThreads
+            Index::Watchlist
+                | Index::ReviewTrends
+                | Index::PendingDue
+                | Index::OpenThreads
+                | Index::OrdersByBuyer
+                | Index::ThreadsByBuyer
+                | Index::ReviewsByBuyer
+                | Index::OutboxByBuyer
+                | Index::EmailsByBuyer
         )
     }
 }

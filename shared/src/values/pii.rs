@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Deserializer, Serialize};
 
 const MAX_LEN: usize = 254;
+const ERASED_ADDRESS: &str = "erased@erased.invalid";
 
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
@@ -68,6 +69,16 @@ impl EmailAddress {
         } else {
             Err(InvalidEmail)
         }
+    }
+
+    /// What stands in an erased buyer's place: an address under `.invalid`, which no mail
+    /// system delivers to (RFC 2606), so a stored record still reads as the type it is.
+    pub fn erased() -> Self {
+        Self(ERASED_ADDRESS.to_owned())
+    }
+
+    pub fn is_erased(&self) -> bool {
+        self.0 == ERASED_ADDRESS
     }
 
     /// The address itself, for the mailer and the database only.

@@ -63,6 +63,8 @@ fn thread(index: usize) -> WriteRequest {
         answered_automatically_at: None,
         first_response_seconds: None,
         version: 0,
+        opened_at: Some(asked),
+        erased_at: None,
     };
     thread.start_clock(&format!("msg_clock_{index}"), asked);
     let item = dynamo_item(thread_item(&thread, asked).expect("a thread serialises"));

@@ -70,7 +70,8 @@ impl Workload {
             Function::ReviewMonitor => ("review.created, negative", 202, Kind::Review),
             Function::RefundProcessor => ("refund.requested, pending", 202, Kind::PendingRefund),
             Function::BuyerMessaging => ("message.received, to the seller", 202, Kind::Question),
-            Function::SellerHealth => return None,
+            // Its requests follow the buyer's data, not one event: not in this section yet.
+            Function::SellerHealth | Function::BuyerPrivacy => return None,
         };
         Some(Self {
             name: name.to_owned(),
@@ -232,6 +233,7 @@ fn review_notice() -> FollowUp {
             verified: true,
             snippet: "The lid leaks".to_owned(),
         },
+        buyer_id: Some("buy_bench".to_owned()),
     })
 }
 
@@ -454,7 +456,7 @@ pub async fn cases(
             ));
         }
         // No webhooks: its schedule has its own section of the bench.
-        Function::SellerHealth => {}
+        Function::SellerHealth | Function::BuyerPrivacy => {}
         Function::BuyerMessaging => {
             let wismo = message_received(
                 "count_wismo",

@@ -124,6 +124,10 @@ impl Attempt {
             item.insert(name.to_owned(), value.into());
         }
         item.insert("updated_at".to_owned(), now.to_rfc3339().into());
+        // For the sparse `ByBuyer` index a buyer's export reads: which emails they were sent.
+        if self.role == RecipientRole::Buyer {
+            item.insert("buyer_id".to_owned(), self.recipient_id.clone().into());
+        }
         item.insert(
             "expires_at".to_owned(),
             (now + Duration::days(RETENTION_DAYS)).timestamp().into(),

@@ -39,6 +39,10 @@ impl Relayed for EmailRequest {
     fn dedupe_key(&self) -> &str {
         &self.dedupe_key
     }
+
+    fn data_subject(&self) -> Option<&str> {
+        (self.recipient.role == RecipientRole::Buyer).then_some(self.recipient.id.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

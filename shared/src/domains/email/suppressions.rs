@@ -23,12 +23,33 @@ pub fn erased_key(buyer_id: &str) -> String {
     format!("erased#{buyer_id}")
 }
 
-/// Marks the buyer erased at `at`; written once, by the erasure's first page.
+/// How long an erasure's mark stands: past the last moment an email request from before the
+/// erasure could still be delivered (four days in its queue, then fourteen as a dead letter
+/// an operator might replay), and no longer, so a buyer who comes back is emailed again.
+pub const ERASURE_MARK_DAYS: i64 = 19;
+
+/// Marks the buyer erased at `at`, by the erasure's request: a later request marks again.
 pub fn mark_erased(buyer_id: &str, at: DateTime<Utc>) -> Write {
     let mut item = Item::new();
     item.insert("pk".to_owned(), erased_key(buyer_id).into());
     item.insert("erased_at".to_owned(), at.to_rfc3339().into());
-    Write::put(Table::Suppression, item).when(Condition::ItemMissing)
+    item.insert(
+        "expires_at".to_owned(),
+        (at + chrono::Duration::days(ERASURE_MARK_DAYS)).timestamp().into(),
+    );
+    Write::put(Table::Suppression, item)
+}
+
+/// Forgets the buyer's choice about optional email, if it was made by `before`: a choice
+/// made since belongs to the buyer's new relationship.
+pub fn forget_preference(buyer_id: &str, before: DateTime<Utc>) -> Write {
+    Write::delete(Table::Suppression, buyer_key(buyer_id))
+        .when(Condition::at_most("decided_at_ms", before.timestamp_millis()))
+}
+
+/// The buyer's choice about optional email, as stored (for an export).
+pub async fn preference_item(store: &impl Storage, buyer_id: &str) -> Result<Option<Item>, StoreError> {
+    store.get(Table::Suppression, &buyer_key(buyer_id)).await
 }
 
 /// Holds a send to the buyer to the buyer's not being erased, in the transaction that begins

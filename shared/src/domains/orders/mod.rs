@@ -8,6 +8,7 @@
 pub mod backorders;
 pub mod carriers;
 pub mod change;
+pub mod erasure;
 pub mod error;
 pub mod order;
 pub mod outbox_entry;

@@ -55,6 +55,9 @@ pub struct StoredOrder {
     /// so two changes racing from one reading cannot both apply.
     #[serde(default)]
     pub version: u64,
+    /// When the buyer's personal data was erased from it (see [`super::erasure`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 /// What approved refunds gave back of an order.
@@ -227,6 +230,7 @@ impl StoredOrder {
                 fingerprint: event.fingerprint.clone(),
             }],
             version: 0,
+            erased_at: None,
         }
     }
 

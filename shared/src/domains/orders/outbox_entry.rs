@@ -170,6 +170,7 @@ pub(super) mod tests {
                 fingerprint: "f".into(),
             }],
             version: 0,
+            erased_at: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! indexes read (`status_placed` for `BySellerStatus`; `ship_due_day`, only on orders still to
 //! ship, for the sparse `ByShipDue`; `open_for`, buyer and seller, only on orders not yet
 //! delivered or cancelled, for the sparse `OpenByBuyer` that answers "where is my order" when
-//! the buyer names none).
+//! the buyer names none; `buyer_id`, until the buyer is erased, for the sparse `ByBuyer` that
+//! erasure and export page through).
 
 use serde_json::Value;
 
@@ -18,6 +19,9 @@ fn order_item(order: &StoredOrder) -> Result<Item, StoreError> {
         "status_placed".to_owned(),
         format!("{}#{}", order.status, order.placed_at.to_rfc3339()).into(),
     );
+    if order.holds_buyer_data() {
+        item.insert("buyer_id".to_owned(), order.buyer.id.clone().into());
+    }
     if let Some(refund_status) = order.refund_status() {
         item.insert("refund_status".to_owned(), refund_status.into());
     }
@@ -34,6 +38,11 @@ fn order_item(order: &StoredOrder) -> Result<Item, StoreError> {
         );
     }
     Ok(item)
+}
+
+#[cfg(test)]
+pub(crate) fn order_item_for_tests(order: &StoredOrder) -> Item {
+    order_item(order).unwrap()
 }
 
 /// The `OpenByBuyer` partition of a buyer's open orders with a seller.
@@ -101,6 +110,16 @@ pub fn update_changed(order: &StoredOrder, attributes: &[&str]) -> Result<Write,
         };
     }
     Ok(write)
+}
+
+/// A page of the orders still holding the buyer's data, by id: at most `size`, after `after`.
+pub async fn holding_buyer(
+    store: &impl Storage,
+    buyer_id: &str,
+    size: usize,
+    after: Option<Cursor>,
+) -> Result<Page<String>, StoreError> {
+    crate::storage::keys_page(store, &Query::new(Index::OrdersByBuyer, buyer_id).page(size, after)).await
 }
 
 pub async fn read_order(store: &impl Storage, order_id: &str) -> Result<Option<StoredOrder>, StoreError> {

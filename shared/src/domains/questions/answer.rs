@@ -95,7 +95,7 @@ pub fn question_notice(
         ..SellerDigest::default()
     };
     let key = Function::BuyerMessaging.key(&[&thread.thread_id, message_id, notice.name()]);
-    Some(to_seller(key, digest, contact?))
+    Some(to_seller(key, digest, contact?).about(&thread.buyer.id))
 }
 
 /// The seller's alert of an order past its ship-by date.

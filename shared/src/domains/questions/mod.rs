@@ -15,6 +15,7 @@
 //! answers), email (the answers and reminders) and figures (response times per day).
 
 pub mod answer;
+pub mod erasure;
 pub mod figures;
 pub mod intent;
 pub mod prohibited;

@@ -123,7 +123,7 @@ pub async fn receive_message(
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
         writes.push(put_thread(&thread, read_version, now)?);
-        writes.push(put_message(&thread.thread_id, &message)?);
+        writes.push(put_message(&thread, &message)?);
         let entry = match (action, context.order.as_ref()) {
             (Action::AnsweredAutomatically, Some(order)) => {
                 Some(status_answer(&thread, &question.message_id, &question.text, order))
@@ -256,6 +256,8 @@ fn next_thread(
             answered_automatically_at: None,
             first_response_seconds: None,
             version: 0,
+            opened_at: Some(question.created_at),
+            erased_at: None,
         },
     };
     let order = order.filter(|order| order.seller_id == question.seller_id && order.buyer.id == question.buyer.id);

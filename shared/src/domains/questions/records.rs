@@ -132,6 +132,13 @@ pub struct StoredThread {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_response_seconds: Option<i64>,
     pub version: u64,
+    /// When the buyer's first message came: a thread opened after an erasure was asked for
+    /// is a new relationship, which the erasure leaves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<DateTime<Utc>>,
+    /// When the buyer's data was erased from it (see [`super::erasure`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl StoredThread {
@@ -163,12 +170,21 @@ pub fn message_key(thread_id: &str, message_id: &str) -> String {
 
 /// The message, written once: it goes in the same set as the head's versioned put, so a
 /// message and the thread it moved commit together or not at all.
-pub fn put_message(thread_id: &str, message: &ThreadMessage) -> Result<Write, StoreError> {
+pub fn put_message(thread: &StoredThread, message: &ThreadMessage) -> Result<Write, StoreError> {
+    let mut item = message_item(&thread.thread_id, message)?;
+    if thread.erased_at.is_none() {
+        item.insert("buyer_id".to_owned(), thread.buyer.id.clone().into());
+    }
+    Ok(Write::put(Table::Threads, item).when(Condition::ItemMissing))
+}
+
+/// A message as its item, without the `buyer_id` of the `ByBuyer` index.
+pub fn message_item(thread_id: &str, message: &ThreadMessage) -> Result<Item, StoreError> {
     let mut item = to_item(message)?;
     item.insert("pk".to_owned(), message_key(thread_id, &message.message_id).into());
     item.insert("thread_id".to_owned(), thread_id.into());
     item.insert("expires_at".to_owned(), expiry(message.at).into());
-    Ok(Write::put(Table::Threads, item).when(Condition::ItemMissing))
+    Ok(item)
 }
 
 /// The message of the thread with this id, if it has one.
@@ -203,6 +219,9 @@ fn expiry(at: DateTime<Utc>) -> i64 {
 pub fn thread_item(thread: &StoredThread, now: DateTime<Utc>) -> Result<Item, StoreError> {
     let mut item = to_item(thread)?;
     item.insert("pk".to_owned(), thread_key(&thread.thread_id).into());
+    if thread.erased_at.is_none() {
+        item.insert("buyer_id".to_owned(), thread.buyer.id.clone().into());
+    }
     if thread.state != ThreadState::AwaitingSeller {
         item.insert("expires_at".to_owned(), expiry(now).into());
     }

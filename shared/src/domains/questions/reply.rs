@@ -61,7 +61,7 @@ pub async fn reply_to_thread(
         let mut writes = WriteSet::new();
         writes.push(claim.completed(&Value::Object(answer.clone())));
         writes.push(put_thread(&next, Some(thread.version), now)?);
-        writes.push(put_message(&next.thread_id, &message)?);
+        writes.push(put_message(&next, &message)?);
         if let Answer::Text(text) = &reply.answer {
             writes.push(outbox::put(
                 &seller_reply(&next, &reply.message_id, &question, text),

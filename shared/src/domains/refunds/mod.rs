@@ -19,6 +19,7 @@
 pub mod approve;
 pub mod commit;
 pub mod decide;
+pub mod erasure;
 pub mod payout;
 pub mod policy;
 pub mod records;

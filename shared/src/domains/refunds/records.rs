@@ -102,6 +102,9 @@ pub struct StoredRefund {
     pub content: String,
     pub history: Vec<RefundEvent>,
     pub version: u64,
+    /// When its buyer was erased (see [`super::erasure`]): the ledger stays, the words go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl StoredRefund {

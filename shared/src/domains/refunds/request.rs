@@ -197,6 +197,7 @@ fn new_refund(
             .map(|line| line.sku.clone())
             .collect(),
         payout_message_id: None,
+        erased_at: None,
         content: content.to_owned(),
         history: vec![RefundEvent {
             event_id: event.id.clone(),
@@ -235,5 +236,5 @@ pub(crate) fn awaiting_entry(
         ..SellerDigest::default()
     };
     let content = EmailContent::SellerDigest(digest);
-    Some(email_entry(key, contact.recipient(), &contact.locale, content))
+    Some(email_entry(key, contact.recipient(), &contact.locale, content).about(&refund.buyer_id))
 }

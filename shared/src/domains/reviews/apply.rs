@@ -162,6 +162,7 @@ pub async fn record_review(
                 fingerprint: event.fingerprint.clone(),
             }],
             version: 0,
+            erased_at: None,
         };
         let read_stats_version = context.stats.as_ref().map(|stats| stats.version);
         let mut stats = context.stats.unwrap_or_else(|| SkuStats {

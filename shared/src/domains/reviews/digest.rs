@@ -43,12 +43,13 @@ pub async fn tell_seller(
     for chunk in notices.chunks(NOTICES_PER_DIGEST) {
         let mut untold: Vec<&ReviewNotice> = chunk.iter().collect();
         while !untold.is_empty() {
+            let entry = digest_entry(&contact, &untold);
             let mut writes: WriteSet = untold
                 .iter()
-                .map(|notice| put_told(&notice.dedupe_key, now))
+                .map(|notice| put_told(&notice.dedupe_key, notice.buyer_id.as_deref(), &entry.key, now))
                 .collect::<Vec<_>>()
                 .into();
-            writes.push(outbox::put(&digest_entry(&contact, &untold), now));
+            writes.push(outbox::put(&entry, now));
             match store.write(writes).await {
                 Ok(()) => {
                     told += untold.len();

@@ -13,6 +13,7 @@
 pub mod apply;
 pub mod classify;
 pub mod digest;
+pub mod erasure;
 pub mod language;
 pub mod lexicon;
 pub mod notice;

@@ -18,6 +18,10 @@ pub struct ReviewNotice {
     pub seller_id: String,
     pub sku: String,
     pub about: Noticed,
+    /// The reviewer, whose words the notice quotes (none for a trend): its outbox entry and
+    /// the digest that tells it are found by their erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_id: Option<String>,
 }
 
 impl Relayed for ReviewNotice {
@@ -25,6 +29,10 @@ impl Relayed for ReviewNotice {
 
     fn dedupe_key(&self) -> &str {
         &self.dedupe_key
+    }
+
+    fn data_subject(&self) -> Option<&str> {
+        self.buyer_id.as_deref()
     }
 }
 
@@ -66,6 +74,7 @@ impl ReviewNotice {
                 verified: review.verified,
                 snippet: snippet(words),
             },
+            buyer_id: Some(review.buyer_id.clone()),
         }
     }
 
@@ -76,6 +85,7 @@ impl ReviewNotice {
             seller_id: seller_id.to_owned(),
             sku: sku.to_owned(),
             about: Noticed::Trend(alert),
+            buyer_id: None,
         }
     }
 }

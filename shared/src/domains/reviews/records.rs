@@ -24,6 +24,8 @@ use crate::storage::{
 /// The value of `watch` on a SKU with an open trend.
 pub const TRENDS_WATCHED: &str = "trends";
 const TOLD_RETENTION_DAYS: i64 = 30;
+/// The attribute of a told mark naming the digest's outbox entry.
+pub const TOLD_IN: &str = "told_in";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -65,6 +67,10 @@ pub struct StoredReview {
     pub content: String,
     pub history: Vec<ReviewEvent>,
     pub version: u64,
+    /// When its buyer was erased (see [`super::erasure`]): its words are gone, its rating and
+    /// reasons stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl StoredReview {
@@ -152,15 +158,29 @@ pub fn put_stats(stats: &SkuStats, read_version: Option<u64>) -> Result<Write, S
     Ok(Write::put(Table::Reviews, item).when(condition))
 }
 
-/// That a digest told `alert_key`: only if no digest did before.
-pub fn put_told(alert_key: &str, now: DateTime<Utc>) -> Write {
+/// That the digest `digest_key` told the alert `alert_key`: only if no digest did before. An
+/// alert quoting a buyer keeps their id (for the `ByBuyer` index) and the digest's key, so
+/// their erasure finds the digest's outbox entry, which quotes them too.
+pub fn put_told(alert_key: &str, buyer_id: Option<&str>, digest_key: &str, now: DateTime<Utc>) -> Write {
     let mut item = Item::new();
     item.insert("pk".to_owned(), told_key(alert_key).into());
+    if let Some(buyer_id) = buyer_id {
+        item.insert("buyer_id".to_owned(), buyer_id.into());
+        item.insert(TOLD_IN.to_owned(), digest_key.into());
+    }
     item.insert(
         "expires_at".to_owned(),
         (now + Duration::days(TOLD_RETENTION_DAYS)).timestamp().into(),
     );
     Write::put(Table::Reviews, item).when(Condition::ItemMissing)
+}
+
+/// A told mark without its buyer and digest: out of the `ByBuyer` index, still told.
+pub fn forget_teller(told_key: &str) -> Write {
+    Write::update(Table::Reviews, told_key)
+        .when(Condition::ItemExists)
+        .remove("buyer_id")
+        .remove(TOLD_IN)
 }
 
 /// What a review event reads, in one request: the review, its SKU's stats, the seller's

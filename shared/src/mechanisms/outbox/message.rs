@@ -17,6 +17,12 @@ pub trait Relayed: Serialize {
 
     /// One effect per key, however often the follow-up is delivered.
     fn dedupe_key(&self) -> &str;
+
+    /// The buyer whose personal data it carries, if any: its outbox entry is indexed by them,
+    /// so their erasure finds it.
+    fn data_subject(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// A follow-up as the outbox stores it and the topic publishes it: `{"kind": …, …}`. Its JSON
@@ -26,6 +32,8 @@ pub trait Relayed: Serialize {
 pub struct Message {
     kind: String,
     dedupe_key: String,
+    /// Known where it is made ([`Relayed::data_subject`]); not carried in its JSON.
+    data_subject: Option<String>,
     json: Box<RawValue>,
 }
 
@@ -47,6 +55,7 @@ impl Message {
         Self {
             kind: F::KIND.to_owned(),
             dedupe_key: follow_up.dedupe_key().to_owned(),
+            data_subject: follow_up.data_subject().map(str::to_owned),
             json: serde_json::value::to_raw_value(&json).expect("JSON values serialise"),
         }
     }
@@ -57,6 +66,7 @@ impl Message {
         Ok(Self {
             kind: head.kind,
             dedupe_key: head.dedupe_key,
+            data_subject: None,
             json,
         })
     }
@@ -67,6 +77,16 @@ impl Message {
 
     pub fn dedupe_key(&self) -> &str {
         &self.dedupe_key
+    }
+
+    pub fn data_subject(&self) -> Option<&str> {
+        self.data_subject.as_deref()
+    }
+
+    /// The same follow-up, known to carry `buyer_id`'s data (a seller's notice quoting them).
+    pub fn about(mut self, buyer_id: &str) -> Self {
+        self.data_subject = Some(buyer_id.to_owned());
+        self
     }
 
     /// The message as published: the follow-up's JSON, its kind in it.
