@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice_tests::unique_id;
 use local_cloud::operations::{outbox as sent_emails, send_event, waiting_in};
 use local_cloud::processes::LogSink;
+use local_cloud::scan::{text_of, value_of};
 use local_cloud::seed::{StockSeed, seed_stock};
 use local_cloud::stack::{Stack, StackOptions};
 use serde_json::{Value, json};
@@ -167,121 +168,14 @@ async fn emails_to_her(stack: &Stack) -> usize {
         .count()
 }
 
-/// Every item of every table, as text, by table.
-async fn table_items(stack: &Stack) -> Vec<(String, String)> {
-    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
-    let mut found = Vec::new();
-    for (logical_id, table) in &stack.provisioned.tables {
-        let mut start = None;
-        loop {
-            let page = dynamodb
-                .scan()
-                .table_name(table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            for item in page.items() {
-                found.push((logical_id.clone(), text_of(item)));
-            }
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
-    }
-    found
-}
-
-/// An item as text, its strings as written (a `Debug` of the SDK's types would escape them).
-fn text_of(item: &std::collections::HashMap<String, AttributeValue>) -> String {
-    let object: serde_json::Map<String, Value> = item.iter().map(|(k, v)| (k.clone(), value(v))).collect();
-    // Unescaped: a follow-up's JSON inside a string attribute is searched as it reads.
-    Value::Object(object).to_string().replace("\\\"", "\"")
-}
-
-/// An attribute as JSON (whose maps are sorted, so equal items read alike).
-fn value(attribute: &AttributeValue) -> Value {
-    match attribute {
-        AttributeValue::S(text) | AttributeValue::N(text) => json!(text),
-        AttributeValue::Bool(flag) => json!(flag),
-        AttributeValue::L(list) => Value::Array(list.iter().map(value).collect()),
-        AttributeValue::M(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), value(v))).collect()),
-        AttributeValue::Ss(texts) | AttributeValue::Ns(texts) => json!(texts),
-        other => json!(format!("{other:?}")),
-    }
-}
-
-/// Every message of every queue and dead-letter queue, read without taking it.
-async fn queue_messages(stack: &Stack) -> Vec<(String, String)> {
-    let sqs = aws_sdk_sqs::Client::new(&stack.config);
-    let mut found = BTreeMap::new();
-    for (logical_id, queue) in &stack.provisioned.queues {
-        // Seen again each round (visibility 0); a few rounds see a short queue whole.
-        for _ in 0..3 {
-            let received = sqs
-                .receive_message()
-                .queue_url(&queue.url)
-                .max_number_of_messages(10)
-                .visibility_timeout(0)
-                .send()
-                .await
-                .expect("receive");
-            for message in received.messages() {
-                let body = message.body().unwrap_or_default().replace("\\\"", "\"");
-                found.insert(
-                    (logical_id.clone(), message.message_id().unwrap_or_default().to_owned()),
-                    body,
-                );
-            }
-        }
-    }
-    found.into_iter().map(|((queue, _), body)| (queue, body)).collect()
-}
-
-/// Every version of every object of every bucket.
-async fn bucket_objects(stack: &Stack) -> Vec<(String, String)> {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&stack.config)
-            .force_path_style(true)
-            .build(),
-    );
-    let mut found = Vec::new();
-    for (logical_id, bucket) in &stack.provisioned.buckets {
-        let listed = s3.list_object_versions().bucket(bucket).send().await.expect("list");
-        for version in listed.versions() {
-            let object = s3
-                .get_object()
-                .bucket(bucket)
-                .key(version.key().unwrap_or_default())
-                .set_version_id(version.version_id().map(str::to_owned))
-                .send()
-                .await
-                .expect("get");
-            let bytes = object.body.collect().await.expect("body").into_bytes();
-            found.push((
-                format!("{logical_id}/{}", version.key().unwrap_or_default()),
-                String::from_utf8_lossy(&bytes).into_owned(),
-            ));
-        }
-    }
-    found
-}
-
 /// Where each piece of the buyer's data is found in the stack: tables, queues, buckets.
 async fn scan(stack: &Stack) -> Vec<String> {
-    let mut places = table_items(stack).await;
-    places.extend(queue_messages(stack).await);
-    places.extend(bucket_objects(stack).await);
-    let mut found = Vec::new();
-    for (place, text) in &places {
-        for needle in PERSONAL {
-            if text.contains(needle) {
-                found.push(format!("{place}: {needle:?}"));
-            }
-        }
-    }
-    found
+    local_cloud::scan::find(&stack.config, &stack.provisioned, PERSONAL)
+        .await
+        .expect("every place of the stack is read")
+        .into_iter()
+        .map(|(place, needle)| format!("{place}: {needle:?}"))
+        .collect()
 }
 
 /// The figures an erasure must not change: each table item of these kinds, whole.
@@ -291,7 +185,7 @@ async fn bookkeeping(stack: &Stack) -> BTreeMap<String, Vec<String>> {
     let of = |item: &std::collections::HashMap<String, AttributeValue>, names: &[&str]| -> String {
         names
             .iter()
-            .map(|name| format!("{name}={}", item.get(*name).map_or(Value::Null, value)))
+            .map(|name| format!("{name}={}", item.get(*name).map_or(Value::Null, value_of)))
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -400,11 +294,12 @@ async fn an_erased_buyer_is_found_nowhere_in_the_stack_and_the_books_are_unchang
         .to_owned();
     let mut document = String::new();
     eventually("the export is written", Duration::from_secs(60), async || {
-        document = bucket_objects(&stack)
+        document = local_cloud::scan::bucket_objects(&stack.config, &stack.provisioned)
             .await
+            .expect("the buckets are read")
             .into_iter()
-            .find(|(place, _)| place.ends_with(&key))
-            .map(|(_, text)| text)
+            .find(|held| held.place.ends_with(&key))
+            .map(|held| held.text)
             .unwrap_or_default();
         !document.is_empty()
     })
@@ -497,10 +392,12 @@ async fn an_erased_buyer_is_found_nowhere_in_the_stack_and_the_books_are_unchang
             .any(|item| item["pk"].as_s().is_ok_and(|pk| pk.starts_with("address#"))),
         "the bounced address stays suppressed"
     );
-    let dead = queue_messages(&stack).await;
+    let dead = local_cloud::scan::queue_messages(&stack.config, &stack.provisioned)
+        .await
+        .expect("the queues are read");
     assert!(
         dead.iter()
-            .any(|(queue, body)| queue == "EmailDeadLetterQueue" && body.contains("buy_emma")),
+            .any(|held| held.place == "EmailDeadLetterQueue" && held.text.contains("buy_emma")),
         "Emma's dead letter stays: {dead:?}"
     );
 }

@@ -121,6 +121,115 @@ pub async fn demo() -> CommandResult {
     println!("\nFunction logs: {}", logs.display());
     println!("\n{weekly}");
     print_emails(&weekly_emails);
+    erase_a_buyer(&stack, days_moved).await
+}
+
+/// The story's last act: Emma Clarke asks for her data, then for its erasure
+/// (`events/privacy/`); the export is read back, and every table, queue, dead-letter queue
+/// and bucket of the stack is searched for her before and after.
+async fn erase_a_buyer(stack: &Stack, days_moved: i64) -> CommandResult {
+    let state = stack.state();
+    let sample = |name: &str| -> Result<Value, String> {
+        let path = local_cloud::paths::events_dir().join(name);
+        let text = std::fs::read(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+        serde_json::from_slice(&story::moved(&text, days_moved)).map_err(|error| format!("{name}: {error}"))
+    };
+    let order = sample("02-order.created.backordered.json")?;
+    let (question, reply) = (
+        sample("19-message.received.product-question.json")?,
+        sample("20-message.replied.json")?,
+    );
+    let words = |event: &Value, path: &str| {
+        event
+            .pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let hers = [
+        words(&order, "/data/buyer/name"),
+        words(&order, "/data/buyer/email"),
+        words(&order, "/data/shipping_address/line1"),
+        words(&order, "/data/shipping_address/postal_code"),
+        words(&question, "/data/text"),
+        words(&reply, "/data/text"),
+    ];
+    let needles: Vec<&str> = hers
+        .iter()
+        .map(String::as_str)
+        .filter(|needle| !needle.is_empty())
+        .collect();
+    let places = async || local_cloud::scan::find(&stack.config, &stack.provisioned, &needles).await;
+
+    println!(
+        "\nA buyer's data, on request (events/privacy/): {} asks for it, then for its erasure.",
+        needles[0]
+    );
+    let before = places().await?;
+    println!(
+        "  Before: her name, address, email and words are in {} place(s) of the stack:",
+        before.len()
+    );
+    let mut where_held: Vec<&str> = before.iter().map(|(place, _)| place.as_str()).collect();
+    where_held.dedup();
+    println!("    {}", where_held.join(", "));
+    for name in ["1-buyer.export_requested.json", "2-buyer.erasure_requested.json"] {
+        let body = story::moved(
+            &std::fs::read(local_cloud::paths::events_dir().join("privacy").join(name)).map_err(|e| e.to_string())?,
+            days_moved,
+        );
+        let (function, reply) = send_event(&state, &body).await.map_err(|error| error.to_string())?;
+        println!(
+            "  {name:<34} → {:<14} {} {}",
+            function.name(),
+            reply.status,
+            summary(&reply.json())
+        );
+        if let Some(key) = reply.json()["object_key"].as_str() {
+            let started = std::time::Instant::now();
+            let export = loop {
+                let objects = local_cloud::scan::bucket_objects(&stack.config, &stack.provisioned).await?;
+                if let Some(held) = objects.into_iter().find(|held| held.place.ends_with(key)) {
+                    break Some(held.text);
+                }
+                if started.elapsed() > Duration::from_secs(30) {
+                    break None;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            };
+            match export.and_then(|text| serde_json::from_str::<Value>(&text).ok()) {
+                Some(document) => {
+                    let count = |part: &str| document[part].as_array().map_or(0, Vec::len);
+                    println!(
+                        "    her export, in the reports bucket: {} order(s), {} refund(s), {} review(s), {} thread item(s), {} email(s)",
+                        count("orders"),
+                        count("refunds"),
+                        count("reviews"),
+                        count("threads"),
+                        count("emails")
+                    );
+                }
+                None => println!("    her export did not appear within 30 s"),
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let after = loop {
+        let found = places().await?;
+        if found.is_empty() || started.elapsed() > Duration::from_secs(60) {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    println!(
+        "  After, {:.1} s: the scan of every table, queue, dead-letter queue and bucket finds her in {} place(s){}",
+        started.elapsed().as_secs_f64(),
+        after.len(),
+        if after.is_empty() { "." } else { ":" }
+    );
+    for (place, needle) in &after {
+        println!("    {place}: {needle:?}");
+    }
     Ok(())
 }
 

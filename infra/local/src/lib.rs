@@ -31,6 +31,7 @@ pub mod paths;
 pub mod processes;
 pub mod provision;
 pub mod runtime_api;
+pub mod scan;
 pub mod schedule;
 pub mod seed;
 pub mod stack;
