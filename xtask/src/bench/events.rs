@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use backoffice::domains::email::request::{OrderEmail, OrderEmailLine};
 use backoffice::domains::email::{EmailContent, EmailRequest, Recipient, RecipientRole};
+use backoffice::domains::privacy::page::{ErasurePage, ExportJob, ITEMS_PER_PAGE, export_object_key};
 use backoffice::domains::refunds::payout::Payout;
 use backoffice::domains::reviews::notice::{Noticed, ReviewNotice};
 use backoffice::domains::reviews::reason::Reason;
@@ -20,6 +21,8 @@ use local_cloud::streams::{Position, StreamReader};
 use super::{BenchError, run_error};
 
 const SELLER: &str = "sel_bench";
+/// The buyer of every bench order.
+const BUYER: &str = "buy_bench";
 /// SKUs with stock no bench run can use up, and one with none.
 const STOCKED: usize = 20;
 const OUT_OF_STOCK: &str = "BENCH-OUT";
@@ -43,6 +46,8 @@ enum Kind {
     PendingRefund,
     /// A buyer's question for the seller (no order named, not "where is my order").
     Question,
+    /// A buyer's erasure, a new buyer each time.
+    Erasure,
     /// Anything: the baseline answers everything alike.
     Empty,
 }
@@ -70,8 +75,8 @@ impl Workload {
             Function::ReviewMonitor => ("review.created, negative", 202, Kind::Review),
             Function::RefundProcessor => ("refund.requested, pending", 202, Kind::PendingRefund),
             Function::BuyerMessaging => ("message.received, to the seller", 202, Kind::Question),
-            // Its requests follow the buyer's data, not one event: not in this section yet.
-            Function::SellerHealth | Function::BuyerPrivacy => return None,
+            Function::BuyerPrivacy => ("buyer.erasure_requested", 202, Kind::Erasure),
+            Function::SellerHealth => return None,
         };
         Some(Self {
             name: name.to_owned(),
@@ -112,10 +117,21 @@ impl Workload {
                 &format!("bench_{sequence}"),
                 json!({"text": "Is the teapot dishwasher safe?"}),
             ),
+            Kind::Erasure => erasure_requested(&format!("buy_erase_{sequence}")),
             Kind::Empty => return Bytes::from_static(b"{}"),
         };
         webhook(&self.secret, &body)
     }
+}
+
+/// A buyer's erasure, asked for a second ago.
+fn erasure_requested(buyer_id: &str) -> String {
+    let requested_at = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    envelope(
+        &format!("evt_erasure_{buyer_id}"),
+        "buyer.erasure_requested",
+        json!({"buyer_id": buyer_id, "requested_at": requested_at}),
+    )
 }
 
 fn envelope(id: &str, event_type: &str, data: Value) -> String {
@@ -456,7 +472,37 @@ pub async fn cases(
             ));
         }
         // No webhooks: its schedule has its own section of the bench.
-        Function::SellerHealth | Function::BuyerPrivacy => {}
+        Function::SellerHealth => {}
+        Function::BuyerPrivacy => {
+            // The bench's buyer, who placed every bench order, reviewed, refunded and asked.
+            let export = envelope(
+                "evt_export_count",
+                "buyer.export_requested",
+                json!({"buyer_id": BUYER, "export_id": "exp_count"}),
+            );
+            cases.push(case("buyer.export_requested", webhook(secret, &export)));
+            let job = FollowUp::BuyerExport(ExportJob {
+                dedupe_key: "buyer-privacy#export#bench".to_owned(),
+                buyer_id: BUYER.to_owned(),
+                export_id: "exp_count".to_owned(),
+                object_key: export_object_key(BUYER, "exp_count"),
+            });
+            cases.push(case(
+                "export, the bench buyer's every record",
+                queued(provisioned, "PrivacyQueue", &job),
+            ));
+            let erasure = erasure_requested(BUYER);
+            cases.push(case("buyer.erasure_requested", webhook(secret, &erasure)));
+            let mut page = Some(ErasurePage::first(BUYER, "bench", chrono::Utc::now()));
+            while let Some(this) = page {
+                let name = format!("erasure page, {} (up to {ITEMS_PER_PAGE})", this.stage.as_str());
+                cases.push(case(
+                    &name,
+                    queued(provisioned, "PrivacyQueue", &FollowUp::ErasurePage(this.clone())),
+                ));
+                page = this.next(None);
+            }
+        }
         Function::BuyerMessaging => {
             let wismo = message_received(
                 "count_wismo",
