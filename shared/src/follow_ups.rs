@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::domains::email::request::{EmailContent, EmailRequest, EmailTemplate, Recipient, RecipientRole};
 use crate::domains::health::run::RunPage;
+use crate::domains::privacy::closure::ClosurePage;
 use crate::domains::privacy::page::{ErasurePage, ExportJob};
 use crate::domains::refunds::payout::Payout;
 use crate::domains::reviews::notice::ReviewNotice;
@@ -36,6 +37,8 @@ pub enum FollowUp {
     ErasurePage(ErasurePage),
     /// For buyer privacy: write the buyer's export.
     BuyerExport(ExportJob),
+    /// For buyer privacy: a closed seller's run goes on with its next page of orders.
+    ClosurePage(ClosurePage),
 }
 
 impl FollowUp {
@@ -50,6 +53,7 @@ impl FollowUp {
             FollowUp::SellerHealthPage(_) => RunPage::KIND,
             FollowUp::ErasurePage(_) => ErasurePage::KIND,
             FollowUp::BuyerExport(_) => ExportJob::KIND,
+            FollowUp::ClosurePage(_) => ClosurePage::KIND,
         }
     }
 
@@ -63,6 +67,7 @@ impl FollowUp {
             FollowUp::SellerHealthPage(page) => page.dedupe_key(),
             FollowUp::ErasurePage(page) => page.dedupe_key(),
             FollowUp::BuyerExport(job) => job.dedupe_key(),
+            FollowUp::ClosurePage(page) => page.dedupe_key(),
         }
     }
 
@@ -77,6 +82,7 @@ impl FollowUp {
             FollowUp::SellerHealthPage(page) => Message::of(page),
             FollowUp::ErasurePage(page) => Message::of(page),
             FollowUp::BuyerExport(job) => Message::of(job),
+            FollowUp::ClosurePage(page) => Message::of(page),
         }
     }
 

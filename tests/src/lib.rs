@@ -20,6 +20,7 @@ use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use backoffice::adapters::{Aws, Deployed};
 use backoffice::domains::email::EmailContent;
 use backoffice::domains::email::request::SellerDigest;
+use backoffice::domains::email::suppressions::AddressSalt;
 use backoffice::follow_ups::FollowUp;
 use backoffice::mechanisms::config::TableNames;
 use backoffice::mechanisms::function::Function;
@@ -94,7 +95,9 @@ impl SharedAws {
     /// `tests/tests/local_aws.rs`).
     pub fn aws_for<F: Deployed>(&self, config: &aws_config::SdkConfig) -> Aws {
         let names = TableNames::from_env(&self.environment_of(F::FUNCTION), F::TABLES).expect("the function's tables");
-        Aws::new(config.clone(), names).with_signing_secrets(WebhookSecret::new(self.provisioned.local_secret.clone()))
+        Aws::new(config.clone(), names)
+            .with_signing_secrets(WebhookSecret::new(self.provisioned.local_secret.clone()))
+            .with_address_salt(AddressSalt::new(self.provisioned.local_secret.clone()))
     }
 
     /// The function `F` built as the template deploys it, its requests going through `config`.

@@ -99,7 +99,7 @@ pub async fn mailroom_with<M: Mailer + Clone>(wrap: impl FnOnce(SesMailer) -> M)
     let aws = local_aws();
     let config = aws.sdk_config().await;
     let environment = aws.environment_of(Function::BuyerMessaging);
-    let settings = Settings::from_env(&environment).expect("the template configures buyer messaging");
+    let mut settings = Settings::from_env(&environment).expect("the template configures buyer messaging");
     assert_eq!(settings.sender_address.expose(), SENDER);
     let mailer = wrap(SesMailer::new(
         &config,
@@ -108,6 +108,8 @@ pub async fn mailroom_with<M: Mailer + Clone>(wrap: impl FnOnce(SesMailer) -> M)
     ));
     let mut deployed = aws.aws_for::<buyer_messaging::OnAws>(&config);
     let secret = deployed.take_signing_secrets();
+    // Its worker's salt: the one the stack's own buyer messaging worker reads.
+    settings.address_salt = deployed.take_address_salt();
     let storage = deployed.storage;
     Mailroom {
         messaging: BuyerMessaging::new(secret, &settings, storage, mailer.clone()),

@@ -401,3 +401,72 @@ async fn an_erased_buyer_is_found_nowhere_in_the_stack_and_the_books_are_unchang
         "Emma's dead letter stays: {dead:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_sellers_only_buyers_are_erased_by_the_daily_sweep_once_its_retention_ends() {
+    let stack = start_stack().await;
+    let sqs = aws_sdk_sqs::Client::new(&stack.config);
+    the_story(&stack).await;
+    let noah = ("buy_noah", "Noah Weber", "noah.weber@example.de");
+    accepted(
+        &stack,
+        "order.created",
+        "2026-11-21T09:00:00Z",
+        order("sel_a", "ord_noah", noah, ("Hauptstrasse 5", "10115")),
+    )
+    .await;
+    assert!(local_cloud::operations::wait_for_quiet_queues(&sqs, &stack.state(), Duration::from_secs(60)).await);
+
+    // Closed 91 days ago: its 90 days' retention is over.
+    let now = chrono::Utc::now();
+    let closed_at = (now - chrono::Duration::days(91)).to_rfc3339();
+    let closed = accepted(
+        &stack,
+        "seller.closed",
+        &now.to_rfc3339(),
+        json!({"seller_id": "sel_a", "closed_at": closed_at}),
+    )
+    .await;
+    assert!(closed["erase_at"].as_str().is_some(), "{closed}");
+    let swept = stack
+        .invoker("buyer-privacy-worker")
+        .expect("buyer privacy's worker runs")
+        .invoke(&local_cloud::schedule::scheduled_event("ClosedSellerSweep", now))
+        .await
+        .expect("the sweep runs");
+    assert_eq!(swept["started"], 1, "{swept}");
+
+    let noahs = ["Noah Weber", "noah.weber@example.de", "Hauptstrasse 5"];
+    let mut left = Vec::new();
+    eventually(
+        "Noah, who bought only from sel_a, is erased",
+        Duration::from_secs(90),
+        async || {
+            left = local_cloud::scan::find(&stack.config, &stack.provisioned, &noahs)
+                .await
+                .expect("scanned");
+            left.is_empty()
+        },
+    )
+    .await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.config);
+    let seller = |seller_id: &str| {
+        dynamodb
+            .get_item()
+            .table_name(&stack.provisioned.tables["SellersTable"])
+            .key("seller_id", AttributeValue::S(seller_id.to_owned()))
+            .send()
+    };
+    eventually(
+        "sel_a's contact and settings are gone",
+        Duration::from_secs(30),
+        async || seller("sel_a").await.unwrap().item.is_none(),
+    )
+    .await;
+    assert!(seller("sel_b").await.unwrap().item.is_some());
+    // Sophie also bought from sel_b: everything of hers is kept.
+    let sophie = local_cloud::scan::find(&stack.config, &stack.provisioned, &[NAME, STREET])
+        .await
+        .unwrap();
+    assert!(sophie.iter().any(|(place, _)| place == "OrdersTable"), "{sophie:?}");
+}

@@ -57,7 +57,8 @@ fn of_order<'a>(follow_ups: &'a [FollowUp], order_id: &str) -> Vec<&'a FollowUp>
             | FollowUp::RefundPayout(_)
             | FollowUp::SellerHealthPage(_)
             | FollowUp::ErasurePage(_)
-            | FollowUp::BuyerExport(_) => false,
+            | FollowUp::BuyerExport(_)
+            | FollowUp::ClosurePage(_) => false,
         })
         .collect()
 }

@@ -20,7 +20,7 @@ use backoffice::domains::email::ledger::record_send_event;
 use backoffice::domains::email::mailer::Mailer;
 use backoffice::domains::email::postman::Postman;
 use backoffice::domains::email::preferences::PreferencesData;
-use backoffice::domains::email::suppressions;
+use backoffice::domains::email::suppressions::{self, AddressSalt};
 use backoffice::domains::orders::EventContext;
 use backoffice::domains::questions::receive::{MessageOutcome, receive_message};
 use backoffice::domains::questions::reply::reply_to_thread;
@@ -53,6 +53,8 @@ pub struct Settings {
     pub configuration_set: Option<String>,
     /// Messages from this queue are SES feedback; from any other, email requests.
     pub feedback_queue_arn: String,
+    /// The salt of blocked addresses' keys (from Secrets Manager; none in the URL function).
+    pub address_salt: Option<AddressSalt>,
 }
 
 impl Settings {
@@ -65,6 +67,7 @@ impl Settings {
             })?,
             configuration_set: source.optional("CONFIGURATION_SET"),
             feedback_queue_arn: source.required("FEEDBACK_QUEUE_ARN")?,
+            address_salt: None,
         })
     }
 }
@@ -94,7 +97,8 @@ impl Deployed for OnAws {
     ];
 
     fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
-        let settings = Settings::from_env(env)?;
+        let mut settings = Settings::from_env(env)?;
+        settings.address_salt = aws.take_address_salt();
         let mailer = SesMailer::new(
             &aws.config,
             &settings.sender_address,
@@ -208,6 +212,7 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
                 store,
                 mailer,
                 from: settings.sender_address.clone(),
+                salt: settings.address_salt.clone(),
             },
             feedback_queue_arn: settings.feedback_queue_arn.clone(),
         }
@@ -270,7 +275,7 @@ impl<Store: Storage, Mail: Mailer> BuyerMessaging<Store, Mail> {
                 tracing::debug!(message_id = %send.message_id, "SES reported a send");
             }
             for blocked in notification.blocked_addresses() {
-                suppressions::block(&self.postman.store, &blocked, now).await?;
+                suppressions::block(&self.postman.store, self.postman.salt()?, &blocked, now).await?;
                 let block = format!("{:?}", blocked.block);
                 tracing::info!(feedback_id = %blocked.feedback_id, block, "address suppressed");
                 metrics::count("AddressesSuppressed", 1, &[("Block", &block)]);

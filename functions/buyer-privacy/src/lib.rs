@@ -7,6 +7,9 @@
 //! - The queue (`PrivacyQueue`, fed by the outbox): each erasure page erases a bounded part
 //!   of the buyer's data and hands the next on; each export job writes the buyer's document
 //!   to the reports bucket, under `exports/<buyer>/`.
+//! - `seller.closed` marks the seller closing for its retention (`CLOSED_SELLER_RETENTION_DAYS`,
+//!   90 by default); a daily schedule starts each closure come due, whose pages erase the
+//!   seller's buyers that no other seller holds, then the seller's contact and settings.
 
 mod s3;
 mod sqs;
@@ -16,17 +19,20 @@ mod tests;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::{Aws, Deployed};
+use backoffice::domains::privacy::closure::{
+    DEFAULT_RETENTION_DAYS, SellerClosedData, close_seller, closure, closure_page, sweep_closures,
+};
 use backoffice::domains::privacy::erase::{begin_erasure, erase_page};
 use backoffice::domains::privacy::export::{export, export_answer};
 use backoffice::domains::privacy::page::{ExportJob, export_object_key};
 use backoffice::domains::privacy::places::{DeadLetters, ExportShelf};
 use backoffice::domains::privacy::schema::{ErasureRequestedData, ExportRequestedData};
-use backoffice::domains::privacy::validate::{erasure, export_request};
+use backoffice::domains::privacy::validate::{PrivacyError, erasure, export_request};
 use backoffice::follow_ups::FollowUp;
 use backoffice::mechanisms::batch::process_batch;
 use backoffice::mechanisms::config::{ConfigError, Source};
 use backoffice::mechanisms::function::Function;
-use backoffice::mechanisms::idempotency::{Claim, commit_with_claim};
+use backoffice::mechanisms::idempotency::{Claim, CommitFailure, commit_with_claim};
 use backoffice::mechanisms::lambda::Handler;
 use backoffice::mechanisms::metrics;
 use backoffice::mechanisms::outbox::{self, Message, OutboxEntry};
@@ -48,6 +54,8 @@ pub struct BuyerPrivacy<Store, Shelf, Letters> {
     store: Store,
     exports: Shelf,
     dead_letters: Letters,
+    /// How long a closed seller's contact and settings, and its buyers, are kept.
+    retention_days: i64,
 }
 
 /// The function as Lambda runs it.
@@ -55,6 +63,8 @@ pub type OnAws = BuyerPrivacy<DynamoStorage, S3Exports, SqsDeadLetters>;
 
 /// The dead-letter queues the erasure empties of the buyer's messages, comma-separated.
 pub const DEAD_LETTER_QUEUE_URLS: &str = "DEAD_LETTER_QUEUE_URLS";
+/// Days a closed seller is kept (the template's `ClosedSellerRetentionDays`).
+pub const CLOSED_SELLER_RETENTION_DAYS: &str = "CLOSED_SELLER_RETENTION_DAYS";
 
 /// As the template deploys it: every table that holds a buyer's data, the reports bucket's
 /// exports, and every dead-letter queue.
@@ -62,6 +72,7 @@ impl Deployed for OnAws {
     const FUNCTION: Function = Function::BuyerPrivacy;
     const TABLES: &'static [Table] = &[
         Table::Idempotency,
+        Table::Sellers,
         Table::Orders,
         Table::Threads,
         Table::Reviews,
@@ -82,12 +93,15 @@ impl Deployed for OnAws {
             .map(str::to_owned)
             .collect();
         let dead_letters = SqsDeadLetters::new(&aws.config, queues);
-        Ok(Self::new(
-            aws.take_signing_secrets(),
-            aws.storage,
-            exports,
-            dead_letters,
-        ))
+        let retention_days = match env.optional(CLOSED_SELLER_RETENTION_DAYS) {
+            None => DEFAULT_RETENTION_DAYS,
+            Some(days) => days.parse().map_err(|_| ConfigError::Invalid {
+                name: CLOSED_SELLER_RETENTION_DAYS,
+                reason: "not a whole number of days",
+            })?,
+        };
+        let privacy = Self::new(aws.take_signing_secrets(), aws.storage, exports, dead_letters);
+        Ok(privacy.with_retention(retention_days))
     }
 }
 
@@ -98,7 +112,37 @@ impl<Store: Storage, Shelf: ExportShelf, Letters: DeadLetters> BuyerPrivacy<Stor
             store,
             exports,
             dead_letters,
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
+    }
+
+    pub fn with_retention(mut self, days: i64) -> Self {
+        self.retention_days = days.max(0);
+        self
+    }
+
+    /// `seller.closed`: the seller marked closing, with the claim; a seller never heard of is
+    /// refused, so no stray item is made.
+    async fn close(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
+        let data = parse_data::<SellerClosedData>(&envelope.data)?;
+        let closure = closure(data, envelope.created_at).map_err(Rejection::from)?;
+        let erase_at = closure.closed_at + chrono::Duration::days(self.retention_days);
+        let answer = serde_json::json!({"seller_id": closure.seller_id, "closed_at": closure.closed_at.to_rfc3339(),
+            "erase_at": erase_at.to_rfc3339()});
+        let close = close_seller(&closure, self.retention_days);
+        match commit_with_claim(&self.store, &claim, &answer, vec![close]).await {
+            Ok(()) => {}
+            Err(CommitFailure::Refused(_)) => {
+                let unknown = PrivacyError::UnknownSeller {
+                    seller_id: closure.seller_id.clone(),
+                };
+                return Err(Rejection::from(unknown).into());
+            }
+            Err(failure) => return Err(failure.into()),
+        }
+        tracing::info!(seller_id = %closure.seller_id, %erase_at, "seller closing");
+        metrics::count("SellersClosed", 1, &[]);
+        Ok(answer.as_object().cloned().unwrap_or_default())
     }
 
     /// `buyer.erasure_requested`: the mark and the first page, with the claim.
@@ -163,6 +207,13 @@ impl<Store: Storage, Shelf: ExportShelf, Letters: DeadLetters> BuyerPrivacy<Stor
                     metrics::count("ExportsWritten", 1, &[]);
                     Ok(())
                 }
+                FollowUp::ClosurePage(page) => {
+                    let span = tracing::info_span!("closure_page", seller_id = %page.seller_id, page = page.page);
+                    let done = closure_page(&self.store, &page, now).instrument(span.clone()).await?;
+                    span.in_scope(|| tracing::info!(?done, "closure page done"));
+                    metrics::count("ClosureBuyersErased", done.buyers_erased as u64, &[]);
+                    Ok(())
+                }
                 other => Err(format!("a {} follow-up on the privacy queue", other.kind()).into()),
             }
         })
@@ -180,6 +231,7 @@ impl<Store: Storage, Shelf: ExportShelf, Letters: DeadLetters> Webhooks for Buye
         match envelope.event_type.as_str() {
             "buyer.erasure_requested" => self.request_erasure(envelope, claim).await,
             "buyer.export_requested" => self.request_export(envelope, claim).await,
+            "seller.closed" => self.close(envelope, claim).await,
             _ => Err(not_handled_yet(&envelope).into()),
         }
     }
@@ -191,6 +243,13 @@ impl<Store: Storage, Shelf: ExportShelf, Letters: DeadLetters> Handler for Buyer
         match Trigger::from_payload(payload)? {
             Trigger::Webhook(request) => Ok(serde_json::to_value(self.handle_webhook(&request, now).await)?),
             Trigger::Queue(batch) => Ok(serde_json::to_value(self.handle_work(batch, now).await)?),
+            Trigger::Schedule(_) => {
+                let swept = sweep_closures(&self.store, now)
+                    .await
+                    .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
+                tracing::info!(?swept, "closures swept");
+                Ok(serde_json::to_value(swept)?)
+            }
             other => Err(InvocationError::NotATrigger(other.kind())),
         }
     }

@@ -76,6 +76,7 @@ fn market() -> Market {
         sender_address: EmailAddress::parse("orders@example.com").unwrap(),
         configuration_set: None,
         feedback_queue_arn: "arn:aws:sqs:us-east-1:123456789012:EmailFeedbackQueue".to_owned(),
+        address_salt: Some(backoffice::domains::email::suppressions::AddressSalt::new("salt_unit")),
     };
     let (exports, dead_letters) = (KeptExports::default(), KeptDeadLetters::default());
     for seller in ["sel_a", "sel_b"] {
@@ -728,6 +729,38 @@ async fn hostile_privacy_events_are_refused_with_their_codes_and_leave_nothing()
             400,
             "invalid_field",
         ),
+        ("seller.closed", json!({}), 400, "missing_field"),
+        ("seller.closed", json!({"seller_id": "sel_a"}), 400, "missing_field"),
+        (
+            "seller.closed",
+            json!({"closed_at": "2026-11-25T08:00:00Z"}),
+            400,
+            "missing_field",
+        ),
+        (
+            "seller.closed",
+            json!({"seller_id": "sel a", "closed_at": "2026-11-25T08:00:00Z"}),
+            400,
+            "invalid_identifier",
+        ),
+        (
+            "seller.closed",
+            json!({"seller_id": "sel_a", "closed_at": "soon"}),
+            400,
+            "invalid_timestamp",
+        ),
+        (
+            "seller.closed",
+            json!({"seller_id": "sel_a", "closed_at": "2027-01-01T00:00:00Z"}),
+            422,
+            "closed_in_future",
+        ),
+        (
+            "seller.closed",
+            json!({"seller_id": "sel_a", "closed_at": "2026-11-25T08:00:00Z", "retention_days": 0}),
+            400,
+            "invalid_field",
+        ),
     ];
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let mut market = market();
@@ -755,4 +788,87 @@ async fn hostile_privacy_events_are_refused_with_their_codes_and_leave_nothing()
         market.store.items(Table::Suppression).is_empty(),
         "no buyer is marked erased"
     );
+}
+
+impl Market {
+    /// The daily schedule, as EventBridge fires it at `at`.
+    async fn sweep_closures(&self, at: DateTime<Utc>) -> Value {
+        let schedule = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+        self.privacy.handle(schedule, at).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_closed_sellers_buyers_held_by_no_other_seller_are_erased_after_its_retention() {
+    let mut market = market();
+    market.sophies_history().await;
+    let noah = (
+        "buy_noah",
+        "Noah Weber",
+        "noah.weber@example.de",
+        ("Hauptstrasse 5", "10115"),
+    );
+    market
+        .order(noah, "sel_a", "ord_noah", at("2026-11-21T09:00:00Z"))
+        .await;
+    let closed_at = "2026-11-26T00:00:00Z";
+    let closed = market
+        .accepted(
+            "seller.closed",
+            at(closed_at),
+            json!({"seller_id": "sel_a", "closed_at": closed_at}),
+        )
+        .await;
+    assert_eq!(
+        closed["erase_at"], "2027-02-24T00:00:00+00:00",
+        "90 days by default: {closed}"
+    );
+    assert!(
+        market
+            .store
+            .item(Table::Sellers, "sel_a")
+            .is_some_and(|seller| seller.get("listed").is_none()),
+        "a closing seller is off the weekly reports' list, its contact kept"
+    );
+
+    // Not before its retention ends.
+    assert_eq!(market.sweep_closures(at("2027-02-23T23:00:00Z")).await["started"], 0);
+    assert!(market.run_privacy_queue(at("2027-02-23T23:00:00Z")).await.is_empty());
+    assert!(!market.found(&["Noah Weber"]).is_empty());
+
+    let due = at("2027-02-24T01:00:00Z");
+    assert_eq!(market.sweep_closures(due).await["started"], 1);
+    market.run_privacy_queue(due).await;
+    assert!(
+        market
+            .found(&["Noah Weber", "noah.weber@example.de", "Hauptstrasse 5"])
+            .is_empty()
+    );
+    let sophie = market.found(&["Sophie Martin"]);
+    assert!(
+        sophie.iter().any(|place| place.starts_with("Orders")),
+        "Sophie buys from sel_b too: kept"
+    );
+    assert_eq!(
+        market.store.item(Table::Sellers, "sel_a"),
+        None,
+        "the seller's contact and settings are gone"
+    );
+    assert!(market.store.item(Table::Sellers, "sel_b").is_some());
+    // The next day's sweep starts nothing again.
+    assert_eq!(market.sweep_closures(due + Duration::days(1)).await["started"], 0);
+}
+
+#[tokio::test]
+async fn closing_a_seller_never_heard_of_is_refused_and_keeps_nothing() {
+    let mut market = market();
+    let data = json!({"seller_id": "sel_nobody", "closed_at": "2026-11-26T00:00:00Z"});
+    let (status, answer) = market.send("seller.closed", at("2026-11-26T00:00:00Z"), data).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("seller_not_found")),
+        "{answer}"
+    );
+    assert_eq!(market.store.item(Table::Sellers, "sel_nobody"), None);
+    assert!(market.store.items(Table::Idempotency).is_empty());
 }

@@ -69,6 +69,7 @@ fn market() -> Market {
         sender_address: EmailAddress::parse("orders@example.com").unwrap(),
         configuration_set: None,
         feedback_queue_arn: "arn:aws:sqs:us-east-1:123456789012:EmailFeedbackQueue".to_owned(),
+        address_salt: Some(backoffice::domains::email::suppressions::AddressSalt::new("salt_unit")),
     };
     let reports = KeptReports::default();
     Market {

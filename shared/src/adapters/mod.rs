@@ -20,6 +20,7 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(12);
 
 use std::future::Future;
 
+use crate::domains::email::suppressions::AddressSalt;
 use crate::mechanisms::config::{ConfigError, ProcessEnv, Source, TableNames, open_connections_at_init};
 use crate::mechanisms::function::Function;
 use crate::mechanisms::webhook::SigningSecrets;
@@ -27,6 +28,8 @@ use crate::storage::Table;
 
 /// The Secrets Manager secret (name or ARN) holding the webhook signing secret.
 pub const WEBHOOK_SECRET_ID: &str = "WEBHOOK_SECRET_ID";
+/// The Secrets Manager secret holding the salt of blocked addresses' keys (the mailer's).
+pub const ADDRESS_SALT_SECRET_ID: &str = "ADDRESS_SALT_SECRET_ID";
 
 /// The SDK configuration, loaded once per cold start from the environment Lambda provides,
 /// with one HTTPS client for every SDK client ([`https::client`]). `AWS_ENDPOINT_URL` (set only
@@ -57,6 +60,7 @@ pub struct Aws {
     pub config: SdkConfig,
     pub storage: dynamodb::DynamoStorage,
     pub signing_secrets: Option<SigningSecrets>,
+    pub address_salt: Option<AddressSalt>,
 }
 
 impl Aws {
@@ -76,6 +80,16 @@ impl Aws {
                 })?;
             aws.signing_secrets = Some(secrets);
         }
+        if let Some(secret_id) = ProcessEnv.optional(ADDRESS_SALT_SECRET_ID) {
+            let salt =
+                secrets::current_value(&aws.config, &secret_id)
+                    .await
+                    .map_err(|error| ConfigError::Unreadable {
+                        name: ADDRESS_SALT_SECRET_ID,
+                        reason: error.to_string(),
+                    })?;
+            aws.address_salt = Some(AddressSalt::new(salt));
+        }
         if open_now {
             aws.storage.open_connection(function).await;
         }
@@ -88,6 +102,18 @@ impl Aws {
     /// names the secret exactly when it has a URL).
     pub fn take_signing_secrets(&mut self) -> SigningSecrets {
         self.signing_secrets.take().unwrap_or_else(SigningSecrets::none)
+    }
+
+    /// The salt of blocked addresses' keys, read during init from `ADDRESS_SALT_SECRET_ID`'s
+    /// secret; `None` for a function not given it (one that sends no email).
+    pub fn take_address_salt(&mut self) -> Option<AddressSalt> {
+        self.address_salt.take()
+    }
+
+    /// With a fixed salt instead of Secrets Manager's (the tests').
+    pub fn with_address_salt(mut self, salt: AddressSalt) -> Self {
+        self.address_salt = Some(salt);
+        self
     }
 
     /// With fixed signing secrets instead of Secrets Manager's (the tests').
@@ -103,6 +129,7 @@ impl Aws {
             config,
             storage,
             signing_secrets: None,
+            address_salt: None,
         }
     }
 }

@@ -33,6 +33,7 @@ const EVENT_TYPES: &[(&str, Function)] = &[
     ("buyer.preferences", Function::BuyerMessaging),
     ("buyer.erasure_requested", Function::BuyerPrivacy),
     ("buyer.export_requested", Function::BuyerPrivacy),
+    ("seller.closed", Function::BuyerPrivacy),
 ];
 
 impl Function {

@@ -112,6 +112,8 @@ pub enum Index {
     OutboxByBuyer,
     /// Sparse, keys only: the emails' ledger entries of emails to a buyer.
     EmailsByBuyer,
+    /// Sparse: closed sellers (`closing`) by when their retention ends (`erase_after`).
+    SellersClosing,
 }
 
 impl Index {
@@ -132,6 +134,7 @@ impl Index {
             Index::RefundsByBuyer => Table::Refunds,
             Index::OutboxByBuyer => Table::Outbox,
             Index::EmailsByBuyer => Table::Emails,
+            Index::SellersClosing => Table::Sellers,
         }
     }
 
@@ -153,6 +156,7 @@ impl Index {
             | Index::OutboxByBuyer
             | Index::EmailsByBuyer => "ByBuyer",
             Index::RefundsByBuyer => "ByBuyerDate",
+            Index::SellersClosing => "Closing",
         }
     }
 
@@ -172,6 +176,7 @@ impl Index {
             | Index::RefundsByBuyer
             | Index::OutboxByBuyer
             | Index::EmailsByBuyer => "buyer_id",
+            Index::SellersClosing => "closing",
         }
     }
 
@@ -192,6 +197,7 @@ impl Index {
             Index::RefundsByBuyer => "requested",
             Index::OutboxByBuyer => "key",
             Index::EmailsByBuyer => "dedupe_key",
+            Index::SellersClosing => "erase_after",
         }
     }
 
@@ -213,6 +219,7 @@ impl Index {
                 | Index::ReviewsByBuyer
                 | Index::OutboxByBuyer
                 | Index::EmailsByBuyer
+                | Index::SellersClosing
         )
     }
 }

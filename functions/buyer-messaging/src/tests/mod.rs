@@ -31,6 +31,7 @@ fn mailroom() -> Mailroom {
         sender_address: EmailAddress::parse("orders@example.com").unwrap(),
         configuration_set: None,
         feedback_queue_arn: FEEDBACK_QUEUE.to_owned(),
+        address_salt: Some(backoffice::domains::email::suppressions::AddressSalt::new("salt_unit")),
     };
     Mailroom {
         messaging: BuyerMessaging::new(WebhookSecret::new(SECRET), &settings, store.clone(), mail.clone()),

@@ -42,6 +42,9 @@ pub struct Postman<Store, Mail> {
     pub mailer: Mail,
     /// The `From` address, inside the configured SES identity.
     pub from: EmailAddress,
+    /// What blocked addresses are keyed by; `None` in a function that sends no email (a URL
+    /// function), where a delivery fails instead of reading blocks it could not find.
+    pub salt: Option<suppressions::AddressSalt>,
 }
 
 /// What happened to a request that needs no retry.
@@ -70,6 +73,13 @@ pub enum DeliveryError {
 }
 
 impl<Store: Storage, Mail: Mailer> Postman<Store, Mail> {
+    /// The salt, or why this function cannot look an address up.
+    pub fn salt(&self) -> Result<&suppressions::AddressSalt, StoreError> {
+        self.salt
+            .as_ref()
+            .ok_or_else(|| StoreError::new("suppression", "no ADDRESS_SALT_SECRET_ID: this function sends no email"))
+    }
+
     pub async fn deliver(
         &self,
         request: &EmailRequest,
@@ -85,7 +95,7 @@ impl<Store: Storage, Mail: Mailer> Postman<Store, Mail> {
             recipient_id: request.recipient.id.clone(),
             locale: request.locale.clone(),
         };
-        let standing = suppressions::standing(&self.store, &request.recipient).await?;
+        let standing = suppressions::standing(&self.store, self.salt()?, &request.recipient).await?;
         if let Some(reason) = skip_reason(template, request.recipient.role, standing) {
             return self.skip(&attempt, reason, now).await;
         }

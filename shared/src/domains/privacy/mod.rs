@@ -8,12 +8,15 @@
 //!   so its cost follows the buyer, not the tables, and a page delivered twice does nothing
 //!   twice. Its last stages empty the buyer's exports and dead letters ([`places`]).
 //! - [`export`]: one JSON document of everything held about the buyer, on the reports shelf.
+//! - [`closure`]: `seller.closed`; after its retention, the seller's buyers whom no other
+//!   seller holds are erased, and then the seller's own contact and settings.
 //!
 //! What each table keeps of an erased buyer is decided by the domain that owns it
 //! (`orders::erasure`, `questions::erasure`, `reviews::erasure`, `refunds::erasure`).
 //!
 //! Sits above every domain it erases from: orders, questions, reviews, refunds and email.
 
+pub mod closure;
 pub mod erase;
 pub mod export;
 pub mod page;

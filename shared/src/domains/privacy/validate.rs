@@ -33,6 +33,12 @@ pub enum PrivacyError {
     InvalidTimestamp,
     #[error("data.requested_at is after the event was sent")]
     RequestedInFuture,
+    #[error("data.closed_at must be an RFC 3339 time")]
+    InvalidClosedAt,
+    #[error("data.closed_at is after the event was sent")]
+    ClosedInFuture,
+    #[error("seller {seller_id} is not known to the back office")]
+    UnknownSeller { seller_id: String },
 }
 
 impl From<PrivacyError> for Rejection {
@@ -42,9 +48,13 @@ impl From<PrivacyError> for Rejection {
             PrivacyError::InvalidEmail => ("invalid_email", "data.email"),
             PrivacyError::InvalidTimestamp => ("invalid_timestamp", "data.requested_at"),
             PrivacyError::RequestedInFuture => ("requested_in_future", "data.requested_at"),
+            PrivacyError::InvalidClosedAt => ("invalid_timestamp", "data.closed_at"),
+            PrivacyError::ClosedInFuture => ("closed_in_future", "data.closed_at"),
+            PrivacyError::UnknownSeller { .. } => ("seller_not_found", "data.seller_id"),
         };
         let kind = match error {
-            PrivacyError::RequestedInFuture => RejectionKind::Unprocessable,
+            PrivacyError::RequestedInFuture | PrivacyError::ClosedInFuture => RejectionKind::Unprocessable,
+            PrivacyError::UnknownSeller { .. } => RejectionKind::NotFound,
             _ => RejectionKind::BadRequest,
         };
         Rejection::new(kind, code, error.to_string()).on_field(field)
