@@ -195,8 +195,8 @@ async fn the_sample_events_tell_the_whole_story() {
         .collect();
     files.retain(|path| path.extension().is_some_and(|ext| ext == "json"));
     files.sort();
-    // Told as of today, so that its trends are this week's whenever the test runs.
-    let today = chrono::Utc::now().date_naive();
+    // Told as of now, so that its trends are this week's whenever the test runs.
+    let today = chrono::Utc::now();
     for file in &files {
         let body = story::moved(&std::fs::read(file).unwrap(), story::days_moved(today));
         let (_, reply) = send_event(&state, &body).await.unwrap();

@@ -26,7 +26,7 @@ pub async fn demo() -> CommandResult {
     let sqs = aws_sdk_sqs::Client::new(&stack.config);
     let inventory = &stack.provisioned.tables["InventoryTable"];
 
-    let days_moved = story::days_moved(chrono::Utc::now().date_naive());
+    let days_moved = story::days_moved(chrono::Utc::now());
     if days_moved != 0 {
         println!("The story is told as of today: its dates move by {days_moved} day(s).\n");
     }

@@ -3,8 +3,9 @@
 //! The samples are dated around [`STORY_DAY`]. What the back office decides from dates is
 //! measured against the clock (a review trend is "in the last 7 days", a refund's deadline runs
 //! from when it arrived, an order is late once its ship-by date has passed), so the demo and
-//! the story test move every timestamp of a sample by the same whole number of days, so that
-//! the story's last day is today, and it reads the same whenever it is told. Whole days keep
+//! the story test move every timestamp of a sample by the same whole number of days: the most
+//! that leaves its last event in the past (an event dated ahead of the clock is refused), so
+//! the story ends within the last day, and reads the same whenever it is told. Whole days keep
 //! the times of day.
 
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
@@ -16,9 +17,15 @@ pub const STORY_DAY: NaiveDate = match NaiveDate::from_ymd_opt(2026, 11, 27) {
     None => panic!("a valid date"),
 };
 
-/// How many days the story moves when told on `today` (back, before its day).
-pub fn days_moved(today: NaiveDate) -> i64 {
-    (today - STORY_DAY).num_days()
+/// When the story ends: after its last event (`events/privacy/`'s included), in seconds after
+/// midnight of [`STORY_DAY`].
+const STORY_ENDS_AFTER_SECONDS: i64 = 15 * 3600 + 30 * 60;
+
+/// How many days the story moves when told at `now`: the most that keeps its end in the past
+/// (back, before its day).
+pub fn days_moved(now: DateTime<Utc>) -> i64 {
+    let end = STORY_DAY.and_hms_opt(0, 0, 0).expect("midnight").and_utc() + Duration::seconds(STORY_ENDS_AFTER_SECONDS);
+    (now - end).num_seconds().div_euclid(86_400)
 }
 
 /// `body` with every RFC 3339 timestamp in it `days` later. A body that is not JSON (a
@@ -34,9 +41,9 @@ pub fn moved(body: &[u8], days: i64) -> Vec<u8> {
     serde_json::to_vec(&event).unwrap_or_else(|_| body.to_vec())
 }
 
-/// A date the story names, as it reads when told on `today`.
-pub fn day_as_told(day: NaiveDate, today: NaiveDate) -> NaiveDate {
-    day + Duration::days(days_moved(today))
+/// A date the story names, as it reads when told at `now`.
+pub fn day_as_told(day: NaiveDate, now: DateTime<Utc>) -> NaiveDate {
+    day + Duration::days(days_moved(now))
 }
 
 fn move_timestamps(value: &mut Value, by: Duration) {
@@ -70,10 +77,14 @@ mod tests {
     }
 
     #[test]
-    fn the_storys_last_day_is_today() {
-        assert_eq!(days_moved(STORY_DAY), 0);
-        assert_eq!(days_moved(STORY_DAY - Duration::days(3)), -3);
-        assert_eq!(days_moved(STORY_DAY + Duration::days(40)), 40);
+    fn the_story_ends_within_the_day_before_it_is_told() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(days_moved(at("2026-11-27T16:00:00Z")), 0);
+        // Its last events came at 15:00: told earlier in a day, it ends the day before.
+        assert_eq!(days_moved(at("2026-12-08T01:00:00Z")), 10);
+        assert_eq!(days_moved(at("2026-12-08T15:31:00Z")), 11);
+        assert_eq!(days_moved(at("2026-11-24T16:00:00Z")), -3);
+        assert_eq!(days_moved(at("2026-11-27T10:00:00Z")), -1);
         assert_eq!(moved(b"not json", 3), b"not json");
     }
 }
