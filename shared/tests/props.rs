@@ -113,6 +113,8 @@ fn check(event_type: &str, data: &Value) -> Result<(), Rejection> {
     use backoffice::domains::email::preferences::PreferencesData;
     use backoffice::domains::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
     use backoffice::domains::orders::validate as orders;
+    use backoffice::domains::privacy::closure;
+    use backoffice::domains::privacy::validate as privacy;
     use backoffice::domains::questions::validate as questions;
     use backoffice::domains::refunds::validate as refunds;
     use backoffice::domains::reviews::validate as reviews;
@@ -134,12 +136,15 @@ fn check(event_type: &str, data: &Value) -> Result<(), Rejection> {
         "buyer.preferences" => parse_data::<PreferencesData>(data)?.validate().map(drop)?,
         "message.received" => questions::question(parse_data(data)?).map(drop)?,
         "message.replied" => questions::reply(parse_data(data)?).map(drop)?,
+        "buyer.erasure_requested" => privacy::erasure(parse_data(data)?, chrono::Utc::now()).map(drop)?,
+        "buyer.export_requested" => privacy::export_request(parse_data(data)?).map(drop)?,
+        "seller.closed" => closure::closure(parse_data(data)?, chrono::Utc::now()).map(drop)?,
         other => panic!("no check for {other}"),
     }
     Ok(())
 }
 
-/// Every sample event of `events/`, as `(type, data)`, read once.
+/// Every sample event of `events/` and `events/privacy/`, as `(type, data)`, read once.
 fn samples() -> &'static [(String, Value)] {
     static SAMPLES: std::sync::LazyLock<Vec<(String, Value)>> = std::sync::LazyLock::new(read_samples);
     &SAMPLES
@@ -147,8 +152,9 @@ fn samples() -> &'static [(String, Value)] {
 
 fn read_samples() -> Vec<(String, Value)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
-    let mut found: Vec<(String, Value)> = std::fs::read_dir(dir)
-        .expect("events/")
+    let mut found: Vec<(String, Value)> = [dir.to_owned(), format!("{dir}/privacy")]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).expect("events/"))
         .flatten()
         .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
         .map(|entry| {

@@ -11,6 +11,19 @@ use super::validate::{Address, Buyer};
 use crate::storage::{StoreError, Write};
 use crate::values::pii::EmailAddress;
 
+impl Buyer {
+    /// The buyer as an erased record keeps them: the id (what refunds and the ledger are keyed
+    /// by) and the locale, no name, an address no mail system delivers to.
+    pub fn erased(&self) -> Self {
+        Self {
+            id: self.id.clone(),
+            name: String::new(),
+            email: EmailAddress::erased(),
+            locale: self.locale.clone(),
+        }
+    }
+}
+
 impl StoredOrder {
     /// Whether it still holds the buyer's personal data.
     pub fn holds_buyer_data(&self) -> bool {
@@ -21,12 +34,7 @@ impl StoredOrder {
     /// erasure from an earlier reading fails its condition and reads the erased order again.
     pub fn erased(&self, at: DateTime<Utc>) -> Self {
         let mut next = self.clone();
-        next.buyer = Buyer {
-            id: self.buyer.id.clone(),
-            name: String::new(),
-            email: EmailAddress::erased(),
-            locale: self.buyer.locale.clone(),
-        };
+        next.buyer = self.buyer.erased();
         // The country stays: what was sold where is bookkeeping (tax, the seller's figures).
         next.shipping_address = Address {
             name: String::new(),

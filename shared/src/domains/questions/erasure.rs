@@ -5,9 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::records::{StoredThread, ThreadMessage, message_item, put_thread};
-use crate::domains::orders::Buyer;
 use crate::storage::{Condition, StoreError, Table, Write};
-use crate::values::pii::{EmailAddress, Private};
+use crate::values::pii::Private;
 
 impl StoredThread {
     pub fn holds_buyer_data(&self) -> bool {
@@ -23,12 +22,7 @@ impl StoredThread {
     /// The head with its buyer erased at `at`, as the next version.
     pub fn erased(&self, at: DateTime<Utc>) -> Self {
         let mut next = self.clone();
-        next.buyer = Buyer {
-            id: self.buyer.id.clone(),
-            name: String::new(),
-            email: EmailAddress::erased(),
-            locale: self.buyer.locale.clone(),
-        };
+        next.buyer = self.buyer.erased();
         next.subject = String::new();
         next.last_question = None;
         next.erased_at = Some(at);
