@@ -20,7 +20,7 @@
 //!    [`mechanisms::config`], [`mechanisms::telemetry`] and [`mechanisms::metrics`].
 //! 4. [`domains`]: what the back office decides, one module per concept, in a graph without
 //!    cycles: figures ← email ← sellers ← stock ← orders ← {reviews, questions, refunds} ←
-//!    health. Each use case builds one write set and reads why it was cancelled; each domain
+//!    {health, privacy}. Each use case builds one write set and reads why it was cancelled; each domain
 //!    defines the follow-ups it asks of other functions.
 //! 5. The top, where the functions are wired: [`follow_ups`], the one list of follow-ups the
 //!    queues carry, and [`adapters`], the only code that names AWS SDK types (DynamoDB storage,

@@ -269,6 +269,21 @@ async fn an_erased_buyer_is_found_nowhere_in_the_stack_and_the_books_are_unchang
     let mut emmas = queued.clone();
     emmas["recipient"] =
         json!({"role": "buyer", "id": "buy_emma", "name": "Emma Clarke", "email": "emma.clarke@example.co.uk"});
+    // And SES's word of a bounce of her address, which names no buyer id: the erasure finds
+    // it by the address the request gives.
+    let feedback_dead = stack
+        .queue("EmailFeedbackDeadLetterQueue")
+        .expect("the feedback DLQ")
+        .url
+        .clone();
+    let bounced = json!({"eventType": "Bounce", "bounce": {"bounceType": "Transient",
+        "bouncedRecipients": [{"emailAddress": EMAIL.to_uppercase()}]}, "mail": {"destination": [EMAIL]}});
+    sqs.send_message()
+        .queue_url(&feedback_dead)
+        .message_body(bounced.to_string())
+        .send()
+        .await
+        .unwrap();
     for body in [queued.clone(), emmas] {
         let mut body = body;
         body["dedupe_key"] = json!(unique_id("dead"));

@@ -5,7 +5,7 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
-use backoffice::domains::privacy::places::{DeadLetters, names_buyer};
+use backoffice::domains::privacy::places::{DeadLetters, Named};
 use backoffice::storage::StoreError;
 
 /// How long a message read by the erasure stays hidden: long enough to read the whole queue
@@ -31,7 +31,7 @@ impl SqsDeadLetters {
     }
 
     /// One queue: the buyer's messages deleted, every other handed back.
-    async fn remove_from(&self, queue_url: &str, buyer_id: &str) -> Result<usize, StoreError> {
+    async fn remove_from(&self, queue_url: &str, named: &Named) -> Result<usize, StoreError> {
         let mut removed = 0;
         let mut others = Vec::new();
         let mut drained = false;
@@ -56,7 +56,7 @@ impl SqsDeadLetters {
                 let Some(handle) = message.receipt_handle() else {
                     continue;
                 };
-                if names_buyer(message.body().unwrap_or_default(), buyer_id) {
+                if named.in_body(message.body().unwrap_or_default()) {
                     self.client
                         .delete_message()
                         .queue_url(queue_url)
@@ -115,10 +115,10 @@ fn sqs_error(operation: &'static str, error: impl std::error::Error) -> StoreErr
 }
 
 impl DeadLetters for SqsDeadLetters {
-    async fn remove_naming(&self, buyer_id: &str) -> Result<usize, StoreError> {
+    async fn remove_naming(&self, named: &Named) -> Result<usize, StoreError> {
         let mut removed = 0;
         for queue_url in &self.queue_urls {
-            removed += self.remove_from(queue_url, buyer_id).await?;
+            removed += self.remove_from(queue_url, named).await?;
         }
         Ok(removed)
     }

@@ -63,6 +63,8 @@ struct Market {
     events: usize,
     /// Outbox entries already delivered to the privacy queue.
     delivered: Vec<String>,
+    /// What was delivered, to deliver it all again.
+    bodies: Vec<Value>,
 }
 
 fn at(text: &str) -> DateTime<Utc> {
@@ -103,6 +105,7 @@ fn market() -> Market {
         store,
         events: 0,
         delivered: Vec::new(),
+        bodies: Vec::new(),
     }
 }
 
@@ -206,18 +209,24 @@ impl Market {
             if bodies.is_empty() {
                 return stages;
             }
-            let records: Vec<Value> = bodies
-                .iter()
-                .enumerate()
-                .map(|(n, body)| {
-                    json!({"eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:PrivacyQueue",
-                           "messageId": format!("m{n}"), "body": body.to_string(),
-                           "attributes": {"ApproximateReceiveCount": "1"}})
-                })
-                .collect();
-            let answer = self.privacy.handle(json!({"Records": records}), now).await.unwrap();
-            assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+            self.bodies.extend(bodies.iter().cloned());
+            self.deliver(&bodies, now).await;
         }
+    }
+
+    /// A batch of privacy follow-ups, as the queue hands it over; every one must succeed.
+    async fn deliver(&self, bodies: &[Value], now: DateTime<Utc>) {
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(n, body)| {
+                json!({"eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:PrivacyQueue",
+                       "messageId": format!("m{n}"), "body": body.to_string(),
+                       "attributes": {"ApproximateReceiveCount": "1"}})
+            })
+            .collect();
+        let answer = self.privacy.handle(json!({"Records": records}), now).await.unwrap();
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
     }
 
     /// Every item of every table, as text, with where it is.
@@ -275,6 +284,10 @@ async fn an_erased_buyer_is_gone_from_every_table_and_every_figure_stays() {
     market
         .dead_letters
         .push(json!({"kind": "email", "recipient": {"id": BUYER}}).to_string());
+    // SES's word of a bounce names her address alone: the request's second key finds it.
+    let bounce = json!({"eventType": "Bounce",
+        "bounce": {"bouncedRecipients": [{"emailAddress": "Sophie.Martin@example.fr"}]}});
+    market.dead_letters.push(bounce.to_string());
     market
         .dead_letters
         .push(json!({"kind": "email", "recipient": {"id": "buy_emma"}}).to_string());
@@ -469,10 +482,11 @@ async fn a_buyer_with_many_orders_is_erased_a_page_at_a_time_each_page_once() {
     assert_eq!(order_pages, 3, "60 orders in pages of 25: {pages:?}");
     assert!(market.found(PERSONAL).is_empty());
     // Every page delivered again changes nothing and hands nothing new on.
-    market.delivered.clear();
     let mut before = market.every_item();
-    let again = market.run_privacy_queue(now).await;
+    let again = market.bodies.clone();
     assert_eq!(again.len(), pages.len());
+    market.deliver(&again, now).await;
+    assert!(market.run_privacy_queue(now).await.is_empty(), "nothing new handed on");
     let mut after = market.every_item();
     before.sort();
     after.sort();

@@ -24,13 +24,15 @@ fn failed(what: &str, error: impl std::error::Error) -> String {
     format!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(error))
 }
 
-/// Where each of `needles` is found: `(place, needle)`, once per place that holds it.
+/// Where each of `needles` is found: `(place, needle)`, once per place that holds it; and,
+/// as `(queue, "… not visible")`, each queue holding messages the scan could not read (in
+/// flight with a consumer, or delayed), which may hold anything.
 pub async fn find(
     config: &aws_config::SdkConfig,
     provisioned: &Provisioned,
     needles: &[&str],
 ) -> Scanned<Vec<(String, String)>> {
-    let mut found = Vec::new();
+    let mut found = unread(config, provisioned).await?;
     for held in everything(config, provisioned).await? {
         for needle in needles {
             if held.text.contains(needle) {
@@ -122,6 +124,33 @@ pub async fn queue_messages(config: &aws_config::SdkConfig, provisioned: &Provis
         .into_iter()
         .map(|((place, _), text)| Held { place, text })
         .collect())
+}
+
+/// The queues with messages a receive cannot see now, and how many.
+pub async fn unread(config: &aws_config::SdkConfig, provisioned: &Provisioned) -> Scanned<Vec<(String, String)>> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut unread = Vec::new();
+    for (logical_id, queue) in &provisioned.queues {
+        let attributes = sqs
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|error| failed(logical_id, error))?;
+        let hidden: u64 = attributes
+            .attributes()
+            .into_iter()
+            .flat_map(|attributes| attributes.values())
+            .filter_map(|count| count.parse::<u64>().ok())
+            .sum();
+        if hidden > 0 {
+            unread.push((logical_id.clone(), format!("{hidden} message(s) not visible")));
+        }
+    }
+    Ok(unread)
 }
 
 /// Every version of every object of every bucket (a delete marker hides a version, and

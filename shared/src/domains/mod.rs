@@ -3,12 +3,14 @@
 //! reads and why):
 //!
 //! ```text
-//! figures ← email ← sellers ← stock ← orders ← reviews
+//! figures ← email ← sellers ← stock ← orders ← reviews   ← privacy
 //!                                          ← questions ← health
 //!                                          ← refunds
 //! ```
 //!
-//! (`health` also reads stock, sellers, email and figures; `refunds` reads stock for restocks.)
+//! (`health` also reads stock, sellers, email and figures; `refunds` reads stock for restocks;
+//! `privacy` reads every domain that holds a buyer's data: orders, questions, reviews, refunds
+//! and email.)
 
 pub mod email;
 pub mod figures;

@@ -37,7 +37,8 @@ use crate::storage::{
 /// request per seller the buyer bought from, and those hand on the same first page once.
 pub fn begin_erasure(erasure: &Erasure, now: DateTime<Utc>) -> (Vec<Write>, Value) {
     let erasure_id = erasure.requested_at.timestamp().to_string();
-    let first = ErasurePage::first(&erasure.buyer_id, &erasure_id, erasure.requested_at);
+    let first =
+        ErasurePage::first(&erasure.buyer_id, &erasure_id, erasure.requested_at).with_email(erasure.email.as_ref());
     let entry = OutboxEntry {
         key: first.dedupe_key.clone(),
         follow_ups: vec![Message::of(&first)],
@@ -102,7 +103,7 @@ pub async fn erase_page(
             None
         }
         Stage::DeadLetters => {
-            erased.erased = dead_letters.remove_naming(&page.buyer_id).await?;
+            erased.erased = dead_letters.remove_naming(&page.named()).await?;
             None
         }
     };

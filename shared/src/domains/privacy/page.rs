@@ -6,9 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::places::{Named, email_sha256};
 use crate::mechanisms::function::Function;
 use crate::mechanisms::outbox::Relayed;
 use crate::storage::Cursor;
+use crate::values::pii::EmailAddress;
 
 /// Items erased per page: one `BatchGetItem` reads them, and each is one conditional write,
 /// so a page is a second's work however much the buyer has.
@@ -71,6 +73,10 @@ pub struct ErasurePage {
     pub stage: Stage,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Cursor>,
+    /// The SHA-256 of the address the request gave (never the address: these pages stay in
+    /// the outbox for a week), to find the dead letters that name it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_sha256: Option<String>,
 }
 
 impl ErasurePage {
@@ -83,6 +89,21 @@ impl ErasurePage {
             page: 0,
             stage: Stage::Orders,
             after: None,
+            email_sha256: None,
+        }
+    }
+
+    /// With the address the request named, as its hash.
+    pub fn with_email(mut self, email: Option<&EmailAddress>) -> Self {
+        self.email_sha256 = email.map(email_sha256);
+        self
+    }
+
+    /// Whom its dead letters may name.
+    pub fn named(&self) -> Named {
+        Named {
+            buyer_id: self.buyer_id.clone(),
+            email_sha256: self.email_sha256.clone(),
         }
     }
 
