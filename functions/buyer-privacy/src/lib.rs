@@ -149,8 +149,14 @@ impl<Store: Storage, Shelf: ExportShelf, Letters: DeadLetters> BuyerPrivacy<Stor
     async fn request_erasure(&self, envelope: Envelope, claim: Claim) -> Result<Accepted, NotAccepted> {
         let data = parse_data::<ErasureRequestedData>(&envelope.data)?;
         let erasure = erasure(data, envelope.created_at).map_err(Rejection::from)?;
-        let (writes, answer) = begin_erasure(&erasure, claim.now);
-        commit_with_claim(&self.store, &claim, &answer, writes).await?;
+        let begun = begin_erasure(&erasure, claim.now);
+        let answer = begun.answer;
+        match commit_with_claim(&self.store, &claim, &answer, vec![begun.mark.clone(), begun.first_page]).await {
+            Ok(()) => {}
+            // Its first page was handed on by a request for the same erasure with another body.
+            Err(CommitFailure::Refused(_)) => commit_with_claim(&self.store, &claim, &answer, vec![begun.mark]).await?,
+            Err(failure) => return Err(failure.into()),
+        }
         tracing::info!(buyer_id = %erasure.buyer_id, %answer, "erasure begun");
         metrics::count("ErasuresRequested", 1, &[]);
         Ok(answer.as_object().cloned().unwrap_or_default())

@@ -428,6 +428,12 @@ async fn a_second_request_for_the_same_erasure_hands_on_nothing_new() {
     assert_eq!(again.0, 202);
     assert_eq!(again.1["erasure_id"], first.1["erasure_id"]);
     assert!(market.run_privacy_queue(now).await.is_empty());
+    // Another seller's request for the same erasure without the address: accepted, one erasure.
+    let without_email = json!({"buyer_id": BUYER, "requested_at": "2026-11-25T08:00:00Z"});
+    let (status, answer) = market.send("buyer.erasure_requested", now, without_email).await;
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(answer["erasure_id"], first.1["erasure_id"]);
+    assert!(market.run_privacy_queue(now).await.is_empty());
     // The same event id with another body is a conflict.
     let other = json!({"id": "evt_erase_1", "type": "buyer.erasure_requested", "created_at": now.to_rfc3339(),
                        "data": {"buyer_id": "buy_other", "requested_at": "2026-11-25T08:00:00Z"}})
@@ -436,7 +442,7 @@ async fn a_second_request_for_the_same_erasure_hands_on_nothing_new() {
 }
 
 #[tokio::test]
-async fn an_order_after_the_request_is_a_new_relationship_and_is_kept() {
+async fn an_order_or_a_thread_after_the_request_is_a_new_relationship_and_is_kept() {
     let mut market = market();
     market.sophies_history().await;
     let now = at("2026-11-25T08:00:05Z");
@@ -451,6 +457,19 @@ async fn an_order_after_the_request_is_a_new_relationship_and_is_kept() {
     market
         .order(sophie, "sel_b", "ord_new", at("2026-11-25T08:00:03Z"))
         .await;
+    // A reply to her old thread after the request goes with the thread; a question opening a
+    // new thread after it is a new relationship.
+    let late_reply = json!({"message_id": "msg_late", "thread_id": "thr_msg_q", "seller_id": "sel_a",
+        "text": "Merci pour votre patience, Sophie."});
+    market
+        .accepted("message.replied", at("2026-11-25T08:00:04Z"), late_reply)
+        .await;
+    let new_question = json!({"message_id": "msg_new", "seller_id": "sel_b",
+        "buyer": {"id": BUYER, "name": "Sophie Martin", "email": "sophie.new@example.fr", "locale": "fr-FR"},
+        "subject": "Tasses", "text": "Avez-vous des tasses assorties ?", "created_at": "2026-11-25T08:00:04Z"});
+    market
+        .accepted("message.received", at("2026-11-25T08:00:04Z"), new_question)
+        .await;
     market.run_privacy_queue(now).await;
     let kept = market.found(&["sophie.new@example.fr", "1 Rue Neuve"]);
     assert_eq!(
@@ -458,8 +477,14 @@ async fn an_order_after_the_request_is_a_new_relationship_and_is_kept() {
         2,
         "{kept:#?}"
     );
-    let erased = market.found(&["12 Rue de la Paix", "Le thé était froid et la boîte abîmée"]);
+    let erased = market.found(&[
+        "12 Rue de la Paix",
+        "Le thé était froid et la boîte abîmée",
+        "Merci pour votre patience, Sophie.",
+    ]);
     assert!(erased.is_empty(), "{erased:#?}");
+    let kept = market.found(&["Avez-vous des tasses assorties ?"]);
+    assert!(kept.iter().any(|place| place.starts_with("Threads")), "{kept:#?}");
 }
 
 #[tokio::test]

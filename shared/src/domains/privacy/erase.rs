@@ -20,7 +20,7 @@ use crate::domains::email::suppressions::{forget_preference, mark_erased};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::erasure::update_erased;
 use crate::domains::questions::erasure::{put_erased_message, put_erased_thread};
-use crate::domains::questions::records::{StoredThread, ThreadMessage};
+use crate::domains::questions::records::{StoredThread, THREAD_OPENED_AT, ThreadMessage};
 use crate::domains::refunds::erasure::put_erased_refund;
 use crate::domains::refunds::records::StoredRefund;
 use crate::domains::reviews::erasure::put_erased_review;
@@ -31,11 +31,20 @@ use crate::storage::{
     keys_page, text,
 };
 
-/// What the request commits with its claim: the mark, then the first page's outbox entry.
-///
-/// The erasure is named by its buyer and time, not by its event: the marketplace sends one
-/// request per seller the buyer bought from, and those hand on the same first page once.
-pub fn begin_erasure(erasure: &Erasure, now: DateTime<Utc>) -> (Vec<Write>, Value) {
+/// What a request commits with its claim.
+pub struct Begun {
+    /// The mark: no email to the buyer begins once it stands.
+    pub mark: Write,
+    /// The first page's outbox entry, written once per erasure.
+    pub first_page: Write,
+    pub answer: Value,
+}
+
+/// The erasure a request begins. It is named by its buyer and time, not by its event: the
+/// marketplace sends one request per seller the buyer bought from, and those hand on the same
+/// first page once. (A request for the same erasure that gives another `email` finds the
+/// first page taken: it marks the buyer again and hands nothing on.)
+pub fn begin_erasure(erasure: &Erasure, now: DateTime<Utc>) -> Begun {
     let erasure_id = erasure.requested_at.timestamp().to_string();
     let first =
         ErasurePage::first(&erasure.buyer_id, &erasure_id, erasure.requested_at).with_email(erasure.email.as_ref());
@@ -48,10 +57,11 @@ pub fn begin_erasure(erasure: &Erasure, now: DateTime<Utc>) -> (Vec<Write>, Valu
         "erasure_id": erasure_id,
         "requested_at": erasure.requested_at.to_rfc3339(),
     });
-    (
-        vec![mark_erased(&erasure.buyer_id, now), outbox::put(&entry, now)],
+    Begun {
+        mark: mark_erased(&erasure.buyer_id, now),
+        first_page: outbox::put(&entry, now),
         answer,
-    )
+    }
 }
 
 /// What one page did.
@@ -175,11 +185,15 @@ fn order_write(page: &ErasurePage, _: &str, item: Item, now: DateTime<Utc>) -> R
 
 fn thread_write(page: &ErasurePage, key: &str, item: Item, now: DateTime<Utc>) -> Result<Vec<Write>, StoreError> {
     if key.contains("#message#") {
+        // A message goes with its thread, whenever it came: kept only if the thread itself is
+        // a new relationship (marketplace times on both sides, as for the head).
         let thread_id = text(&item, "thread_id").to_owned();
-        let message: ThreadMessage = from_item(item)?;
-        if message.at > page.requested_at {
+        let opened_after = DateTime::parse_from_rfc3339(text(&item, THREAD_OPENED_AT))
+            .is_ok_and(|opened| opened.with_timezone(&Utc) > page.requested_at);
+        if opened_after {
             return Ok(vec![]);
         }
+        let message: ThreadMessage = from_item(item)?;
         return Ok(vec![put_erased_message(&thread_id, &message)?]);
     }
     let thread: StoredThread = from_item(item)?;

@@ -168,12 +168,19 @@ pub fn message_key(thread_id: &str, message_id: &str) -> String {
     format!("thread#{thread_id}#message#{message_id}")
 }
 
+/// The attribute of a message item naming when its thread was opened.
+pub const THREAD_OPENED_AT: &str = "thread_opened_at";
+
 /// The message, written once: it goes in the same set as the head's versioned put, so a
 /// message and the thread it moved commit together or not at all.
 pub fn put_message(thread: &StoredThread, message: &ThreadMessage) -> Result<Write, StoreError> {
     let mut item = message_item(&thread.thread_id, message)?;
     if thread.erased_at.is_none() {
         item.insert("buyer_id".to_owned(), thread.buyer.id.clone().into());
+    }
+    // An erasure keeps the messages of a thread opened after it was asked for, as the head.
+    if let Some(opened_at) = thread.opened_at {
+        item.insert(THREAD_OPENED_AT.to_owned(), opened_at.to_rfc3339().into());
     }
     Ok(Write::put(Table::Threads, item).when(Condition::ItemMissing))
 }
