@@ -11,12 +11,11 @@ use super::page::ErasurePage;
 use super::validate::PrivacyError;
 use crate::domains::email::suppressions::mark_erased;
 use crate::domains::orders::StoredOrder;
-use crate::domains::orders::records::order_from;
+use crate::domains::orders::records::{holding_buyer, order_from};
 use crate::mechanisms::function::Function;
 use crate::mechanisms::outbox::{self, Message, OutboxEntry, Relayed, hand_on};
 use crate::storage::{
-    Condition, Cursor, Index, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, keys_page,
-    sortable,
+    Condition, Cursor, Index, ItemKey, Query, Storage, StoreError, Table, Write, WriteFailure, WriteSet, sortable, text,
 };
 use crate::values::ids::is_identifier;
 
@@ -146,8 +145,8 @@ pub async fn sweep_closures(store: &impl Storage, now: DateTime<Utc>) -> Result<
     let due = store.query(&query).await?;
     let mut sweep = ClosureSweep::default();
     for item in due.items {
-        let seller_id = crate::storage::text(&item, "seller_id").to_owned();
-        let Some(erase_at) = erase_at_of(crate::storage::text(&item, "erase_after")) else {
+        let seller_id = text(&item, "seller_id").to_owned();
+        let Some(erase_at) = erase_at_of(text(&item, "erase_after")) else {
             continue;
         };
         hand_on(store, &ClosurePage::first(&seller_id, erase_at), now).await?;
@@ -229,7 +228,7 @@ pub async fn closure_page(
 async fn held_by_another_seller(store: &impl Storage, buyer_id: &str, seller_id: &str) -> Result<bool, StoreError> {
     let mut after = None;
     loop {
-        let keys = keys_page(store, &Query::new(Index::OrdersByBuyer, buyer_id).page(100, after)).await?;
+        let keys = holding_buyer(store, buyer_id, 100, after).await?;
         let items = store
             .get_many(
                 &keys

@@ -1,7 +1,7 @@
 //! A buyer's export: one JSON document of everything the back office holds about them (their
 //! orders, refunds, reviews, threads with every message, the emails sent and skipped, their
-//! choice about optional email), each record as stored, on the reports shelf under the
-//! buyer's own prefix, which their erasure deletes.
+//! choice about optional email), each record as stored but for the attributes only indexes
+//! read, on the reports shelf under the buyer's own prefix, which their erasure deletes.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -75,15 +75,6 @@ impl KeptExports {
             .get(key)
             .cloned()
     }
-
-    pub fn keys(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .keys()
-            .cloned()
-            .collect()
-    }
 }
 
 impl ExportShelf for KeptExports {
