@@ -171,14 +171,14 @@ async fn erase_a_buyer(stack: &Stack, days_moved: i64) -> CommandResult {
         before.len()
     );
     let mut where_held: Vec<&str> = before.iter().map(|(place, _)| place.as_str()).collect();
+    where_held.sort_unstable();
     where_held.dedup();
     println!("    {}", where_held.join(", "));
     for name in ["1-buyer.export_requested.json", "2-buyer.erasure_requested.json"] {
-        let body = story::moved(
-            &std::fs::read(local_cloud::paths::events_dir().join("privacy").join(name)).map_err(|e| e.to_string())?,
-            days_moved,
-        );
-        let (function, reply) = send_event(&state, &body).await.map_err(|error| error.to_string())?;
+        let body = sample(&format!("privacy/{name}"))?.to_string();
+        let (function, reply) = send_event(&state, body.as_bytes())
+            .await
+            .map_err(|error| error.to_string())?;
         println!(
             "  {name:<34} → {:<14} {} {}",
             function.name(),

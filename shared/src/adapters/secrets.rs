@@ -36,22 +36,20 @@ pub fn signing_secrets(config: &aws_config::SdkConfig, secret_id: String) -> Fet
 /// A secret's current value, read once (the address salt: it never rotates, as every block's
 /// key is made with it).
 pub async fn current_value(config: &aws_config::SdkConfig, secret_id: &str) -> Result<Vec<u8>, StoreError> {
-    let client = Client::new(config);
-    let output = client
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|error| StoreError::new("Secrets Manager GetSecretValue", DisplayErrorContext(error).to_string()))?;
-    output
-        .secret_string
+    version_text(&Client::new(config), secret_id, "AWSCURRENT")
+        .await?
         .map(String::into_bytes)
         .filter(|value| !value.is_empty())
-        .ok_or_else(|| StoreError::new("Secrets Manager GetSecretValue", "the secret holds no text"))
+        .ok_or_else(|| StoreError::new("Secrets Manager GetSecretValue", "the secret holds no current text"))
 }
 
-/// The secret's version labelled `stage`; `None` when no version has the label.
+/// The signing secret's version labelled `stage`; `None` when no version has the label.
 async fn version(client: &Client, secret_id: &str, stage: &str) -> Result<Option<WebhookSecret>, StoreError> {
+    Ok(version_text(client, secret_id, stage).await?.map(WebhookSecret::new))
+}
+
+/// The text of the secret's version labelled `stage`; `None` when no version has the label.
+async fn version_text(client: &Client, secret_id: &str, stage: &str) -> Result<Option<String>, StoreError> {
     match client
         .get_secret_value()
         .secret_id(secret_id)
@@ -59,7 +57,7 @@ async fn version(client: &Client, secret_id: &str, stage: &str) -> Result<Option
         .send()
         .await
     {
-        Ok(output) => Ok(output.secret_string.map(WebhookSecret::new)),
+        Ok(output) => Ok(output.secret_string),
         Err(error)
             if error
                 .as_service_error()
