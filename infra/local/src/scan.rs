@@ -167,14 +167,25 @@ pub async fn bucket_objects(config: &aws_config::SdkConfig, provisioned: &Provis
             .map_err(|error| failed(bucket, error))?;
         for version in listed.versions() {
             let key = version.key().unwrap_or_default();
-            let object = s3
+            let object = match s3
                 .get_object()
                 .bucket(bucket)
                 .key(key)
                 .set_version_id(version.version_id().map(str::to_owned))
                 .send()
                 .await
-                .map_err(|error| failed(key, error))?;
+            {
+                Ok(object) => object,
+                // Deleted between the listing and the read (an erasure running): not held.
+                Err(error)
+                    if error
+                        .raw_response()
+                        .is_some_and(|response| response.status().as_u16() == 404) =>
+                {
+                    continue;
+                }
+                Err(error) => return Err(failed(key, error)),
+            };
             let bytes = object.body.collect().await.map_err(|error| failed(key, error))?;
             held.push(Held {
                 place: format!("{logical_id}/{key}"),
