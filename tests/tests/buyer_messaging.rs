@@ -2,8 +2,8 @@
 //! delivers them, the emails read back from what SES accepted, records from DynamoDB.
 
 use backoffice::domains::email::request::{
-    QuestionDue, RefundAwaiting, RefundEmail, RefundEmailLine, ReplyEmail, ReviewAlert, ReviewTrendAlert, SellerDigest,
-    StockAlert, StockLevel,
+    ClaimAwaiting, ClaimEmail, ClaimReader, QuestionDue, RefundAwaiting, RefundEmail, RefundEmailLine, ReplyEmail,
+    ReviewAlert, ReviewTrendAlert, SellerDigest, StockAlert, StockLevel,
 };
 use backoffice::domains::email::{EmailContent, EmailTemplate, RecipientRole};
 use backoffice_tests::mail::{
@@ -72,6 +72,16 @@ fn digest() -> SellerDigest {
             excerpt: "Is the pot dishwasher safe?".into(),
             reminder: false,
             overdue: false,
+        }],
+        claims_awaiting: vec![ClaimAwaiting {
+            claim_id: "clm_5".into(),
+            order_id: "ord_1001".into(),
+            reason: "not_received".into(),
+            currency: "USD".into(),
+            amount: "499.99".into(),
+            due_at: "2026-11-25T10:00:00Z".parse().unwrap(),
+            reminder: false,
+            note: Some("Never <came>".into()),
         }],
         late_orders: Vec::new(),
     }
@@ -174,6 +184,26 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
             ],
         ),
         (
+            EmailContent::ClaimDecided(ClaimEmail {
+                claim_id: "clm_5".into(),
+                order_id: "ord_1001".into(),
+                reader: ClaimReader::Buyer,
+                outcome: "refund".into(),
+                currency: "USD".into(),
+                amount: Some("499.99".into()),
+                paid_by: Some("marketplace".into()),
+                reason: "The carrier lost it <scan 3>".into(),
+            }),
+            [
+                "Decision on claim clm_5 for order ord_1001",
+                "订单 ord_1001 的申诉 clm_5 处理结果",
+            ],
+            vec![
+                ["$499.99 is refunded to you", "将向您退款US$499.99"],
+                ["> The carrier lost it <scan 3>", "> The carrier lost it <scan 3>"],
+            ],
+        ),
+        (
             EmailContent::QuestionReply(ReplyEmail {
                 question_id: "q_9".into(),
                 order_id: Some("ord_1001".into()),
@@ -191,7 +221,7 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
         ),
         (
             EmailContent::SellerDigest(digest()),
-            ["6 items need your attention", "6 项事务需要您处理"],
+            ["7 items need your attention", "7 项事务需要您处理"],
             vec![
                 ["TEA-POT-1: low stock, 3 available", "TEA-POT-1：库存偏低，可售 3 件"],
                 [
@@ -209,6 +239,10 @@ fn every_template() -> Vec<(EmailContent, Both, Vec<Both>)> {
                 [
                     "Refund ref_77 of $499.99 for order ord_1001, defective “Lid <leaks> & drips”: decide by 24 November 2026 10:00 UTC, or it is approved for you",
                     "订单 ord_1001 的退款 ref_77（US$499.99），质量问题：“Lid <leaks> & drips”，请于2026年11月24日 10:00 UTC前处理，逾期将自动同意",
+                ],
+                [
+                    "Claim clm_5 on order ord_1001 (not received) for $499.99 “Never <came>”: respond by 25 November 2026 10:00 UTC, or the marketplace decides",
+                    "订单 ord_1001 的申诉 clm_5（未收到货，US$499.99）：“Never <came>”，请于2026年11月25日 10:00 UTC前回应，逾期将交由平台客服裁定",
                 ],
                 [
                     "answer by 23 November 2026 10:00 UTC",

@@ -6,6 +6,8 @@
 //!   settings) and one transaction: the claim, the ledger entry, and either everything an
 //!   approval changes or the seller's notice of a refund waiting for it.
 //! - A decision approves (all or less) or rejects a pending refund of the seller's own.
+//! - Buyer protection claims (`claim.opened`, `claim.responded`, `claim.decided`,
+//!   `claim.withdrawn`) arrive on the same URL: a claim's refunds are this ledger's entries.
 //! - Payouts come back from the follow-up topic on the payout request queue; each is sent to
 //!   the payment integration's FIFO queue unless its ledger entry says it was.
 
@@ -13,6 +15,15 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use backoffice::adapters::dynamodb::DynamoStorage;
 use backoffice::adapters::sqs::SqsPayouts;
 use backoffice::adapters::{Aws, Deployed};
+use backoffice::domains::claims::clock::{ClaimSweep, sweep_claims};
+use backoffice::domains::claims::decide::decide_claim;
+use backoffice::domains::claims::open::open_claim;
+use backoffice::domains::claims::outcome::ClaimOutcome;
+use backoffice::domains::claims::respond::respond_to_claim;
+use backoffice::domains::claims::rules::ClaimRules;
+use backoffice::domains::claims::schema::{ClaimDecidedData, ClaimOpenedData, ClaimRespondedData, ClaimWithdrawnData};
+use backoffice::domains::claims::validate::{claim_decision, claim_opening, claim_response, claim_withdrawal};
+use backoffice::domains::claims::withdraw::withdraw_claim;
 use backoffice::domains::orders::EventContext;
 use backoffice::domains::refunds::commit::RefundOutcome;
 use backoffice::domains::refunds::decide::decide_refund;
@@ -43,13 +54,23 @@ pub struct RefundProcessor<Store, Payouts> {
     edge: WebhookEdge,
     store: Store,
     payouts: Payouts,
+    claim_rules: ClaimRules,
+}
+
+/// What one run of the schedule did: the pending refunds (as before, at the top level) and
+/// the claims' clocks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    #[serde(flatten)]
+    pub refunds: PendingSweep,
+    pub claims: ClaimSweep,
 }
 
 /// The function as Lambda runs it.
 pub type OnAws = RefundProcessor<DynamoStorage, SqsPayouts>;
 
-/// As the template deploys it: refunds, the orders and stock they change, sellers' settings,
-/// claims, the outbox, and the payout queue.
+/// As the template deploys it: refunds and claims, the orders and stock they change, sellers'
+/// settings, the threads claims name, idempotency claims, the outbox, and the payout queue.
 impl Deployed for OnAws {
     const FUNCTION: Function = Function::RefundProcessor;
     const TABLES: &'static [Table] = &[
@@ -60,11 +81,25 @@ impl Deployed for OnAws {
         Table::Sellers,
         Table::Outbox,
         Table::Figures,
+        Table::Threads,
     ];
 
     fn deployed(env: &dyn Source, mut aws: Aws) -> Result<Self, ConfigError> {
         let payouts = SqsPayouts::new(&aws.config, env.required("REFUND_PAYOUT_QUEUE_URL")?);
-        Ok(Self::new(aws.take_signing_secrets(), aws.storage, payouts))
+        let not_received_days = match env.optional("NOT_RECEIVED_DAYS") {
+            None => ClaimRules::default().not_received_days,
+            Some(days) => days
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|days| (1..=90).contains(days))
+                .ok_or(ConfigError::Invalid {
+                    name: "NOT_RECEIVED_DAYS",
+                    reason: "not a whole number of days from 1 to 90",
+                })?,
+        };
+        Ok(Self::new(aws.take_signing_secrets(), aws.storage, payouts)
+            .with_claim_rules(ClaimRules { not_received_days }))
     }
 }
 
@@ -74,7 +109,13 @@ impl<Store: Storage, Payouts: PayoutQueue> RefundProcessor<Store, Payouts> {
             edge: WebhookEdge::new(Function::RefundProcessor, secrets),
             store,
             payouts,
+            claim_rules: ClaimRules::default(),
         }
+    }
+
+    pub fn with_claim_rules(mut self, rules: ClaimRules) -> Self {
+        self.claim_rules = rules;
+        self
     }
 
     /// A batch of payout instructions: each handed over once; a failure fails alone.
@@ -93,18 +134,60 @@ impl<Store: Storage, Payouts: PayoutQueue> RefundProcessor<Store, Payouts> {
         .await
     }
 
-    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<PendingSweep, InvocationError> {
-        let swept = sweep_pending(&self.store, now)
-            .await
-            .map_err(|error| InvocationError::Incomplete(error.to_string()))?;
-        tracing::info!(?swept, "pending refunds swept");
-        metrics::count("RefundsApprovedAtDeadline", swept.approved as u64, &[]);
-        metrics::count("RefundRemindersSent", swept.reminded as u64, &[]);
-        Ok(swept)
+    pub async fn sweep(&self, now: DateTime<Utc>) -> Result<Swept, InvocationError> {
+        let incomplete = |error: backoffice::storage::StoreError| InvocationError::Incomplete(error.to_string());
+        let refunds = sweep_pending(&self.store, now).await.map_err(incomplete)?;
+        tracing::info!(swept = ?refunds, "pending refunds swept");
+        metrics::count("RefundsApprovedAtDeadline", refunds.approved as u64, &[]);
+        metrics::count("RefundRemindersSent", refunds.reminded as u64, &[]);
+        let claims = sweep_claims(&self.store, now).await.map_err(incomplete)?;
+        tracing::info!(swept = ?claims, "claims' clocks swept");
+        metrics::count("ClaimRemindersSent", claims.reminded as u64, &[]);
+        metrics::count("ClaimsEscalated", claims.escalated as u64, &[]);
+        metrics::count("ClaimDecisionsOverdue", claims.breached as u64, &[]);
+        Ok(Swept { refunds, claims })
+    }
+
+    async fn apply_claim(
+        &self,
+        envelope: &Envelope,
+        event: &EventContext,
+        claim: &Claim,
+    ) -> Result<Accepted, NotAccepted> {
+        let outcome = match envelope.event_type.as_str() {
+            "claim.opened" => {
+                let opening = claim_opening(parse_data::<ClaimOpenedData>(&envelope.data)?).map_err(Rejection::from)?;
+                open_claim(&self.store, &opening, self.claim_rules, event, claim).await?
+            }
+            "claim.responded" => {
+                let response =
+                    claim_response(parse_data::<ClaimRespondedData>(&envelope.data)?).map_err(Rejection::from)?;
+                respond_to_claim(&self.store, &response, event, claim).await?
+            }
+            "claim.decided" => {
+                let decision =
+                    claim_decision(parse_data::<ClaimDecidedData>(&envelope.data)?).map_err(Rejection::from)?;
+                decide_claim(&self.store, &decision, event, claim).await?
+            }
+            "claim.withdrawn" => {
+                let withdrawal =
+                    claim_withdrawal(parse_data::<ClaimWithdrawnData>(&envelope.data)?).map_err(Rejection::from)?;
+                withdraw_claim(&self.store, &withdrawal, event, claim).await?
+            }
+            _ => return Err(not_handled_yet(envelope).into()),
+        };
+        match outcome {
+            ClaimOutcome::Now(stored) => {
+                metrics::count("ClaimEvents", 1, &[("State", stored.state.as_str())]);
+                tracing::info!(claim_id = %stored.claim_id, order_id = %stored.order_id, state = stored.state.as_str(), "claim changed");
+                Ok(stored.receipt())
+            }
+            ClaimOutcome::Earlier(stored) => Err(NotAccepted::AppliedBefore(stored.receipt())),
+        }
     }
 }
 
-/// `refund.requested`, `refund.decided`.
+/// `refund.requested`, `refund.decided`, and the `claim.*` events.
 impl<Store: Storage, Payouts: PayoutQueue> Webhooks for RefundProcessor<Store, Payouts> {
     fn edge(&self) -> &WebhookEdge {
         &self.edge
@@ -126,6 +209,9 @@ impl<Store: Storage, Payouts: PayoutQueue> Webhooks for RefundProcessor<Store, P
                 let decision =
                     refund_decision(parse_data::<RefundDecidedData>(&envelope.data)?).map_err(Rejection::from)?;
                 decide_refund(&self.store, &decision, &event, &claim).await?
+            }
+            "claim.opened" | "claim.responded" | "claim.decided" | "claim.withdrawn" => {
+                return self.apply_claim(&envelope, &event, &claim).await;
             }
             _ => return Err(not_handled_yet(&envelope).into()),
         };

@@ -5,13 +5,15 @@
 //! ```text
 //! figures ← email ← sellers ← stock ← orders ← reviews   ← privacy
 //!                                          ← questions ← health
-//!                                          ← refunds
+//!                                          ← refunds   ← claims
 //! ```
 //!
 //! (`health` also reads stock, sellers, email and figures; `refunds` reads stock for restocks;
 //! `privacy` reads every domain that holds a buyer's data: orders, questions, reviews, refunds
-//! and email.)
+//! and email; `claims` reads refunds, whose ledger its refunds go through, questions and
+//! reviews.)
 
+pub mod claims;
 pub mod email;
 pub mod figures;
 pub mod health;

@@ -28,6 +28,11 @@ const EVENT_TYPES: &[(&str, Function)] = &[
     ("review.removed", Function::ReviewMonitor),
     ("refund.requested", Function::RefundProcessor),
     ("refund.decided", Function::RefundProcessor),
+    // A claim's refunds are the refund ledger's entries: one writer of the ledger.
+    ("claim.opened", Function::RefundProcessor),
+    ("claim.responded", Function::RefundProcessor),
+    ("claim.decided", Function::RefundProcessor),
+    ("claim.withdrawn", Function::RefundProcessor),
     ("message.received", Function::BuyerMessaging),
     ("message.replied", Function::BuyerMessaging),
     ("buyer.preferences", Function::BuyerMessaging),

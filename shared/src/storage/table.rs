@@ -114,6 +114,10 @@ pub enum Index {
     EmailsByBuyer,
     /// Sparse: closed sellers (`closing`) by when their retention ends (`erase_after`).
     SellersClosing,
+    /// Sparse, keys only: open claims by when their clock next needs the sweep.
+    ClaimsDue,
+    /// Sparse, whole items: the claims waiting for support staff, their deadline soonest first.
+    AwaitingSupport,
 }
 
 impl Index {
@@ -135,6 +139,7 @@ impl Index {
             Index::OutboxByBuyer => Table::Outbox,
             Index::EmailsByBuyer => Table::Emails,
             Index::SellersClosing => Table::Sellers,
+            Index::ClaimsDue | Index::AwaitingSupport => Table::Refunds,
         }
     }
 
@@ -157,6 +162,8 @@ impl Index {
             | Index::EmailsByBuyer => "ByBuyer",
             Index::RefundsByBuyer => "ByBuyerDate",
             Index::SellersClosing => "Closing",
+            Index::ClaimsDue => "ClaimsDue",
+            Index::AwaitingSupport => "AwaitingSupport",
         }
     }
 
@@ -177,6 +184,8 @@ impl Index {
             | Index::OutboxByBuyer
             | Index::EmailsByBuyer => "buyer_id",
             Index::SellersClosing => "closing",
+            Index::ClaimsDue => "claims_due",
+            Index::AwaitingSupport => "support_queue",
         }
     }
 
@@ -198,6 +207,8 @@ impl Index {
             Index::OutboxByBuyer => "key",
             Index::EmailsByBuyer => "dedupe_key",
             Index::SellersClosing => "erase_after",
+            Index::ClaimsDue => "claim_next",
+            Index::AwaitingSupport => "support_due",
         }
     }
 
@@ -220,6 +231,7 @@ impl Index {
                 | Index::OutboxByBuyer
                 | Index::EmailsByBuyer
                 | Index::SellersClosing
+                | Index::ClaimsDue
         )
     }
 }

@@ -234,6 +234,7 @@ fn payout(refund_id: &str) -> FollowUp {
         amount: "9.90".to_owned(),
         amount_minor: 990,
         currency: "EUR".to_owned(),
+        paid_by: Default::default(),
     })
 }
 

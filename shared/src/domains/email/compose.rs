@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use super::letter::{Letter, LineTable, Link, Quote, Section, one_line};
 use super::locale::Locale::{self, En, Zh};
 use super::request::{
-    EmailContent, EmailRequest, OrderEmail, QuestionDue, RefundAwaiting, RefundEmail, ReplyEmail, ReviewAlert,
-    ReviewTrendAlert, SellerDigest, StatusReply, StockAlert, StockLevel,
+    ClaimAwaiting, ClaimEmail, ClaimReader, EmailContent, EmailRequest, OrderEmail, QuestionDue, RefundAwaiting,
+    RefundEmail, ReplyEmail, ReviewAlert, ReviewTrendAlert, SellerDigest, StatusReply, StockAlert, StockLevel,
 };
 use super::words::{reason_words, say};
 
@@ -45,6 +45,7 @@ pub fn compose(request: &EmailRequest) -> Letter {
         EmailContent::ReviewRequest(order) => review_request(&mut letter, order),
         EmailContent::RefundConfirmation(refund) => refund_confirmation(&mut letter, refund),
         EmailContent::RefundRejected(refund) => refund_rejected(&mut letter, refund),
+        EmailContent::ClaimDecided(claim) => claim_decided(&mut letter, claim),
         EmailContent::QuestionReply(reply) => question_reply(&mut letter, reply),
         EmailContent::OrderStatusReply(reply) => order_status_reply(&mut letter, reply),
         EmailContent::SellerDigest(digest) => seller_digest(&mut letter, digest),
@@ -294,6 +295,84 @@ fn refund_rejected(letter: &mut Letter, refund: &RefundEmail) {
     ));
 }
 
+fn claim_decided(letter: &mut Letter, claim: &ClaimEmail) {
+    let (l, id, order) = (letter.locale, one_line(&claim.claim_id), one_line(&claim.order_id));
+    letter.subject = say(
+        l,
+        format!("Decision on claim {id} for order {order}"),
+        format!("订单 {order} 的申诉 {id} 处理结果"),
+    );
+    let amount = claim.amount.as_deref().map(|amount| l.money(amount, &claim.currency));
+    let by_marketplace = claim.paid_by.as_deref() == Some("marketplace");
+    let decided = match (claim.reader, amount, by_marketplace) {
+        (_, None, _) => match claim.reader {
+            ClaimReader::Buyer => say(
+                l,
+                "Our support team reviewed your claim and could not grant it.".into(),
+                "我们的客服团队审核了您的申诉，未能予以支持。".into(),
+            ),
+            ClaimReader::Seller => say(
+                l,
+                format!("Our support team reviewed the buyer's claim on order {order} and decided in your favour."),
+                format!("我们的客服团队审核了买家对订单 {order} 的申诉，结果对您有利。"),
+            ),
+        },
+        (ClaimReader::Buyer, Some(amount), _) => say(
+            l,
+            format!("Our support team reviewed your claim: {amount} is refunded to you."),
+            format!("我们的客服团队审核了您的申诉：将向您退款{amount}。"),
+        ),
+        (ClaimReader::Seller, Some(amount), true) => say(
+            l,
+            format!("Our support team refunded the buyer {amount} on order {order}; the marketplace pays it."),
+            format!("我们的客服团队已就订单 {order} 向买家退款{amount}，由平台承担。"),
+        ),
+        (ClaimReader::Seller, Some(amount), false) => say(
+            l,
+            format!("Our support team refunded the buyer {amount} on order {order}; it is charged to your account."),
+            format!("我们的客服团队已就订单 {order} 向买家退款{amount}，该款项将从您的账户扣除。"),
+        ),
+    };
+    letter.paragraphs.push(decided);
+    letter.quotes.push(Quote {
+        label: say(l, "Our reason".into(), "处理说明".into()),
+        text: claim.reason.clone(),
+    });
+}
+
+fn claim_line(l: Locale, claim: &ClaimAwaiting) -> String {
+    let (claim_id, order_id) = (one_line(&claim.claim_id), one_line(&claim.order_id));
+    let amount = l.money(&claim.amount, &claim.currency);
+    let reason = claim_reason(l, &claim.reason);
+    let mut line = say(
+        l,
+        format!("Claim {claim_id} on order {order_id} ({reason}) for {amount}"),
+        format!("订单 {order_id} 的申诉 {claim_id}（{reason}，{amount}）"),
+    );
+    if let Some(note) = &claim.note {
+        line += &say(l, format!(" “{}”", one_line(note)), format!("：“{}”", one_line(note)));
+    }
+    let due = due_at(l, claim.due_at);
+    match (claim.reminder, l) {
+        (false, Zh) => format!("{line}，请于{due}前回应，逾期将交由平台客服裁定"),
+        (false, En) => format!("{line}: respond by {due}, or the marketplace decides"),
+        (true, Zh) => format!("提醒：{line}，请于{due}前回应，逾期将交由平台客服裁定"),
+        (true, En) => format!("Reminder: {line}: respond by {due}, or the marketplace decides"),
+    }
+}
+
+fn claim_reason(l: Locale, code: &str) -> String {
+    let (english, chinese) = match code {
+        "not_received" => ("not received", "未收到货"),
+        "not_as_described" => ("not as described", "与描述不符"),
+        "refund_refused" => ("refund refused", "退款被拒"),
+        "refund_not_paid" => ("refund not paid", "退款未到账"),
+        "no_seller_response" => ("no answer from the seller", "卖家未回复"),
+        other => return one_line(other),
+    };
+    say(l, english.into(), chinese.into())
+}
+
 fn question_reply(letter: &mut Letter, reply: &ReplyEmail) {
     let l = letter.locale;
     letter.subject = match reply.order_id.as_deref().map(one_line) {
@@ -385,6 +464,7 @@ fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
         + digest.reviews.len()
         + digest.review_trends.len()
         + digest.refunds_awaiting.len()
+        + digest.claims_awaiting.len()
         + digest.questions_due.len()
         + digest.late_orders.len();
     letter.subject = say(
@@ -418,6 +498,18 @@ fn seller_digest(letter: &mut Letter, digest: &SellerDigest) {
             .refunds_awaiting
             .iter()
             .map(|refund| refund_line(l, refund))
+            .collect(),
+    );
+    section(
+        say(
+            l,
+            "Buyer protection claims awaiting your response".into(),
+            "待您回应的买家保障申诉".into(),
+        ),
+        digest
+            .claims_awaiting
+            .iter()
+            .map(|claim| claim_line(l, claim))
             .collect(),
     );
     section(

@@ -76,6 +76,8 @@ pub enum EmailContent {
     ReviewRequest(OrderEmail),
     RefundConfirmation(RefundEmail),
     RefundRejected(RefundEmail),
+    /// Support staff decided a buyer protection claim: the buyer and the seller each hear why.
+    ClaimDecided(ClaimEmail),
     QuestionReply(ReplyEmail),
     /// "Where is my order", answered at once from what the order knows.
     OrderStatusReply(StatusReply),
@@ -97,6 +99,7 @@ pub enum EmailTemplate {
     ReviewRequest,
     RefundConfirmation,
     RefundRejected,
+    ClaimDecided,
     QuestionReply,
     OrderStatusReply,
     SellerDigest,
@@ -115,6 +118,7 @@ impl EmailTemplate {
             EmailTemplate::ReviewRequest => "review_request",
             EmailTemplate::RefundConfirmation => "refund_confirmation",
             EmailTemplate::RefundRejected => "refund_rejected",
+            EmailTemplate::ClaimDecided => "claim_decided",
             EmailTemplate::QuestionReply => "question_reply",
             EmailTemplate::OrderStatusReply => "order_status_reply",
             EmailTemplate::SellerDigest => "seller_digest",
@@ -150,6 +154,7 @@ impl EmailContent {
             EmailContent::ReviewRequest(_) => EmailTemplate::ReviewRequest,
             EmailContent::RefundConfirmation(_) => EmailTemplate::RefundConfirmation,
             EmailContent::RefundRejected(_) => EmailTemplate::RefundRejected,
+            EmailContent::ClaimDecided(_) => EmailTemplate::ClaimDecided,
             EmailContent::QuestionReply(_) => EmailTemplate::QuestionReply,
             EmailContent::OrderStatusReply(_) => EmailTemplate::OrderStatusReply,
             EmailContent::SellerDigest(_) => EmailTemplate::SellerDigest,
@@ -256,6 +261,9 @@ pub struct SellerDigest {
     pub review_trends: Vec<ReviewTrendAlert>,
     #[serde(default)]
     pub refunds_awaiting: Vec<RefundAwaiting>,
+    /// Buyer protection claims waiting for the seller's response.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_awaiting: Vec<ClaimAwaiting>,
     #[serde(default)]
     pub questions_due: Vec<QuestionDue>,
     /// Orders past their ship-by date and not shipped.
@@ -334,6 +342,51 @@ pub struct RefundAwaiting {
     /// The start of the buyer's note, contact details removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<crate::values::pii::Private<String>>,
+}
+
+/// A claim the seller must respond to, or it goes to support staff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimAwaiting {
+    pub claim_id: String,
+    pub order_id: String,
+    /// The claim's reason, as its code (`not_received`); worded in the seller's language.
+    pub reason: String,
+    pub currency: String,
+    pub amount: String,
+    pub due_at: DateTime<Utc>,
+    /// A reminder: half the seller's time has passed.
+    #[serde(default)]
+    pub reminder: bool,
+    /// The start of the buyer's note, contact details removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<crate::values::pii::Private<String>>,
+}
+
+/// Who reads a claim's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimReader {
+    Buyer,
+    Seller,
+}
+
+/// A claim's decision as its two emails tell it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimEmail {
+    pub claim_id: String,
+    pub order_id: String,
+    pub reader: ClaimReader,
+    /// `refund`, `partial` or `deny`.
+    pub outcome: String,
+    pub currency: String,
+    /// What is refunded now (none for a denial).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+    /// `seller` or `marketplace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_by: Option<String>,
+    /// Support staff's words.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -43,6 +43,12 @@ pub mod counter {
     /// Approved refunds for a defect (`defective`, `not_as_described`, `wrong_item`,
     /// `not_received`) or approved because the seller did not answer: an order defect.
     pub const REFUND_DEFECTS: &str = "refund_defects";
+    /// Buyer protection claims opened against the seller: an order defect.
+    pub const CLAIMS_OPENED: &str = "claims_opened";
+    /// Claims support staff decided.
+    pub const CLAIMS_DECIDED: &str = "claims_decided";
+    /// Claims decided against the seller: a refund the seller pays.
+    pub const CLAIMS_LOST: &str = "claims_lost";
 
     pub fn revenue(currency: &str) -> String {
         format!("revenue#{currency}")

@@ -39,6 +39,15 @@ pub enum ApprovalError {
     Store(#[from] StoreError),
 }
 
+/// What a refund settling a buyer protection claim changes in its approval: the claim's
+/// emails tell the buyer and the seller (in place of the buyer's refund confirmation), and the
+/// claim's counts join the approval's day tally (one item is written once per transaction).
+#[derive(Debug, Clone, Default)]
+pub struct OnClaim {
+    pub emails: Vec<Message>,
+    pub counts: Vec<(&'static str, i64)>,
+}
+
 /// The writes that approve `refund` (its approved amount set) against `order` as read, leaving
 /// out the restock of `skip`'s SKUs (gone from the catalogue).
 pub fn approval_writes(
@@ -47,6 +56,29 @@ pub fn approval_writes(
     history: Option<&BuyerHistory>,
     at: DateTime<Utc>,
     skip: &[String],
+) -> Result<ApprovalWrites, ApprovalError> {
+    approval(refund, order, history, at, skip, None)
+}
+
+/// The writes that approve a refund settling a claim (nothing to restock: a claim names no
+/// returned units).
+pub fn claim_approval_writes(
+    refund: &StoredRefund,
+    order: &StoredOrder,
+    history: Option<&BuyerHistory>,
+    at: DateTime<Utc>,
+    on_claim: OnClaim,
+) -> Result<Vec<Write>, ApprovalError> {
+    Ok(approval(refund, order, history, at, &[], Some(on_claim))?.writes)
+}
+
+fn approval(
+    refund: &StoredRefund,
+    order: &StoredOrder,
+    history: Option<&BuyerHistory>,
+    at: DateTime<Utc>,
+    skip: &[String],
+    on_claim: Option<OnClaim>,
 ) -> Result<ApprovalWrites, ApprovalError> {
     let amount = refund.approved_minor.unwrap_or(refund.requested_minor);
     fits(order, &refund.lines, amount)?;
@@ -77,25 +109,37 @@ pub fn approval_writes(
         writes.push(restock(&refund.seller_id, &line.sku, line.quantity));
         restocked.push(line.sku.clone());
     }
-    writes.push(outbox::put(&approved_entry(refund, order, amount, &restocked), at));
-    writes.extend(counted(refund, amount, at));
+    let (emails, counts) = match on_claim {
+        Some(on_claim) => (Some(on_claim.emails), on_claim.counts),
+        None => (None, Vec::new()),
+    };
+    writes.push(outbox::put(
+        &approved_entry(refund, order, amount, &restocked, emails),
+        at,
+    ));
+    writes.extend(counted(refund, amount, at, &counts));
     Ok(ApprovalWrites { writes, restocked })
 }
 
 /// Refund processing's count of an approval, on the day approved: how much, whether it was
 /// automatic, and whether it is an order defect (a refund for a fault of the seller's, or one
-/// the seller left to its deadline).
-fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>) -> Option<Write> {
+/// the seller left to its deadline). A claim's refund is not one: the claim is counted.
+fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>, also: &[(&'static str, i64)]) -> Option<Write> {
     let by_deadline = refund.decided_by == Some(Decider::Deadline);
-    let defect = by_deadline
-        || matches!(
-            refund.reason,
-            RefundReason::Defective
-                | RefundReason::NotAsDescribed
-                | RefundReason::WrongItem
-                | RefundReason::NotReceived
-        );
-    Tally::new(Function::RefundProcessor, &refund.seller_id, at)
+    let defect = refund.claim_id.is_none()
+        && (by_deadline
+            || matches!(
+                refund.reason,
+                RefundReason::Defective
+                    | RefundReason::NotAsDescribed
+                    | RefundReason::WrongItem
+                    | RefundReason::NotReceived
+            ));
+    let mut tally = Tally::new(Function::RefundProcessor, &refund.seller_id, at);
+    for (counter, count) in also {
+        tally = tally.add(*counter, *count);
+    }
+    tally
         .add(counter::REFUNDS, 1)
         .add(counter::refunded(&refund.currency), amount)
         .count_if(
@@ -109,7 +153,13 @@ fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>) -> Option<Writ
 
 /// The follow-ups of an approval: the units back in stock (for backorders and alerts), the
 /// buyer's confirmation, the payout.
-fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, restocked: &[String]) -> OutboxEntry {
+fn approved_entry(
+    refund: &StoredRefund,
+    order: &StoredOrder,
+    amount: i64,
+    restocked: &[String],
+    emails: Option<Vec<Message>>,
+) -> OutboxEntry {
     let mut follow_ups = Vec::new();
     if !restocked.is_empty() {
         follow_ups.push(Message::of(&StockChange {
@@ -121,11 +171,14 @@ fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, resto
             after: None,
         }));
     }
-    follow_ups.push(buyer_email(
-        refund,
-        order,
-        EmailContent::RefundConfirmation(refund_email(refund, order, amount, None)),
-    ));
+    match emails {
+        Some(emails) => follow_ups.extend(emails),
+        None => follow_ups.push(buyer_email(
+            refund,
+            order,
+            EmailContent::RefundConfirmation(refund_email(refund, order, amount, None)),
+        )),
+    }
     follow_ups.push(Message::of(&Payout {
         dedupe_key: key(refund, "payout"),
         refund_id: refund.refund_id.clone(),
@@ -135,6 +188,7 @@ fn approved_entry(refund: &StoredRefund, order: &StoredOrder, amount: i64, resto
         amount: shown(amount, &refund.currency),
         amount_minor: amount,
         currency: refund.currency.clone(),
+        paid_by: refund.paid_by,
     }));
     OutboxEntry {
         key: key(refund, "approved"),

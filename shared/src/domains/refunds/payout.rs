@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use super::records::PaidBy;
 use super::records::{StoredRefund, put_refund, read_refund};
 use crate::mechanisms::outbox::Relayed;
 use crate::storage::{Storage, StoreError, WriteFailure};
@@ -27,6 +28,9 @@ pub struct Payout {
     pub amount: String,
     pub amount_minor: i64,
     pub currency: String,
+    /// Whose money it is.
+    #[serde(default)]
+    pub paid_by: PaidBy,
 }
 
 impl Relayed for Payout {
@@ -80,6 +84,7 @@ impl Payout {
         refund.approved_minor == Some(self.amount_minor)
             && self.amount == crate::values::money::shown(self.amount_minor, &refund.currency)
             && self.currency == refund.currency
+            && self.paid_by == refund.paid_by
             && self.order_id == refund.order_id
             && self.buyer_id == refund.buyer_id
             && self.dedupe_key == expected_key

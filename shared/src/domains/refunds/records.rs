@@ -48,6 +48,35 @@ pub enum Decider {
     Seller,
     /// The seller did not decide in time (`seller_did_not_respond`).
     Deadline,
+    /// Support staff, deciding a buyer protection claim.
+    Support,
+}
+
+/// Who pays a refund back: the seller (the usual case, charged to its balance) or the
+/// marketplace (a buyer protection claim it decided to fund itself).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaidBy {
+    #[default]
+    Seller,
+    Marketplace,
+}
+
+impl PaidBy {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "seller" => Some(PaidBy::Seller),
+            "marketplace" => Some(PaidBy::Marketplace),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaidBy::Seller => "seller",
+            PaidBy::Marketplace => "marketplace",
+        }
+    }
 }
 
 /// An event that changed a refund, and its body's fingerprint.
@@ -102,9 +131,19 @@ pub struct StoredRefund {
     pub content: String,
     pub history: Vec<RefundEvent>,
     pub version: u64,
+    /// Who pays it back: the seller unless support staff had the marketplace fund a claim.
+    #[serde(default, skip_serializing_if = "is_seller")]
+    pub paid_by: PaidBy,
+    /// The buyer protection claim it settles, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_id: Option<String>,
     /// When its buyer was erased (see [`super::erasure`]): the ledger stays, the words go.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub erased_at: Option<DateTime<Utc>>,
+}
+
+fn is_seller(paid_by: &PaidBy) -> bool {
+    *paid_by == PaidBy::Seller
 }
 
 impl StoredRefund {

@@ -198,6 +198,8 @@ fn new_refund(
             .collect(),
         payout_message_id: None,
         erased_at: None,
+        paid_by: Default::default(),
+        claim_id: None,
         content: content.to_owned(),
         history: vec![RefundEvent {
             event_id: event.id.clone(),

@@ -56,7 +56,7 @@ impl RefundReason {
 pub struct Decimal(String);
 
 impl Decimal {
-    fn parse(text: &str, field: &str) -> Result<Self, RefundError> {
+    pub(crate) fn parse(text: &str, field: &str) -> Result<Self, RefundError> {
         let (major, fraction) = text.split_once('.').unwrap_or((text, ""));
         let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
         // No currency has more than four decimals; which are allowed is the order's currency's.
@@ -230,7 +230,7 @@ pub enum RefundError {
 }
 
 impl RefundError {
-    fn code(&self) -> &'static str {
+    pub(crate) fn code(&self) -> &'static str {
         match self {
             RefundError::InvalidIdentifier { .. } => "invalid_identifier",
             RefundError::InvalidQuantity { .. } => "invalid_quantity",
@@ -267,7 +267,7 @@ impl RefundError {
         }
     }
 
-    fn kind(&self) -> RejectionKind {
+    pub(crate) fn kind(&self) -> RejectionKind {
         match self {
             RefundError::OrderNotFound { .. } | RefundError::RefundNotFound { .. } => RejectionKind::NotFound,
             RefundError::RefundExists { .. } => RejectionKind::Conflict,
@@ -288,7 +288,7 @@ impl RefundError {
         }
     }
 
-    fn field(&self) -> String {
+    pub(crate) fn field(&self) -> String {
         match self {
             RefundError::InvalidIdentifier { field }
             | RefundError::InvalidQuantity { field }
@@ -424,7 +424,7 @@ pub fn refund_decision(data: RefundDecidedData) -> Result<RefundDecision, Refund
     })
 }
 
-fn identifier(value: String, field: &str) -> Result<String, RefundError> {
+pub(crate) fn identifier(value: String, field: &str) -> Result<String, RefundError> {
     if is_identifier(&value) {
         Ok(value)
     } else {
@@ -436,7 +436,7 @@ fn identifier(value: String, field: &str) -> Result<String, RefundError> {
 
 /// Free text: at most `max` characters, no control characters but line breaks. Markup is kept
 /// as the buyer wrote it: every email escapes it.
-fn text(value: String, field: &str, max: usize) -> Result<String, RefundError> {
+pub(crate) fn text(value: String, field: &str, max: usize) -> Result<String, RefundError> {
     let control = value.chars().any(refused_in_text);
     if control || value.chars().count() > max {
         return Err(RefundError::InvalidText {

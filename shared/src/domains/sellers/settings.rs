@@ -7,6 +7,9 @@ use crate::values::money::{Currency, Money};
 pub const DEFAULT_RETURN_WINDOW_DAYS: u32 = 30;
 pub const DEFAULT_DECISION_HOURS: u32 = 48;
 pub const DEFAULT_REVIEW_THRESHOLD_HUNDREDTHS: u32 = 350;
+pub const DEFAULT_CLAIM_RESPONSE_HOURS: u32 = 48;
+/// The least and most time a seller may give itself to respond to a claim.
+pub const CLAIM_RESPONSE_HOURS: (i64, i64) = (12, 240);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SellerSettings {
@@ -18,6 +21,8 @@ pub struct SellerSettings {
     pub decision_hours: u32,
     /// The 30-day review average below which the seller hears of a SKU, in hundredths of a star.
     pub review_alert_threshold_hundredths: u32,
+    /// Hours the seller has to respond to a buyer protection claim before support staff decide.
+    pub claim_response_hours: u32,
 }
 
 impl Default for SellerSettings {
@@ -27,6 +32,7 @@ impl Default for SellerSettings {
             auto_approve_limit: None,
             decision_hours: DEFAULT_DECISION_HOURS,
             review_alert_threshold_hundredths: DEFAULT_REVIEW_THRESHOLD_HUNDREDTHS,
+            claim_response_hours: DEFAULT_CLAIM_RESPONSE_HOURS,
         }
     }
 }
@@ -50,6 +56,11 @@ impl SellerSettings {
             return_window_days: within("return_window_days", 0..=365, defaults.return_window_days),
             auto_approve_limit,
             decision_hours: within("decision_hours", 1..=720, defaults.decision_hours),
+            claim_response_hours: within(
+                "claim_response_hours",
+                CLAIM_RESPONSE_HOURS.0..=CLAIM_RESPONSE_HOURS.1,
+                defaults.claim_response_hours,
+            ),
             review_alert_threshold_hundredths: within(
                 "review_alert_threshold_hundredths",
                 100..=500,

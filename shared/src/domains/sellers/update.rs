@@ -6,7 +6,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::records::SellerContact;
-use super::settings::{DEFAULT_DECISION_HOURS, DEFAULT_RETURN_WINDOW_DAYS, DEFAULT_REVIEW_THRESHOLD_HUNDREDTHS};
+use super::settings::{
+    CLAIM_RESPONSE_HOURS, DEFAULT_CLAIM_RESPONSE_HOURS, DEFAULT_DECISION_HOURS, DEFAULT_RETURN_WINDOW_DAYS,
+    DEFAULT_REVIEW_THRESHOLD_HUNDREDTHS,
+};
 use crate::domains::email::locale::language_tag;
 use crate::mechanisms::idempotency::{Claim, CommitFailure, commit_with_claim};
 use crate::mechanisms::webhook::{Accepted, NotAccepted, Rejection, RejectionKind};
@@ -34,6 +37,9 @@ pub struct SellerUpdatedData {
     pub auto_approve_limit: Option<MoneyData>,
     #[serde(default)]
     pub decision_hours: Option<i64>,
+    /// Hours to respond to a buyer protection claim before support staff decide it.
+    #[serde(default)]
+    pub claim_response_hours: Option<i64>,
     /// Stars, as a decimal string (`"3.5"`) or a number: at most two decimals, 1 to 5.
     #[serde(default)]
     pub review_alert_threshold: Option<Value>,
@@ -53,6 +59,7 @@ pub struct SellerUpdate {
     pub return_window_days: u32,
     pub auto_approve_limit: Option<Money>,
     pub decision_hours: u32,
+    pub claim_response_hours: u32,
     pub review_alert_threshold_hundredths: u32,
     pub time_zone: String,
 }
@@ -155,6 +162,13 @@ impl SellerUpdatedData {
                 DEFAULT_DECISION_HOURS,
                 "data.decision_hours",
             )?,
+            claim_response_hours: within(
+                self.claim_response_hours,
+                CLAIM_RESPONSE_HOURS.0,
+                CLAIM_RESPONSE_HOURS.1,
+                DEFAULT_CLAIM_RESPONSE_HOURS,
+                "data.claim_response_hours",
+            )?,
             review_alert_threshold_hundredths: match self.review_alert_threshold {
                 None => DEFAULT_REVIEW_THRESHOLD_HUNDREDTHS,
                 Some(stars) => hundredths_of_stars(&stars).ok_or(SellerError::InvalidThreshold {
@@ -203,6 +217,7 @@ impl SellerUpdate {
             .set("listed", super::records::LISTED)
             .set("return_window_days", i64::from(self.return_window_days))
             .set("decision_hours", i64::from(self.decision_hours))
+            .set("claim_response_hours", i64::from(self.claim_response_hours))
             .set(
                 "review_alert_threshold_hundredths",
                 i64::from(self.review_alert_threshold_hundredths),
@@ -227,6 +242,7 @@ impl SellerUpdate {
                 "amount": limit.to_string(), "currency": limit.currency().code()
             })),
             "decision_hours": self.decision_hours,
+            "claim_response_hours": self.claim_response_hours,
             "time_zone": self.time_zone,
             "review_alert_threshold_hundredths": self.review_alert_threshold_hundredths,
             "superseded": superseded,

@@ -849,3 +849,5 @@ async fn a_sweep_settles_a_bounded_page_and_the_next_the_rest() {
     );
     assert_eq!(shop.payouts().len(), waiting, "every one approved once");
 }
+
+mod claims;
