@@ -306,6 +306,38 @@ async fn each_figure_of_a_scripted_week_has_its_known_answer() {
 }
 
 #[tokio::test]
+async fn an_order_with_a_bad_review_a_defect_refund_and_a_claim_is_one_order_defect() {
+    let mut market = market();
+    scripted_week(&mut market).await;
+    let when = at("2026-11-21T02:00:00Z");
+    // ord_0 already has its 1-star review: now a defect refund and a claim too.
+    let refund = json!({"refund_id": "ref_2", "order_id": "ord_0", "seller_id": SELLER, "buyer_id": "buy_1",
+        "amount": "2.00", "currency": "EUR", "reason": "defective",
+        "created_at": when.to_rfc3339()});
+    market.send("refund.requested", when, refund).await;
+    let claim = json!({"claim_id": "clm_1", "order_id": "ord_0", "seller_id": SELLER, "buyer_id": "buy_1",
+        "reason": "not_as_described", "created_at": when.to_rfc3339()});
+    market.send("claim.opened", when, claim).await;
+    // ord_1 already has its defect refund: now a 1-star review of it, then that review removed.
+    let review = json!({"review_id": "rev_9", "seller_id": SELLER, "sku": "TEA-POT-01", "order_id": "ord_1",
+        "buyer_id": "buy_1", "rating": 1, "title": "Teapot", "text": "Cracked.", "language": "en",
+        "created_at": when.to_rfc3339()});
+    market.send("review.created", when, review).await;
+    let removed = json!({"review_id": "rev_9", "seller_id": SELLER});
+    market.send("review.removed", when, removed).await;
+
+    market.health.run(at(MONDAY_EIGHT_SHANGHAI)).await.unwrap();
+    let emails = market.weekly_emails();
+    let (_, week) = &emails[0];
+    assert_eq!(
+        reading(week, Measure::OrderDefectRate),
+        (2, 46, Some(435), Status::Failing),
+        "two defective orders, each counted once"
+    );
+    assert_eq!((week.claims.opened, week.claims.decided, week.claims.lost), (1, 0, 0));
+}
+
+#[tokio::test]
 async fn the_cancel_rate_counts_only_the_sellers_own_cancels() {
     let mut market = market();
     market.seller(SELLER, "UTC").await;

@@ -1,7 +1,8 @@
 //! `claim.opened`: two requests. One `BatchGetItem` (the claim, the order's open claim, the
 //! order, the seller, and the refund or thread the claim names); one transaction: the event's
 //! claim, the claim on the seller's clock, the order's open-claim mark (only if it has none),
-//! the seller's notice and the day's count. A broken rule stores nothing.
+//! the seller's notice, the order's defect mark and the day's count. A broken rule stores
+//! nothing.
 
 use chrono::Duration;
 use serde_json::json;
@@ -12,6 +13,7 @@ use super::outcome::{ATTEMPTS, ClaimFailure, ClaimOutcome, applied_before, commi
 use super::records::{ClaimState, StoredClaim, mark_open, put_claim, read_opening};
 use super::rules::{Admitted, ClaimRules, admit};
 use super::validate::{Asked, ClaimError, ClaimOpening};
+use crate::domains::figures::defects::source_added;
 use crate::domains::figures::tally::{Tally, counter};
 use crate::domains::orders::EventContext;
 use crate::domains::refunds::records::RefundEvent;
@@ -53,11 +55,24 @@ pub async fn open_claim(
         if let Some(notice) = awaiting_notice(&claim, context.contact.as_ref(), false) {
             writes.push(outbox::put(&notice, now));
         }
-        writes.extend(
-            Tally::new(Function::RefundProcessor, &claim.seller_id, now)
-                .add(counter::CLAIMS_OPENED, 1)
-                .write(),
-        );
+        let mut tally = Tally::new(Function::RefundProcessor, &claim.seller_id, now).add(counter::CLAIMS_OPENED, 1);
+        let source = format!("claim#{}", claim.claim_id);
+        let defect = source_added(
+            context.defect.as_ref(),
+            Function::RefundProcessor,
+            &claim.seller_id,
+            &claim.order_id,
+            &source,
+            now,
+        )?;
+        if let Some(defect) = defect {
+            let (with_defect, defect_writes) = defect.with_tally(tally, Function::RefundProcessor, &claim.seller_id);
+            tally = with_defect;
+            for write in defect_writes {
+                writes.push(write);
+            }
+        }
+        writes.extend(tally.write());
         if commit(store, writes, attempt).await? {
             return Ok(ClaimOutcome::Now(claim));
         }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::validate::{ClaimReason, Tracking};
+use crate::domains::figures::defects::{DefectMark, mark_key, mark_of};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::order_from;
 use crate::domains::questions::records::{StoredThread, thread_key};
@@ -294,10 +295,12 @@ pub struct OpeningContext {
     pub contact: Option<SellerContact>,
     pub refund: Option<StoredRefund>,
     pub thread: Option<StoredThread>,
+    /// The order's defect mark: a claim stands on it.
+    pub defect: Option<DefectMark>,
 }
 
-/// The claim, the order's open claim, the order, the seller, and the refund or thread the
-/// claim names, in one `BatchGetItem`. The refund is read under the claim's seller: another
+/// The claim, the order's open claim, the order, the seller, its defect mark, and the refund
+/// or thread the claim names, in one `BatchGetItem`. The refund is read under the claim's seller: another
 /// seller's refund is not there.
 pub async fn read_opening(
     store: &impl Storage,
@@ -308,6 +311,7 @@ pub async fn read_opening(
         ItemKey::new(Table::Refunds, open_claim_key(&opening.order_id)),
         ItemKey::new(Table::Orders, opening.order_id.as_str()),
         ItemKey::new(Table::Sellers, opening.seller_id.as_str()),
+        mark_key(&opening.seller_id, &opening.order_id),
     ];
     if let Some(refund_id) = &opening.refund_id {
         keys.push(ItemKey::new(Table::Refunds, refund_key(&opening.seller_id, refund_id)));
@@ -320,6 +324,7 @@ pub async fn read_opening(
     let open = found.next().flatten().map(from_item::<OpenClaim>).transpose()?;
     let order = found.next().flatten().map(order_from).transpose()?;
     let seller = found.next().flatten();
+    let defect = mark_of(found.next().flatten())?;
     let refund = match opening.refund_id {
         Some(_) => found.next().flatten().map(from_item::<StoredRefund>).transpose()?,
         None => None,
@@ -336,6 +341,7 @@ pub async fn read_opening(
         contact: seller.as_ref().and_then(|item| contact_of(&opening.seller_id, item)),
         refund,
         thread,
+        defect,
     })
 }
 

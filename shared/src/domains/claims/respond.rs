@@ -91,7 +91,7 @@ pub async fn respond_to_claim(
                     writes.push(unmark_open(&next));
                 }
                 writes.push(put_refund(&refund, None)?);
-                for write in approval_writes(&refund, order, context.history.as_ref(), now, &[])?.writes {
+                for write in approval_writes(&refund, order, context.history.as_ref(), None, now, &[])?.writes {
                     writes.push(write);
                 }
             }

@@ -204,6 +204,16 @@ fn comparison(l: Locale, week: &SellerWeek) -> Vec<(String, String)> {
             )
         }
     });
+    let claims = &week.claims;
+    labels.push(say(l, "Buyer protection claims".into(), "买家保障申诉".into()));
+    values.push(match (claims.opened, claims.decided) {
+        (0, 0) => say(l, "none".into(), "无".into()),
+        (opened, decided) => say(
+            l,
+            format!("{opened} opened, {decided} decided, {} against you", claims.lost),
+            format!("新增 {opened} 件，已裁定 {decided} 件，其中 {} 件由您承担", claims.lost),
+        ),
+    });
     let response = &week.response;
     labels.push(say(l, "Buyer questions".into(), "买家咨询".into()));
     let median = response

@@ -45,6 +45,9 @@ pub mod counter {
     pub const REFUND_DEFECTS: &str = "refund_defects";
     /// Buyer protection claims opened against the seller: an order defect.
     pub const CLAIMS_OPENED: &str = "claims_opened";
+    /// Orders with a defect (a bad review, a defect refund or a claim), each counted once:
+    /// see [`super::super::defects`].
+    pub const ORDER_DEFECTS: &str = "order_defects";
     /// Claims support staff decided.
     pub const CLAIMS_DECIDED: &str = "claims_decided";
     /// Claims decided against the seller: a refund the seller pays.
@@ -89,6 +92,10 @@ impl Tally {
             day,
             counts: BTreeMap::new(),
         }
+    }
+
+    pub fn day(&self) -> NaiveDate {
+        self.day
     }
 
     /// Adds `amount` (negative to take back what an earlier change counted).

@@ -20,6 +20,9 @@ pub struct SellerWeek {
     pub health: Vec<Reading>,
     pub reviews: ReviewWeek,
     pub refunds: RefundWeek,
+    /// Buyer protection claims of the week.
+    #[serde(default)]
+    pub claims: ClaimWeek,
     pub response: ResponseWeek,
     /// SKUs out, low or running out now, worst first: at most [`STOCK_LISTED`].
     pub stock: Vec<AtRisk>,
@@ -61,6 +64,14 @@ pub struct RefundWeek {
     /// Refunds per order placed in the week, in basis points.
     pub rate_bp: Option<i64>,
     pub automatic: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimWeek {
+    pub opened: i64,
+    pub decided: i64,
+    /// Decided against the seller: a refund it pays.
+    pub lost: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -20,7 +20,7 @@ use crate::storage::{BoxError, Item, ItemKey, Storage, StoreError, Table, Write,
 use crate::values::pii::Unquoted;
 
 /// The daily series the report charts: key, title, function and counter.
-const DAILY: [(&str, &str, Function, &str); 7] = [
+const DAILY: [(&str, &str, Function, &str); 9] = [
     ("orders", "Orders per day", Function::OrderIntake, counter::ORDERS),
     (
         "backorders",
@@ -45,6 +45,18 @@ const DAILY: [(&str, &str, Function, &str); 7] = [
         "Refunds approved",
         Function::RefundProcessor,
         counter::REFUNDS,
+    ),
+    (
+        "claims",
+        "Buyer protection claims opened",
+        Function::RefundProcessor,
+        counter::CLAIMS_OPENED,
+    ),
+    (
+        "claims_lost",
+        "Claims decided against sellers",
+        Function::RefundProcessor,
+        counter::CLAIMS_LOST,
     ),
     // Every order found past its ship-by date unshipped (by the reply clock's sweep), not
     // only those shipped late since.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::domains::figures::measures::{Measure, Reading};
 use crate::domains::figures::tally::{SellerDays, counter, days_ending, monday_of, top_skus};
 use crate::domains::figures::week::{
-    AtRisk, Overdue, RefundWeek, ResponseWeek, ReviewWeek, STOCK_LISTED, Sales, SellerWeek,
+    AtRisk, ClaimWeek, Overdue, RefundWeek, ResponseWeek, ReviewWeek, STOCK_LISTED, Sales, SellerWeek,
 };
 use crate::domains::questions::figures::{ResponseFigures, summed};
 use crate::domains::stock::assess::{Level, StockItem, assess};
@@ -72,6 +72,11 @@ pub fn seller_week(seller_id: &str, read: &WeekRead, last_day: NaiveDate, mut st
             late_shipments: days.sum(Function::BuyerMessaging, "late_shipments", &week),
             refunds_by_deadline: days.sum(Function::RefundProcessor, counter::REFUNDS_BY_DEADLINE, &week),
         },
+        claims: ClaimWeek {
+            opened: days.sum(Function::RefundProcessor, counter::CLAIMS_OPENED, &week),
+            decided: days.sum(Function::RefundProcessor, counter::CLAIMS_DECIDED, &week),
+            lost: days.sum(Function::RefundProcessor, counter::CLAIMS_LOST, &week),
+        },
         sales,
         refunds,
         stock,
@@ -101,10 +106,12 @@ pub fn readings(days: &SellerDays, last_day: NaiveDate) -> Vec<Reading> {
     let orders = |measure| days.sum(Function::OrderIntake, counter::ORDERS, &window(measure));
     let shipped = |measure| days.sum(Function::OrderIntake, counter::SHIPPED, &window(measure));
     let late = |measure| days.sum(Function::OrderIntake, counter::SHIPPED_LATE, &window(measure));
+    // Orders with a bad review, a claim or a defect refund, each counted once by the function
+    // whose defect came first (see figures::defects).
     let defects = {
         let sixty = window(Measure::OrderDefectRate);
-        days.sum(Function::ReviewMonitor, counter::REVIEW_DEFECTS, &sixty)
-            + days.sum(Function::RefundProcessor, counter::REFUND_DEFECTS, &sixty)
+        days.sum(Function::ReviewMonitor, counter::ORDER_DEFECTS, &sixty)
+            + days.sum(Function::RefundProcessor, counter::ORDER_DEFECTS, &sixty)
     };
     let asked = days_ending(last_day - Duration::days(1), Measure::ResponseWithin24h.window_days());
     vec![

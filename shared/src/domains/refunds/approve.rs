@@ -12,6 +12,7 @@ use super::records::{BuyerHistory, Decider, StoredRefund, outbox_key as key, put
 use super::validate::{RefundError, RefundReason};
 use crate::domains::email::request::{RefundEmail, RefundEmailLine};
 use crate::domains::email::{EmailContent, EmailRequest};
+use crate::domains::figures::defects::{DefectMark, source_added};
 use crate::domains::figures::tally::{Tally, counter};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::{REFUND_ATTRIBUTES, update_changed};
@@ -50,14 +51,16 @@ pub struct OnClaim {
 
 /// The writes that approve `refund` (its approved amount set) against `order` as read, leaving
 /// out the restock of `skip`'s SKUs (gone from the catalogue).
+/// `defect` is the order's defect mark as read: a defect refund stands on it.
 pub fn approval_writes(
     refund: &StoredRefund,
     order: &StoredOrder,
     history: Option<&BuyerHistory>,
+    defect: Option<&DefectMark>,
     at: DateTime<Utc>,
     skip: &[String],
 ) -> Result<ApprovalWrites, ApprovalError> {
-    approval(refund, order, history, at, skip, None)
+    approval(refund, order, history, defect, at, skip, None)
 }
 
 /// The writes that approve a refund settling a claim (nothing to restock: a claim names no
@@ -69,13 +72,14 @@ pub fn claim_approval_writes(
     at: DateTime<Utc>,
     on_claim: OnClaim,
 ) -> Result<Vec<Write>, ApprovalError> {
-    Ok(approval(refund, order, history, at, &[], Some(on_claim))?.writes)
+    Ok(approval(refund, order, history, None, at, &[], Some(on_claim))?.writes)
 }
 
 fn approval(
     refund: &StoredRefund,
     order: &StoredOrder,
     history: Option<&BuyerHistory>,
+    defect: Option<&DefectMark>,
     at: DateTime<Utc>,
     skip: &[String],
     on_claim: Option<OnClaim>,
@@ -117,14 +121,21 @@ fn approval(
         &approved_entry(refund, order, amount, &restocked, emails),
         at,
     ));
-    writes.extend(counted(refund, amount, at, &counts));
+    writes.extend(counted(refund, amount, at, &counts, defect)?);
     Ok(ApprovalWrites { writes, restocked })
 }
 
 /// Refund processing's count of an approval, on the day approved: how much, whether it was
 /// automatic, and whether it is an order defect (a refund for a fault of the seller's, or one
-/// the seller left to its deadline). A claim's refund is not one: the claim is counted.
-fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>, also: &[(&'static str, i64)]) -> Option<Write> {
+/// the seller left to its deadline), which stands on the order's defect mark. A claim's
+/// refund is not one: the claim is counted.
+fn counted(
+    refund: &StoredRefund,
+    amount: i64,
+    at: DateTime<Utc>,
+    also: &[(&'static str, i64)],
+    mark: Option<&DefectMark>,
+) -> Result<Vec<Write>, StoreError> {
     let by_deadline = refund.decided_by == Some(Decider::Deadline);
     let defect = refund.claim_id.is_none()
         && (by_deadline
@@ -139,7 +150,7 @@ fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>, also: &[(&'sta
     for (counter, count) in also {
         tally = tally.add(*counter, *count);
     }
-    tally
+    tally = tally
         .add(counter::REFUNDS, 1)
         .add(counter::refunded(&refund.currency), amount)
         .count_if(
@@ -147,8 +158,27 @@ fn counted(refund: &StoredRefund, amount: i64, at: DateTime<Utc>, also: &[(&'sta
             counter::REFUNDS_AUTOMATIC,
         )
         .count_if(by_deadline, counter::REFUNDS_BY_DEADLINE)
-        .count_if(defect, counter::REFUND_DEFECTS)
-        .write()
+        .count_if(defect, counter::REFUND_DEFECTS);
+    let mut writes = Vec::new();
+    let source = format!("refund#{}", refund.refund_id);
+    let change = match defect {
+        true => source_added(
+            mark,
+            Function::RefundProcessor,
+            &refund.seller_id,
+            &refund.order_id,
+            &source,
+            at,
+        )?,
+        false => None,
+    };
+    if let Some(change) = change {
+        let (with_defect, defect_writes) = change.with_tally(tally, Function::RefundProcessor, &refund.seller_id);
+        tally = with_defect;
+        writes = defect_writes;
+    }
+    writes.extend(tally.write());
+    Ok(writes)
 }
 
 /// The follow-ups of an approval: the units back in stock (for backorders and alerts), the

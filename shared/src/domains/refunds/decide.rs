@@ -85,6 +85,7 @@ pub async fn decide_refund(
                     &next,
                     order_of(&context, &refund)?,
                     context.history.as_ref(),
+                    context.defect.as_ref(),
                     claim.now,
                     &skip,
                 )?;

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::policy::{HISTORY_DAYS, RefundLine};
 use super::validate::RefundReason;
+use crate::domains::figures::defects::{DefectMark, mark_key, mark_of};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::order_from;
 use crate::domains::sellers::SellerSettings;
@@ -263,9 +264,12 @@ pub struct RefundContext {
     pub history: Option<BuyerHistory>,
     pub settings: SellerSettings,
     pub contact: Option<SellerContact>,
+    /// The order's defect mark: a defect refund stands on it.
+    pub defect: Option<DefectMark>,
 }
 
-/// The refund, its order, its buyer's history and its seller's settings, in one `BatchGetItem`.
+/// The refund, its order, its buyer's history, its seller's settings and the order's defect
+/// mark, in one `BatchGetItem`.
 pub async fn read_context(
     store: &impl Storage,
     refund_id: &str,
@@ -278,18 +282,21 @@ pub async fn read_context(
         ItemKey::new(Table::Orders, order_id),
         ItemKey::new(Table::Refunds, buyer_key(buyer_id)),
         ItemKey::new(Table::Sellers, seller_id),
+        mark_key(seller_id, order_id),
     ];
     let mut found = store.get_many(&keys).await?.into_iter();
     let refund = found.next().flatten().map(from_item::<StoredRefund>).transpose()?;
     let order = found.next().flatten().map(order_from).transpose()?;
     let history = found.next().flatten().map(from_item::<BuyerHistory>).transpose()?;
     let seller = found.next().flatten();
+    let defect = mark_of(found.next().flatten())?;
     Ok(RefundContext {
         refund,
         order,
         history,
         settings: SellerSettings::of(seller.as_ref()),
         contact: seller.as_ref().and_then(|item| contact_of(seller_id, item)),
+        defect,
     })
 }
 

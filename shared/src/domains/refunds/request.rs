@@ -129,7 +129,14 @@ pub async fn request_refund(
         writes.push(put_refund(&refund, None)?);
         let restocked = match decision {
             Decision::Approved => {
-                let approval = approval_writes(&refund, order, context.history.as_ref(), now, &skip)?;
+                let approval = approval_writes(
+                    &refund,
+                    order,
+                    context.history.as_ref(),
+                    context.defect.as_ref(),
+                    now,
+                    &skip,
+                )?;
                 for write in approval.writes {
                     writes.push(write);
                 }

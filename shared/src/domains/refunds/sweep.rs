@@ -97,6 +97,7 @@ async fn settle(store: &impl Storage, due: &DueRefund, now: DateTime<Utc>) -> Re
                 &next,
                 order_of(&context, &refund)?,
                 context.history.as_ref(),
+                context.defect.as_ref(),
                 now,
                 &skip,
             ) {

@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 use super::classify::classify;
 use super::notice::ReviewNotice;
 use super::records::{
-    ReviewEvent, ReviewState, SkuStats, StoredReview, put_review, put_stats, read_context, read_stats,
+    ReviewEvent, ReviewState, SkuStats, StoredReview, put_review, put_stats, read_context, read_defect, read_stats,
 };
+use super::tally::is_defect;
 use super::trends::TrendChange;
 use super::validate::{NewReview, ReviewError, ReviewRef, ReviewWords};
 use crate::domains::orders::{EventContext, OrderStatus};
@@ -180,7 +181,8 @@ pub async fn record_review(
         }
         let key = Function::ReviewMonitor.key(&["created", &stored.seller_id, &stored.review_id]);
         let mut writes = review_writes(claim, &stored, None, &stats, read_stats_version, &key, notices)?;
-        writes.extend(super::tally::counted(None, &stored));
+        let defect = super::tally::defect_change(None, &stored, context.defect.as_ref())?;
+        writes.extend(super::tally::counted(None, &stored, defect));
         match commit(store, writes).await? {
             true => return Ok(ReviewOutcome::Now(stored)),
             false => back_off(attempt).await,
@@ -303,7 +305,14 @@ async fn change_review(
             &key,
             notices,
         )?;
-        writes.extend(super::tally::counted(Some(&existing), &next));
+        let defect = match next.order_id.as_deref() {
+            Some(order_id) if is_defect(&existing) != is_defect(&next) => {
+                let mark = read_defect(store, &next.seller_id, order_id).await?;
+                super::tally::defect_change(Some(&existing), &next, mark.as_ref())?
+            }
+            _ => None,
+        };
+        writes.extend(super::tally::counted(Some(&existing), &next, defect));
         match commit(store, writes).await? {
             true => return Ok(ReviewOutcome::Now(next)),
             false => back_off(attempt).await,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::reason::Reason;
 use super::trends::{Contribution, Window};
 use super::validate::ReviewWords;
+use crate::domains::figures::defects::{DefectMark, mark_key, mark_of};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::order_from;
 use crate::domains::sellers::SellerSettings;
@@ -192,6 +193,8 @@ pub struct ReviewContext {
     /// The seller's review alert threshold, in hundredths of a star.
     pub threshold_hundredths: u32,
     pub order: Option<StoredOrder>,
+    /// The order's defect mark, read with its order.
+    pub defect: Option<DefectMark>,
 }
 
 pub async fn read_context(
@@ -210,6 +213,7 @@ pub async fn read_context(
     }
     if let Some(order_id) = order_id {
         keys.push(ItemKey::new(Table::Orders, order_id));
+        keys.push(mark_key(seller_id, order_id));
     }
     let mut found = store.get_many(&keys).await?.into_iter();
     let review = found.next().flatten().map(from_item::<StoredReview>).transpose()?;
@@ -218,16 +222,30 @@ pub async fn read_context(
         Some(_) => found.next().flatten().map(from_item::<SkuStats>).transpose()?,
         None => None,
     };
-    let order = match order_id {
-        Some(_) => found.next().flatten().map(order_from).transpose()?,
-        None => None,
+    let (order, defect) = match order_id {
+        Some(_) => (
+            found.next().flatten().map(order_from).transpose()?,
+            mark_of(found.next().flatten())?,
+        ),
+        None => (None, None),
     };
     Ok(ReviewContext {
         review,
         stats,
         threshold_hundredths: SellerSettings::of(seller.as_ref()).review_alert_threshold_hundredths,
         order,
+        defect,
     })
+}
+
+/// An order's defect mark, for a change that adds or takes back a review's defect.
+pub async fn read_defect(
+    store: &impl Storage,
+    seller_id: &str,
+    order_id: &str,
+) -> Result<Option<DefectMark>, StoreError> {
+    let key = mark_key(seller_id, order_id);
+    mark_of(store.get(key.table, &key.key).await?)
 }
 
 /// The stats of a SKU (for an update or removal, once the review named its SKU).
