@@ -83,6 +83,8 @@ pub async fn demo() -> CommandResult {
     print_reviews(&dynamodb, &stack.provisioned.tables["ReviewsTable"]).await?;
     println!("\nRefunds, as refund processing decided them, and their payouts:");
     print_refunds(&dynamodb, &stack.provisioned.tables["RefundsTable"]).await?;
+    println!("\nBuyer protection claims, as support staff decided them:");
+    print_claims(&dynamodb, &stack.provisioned.tables["RefundsTable"]).await?;
     println!("\nBuyer questions, as buyer messaging took them:");
     print_threads(&dynamodb, &stack.provisioned.tables["ThreadsTable"]).await?;
     if let Some(payouts) = stack.queue("RefundPayoutQueue") {
@@ -395,13 +397,7 @@ async fn print_refunds(client: &aws_sdk_dynamodb::Client, table: &str) -> Comman
     let mut items = scan(client, table).await?;
     items.retain(|item| text(item, "pk").starts_with("refund#"));
     items.sort_by(|a, b| text(a, "pk").cmp(text(b, "pk")));
-    let money = |item: &Item, name: &str| {
-        let currency = backoffice::values::money::Currency::parse(text(item, "currency")).ok();
-        match (item.get(name).and_then(Value::as_i64), currency) {
-            (Some(minor), Some(currency)) => backoffice::values::money::Money::from_minor(minor, currency).to_string(),
-            _ => "-".to_owned(),
-        }
-    };
+    let money = money_of;
     for item in items {
         let paid_out = if item.get("payout_message_id").is_some() {
             "payout handed over"
@@ -421,6 +417,46 @@ async fn print_refunds(client: &aws_sdk_dynamodb::Client, table: &str) -> Comman
         );
     }
     Ok(())
+}
+
+async fn print_claims(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {
+    let mut items = scan(client, table).await?;
+    items.retain(|item| text(item, "pk").starts_with("claim#"));
+    items.sort_by(|a, b| text(a, "pk").cmp(text(b, "pk")));
+    for item in items {
+        let decision = &item["decision"];
+        let decided = match decision["outcome"].as_str() {
+            Some(outcome) => format!(
+                "{outcome} by {} (paid by {})",
+                decision["decided_by"].as_str().unwrap_or("-"),
+                decision["paid_by"].as_str().unwrap_or("nobody")
+            ),
+            None => String::new(),
+        };
+        let responded = if item.get("response").is_some() {
+            "seller responded,"
+        } else {
+            ""
+        };
+        println!(
+            "  {:<9} {:<9} {:<18} {:<18} asked {} {} {responded} {decided}",
+            shown(&item, "claim_id"),
+            shown(&item, "order_id"),
+            shown(&item, "reason"),
+            shown(&item, "state"),
+            money_of(&item, "asked_minor"),
+            shown(&item, "currency"),
+        );
+    }
+    Ok(())
+}
+
+fn money_of(item: &Item, name: &str) -> String {
+    let currency = backoffice::values::money::Currency::parse(text(item, "currency")).ok();
+    match (item.get(name).and_then(Value::as_i64), currency) {
+        (Some(minor), Some(currency)) => backoffice::values::money::Money::from_minor(minor, currency).to_string(),
+        _ => "-".to_owned(),
+    }
 }
 
 async fn print_orders(client: &aws_sdk_dynamodb::Client, table: &str) -> CommandResult {

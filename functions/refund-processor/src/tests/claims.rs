@@ -723,153 +723,44 @@ async fn hostile_claim_payloads_are_refused_with_their_codes_and_nothing_is_stor
         }
         event
     };
-    let long = "x".repeat(2_001);
-    let mut cases: Vec<(Value, u16, &str)> = vec![
+    // The full list of hostile events runs against the local AWS (tests/tests/claims.rs);
+    // here, one of each kind of refusal, over the memory store.
+    let cases: Vec<(Value, u16, &str)> = vec![
         (open(json!({"claim_id": "clm 1"})), 400, "invalid_identifier"),
-        (open(json!({"claim_id": ""})), 400, "invalid_identifier"),
-        (open(json!({"claim_id": "x".repeat(65)})), 400, "invalid_identifier"),
-        (open(json!({"order_id": "ord/1001"})), 400, "invalid_identifier"),
-        (open(json!({"seller_id": "sel_teahouse\n"})), 400, "invalid_identifier"),
-        (open(json!({"buyer_id": "buy#42"})), 400, "invalid_identifier"),
         (open(json!({"reason": "changed_mind"})), 400, "unknown_reason"),
-        (open(json!({"reason": "NOT_RECEIVED"})), 400, "unknown_reason"),
-        (open(json!({"reason": 3})), 400, "invalid_field"),
-        (open(json!({"amount": "-5.00"})), 400, "invalid_amount"),
-        (open(json!({"amount": "0"})), 400, "invalid_amount"),
-        (open(json!({"amount": "1e3"})), 400, "invalid_amount"),
+        (open(json!({"surprise": true})), 400, "invalid_field"),
         (open(json!({"amount": "12.345"})), 422, "amount_precision"),
         (open(json!({"amount": "61.81"})), 422, "amount_exceeds_refundable"),
-        (open(json!({"amount": "9999999999999"})), 400, "invalid_amount"),
-        (
-            open(json!({"amount": "5.00", "lines": [{"line_id": "l1", "quantity": 1}]})),
-            400,
-            "lines_and_amount",
-        ),
-        (open(json!({"lines": []})), 400, "invalid_line_count"),
-        (
-            open(json!({"lines": [{"line_id": "l1", "quantity": 0}]})),
-            400,
-            "invalid_quantity",
-        ),
-        (
-            open(json!({"lines": [{"line_id": "l1", "quantity": -1}]})),
-            400,
-            "invalid_quantity",
-        ),
         (
             open(json!({"lines": [{"line_id": "l1", "quantity": 3}]})),
             422,
             "quantity_exceeds_refundable",
         ),
-        (
-            open(json!({"lines": [{"line_id": "l9", "quantity": 1}]})),
-            422,
-            "unknown_line",
-        ),
-        (
-            open(json!({"lines": [{"line_id": "l1", "quantity": 1}, {"line_id": "l1", "quantity": 1}]})),
-            400,
-            "duplicate_line",
-        ),
-        (
-            open(json!({"lines": [{"line_id": "l1", "quantity": 1, "restock": true}]})),
-            400,
-            "invalid_field",
-        ),
-        (open(json!({"currency": "USD"})), 422, "currency_mismatch"),
-        (open(json!({"currency": "EURO"})), 400, "invalid_currency"),
-        (open(json!({"note": long})), 400, "invalid_text"),
-        (open(json!({"note": "bad \u{0007} bell"})), 400, "invalid_text"),
-        (open(json!({"created_at": "yesterday"})), 400, "invalid_timestamp"),
+        (open(json!({"reason": "no_seller_response"})), 400, "thread_id_required"),
         (
             open(json!({"created_at": (now() + Duration::hours(1)).to_rfc3339()})),
             422,
             "created_in_future",
         ),
-        (open(json!({"reason": "refund_refused"})), 400, "refund_id_required"),
-        (open(json!({"reason": "refund_not_paid"})), 400, "refund_id_required"),
-        (open(json!({"reason": "no_seller_response"})), 400, "thread_id_required"),
-        (open(json!({"thread_id": "../../etc"})), 400, "invalid_identifier"),
-        (open(json!({"surprise": true})), 400, "invalid_field"),
-        (open(json!({"claim_id": null})), 400, "missing_field"),
-    ];
-    let decide = |data: Value| {
-        let mut data = data;
-        data["claim_id"] = json!("clm_1");
-        claim_event("claim.decided", "evt_hostile_decision", data)
-    };
-    cases.extend([
         (
-            decide(json!({"decided_by": "op_7", "decision": "approve", "reason": "r"})),
-            400,
-            "invalid_decision",
-        ),
-        (
-            decide(json!({"decided_by": "op_7", "decision": "refund", "reason": "r"})),
+            claim_event(
+                "claim.decided",
+                "evt_hostile_decision",
+                json!({"claim_id": "clm_1", "decided_by": "op_7", "decision": "refund", "reason": "r"}),
+            ),
             400,
             "paid_by_required",
         ),
         (
-            decide(json!({"decided_by": "op_7", "decision": "refund", "paid_by": "buyer", "reason": "r"})),
+            claim_event(
+                "claim.responded",
+                "evt_hostile_response",
+                json!({"claim_id": "clm_1", "response": "evidence"}),
+            ),
             400,
-            "invalid_paid_by",
+            "evidence_required",
         ),
-        (
-            decide(json!({"decided_by": "op_7", "decision": "partial", "paid_by": "seller", "reason": "r"})),
-            400,
-            "amount_required",
-        ),
-        (
-            decide(json!({"decided_by": "op_7", "decision": "deny", "amount": "1.00", "reason": "r"})),
-            400,
-            "amount_not_partial",
-        ),
-        (
-            decide(json!({"decided_by": "op_7", "decision": "deny", "paid_by": "seller", "reason": "r"})),
-            400,
-            "paid_by_with_denial",
-        ),
-        (
-            decide(json!({"decided_by": "op_7", "decision": "deny", "reason": "   "})),
-            400,
-            "reason_required",
-        ),
-        (
-            decide(json!({"decided_by": "op 7", "decision": "deny", "reason": "r"})),
-            400,
-            "invalid_identifier",
-        ),
-        (
-            decide(json!({"decided_by": "op_7", "decision": "deny", "reason": "r"})),
-            404,
-            "claim_not_found",
-        ),
-    ]);
-    let respond = |data: Value| {
-        let mut data = data;
-        data["claim_id"] = json!("clm_1");
-        claim_event("claim.responded", "evt_hostile_response", data)
-    };
-    cases.extend([
-        (respond(json!({"response": "ignore"})), 400, "invalid_response"),
-        (respond(json!({"response": "evidence"})), 400, "evidence_required"),
-        (
-            respond(json!({"response": "evidence", "amount": "1.00", "message": "m"})),
-            400,
-            "amount_with_evidence",
-        ),
-        (
-            respond(json!({"response": "evidence", "tracking": {"carrier": "SF\nExpress", "tracking_number": "1"}})),
-            400,
-            "invalid_tracking",
-        ),
-        (
-            respond(json!({"response": "refund", "amount": "abc"})),
-            400,
-            "invalid_amount",
-        ),
-    ]);
-    assert!(cases.len() >= 40, "{} cases", cases.len());
+    ];
     let mut wrong = Vec::new();
     for (event, status, expected) in cases {
         let (answered, answer) = shop.send(&event).await;
