@@ -239,6 +239,12 @@ async fn the_sample_events_tell_the_whole_story() {
         let order = item("OrdersTable", "order_id", order_id).await;
         assert_eq!(order["status"].as_s().unwrap(), expected, "{order_id}");
     }
+    // Sophie Martin's claim: opened past the ship-by date, the seller's evidence sent it to
+    // support staff, who refunded her in full, paid by the seller.
+    let claim = item("RefundsTable", "pk", "claim#sel_teahouse#clm_7001").await;
+    assert_eq!(claim["state"].as_s().unwrap(), "refunded");
+    let ord_1004 = item("OrdersTable", "order_id", "ord_1004").await;
+    assert_eq!(ord_1004["refund_status"].as_s().unwrap(), "refunded");
     let kettle = item("InventoryTable", "sku_key", "sel_teahouse#TEA-KETTLE-02").await;
     assert_eq!(
         kettle["available"].as_n().unwrap(),
@@ -270,7 +276,9 @@ async fn the_sample_events_tell_the_whole_story() {
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "1 项事务需要您处理"),
+            ("alerts@teahouse.example", "1 项事务需要您处理"),
             ("alerts@teahouse.example", "2 项事务需要您处理"),
+            ("alerts@teahouse.example", "订单 ord_1004 的申诉 clm_7001 处理结果"),
             ("chen.jing@example.cn", "回复：您的订单 ord_1003 到哪了"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在备货"),
             ("chen.jing@example.cn", "您的订单 ord_1003 正在等待补货"),
@@ -281,6 +289,10 @@ async fn the_sample_events_tell_the_whole_story() {
             ("li.wei@example.cn", "您的订单 ord_1001 已确认"),
             ("li.wei@example.cn", "订单 ord_1001 的退款"),
             ("li.wei@example.cn", "订单 ord_1001 的退款"),
+            (
+                "sophie.martin@example.fr",
+                "Decision on claim clm_7001 for order ord_1004"
+            ),
             ("sophie.martin@example.fr", "Your order ord_1004 is confirmed"),
             ("sophie.martin@example.fr", "Your order ord_1004 is delayed"),
         ]
@@ -609,6 +621,9 @@ async fn sixteen_concurrent_deliveries_of_each_sample_event_are_one_202_and_fift
         "refund.decided",
         "message.received",
         "message.replied",
+        "claim.opened",
+        "claim.responded",
+        "claim.decided",
     ]
     .map(str::to_owned)
     .into();

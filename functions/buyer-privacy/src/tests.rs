@@ -36,6 +36,8 @@ const PERSONAL: &[&str] = &[
     "La théière fuit, est-elle garantie ?",
     "Bonjour Sophie, oui: deux ans de garantie.",
     "Colis reçu ouvert",
+    "Le couvercle est fêlé, Sophie veut être remboursée",
+    "Sophie a cassé le couvercle elle-même",
 ];
 
 #[derive(Clone, Default)]
@@ -148,8 +150,8 @@ impl Market {
         self.accepted("order.created", when, data).await;
     }
 
-    /// Sophie's history: orders at two sellers, the first delivered, refunded in part and
-    /// reviewed, and a question to its seller with the seller's reply.
+    /// Sophie's history: orders at two sellers, the first delivered, refunded in part,
+    /// reviewed and claimed, and a question to its seller with the seller's reply.
     async fn sophies_history(&mut self) {
         let sophie = (
             BUYER,
@@ -183,6 +185,14 @@ impl Market {
         let reply = json!({"message_id": "msg_r", "thread_id": "thr_msg_q", "seller_id": "sel_a",
             "text": "Bonjour Sophie, oui: deux ans de garantie."});
         self.accepted("message.replied", at("2026-11-24T12:00:00Z"), reply)
+            .await;
+        let claim = json!({"claim_id": "clm_a", "order_id": "ord_a", "seller_id": "sel_a", "buyer_id": BUYER,
+            "reason": "not_as_described", "note": "Le couvercle est fêlé, Sophie veut être remboursée",
+            "created_at": "2026-11-24T13:00:00Z"});
+        self.accepted("claim.opened", at("2026-11-24T13:00:00Z"), claim).await;
+        let evidence = json!({"claim_id": "clm_a", "seller_id": "sel_a", "response": "evidence",
+            "message": "Sophie a cassé le couvercle elle-même"});
+        self.accepted("claim.responded", at("2026-11-24T14:00:00Z"), evidence)
             .await;
     }
 
@@ -390,7 +400,8 @@ async fn the_export_holds_everything_the_erasure_then_removes_with_the_export_it
     for personal in PERSONAL {
         assert!(text.contains(personal), "{personal} is not in the export");
     }
-    for (part, count) in [("orders", 2), ("refunds", 1), ("reviews", 1), ("threads", 3)] {
+    // The refunds part holds the buyer's refunds and claims.
+    for (part, count) in [("orders", 2), ("refunds", 2), ("reviews", 1), ("threads", 3)] {
         assert_eq!(
             document[part].as_array().map(Vec::len),
             Some(count),

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! (`health` also reads stock, sellers, email and figures; `refunds` reads stock for restocks;
-//! `privacy` reads every domain that holds a buyer's data: orders, questions, reviews, refunds
-//! and email; `claims` reads refunds, whose ledger its refunds go through, questions and
+//! `privacy` reads every domain that holds a buyer's data: orders, questions, reviews, refunds,
+//! claims and email; `claims` reads refunds, whose ledger its refunds go through, questions and
 //! reviews.)
 
 pub mod claims;

@@ -8,12 +8,14 @@
 //!   [`notices`] what the seller, the buyer and support staff are told.
 //! - [`clock`] is the sweep of the seller's and support staff's deadlines.
 //! - [`records`] also answers support staff: their queue, oldest due first, and a claim's facts.
+//! - [`erasure`] is what a buyer's erasure leaves of a claim.
 //!
 //! Reads refunds (the ledger, whose approvals it writes through), orders, questions (a breached
 //! question), reviews (the buyer's review of the order), sellers, email and figures.
 
 pub mod clock;
 pub mod decide;
+pub mod erasure;
 pub mod notices;
 pub mod open;
 pub mod outcome;

@@ -123,6 +123,7 @@ fn new_claim(
             fingerprint: event.fingerprint.clone(),
         }],
         version: 0,
+        erased_at: None,
     }
 }
 

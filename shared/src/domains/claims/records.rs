@@ -2,7 +2,7 @@
 //!
 //! | key | item |
 //! |---|---|
-//! | `claim#<seller_id>#<claim_id>` | the claim ([`StoredClaim`]); while a clock runs, `claims_due` + `claim_next` for the sparse `ClaimsDue` index the sweep reads; while it waits for support staff, `support_queue` + `support_due` for the sparse `AwaitingSupport` index, their queue, oldest due first |
+//! | `claim#<seller_id>#<claim_id>` | the claim ([`StoredClaim`]), with `buyer_id` + `requested` in `ByBuyerDate` beside the buyer's refunds; while a clock runs, `claims_due` + `claim_next` for the sparse `ClaimsDue` index the sweep reads; while it waits for support staff, `support_queue` + `support_due` for the sparse `AwaitingSupport` index, their queue, oldest due first |
 //! | `claim_open#<order_id>` | the order's open claim ([`OpenClaim`]): written only if missing when a claim opens, deleted when it closes, so an order has one open claim at a time |
 //!
 //! A claim is kept, as the ledger is: it is bookkeeping, and the seller's health counts it.
@@ -152,6 +152,9 @@ pub struct StoredClaim {
     pub content: String,
     pub history: Vec<RefundEvent>,
     pub version: u64,
+    /// When its buyer was erased (see [`super::erasure`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erased_at: Option<DateTime<Utc>>,
 }
 
 impl StoredClaim {
@@ -227,6 +230,11 @@ pub fn outbox_key(claim: &StoredClaim, what: &str) -> String {
 pub fn put_claim(claim: &StoredClaim, read_version: Option<u64>) -> Result<Write, StoreError> {
     let mut item = to_item(claim)?;
     item.insert("pk".to_owned(), claim_key(&claim.seller_id, &claim.claim_id).into());
+    // With its buyer's refunds in `ByBuyerDate`, for the buyer's export and erasure.
+    item.insert(
+        "requested".to_owned(),
+        format!("{}#{}", sortable(claim.opened_at), claim.claim_id).into(),
+    );
     if let Some(next_at) = claim.next_at() {
         item.insert("claims_due".to_owned(), DUE.into());
         item.insert(

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use super::page::{ErasurePage, ITEMS_PER_PAGE, Stage, export_prefix};
 use super::places::{DeadLetters, ExportShelf};
 use super::validate::Erasure;
+use crate::domains::claims::erasure::put_erased_claim;
+use crate::domains::claims::records::StoredClaim;
 use crate::domains::email::suppressions::{forget_preference, mark_erased};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::erasure::update_erased;
@@ -221,7 +223,15 @@ fn review_write(page: &ErasurePage, key: &str, item: Item, now: DateTime<Utc>) -
     Ok(vec![put_erased_review(&review, now)?])
 }
 
-fn refund_write(page: &ErasurePage, _: &str, item: Item, now: DateTime<Utc>) -> Result<Vec<Write>, StoreError> {
+/// The buyer's refunds and, beside them in the same index, the buyer's claims.
+fn refund_write(page: &ErasurePage, key: &str, item: Item, now: DateTime<Utc>) -> Result<Vec<Write>, StoreError> {
+    if key.starts_with("claim#") {
+        let claim: StoredClaim = from_item(item)?;
+        if !claim.holds_buyer_data() || claim.opened_at > page.requested_at {
+            return Ok(vec![]);
+        }
+        return Ok(vec![put_erased_claim(&claim, now)?]);
+    }
     let refund: StoredRefund = from_item(item)?;
     if !refund.holds_buyer_data() || refund.requested_at > page.requested_at {
         return Ok(vec![]);

@@ -12,9 +12,10 @@
 //!   seller holds are erased, and then the seller's own contact and settings.
 //!
 //! What each table keeps of an erased buyer is decided by the domain that owns it
-//! (`orders::erasure`, `questions::erasure`, `reviews::erasure`, `refunds::erasure`).
+//! (`orders::erasure`, `questions::erasure`, `reviews::erasure`, `refunds::erasure`,
+//! `claims::erasure`: a buyer's claims sit beside its refunds in `ByBuyerDate`).
 //!
-//! Sits above every domain it erases from: orders, questions, reviews, refunds and email.
+//! Sits above every domain it erases from: orders, questions, reviews, refunds, claims and email.
 
 pub mod closure;
 pub mod erase;
