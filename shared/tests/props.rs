@@ -110,6 +110,7 @@ fn apply(mut data: Value, mutation: &Mutation) -> Value {
 /// Reads and checks an event's `data` as the function taking `event_type` does, up to where
 /// the store is needed.
 fn check(event_type: &str, data: &Value) -> Result<(), Rejection> {
+    use backoffice::domains::claims::validate as claims;
     use backoffice::domains::email::preferences::PreferencesData;
     use backoffice::domains::orders::schema::{OrderCreatedData, OrderRefData, OrderShippedData};
     use backoffice::domains::orders::validate as orders;
@@ -133,6 +134,10 @@ fn check(event_type: &str, data: &Value) -> Result<(), Rejection> {
         "review.removed" => reviews::removed_review(parse_data(data)?).map(drop)?,
         "refund.requested" => refunds::refund_request(parse_data(data)?).map(drop)?,
         "refund.decided" => refunds::refund_decision(parse_data(data)?).map(drop)?,
+        "claim.opened" => claims::claim_opening(parse_data(data)?).map(drop)?,
+        "claim.responded" => claims::claim_response(parse_data(data)?).map(drop)?,
+        "claim.decided" => claims::claim_decision(parse_data(data)?).map(drop)?,
+        "claim.withdrawn" => claims::claim_withdrawal(parse_data(data)?).map(drop)?,
         "buyer.preferences" => parse_data::<PreferencesData>(data)?.validate().map(drop)?,
         "message.received" => questions::question(parse_data(data)?).map(drop)?,
         "message.replied" => questions::reply(parse_data(data)?).map(drop)?,

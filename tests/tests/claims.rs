@@ -231,6 +231,18 @@ async fn each_reason_is_opened_or_refused_by_its_rule_against_live_data() {
     let (status, answer) = desk.open(&asked, "no_seller_response", unanswered, overdue).await;
     assert_eq!(status, 202, "{answer}");
 
+    // Another seller's claim is not there for this one.
+    let (_, opened) = desk
+        .open(&desk.delivered_order().await, "not_as_described", json!({}), now)
+        .await;
+    let mut theirs = desk.about(
+        opened["claim_id"].as_str().unwrap(),
+        "claim.responded",
+        json!({"response": "refund"}),
+    );
+    theirs["data"]["seller_id"] = json!(unique_id("sel"));
+    let (status, answer) = desk.send(&theirs).await;
+    assert_eq!((status, code(&answer)), (404, Some("claim_not_found")));
     // Another seller's order is not there for this one.
     let mut foreign = desk.opening(&delivered, "not_as_described", json!({}), now);
     foreign["data"]["seller_id"] = json!(unique_id("sel"));
@@ -794,4 +806,53 @@ async fn hostile_claim_events_are_refused_with_their_codes_and_nothing_is_stored
         desk.item(&open_claim_key(&order_id)).await.is_none(),
         "no claim opened on the order"
     );
+}
+
+#[tokio::test]
+async fn an_order_with_a_bad_review_a_defect_refund_and_a_claim_counts_once_as_a_defect() {
+    let desk = claims_desk().await;
+    let config = &desk.help.warehouse.shop.config;
+    let monitor = local_aws().deployed::<backoffice_tests::reviews::Monitor>(config);
+    let order_id = desk.delivered_order().await;
+    let now = Utc::now();
+    let mut review =
+        backoffice_tests::reviews::review_event(&unique_id("rev"), desk.seller(), "POT", 1, "Cracked.", now);
+    review["data"]["order_id"] = json!(order_id);
+    let request = marketplace_request(&WebhookSecret::new(TEST_SECRET), &review.to_string(), now);
+    let (status, answer) = answer(&monitor.handle_webhook(&request, now).await);
+    assert_eq!((status, answer["verified"].as_bool()), (202, Some(true)), "{answer}");
+    desk.refund(&order_id, json!({"decision": "approve"})).await;
+    assert_eq!(desk.open(&order_id, "not_as_described", json!({}), now).await.0, 202);
+
+    let figures = |key: String| {
+        let dynamodb = desk.help.warehouse.shop.dynamodb.clone();
+        async move {
+            dynamodb
+                .get_item()
+                .table_name(local_aws().table("FiguresTable"))
+                .key("pk", AttributeValue::S(key))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .map(|item| Value::Object(item_of(item)))
+        }
+    };
+    let mark = figures(backoffice::domains::figures::defects::defect_key(
+        desk.seller(),
+        &order_id,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(mark["sources"].as_array().map(Vec::len), Some(3), "{mark}");
+    let day = now.date_naive();
+    let mut counted = 0;
+    for function in [Function::ReviewMonitor, Function::RefundProcessor] {
+        let key = backoffice::domains::figures::tally::tally_key(function, desk.seller(), day);
+        if let Some(tally) = figures(key).await {
+            counted += tally["order_defects"].as_i64().unwrap_or(0);
+        }
+    }
+    assert_eq!(counted, 1, "one defective order");
 }

@@ -411,6 +411,8 @@ async fn bad_seller_settings_are_refused_naming_the_field() {
     for (field, value, code) in [
         ("return_window_days", json!(366), "out_of_range"),
         ("decision_hours", json!(0), "out_of_range"),
+        ("claim_response_hours", json!(6), "out_of_range"),
+        ("claim_response_hours", json!(241), "out_of_range"),
         (
             "auto_approve_limit",
             json!({"amount": "1.234", "currency": "EUR"}),

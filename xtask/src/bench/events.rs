@@ -463,12 +463,38 @@ pub async fn cases(
                 json!({"refund_id": "ref_count_pending", "seller_id": SELLER, "decision": "approve"}),
             );
             cases.push(case("refund.decided, approve", webhook(secret, &approve)));
+            let claim = |event_type: &str, data: Value| {
+                let mut data = data;
+                data["claim_id"] = json!("clm_count");
+                data["seller_id"] = json!(SELLER);
+                envelope(&format!("evt_{}_count", event_type.replace('.', "_")), event_type, data)
+            };
+            let opened = claim(
+                "claim.opened",
+                json!({"order_id": REFUNDED_ORDER, "buyer_id": "buy_bench", "reason": "not_as_described",
+                    "amount": "1.00", "note": "The lid does not fit", "created_at": chrono::Utc::now().to_rfc3339()}),
+            );
+            cases.push(case("claim.opened", webhook(secret, &opened)));
+            cases.push(case("claim.opened, delivered again", webhook(secret, &opened)));
+            let evidence = claim(
+                "claim.responded",
+                json!({"response": "evidence", "tracking": {"carrier": "DHL", "tracking_number": "JD0146000038"}}),
+            );
+            cases.push(case("claim.responded, evidence", webhook(secret, &evidence)));
+            let decided = claim(
+                "claim.decided",
+                json!({"decided_by": "op_bench", "decision": "refund", "paid_by": "marketplace", "reason": "bench"}),
+            );
+            cases.push(case(
+                "claim.decided, refund by the marketplace",
+                webhook(secret, &decided),
+            ));
             let payout = queued(provisioned, "PayoutRequestQueue", &payout("ref_count_automatic"));
             cases.push(case("payout request, handed over", payout.clone()));
             cases.push(case("payout request, delivered again", payout));
             let sweep = local_cloud::schedule::scheduled_event("PendingRefundSweep", chrono::Utc::now());
             cases.push(case(
-                "sweep of pending refunds, none due",
+                "sweep of pending refunds and claims, none due",
                 Bytes::from(sweep.to_string()),
             ));
         }

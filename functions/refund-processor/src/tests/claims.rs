@@ -406,6 +406,21 @@ async fn a_full_refund_from_the_seller_closes_the_claim() {
 }
 
 #[tokio::test]
+async fn the_seller_has_the_hours_its_settings_give_to_respond() {
+    let shop = shop().await;
+    let mut seller = shop.store.item(Table::Sellers, SELLER).unwrap();
+    seller.insert("claim_response_hours".into(), json!(24));
+    shop.store.insert(Table::Sellers, seller);
+    let (_, answer) = shop
+        .send(&opened(1, "ord_1001", "not_as_described", json!({}), now()))
+        .await;
+    let respond_by: DateTime<Utc> = answer["respond_by"].as_str().unwrap().parse().unwrap();
+    assert_eq!(respond_by - now(), Duration::hours(24));
+    let reminded = shop.sweep_at(now() + Duration::hours(12)).await;
+    assert_eq!(reminded["claims"]["reminded"], 1, "at half its time");
+}
+
+#[tokio::test]
 async fn a_partial_refund_or_evidence_leaves_the_claim_to_support_staff() {
     let shop = shop().await;
     shop.send(&opened(1, "ord_1001", "not_as_described", json!({}), now()))

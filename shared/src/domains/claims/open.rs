@@ -13,7 +13,7 @@ use super::outcome::{ATTEMPTS, ClaimFailure, ClaimOutcome, applied_before, commi
 use super::records::{ClaimState, StoredClaim, mark_open, put_claim, read_opening};
 use super::rules::{Admitted, ClaimRules, admit};
 use super::validate::{Asked, ClaimError, ClaimOpening};
-use crate::domains::figures::defects::source_added;
+use crate::domains::figures::defects::{source_added, written_with};
 use crate::domains::figures::tally::{Tally, counter};
 use crate::domains::orders::EventContext;
 use crate::domains::refunds::records::RefundEvent;
@@ -55,7 +55,7 @@ pub async fn open_claim(
         if let Some(notice) = awaiting_notice(&claim, context.contact.as_ref(), false) {
             writes.push(outbox::put(&notice, now));
         }
-        let mut tally = Tally::new(Function::RefundProcessor, &claim.seller_id, now).add(counter::CLAIMS_OPENED, 1);
+        let tally = Tally::new(Function::RefundProcessor, &claim.seller_id, now).add(counter::CLAIMS_OPENED, 1);
         let source = format!("claim#{}", claim.claim_id);
         let defect = source_added(
             context.defect.as_ref(),
@@ -65,14 +65,9 @@ pub async fn open_claim(
             &source,
             now,
         )?;
-        if let Some(defect) = defect {
-            let (with_defect, defect_writes) = defect.with_tally(tally, Function::RefundProcessor, &claim.seller_id);
-            tally = with_defect;
-            for write in defect_writes {
-                writes.push(write);
-            }
+        for write in written_with(defect, tally, Function::RefundProcessor, &claim.seller_id) {
+            writes.push(write);
         }
-        writes.extend(tally.write());
         if commit(store, writes, attempt).await? {
             return Ok(ClaimOutcome::Now(claim));
         }

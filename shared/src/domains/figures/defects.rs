@@ -53,25 +53,30 @@ pub struct DefectChange {
     pub count: Option<(NaiveDate, i64)>,
 }
 
-impl DefectChange {
-    /// The change's writes, its count added to `tally` when both are of one day (an item is
-    /// written once per transaction), or as a tally of its own.
-    pub fn with_tally(self, tally: Tally, function: Function, seller_id: &str) -> (Tally, Vec<Write>) {
-        let mut writes = vec![self.write];
-        let tally = match self.count {
-            Some((day, count)) if day == tally.day() => tally.add(counter::ORDER_DEFECTS, count),
-            Some((day, count)) => {
-                writes.extend(
-                    Tally::on(function, seller_id, day)
-                        .add(counter::ORDER_DEFECTS, count)
-                        .write(),
-                );
-                tally
+/// `tally`'s write and, if `change`, the mark's, with its count added to `tally` when both are
+/// of one day (DynamoDB writes an item once per transaction), or in a tally of its own.
+pub fn written_with(change: Option<DefectChange>, tally: Tally, function: Function, seller_id: &str) -> Vec<Write> {
+    let mut writes = Vec::new();
+    let tally = match change {
+        None => tally,
+        Some(change) => {
+            writes.push(change.write);
+            match change.count {
+                Some((day, count)) if day == tally.day() => tally.add(counter::ORDER_DEFECTS, count),
+                Some((day, count)) => {
+                    writes.extend(
+                        Tally::on(function, seller_id, day)
+                            .add(counter::ORDER_DEFECTS, count)
+                            .write(),
+                    );
+                    tally
+                }
+                None => tally,
             }
-            None => tally,
-        };
-        (tally, writes)
-    }
+        }
+    };
+    writes.extend(tally.write());
+    writes
 }
 
 /// `source` standing on `order_id` from `at`: `None` when it already stood.

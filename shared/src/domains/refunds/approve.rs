@@ -12,7 +12,7 @@ use super::records::{BuyerHistory, Decider, StoredRefund, outbox_key as key, put
 use super::validate::{RefundError, RefundReason};
 use crate::domains::email::request::{RefundEmail, RefundEmailLine};
 use crate::domains::email::{EmailContent, EmailRequest};
-use crate::domains::figures::defects::{DefectMark, source_added};
+use crate::domains::figures::defects::{DefectMark, source_added, written_with};
 use crate::domains::figures::tally::{Tally, counter};
 use crate::domains::orders::StoredOrder;
 use crate::domains::orders::records::{REFUND_ATTRIBUTES, update_changed};
@@ -159,7 +159,6 @@ fn counted(
         )
         .count_if(by_deadline, counter::REFUNDS_BY_DEADLINE)
         .count_if(defect, counter::REFUND_DEFECTS);
-    let mut writes = Vec::new();
     let source = format!("refund#{}", refund.refund_id);
     let change = match defect {
         true => source_added(
@@ -172,13 +171,12 @@ fn counted(
         )?,
         false => None,
     };
-    if let Some(change) = change {
-        let (with_defect, defect_writes) = change.with_tally(tally, Function::RefundProcessor, &refund.seller_id);
-        tally = with_defect;
-        writes = defect_writes;
-    }
-    writes.extend(tally.write());
-    Ok(writes)
+    Ok(written_with(
+        change,
+        tally,
+        Function::RefundProcessor,
+        &refund.seller_id,
+    ))
 }
 
 /// The follow-ups of an approval: the units back in stock (for backorders and alerts), the

@@ -7,7 +7,7 @@
 //! order defect rate counts the order once whatever else went wrong with it.
 
 use super::records::StoredReview;
-use crate::domains::figures::defects::{DefectChange, DefectMark, source_added, source_removed};
+use crate::domains::figures::defects::{DefectChange, DefectMark, source_added, source_removed, written_with};
 use crate::domains::figures::tally::{Tally, counter};
 use crate::mechanisms::function::Function;
 use crate::storage::{StoreError, Write};
@@ -50,14 +50,7 @@ pub fn counted(before: Option<&StoredReview>, after: &StoredReview, defect: Opti
             tally = add(tally, review, sign);
         }
     }
-    let mut writes = Vec::new();
-    if let Some(defect) = defect {
-        let (with_defect, defect_writes) = defect.with_tally(tally, Function::ReviewMonitor, &after.seller_id);
-        tally = with_defect;
-        writes = defect_writes;
-    }
-    writes.extend(tally.write());
-    writes
+    written_with(defect, tally, Function::ReviewMonitor, &after.seller_id)
 }
 
 fn add(mut tally: Tally, review: &StoredReview, sign: i64) -> Tally {
