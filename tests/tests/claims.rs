@@ -113,20 +113,25 @@ impl ClaimsDesk {
         refund_id
     }
 
-    async fn item(&self, key: &str) -> Option<Value> {
+    /// An item of `table` by its key, read consistently, as JSON.
+    async fn read(&self, table: &str, key_name: &str, key: &str) -> Option<Value> {
         self.help
             .warehouse
             .shop
             .dynamodb
             .get_item()
-            .table_name(local_aws().table("RefundsTable"))
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .table_name(local_aws().table(table))
+            .key(key_name, AttributeValue::S(key.to_owned()))
             .consistent_read(true)
             .send()
             .await
             .unwrap()
             .item
             .map(|item| Value::Object(item_of(item)))
+    }
+
+    async fn item(&self, key: &str) -> Option<Value> {
+        self.read("RefundsTable", "pk", key).await
     }
 
     async fn claim(&self, claim_id: &str) -> Option<Value> {
@@ -324,21 +329,8 @@ async fn four_racing_sweeps_remind_escalate_and_breach_a_claim_once_each() {
         "breached once"
     );
     assert!(claim.get("claims_due").is_none(), "nothing more for the sweep to do");
-    let reminders = desk
-        .help
-        .warehouse
-        .shop
-        .dynamodb
-        .get_item()
-        .table_name(local_aws().table("OutboxTable"))
-        .key(
-            "key",
-            AttributeValue::S(Function::RefundProcessor.key(&[desk.seller(), "claim", &claim_id, "reminder"])),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item;
+    let reminder = Function::RefundProcessor.key(&[desk.seller(), "claim", &claim_id, "reminder"]);
+    let reminders = desk.read("OutboxTable", "key", &reminder).await;
     assert!(reminders.is_some(), "the seller's reminder is in the outbox");
 }
 
@@ -458,21 +450,7 @@ async fn thirty_racing_decisions_and_refunds_on_one_order_never_pass_what_was_pa
         .filter(|(event, (status, _))| event["type"] == "claim.decided" && *status == 202)
         .count();
     assert_eq!(decided, 1, "one decision wins: {answers:?}");
-    let order = Value::Object(item_of(
-        desk.help
-            .warehouse
-            .shop
-            .dynamodb
-            .get_item()
-            .table_name(local_aws().table("OrdersTable"))
-            .key("order_id", AttributeValue::S(order_id.clone()))
-            .consistent_read(true)
-            .send()
-            .await
-            .unwrap()
-            .item
-            .unwrap(),
-    ));
+    let order = desk.read("OrdersTable", "order_id", &order_id).await.unwrap();
     let refunded = order["refunded"]["total_minor"].as_i64().unwrap_or(0);
     assert!(refunded <= 2490, "refunded {refunded} of the 2490 paid");
     let approved = events
@@ -824,21 +802,8 @@ async fn an_order_with_a_bad_review_a_defect_refund_and_a_claim_counts_once_as_a
     desk.refund(&order_id, json!({"decision": "approve"})).await;
     assert_eq!(desk.open(&order_id, "not_as_described", json!({}), now).await.0, 202);
 
-    let figures = |key: String| {
-        let dynamodb = desk.help.warehouse.shop.dynamodb.clone();
-        async move {
-            dynamodb
-                .get_item()
-                .table_name(local_aws().table("FiguresTable"))
-                .key("pk", AttributeValue::S(key))
-                .consistent_read(true)
-                .send()
-                .await
-                .unwrap()
-                .item
-                .map(|item| Value::Object(item_of(item)))
-        }
-    };
+    let desk = &desk;
+    let figures = |key: String| async move { desk.read("FiguresTable", "pk", &key).await };
     let mark = figures(backoffice::domains::figures::defects::defect_key(
         desk.seller(),
         &order_id,

@@ -7,15 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::{ClaimDecidedData, ClaimOpenedData, ClaimRespondedData, ClaimWithdrawnData};
 use crate::domains::refunds::payout::PaidBy;
-use crate::domains::refunds::validate::{Decimal, RefundError, identifier, text};
+use crate::domains::refunds::schema::RefundLineData;
+use crate::domains::refunds::validate::{Decimal, RefundError, identifier, lines_requested, text};
 use crate::mechanisms::webhook::{Rejection, RejectionKind};
 use crate::values::money::Currency;
 use crate::values::pii::Private;
 use crate::values::text::refused_in_line;
 
-/// A claim names at most this many lines: its refund's transaction holds them all.
-pub const MAX_LINES: usize = 50;
-pub const MAX_QUANTITY: i64 = 10_000;
 const MAX_NOTE: usize = 2_000;
 const MAX_REASON: usize = 1_000;
 const MAX_TRACKING: usize = 64;
@@ -142,12 +140,6 @@ pub enum ClaimError {
         "data.reason must be one of not_received, not_as_described, refund_refused, refund_not_paid, no_seller_response"
     )]
     UnknownReason,
-    #[error("data.lines must name 1 to {MAX_LINES} lines")]
-    LineCount,
-    #[error("{field} must be a whole number from 1 to {MAX_QUANTITY}")]
-    InvalidQuantity { field: String },
-    #[error("{field} names a line already named")]
-    DuplicateLine { field: String },
     #[error("a claim names lines or an amount, not both")]
     LinesAndAmount,
     #[error("data.refund_id is required for {reason}: it names the refund the claim is about")]
@@ -237,9 +229,6 @@ impl ClaimError {
         match self {
             Refund(error) => (error.kind(), error.code(), error.field()),
             UnknownReason => (BadRequest, "unknown_reason", field("data.reason")),
-            LineCount => (BadRequest, "invalid_line_count", field("data.lines")),
-            InvalidQuantity { field } => (BadRequest, "invalid_quantity", field.clone()),
-            DuplicateLine { field } => (BadRequest, "duplicate_line", field.clone()),
             LinesAndAmount => (BadRequest, "lines_and_amount", field("data.amount")),
             RefundIdRequired { .. } => (BadRequest, "refund_id_required", field("data.refund_id")),
             ThreadIdRequired => (BadRequest, "thread_id_required", field("data.thread_id")),
@@ -341,30 +330,24 @@ pub fn claim_opening(data: ClaimOpenedData) -> Result<ClaimOpening, ClaimError> 
     }
 }
 
+/// A claim's lines, checked as a refund's are (a claim's carry no amount and no restock).
 fn claim_lines(lines: Vec<super::schema::ClaimLineData>) -> Result<Vec<ClaimLine>, ClaimError> {
-    if lines.is_empty() || lines.len() > MAX_LINES {
-        return Err(ClaimError::LineCount);
-    }
-    let mut checked: Vec<ClaimLine> = Vec::with_capacity(lines.len());
-    for (index, line) in lines.into_iter().enumerate() {
-        let field = |name: &str| format!("data.lines[{index}].{name}");
-        let line_id = identifier(line.line_id, &field("line_id"))?;
-        if checked.iter().any(|earlier| earlier.line_id == line_id) {
-            return Err(ClaimError::DuplicateLine {
-                field: field("line_id"),
-            });
-        }
-        if !(1..=MAX_QUANTITY).contains(&line.quantity) {
-            return Err(ClaimError::InvalidQuantity {
-                field: field("quantity"),
-            });
-        }
-        checked.push(ClaimLine {
-            line_id,
-            quantity: line.quantity as u32,
-        });
-    }
-    Ok(checked)
+    let as_refund = lines
+        .into_iter()
+        .map(|line| RefundLineData {
+            line_id: line.line_id,
+            quantity: line.quantity,
+            amount: None,
+            restock: false,
+        })
+        .collect();
+    Ok(lines_requested(as_refund)?
+        .into_iter()
+        .map(|line| ClaimLine {
+            line_id: line.line_id,
+            quantity: line.quantity,
+        })
+        .collect())
 }
 
 pub fn claim_response(data: ClaimRespondedData) -> Result<ClaimResponse, ClaimError> {

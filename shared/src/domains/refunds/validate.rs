@@ -365,7 +365,7 @@ pub fn refund_request(data: RefundRequestedData) -> Result<RefundRequest, Refund
     })
 }
 
-fn lines_requested(lines: Vec<super::schema::RefundLineData>) -> Result<Vec<LineRequest>, RefundError> {
+pub(crate) fn lines_requested(lines: Vec<super::schema::RefundLineData>) -> Result<Vec<LineRequest>, RefundError> {
     if lines.is_empty() || lines.len() > MAX_LINES {
         return Err(RefundError::LineCount);
     }
