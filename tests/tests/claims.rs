@@ -227,6 +227,12 @@ async fn each_reason_is_opened_or_refused_by_its_rule_against_live_data() {
     let (status, answer) = desk.help.send(&question).await;
     assert_eq!(status, 202, "{answer}");
     let thread_id = answer["thread_id"].as_str().unwrap().to_owned();
+    let (status, answer) = desk.open(&asked, "not_as_described", json!({}), now).await;
+    assert_eq!(
+        (status, code(&answer)),
+        (422, Some("not_delivered")),
+        "not_as_described waits for delivery"
+    );
     let unanswered = json!({"thread_id": thread_id});
     let (status, answer) = desk.open(&asked, "no_seller_response", unanswered.clone(), now).await;
     assert_eq!((status, code(&answer)), (422, Some("question_not_breached")));
