@@ -1,10 +1,10 @@
 //! The stack's dead-letter queues, as the erasure reads them: a message cannot be edited in
-//! place, so each one naming the buyer is deleted, and every other is made visible again at
-//! once (its receive count goes up by one, which a dead-letter queue, having no redrive of
+//! place, so each one naming the buyer is deleted (a batch per receive), and every other is
+//! made visible again at once (its receive count goes up by one, which a dead-letter queue, having no redrive of
 //! its own, does not act on).
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry;
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry};
 use backoffice::domains::privacy::places::{DeadLetters, Named};
 use backoffice::storage::StoreError;
 
@@ -52,23 +52,20 @@ impl SqsDeadLetters {
                 drained = true;
                 break;
             }
+            let mut theirs = Vec::new();
             for message in messages {
                 let Some(handle) = message.receipt_handle() else {
                     continue;
                 };
                 if named.in_body(message.body().unwrap_or_default()) {
-                    self.client
-                        .delete_message()
-                        .queue_url(queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(|error| sqs_error("SQS DeleteMessage", error))?;
-                    removed += 1;
+                    theirs.push(handle.to_owned());
                 } else {
                     others.push(handle.to_owned());
                 }
             }
+            // A receive is at most ten messages, a batch's most: one delete per receive.
+            self.delete(queue_url, &theirs).await?;
+            removed += theirs.len();
         }
         self.hand_back(queue_url, &others).await?;
         if drained {
@@ -81,6 +78,44 @@ impl SqsDeadLetters {
                     RECEIVES_PER_QUEUE * 10
                 ),
             ))
+        }
+    }
+
+    async fn delete(&self, queue_url: &str, handles: &[String]) -> Result<(), StoreError> {
+        if handles.is_empty() {
+            return Ok(());
+        }
+        let entries = handles
+            .iter()
+            .enumerate()
+            .filter_map(|(at, handle)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(at.to_string())
+                    .receipt_handle(handle)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let answer = self
+            .client
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|error| sqs_error("SQS DeleteMessageBatch", error))?;
+        // A message not deleted still names the buyer: the page fails and is delivered again.
+        match answer.failed().first() {
+            None => Ok(()),
+            Some(failed) => Err(StoreError::new(
+                "SQS DeleteMessageBatch",
+                format!(
+                    "{} of {} not deleted: {}",
+                    answer.failed().len(),
+                    handles.len(),
+                    failed.code()
+                ),
+            )),
         }
     }
 
