@@ -7,7 +7,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use backoffice::adapters::dynamodb::{DynamoStorage, item_of};
 use backoffice::adapters::sqs::SqsPayouts;
-use backoffice::domains::claims::records::{awaiting_support, claim_key, gather_facts, open_claim_key};
+use backoffice::domains::claims::records::{claim_key, open_claim_key};
+use backoffice::domains::claims::support::{awaiting_support, gather_facts};
 use backoffice::domains::email::EmailContent;
 use backoffice::domains::email::request::ClaimReader;
 use backoffice::domains::refunds::payout::PaidBy;

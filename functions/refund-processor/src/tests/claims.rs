@@ -3,7 +3,8 @@
 //! staff's decisions and the money they move. The same over DynamoDB is proven in
 //! `tests/tests/claims.rs`.
 
-use backoffice::domains::claims::records::{ClaimFacts, awaiting_support, claim_key, gather_facts, open_claim_key};
+use backoffice::domains::claims::records::{claim_key, open_claim_key};
+use backoffice::domains::claims::support::{ClaimFacts, awaiting_support, gather_facts};
 use backoffice::domains::email::request::{ClaimEmail, ClaimReader};
 use backoffice::domains::figures::tally::{counter, tally_key};
 use backoffice::mechanisms::function::Function;

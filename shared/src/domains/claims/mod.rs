@@ -7,7 +7,7 @@
 //!   write set over the [`records`]; [`settle`] is the ledger entry a claim's refund is;
 //!   [`notices`] what the seller, the buyer and support staff are told.
 //! - [`clock`] is the sweep of the seller's and support staff's deadlines.
-//! - [`records`] also answers support staff: their queue, oldest due first, and a claim's facts.
+//! - [`support`] answers support staff: their queue, oldest due first, and a claim's facts.
 //! - [`erasure`] is what a buyer's erasure leaves of a claim.
 //!
 //! Reads refunds (the ledger, whose approvals it writes through), orders, questions (a breached
@@ -24,5 +24,6 @@ pub mod respond;
 pub mod rules;
 pub mod schema;
 pub mod settle;
+pub mod support;
 pub mod validate;
 pub mod withdraw;
