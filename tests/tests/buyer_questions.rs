@@ -76,6 +76,29 @@ async fn where_is_my_order_naming_none_is_answered_from_the_buyers_only_open_ord
 }
 
 #[tokio::test]
+async fn an_order_named_in_the_question_is_answered_from_it_and_another_buyers_is_not() {
+    let desk = help_desk().await;
+    desk.order("en", 10, true).await;
+    let second = desk.order("en", 10, true).await;
+    let asked = desk.question(json!({"text": format!("where is my order #{second}? no tracking since Monday")}));
+    let (_, answer) = desk.send(&asked).await;
+    assert_eq!(answer["action"], "answered_automatically", "{answer}");
+    let thread = desk.thread(answer["thread_id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(
+        thread["order_id"].as_s().unwrap(),
+        &second,
+        "the order the buyer named, of two open"
+    );
+    // Another buyer naming it in words learns nothing of it.
+    let stranger = json!({"id": "buy_2", "name": "Emma", "email": "emma@example.co.uk", "locale": "en"});
+    let theirs = desk.question(json!({"buyer": stranger, "text": format!("订单号：{second} 到哪了")}));
+    let (_, answer) = desk.send(&theirs).await;
+    assert_eq!(answer["action"], "sent_to_seller", "{answer}");
+    let thread = desk.thread(answer["thread_id"].as_str().unwrap()).await.unwrap();
+    assert!(!thread.contains_key("order_id"), "the thread is about no order of hers");
+}
+
+#[tokio::test]
 async fn a_question_about_another_buyers_or_an_unknown_order_goes_to_the_seller() {
     let desk = help_desk().await;
     let order = desk.order("zh-CN", 10, true).await;

@@ -197,6 +197,51 @@ async fn an_order_of_another_buyer_or_unknown_goes_to_the_seller_with_a_24_hour_
 }
 
 #[tokio::test]
+async fn an_order_named_in_the_buyers_words_is_answered_from_that_order_and_another_buyers_reveals_nothing() {
+    let desk = helpdesk().await;
+    // A second open order of Li Wei's: "where is my order" naming none would have no one order.
+    let mut second = order("01-order.created", OrderStatus::Shipped);
+    second.order_id = "ord_1005".into();
+    desk.store
+        .write(WriteSet::from(vec![put_new(&second).unwrap()]))
+        .await
+        .unwrap();
+    desk.store.take_requests();
+    let named = question("n1", json!({"text": "我的订单号：ord_1005 到哪了？"}));
+    let (status, answer) = desk.send(&named, now()).await;
+    assert_eq!(
+        (status, answer["action"].as_str()),
+        (202, Some("answered_automatically")),
+        "{answer}"
+    );
+    assert_eq!(
+        desk.store.take_requests(),
+        2,
+        "the named order read with the thread: one read, one transaction"
+    );
+    let sent = desk.relayed().await;
+    assert_eq!(sent[0].1.subject, "回复：您的订单 ord_1005 到哪了");
+
+    // Emma's order, named by Li Wei: nothing of it is told; the seller answers.
+    let theirs = question(
+        "n2",
+        json!({"text": "Where is order #ord_1002? And my other one, ord_9999?"}),
+    );
+    let (status, answer) = desk.send(&theirs, now()).await;
+    assert_eq!(
+        (status, answer["action"].as_str()),
+        (202, Some("sent_to_seller")),
+        "{answer}"
+    );
+    let sent = desk.relayed().await;
+    assert!(sent.iter().all(|(to, _)| to == "alerts@teahouse.example"), "{sent:?}");
+    assert!(
+        sent.iter().all(|(_, email)| !email.text.contains("Emma")),
+        "nothing of Emma's order"
+    );
+}
+
+#[tokio::test]
 async fn a_second_question_within_a_day_and_any_other_intent_go_to_the_seller() {
     let desk = helpdesk().await;
     desk.send(&question("5", json!({"order_id": "ord_1001"})), now()).await;

@@ -2,7 +2,8 @@
 //! once from the order, every other question sent to its seller on a 24-hour clock that the
 //! seller's reply (or "no response needed") stops.
 //!
-//! - [`validate`]: the events on their own; [`intent`]: what a question asks (no I/O);
+//! - [`validate`]: the events on their own; [`intent`]: what a question asks and [`named`]:
+//!   which orders it names in words (no I/O);
 //!   [`prohibited`]: what a seller's reply may not carry.
 //! - [`receive`]: `message.received`, one read and one transaction;
 //!   [`reply`]: `message.replied`, the same.
@@ -18,6 +19,7 @@ pub mod answer;
 pub mod erasure;
 pub mod figures;
 pub mod intent;
+pub mod named;
 pub mod prohibited;
 pub mod receive;
 pub mod records;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::answer::{Notice, question_notice, status_answer};
 use super::figures::{Figure, counted};
 use super::intent::{Intent, classify};
+use super::named::orders_named;
 use super::records::{Author, StoredThread, ThreadMessage, ThreadState, put_message, put_thread, read_context};
 use super::validate::{Question, QuestionError};
 use crate::domains::orders::records::{only_open_order, read_order};
@@ -83,13 +84,19 @@ pub async fn receive_message(
 ) -> Result<MessageOutcome, MessageFailure> {
     let now = claim.now;
     let intent = classify(&question.subject, &question.text);
+    // The order the event names, or else those the buyer wrote in the question.
+    let named = match &question.order_id {
+        Some(order_id) => vec![order_id.clone()],
+        None => orders_named(&format!("{}\n{}", question.subject, question.text)),
+    };
     for attempt in 0..ATTEMPTS {
         let mut context = read_context(
             store,
             &question.thread_id,
             &question.message_id,
-            question.order_id.as_deref(),
+            &named,
             &question.seller_id,
+            &question.buyer.id,
         )
         .await?;
         if let Some(thread) = &context.thread {

@@ -254,26 +254,40 @@ pub struct ThreadContext {
 
 /// The thread, the message of this id, the order a message names and its seller's contact,
 /// in one `BatchGetItem`.
+///
+/// `order_ids` are the order the event names, or those the buyer named in words
+/// ([`super::named`]): the first that is `buyer_id`'s with this seller is the order, and any
+/// other is dropped unread by anyone.
 pub async fn read_context(
     store: &impl Storage,
     thread_id: &str,
     message_id: &str,
-    order_id: Option<&str>,
+    order_ids: &[String],
     seller_id: &str,
+    buyer_id: &str,
 ) -> Result<ThreadContext, StoreError> {
     let mut keys = vec![
         ItemKey::new(Table::Threads, thread_key(thread_id)),
         ItemKey::new(Table::Threads, message_key(thread_id, message_id)),
         ItemKey::new(Table::Sellers, seller_id),
     ];
-    if let Some(order_id) = order_id {
-        keys.push(ItemKey::new(Table::Orders, order_id));
-    }
+    keys.extend(
+        order_ids
+            .iter()
+            .map(|order_id| ItemKey::new(Table::Orders, order_id.as_str())),
+    );
     let mut found = store.get_many(&keys).await?.into_iter();
     let thread = found.next().flatten().map(from_item::<StoredThread>).transpose()?;
     let message = found.next().flatten().map(from_item::<ThreadMessage>).transpose()?;
     let seller: Option<Item> = found.next().flatten();
-    let order = found.next().flatten().map(order_from).transpose()?;
+    let mut order = None;
+    for item in found.flatten() {
+        let candidate = order_from(item)?;
+        if candidate.seller_id == seller_id && candidate.buyer.id == buyer_id {
+            order = Some(candidate);
+            break;
+        }
+    }
     Ok(ThreadContext {
         thread,
         message,
