@@ -267,11 +267,6 @@ impl ClaimError {
             NotTheClaimant { .. } => (Unprocessable, "not_the_claimant", field("data.buyer_id")),
         }
     }
-
-    /// The stable code the edge answers with.
-    pub fn code(&self) -> &'static str {
-        self.described().1
-    }
 }
 
 impl From<ClaimError> for Rejection {
