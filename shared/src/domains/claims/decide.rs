@@ -6,14 +6,14 @@
 
 use super::notices::{decided_entry, decision_emails};
 use super::outcome::{ATTEMPTS, ClaimFailure, ClaimOutcome, applied_before, commit, kept_colliding};
-use super::records::{ClaimState, SupportDecision, put_claim, read_claim, read_settling, unmark_open};
+use super::records::{ClaimState, SupportDecision, put_claim, read_claim, unmark_open};
 use super::settle::claim_refund;
 use super::validate::{ClaimDecision, ClaimError, Ruling};
 use crate::domains::figures::tally::{Tally, counter};
 use crate::domains::orders::EventContext;
 use crate::domains::refunds::approve::{OnClaim, claim_approval_writes};
 use crate::domains::refunds::payout::PaidBy;
-use crate::domains::refunds::records::{Decider, put_refund};
+use crate::domains::refunds::records::{Decider, put_refund, read_context};
 use crate::mechanisms::function::Function;
 use crate::mechanisms::idempotency::Claim;
 use crate::mechanisms::outbox;
@@ -43,7 +43,15 @@ pub async fn decide_claim(
             }
             .into());
         }
-        let context = read_settling(store, &claim).await?;
+        // What its refund is written against, as any refund's: the order, the buyer's history.
+        let context = read_context(
+            store,
+            &claim.refund_id_for("decision"),
+            &claim.order_id,
+            &claim.buyer_id,
+            &claim.seller_id,
+        )
+        .await?;
         let order = context
             .order
             .as_ref()

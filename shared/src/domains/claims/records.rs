@@ -17,7 +17,7 @@ use crate::domains::orders::records::order_from;
 use crate::domains::questions::records::{StoredThread, thread_key};
 use crate::domains::refunds::payout::PaidBy;
 use crate::domains::refunds::policy::RefundLine;
-use crate::domains::refunds::records::{BuyerHistory, RefundEvent, StoredRefund, buyer_key, refund_key};
+use crate::domains::refunds::records::{RefundEvent, StoredRefund, refund_key};
 use crate::domains::sellers::SellerSettings;
 use crate::domains::sellers::records::{SellerContact, contact_of};
 use crate::storage::{
@@ -348,31 +348,6 @@ pub async fn read_opening(
         refund,
         thread,
         defect,
-    })
-}
-
-/// What a claim's refund is written against: its order and its buyer's refund history.
-#[derive(Debug, Clone, Default)]
-pub struct SettlingContext {
-    pub order: Option<StoredOrder>,
-    pub history: Option<BuyerHistory>,
-    pub contact: Option<SellerContact>,
-}
-
-pub async fn read_settling(store: &impl Storage, claim: &StoredClaim) -> Result<SettlingContext, StoreError> {
-    let keys = [
-        ItemKey::new(Table::Orders, claim.order_id.as_str()),
-        ItemKey::new(Table::Refunds, buyer_key(&claim.buyer_id)),
-        ItemKey::new(Table::Sellers, claim.seller_id.as_str()),
-    ];
-    let mut found = store.get_many(&keys).await?.into_iter();
-    let order = found.next().flatten().map(order_from).transpose()?;
-    let history = found.next().flatten().map(from_item::<BuyerHistory>).transpose()?;
-    let seller = found.next().flatten();
-    Ok(SettlingContext {
-        order,
-        history,
-        contact: seller.as_ref().and_then(|item| contact_of(&claim.seller_id, item)),
     })
 }
 

@@ -4,13 +4,13 @@
 //! over the claim's version.
 
 use super::outcome::{ATTEMPTS, ClaimFailure, ClaimOutcome, applied_before, commit, kept_colliding};
-use super::records::{ClaimState, SellerResponse, StoredClaim, put_claim, read_claim, read_settling, unmark_open};
+use super::records::{ClaimState, SellerResponse, StoredClaim, put_claim, read_claim, unmark_open};
 use super::settle::claim_refund;
 use super::validate::{ClaimError, ClaimResponse, Response};
 use crate::domains::orders::EventContext;
 use crate::domains::refunds::approve::approval_writes;
 use crate::domains::refunds::payout::PaidBy;
-use crate::domains::refunds::records::{Decider, put_refund};
+use crate::domains::refunds::records::{Decider, put_refund, read_context};
 use crate::mechanisms::idempotency::Claim;
 use crate::storage::{Storage, StoreError, WriteSet};
 use crate::values::money::{Currency, shown};
@@ -65,7 +65,15 @@ pub async fn respond_to_claim(
                         minor
                     }
                 };
-                let context = read_settling(store, &claim).await?;
+                // What its refund is written against, as any refund's: the order, the buyer's history.
+                let context = read_context(
+                    store,
+                    &claim.refund_id_for("offer"),
+                    &claim.order_id,
+                    &claim.buyer_id,
+                    &claim.seller_id,
+                )
+                .await?;
                 let order = context
                     .order
                     .as_ref()
